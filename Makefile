@@ -1,0 +1,121 @@
+# layerctl — see README.md. `make demo` and `make check` are all a fresh Debian 12 needs (as root).
+
+CC ?= cc
+PKGS := libcurl openssl libarchive libzstd jansson zlib
+CHECK_PKG := check
+
+# Debian packages needed to build, test and demo (make deps installs the missing ones).
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
+	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
+	nginx-light python3-minimal python3 util-linux iproute2 curl ca-certificates \
+	clang
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wvla -Wwrite-strings
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG) 2>/dev/null)
+
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC := $(sort $(wildcard base/*.c store/*.c fetch/*.c mount/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+HDRS := $(wildcard base/*.h store/*.h fetch/*.h mount/*.h cmd/*.h)
+UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
+
+B := build
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/plain/%.o)
+LIB_OBJ_SAN := $(LIB_SRC:%.c=$(B)/san/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/plain/tests/%)
+UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
+
+PREFIX ?= /usr/local
+
+.PHONY: all deps check unit unit-san integration demo bench clean fmt fmt-check analyze install \
+	testdata clang
+
+all: layerctl
+
+layerctl: $(CMD_OBJ) $(B)/plain/liblayerctl.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(B)/plain/liblayerctl.a $(LIBS)
+
+$(B)/plain/liblayerctl.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/san/liblayerctl.a: $(LIB_OBJ_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/plain/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+$(B)/plain/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/plain/liblayerctl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/plain/liblayerctl.a $(CHECK_LIBS) $(LIBS)
+
+$(B)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/san/liblayerctl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(B)/san/liblayerctl.a $(CHECK_LIBS) $(LIBS)
+
+# Install what is missing from Debian's archive (as root); a no-op when everything is there.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing Debian packages: $$missing (run as root)" >&2; exit 1; \
+		fi; \
+		echo "make deps: installing $$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null || exit 1; \
+	fi
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+unit-san: $(UNIT_BIN_SAN)
+	@set -e; for t in $(UNIT_BIN_SAN); do echo "== $$t (asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+integration: layerctl
+	@tests/run-integration.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	@tests/demo.sh
+
+clang:
+	$(MAKE) CC=clang B=build/clang all
+
+install: layerctl
+	install -D -m 0755 layerctl $(DESTDIR)$(PREFIX)/bin/layerctl
+
+fmt:
+	clang-format -i $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
+
+fmt-check:
+	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
+
+analyze:
+	cppcheck --error-exitcode=1 --quiet --inline-suppr -D_GNU_SOURCE --std=c11 \
+		--suppress=missingIncludeSystem base store fetch mount cmd
+
+clean:
+	rm -rf $(B) layerctl

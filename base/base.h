@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base: what every module shares. The error object (one line reaches the user, with context
+ * added on the way up), cleanup attributes, allocation helpers that never return NULL,
+ * sha256 digests and safe file helpers that work relative to directory fds.
+ */
+#ifndef LC_BASE_H
+#define LC_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/types.h>
+
+#include "banned.h"
+
+/* ---------- errors ---------- */
+
+enum lc_errc {
+	LC_ERR_OK = 0,
+	LC_ERR_SYS,	 /* a system call failed; sys_errno says which way */
+	LC_ERR_INVALID,	 /* bad input from the user (reference, flag, value) */
+	LC_ERR_NOTFOUND, /* image, ref, blob, container, tag not present */
+	LC_ERR_DIGEST,	 /* content does not match its digest or size */
+	LC_ERR_NET,	 /* transport failure talking to a registry */
+	LC_ERR_AUTH,	 /* registry refused our credentials */
+	LC_ERR_PROTO,	 /* registry or image broke the protocol / format */
+	LC_ERR_UNSAFE,	 /* hostile input refused (path escape, link out, ...) */
+	LC_ERR_LIMIT,	 /* a size or count bound was exceeded */
+	LC_ERR_EXISTS,	 /* the thing already exists */
+	LC_ERR_EXEC,	 /* the container command could not be executed */
+	LC_ERR_NOEXEC,	 /* the container command was not found */
+};
+
+struct lc_err {
+	enum lc_errc code;
+	int sys_errno;
+	char *msg;
+};
+
+/*
+ * Set *err to a new error and return -1. The message is formatted from fmt; when sys_errno is
+ * not 0, ": <strerror(sys_errno)>" is appended. If *err is already set (a bug), the old error
+ * is kept and the new one dropped. err may be NULL: the error is then discarded.
+ */
+int lc_err_set(struct lc_err **err, enum lc_errc code, int sys_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Prefix the message of *err with "<context>: " and return -1. No-op if *err is NULL. */
+int lc_err_prefix(struct lc_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Free an error; NULL is fine. */
+void lc_err_free(struct lc_err *err);
+
+/* Move *from into *to (if *to is empty) and clear *from; returns -1. */
+int lc_err_move(struct lc_err **to, struct lc_err **from);
+
+/* ---------- cleanup ---------- */
+
+void lc_freep(void *p);
+void lc_closep(const int *fd);
+void lc_fclosep(FILE **f);
+void lc_closedirp(DIR **d);
+void lc_strvfreep(char ***v);
+
+#define cleanup_free __attribute__((cleanup(lc_freep)))
+#define cleanup_close __attribute__((cleanup(lc_closep)))
+#define cleanup_fclose __attribute__((cleanup(lc_fclosep)))
+#define cleanup_dir __attribute__((cleanup(lc_closedirp)))
+#define cleanup_strv __attribute__((cleanup(lc_strvfreep)))
+
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_fd;                                                                               \
+	})
+
+#define LC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---------- allocation: abort on OOM, like git's xmalloc ---------- */
+
+void *lc_xmalloc(size_t n);
+void *lc_xcalloc(size_t nmemb, size_t size);
+void *lc_xrealloc(void *p, size_t n);
+char *lc_xstrdup(const char *s);
+char *lc_xstrndup(const char *s, size_t n);
+char *lc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* NULL-terminated string vectors. */
+size_t lc_strv_len(char *const *v);
+char **lc_strv_dup(char *const *v);
+void lc_strv_push(char ***v, const char *s); /* appends a copy */
+void lc_strv_free(char **v);
+
+/* ---------- digests ---------- */
+
+/* "sha256:" + 64 hex + NUL */
+#define LC_DIGEST_LEN 71
+#define LC_DIGEST_BUFSZ 72
+
+struct lc_sha256;
+struct lc_sha256 *lc_sha256_new(void); /* aborts on OOM */
+void lc_sha256_update(struct lc_sha256 *h, const void *buf, size_t len);
+/* Write "sha256:<hex>" into out; the context may not be updated afterwards. */
+void lc_sha256_final(struct lc_sha256 *h, char out[LC_DIGEST_BUFSZ]);
+void lc_sha256_free(struct lc_sha256 *h);
+void lc_sha256_freep(struct lc_sha256 **h);
+#define cleanup_sha256 __attribute__((cleanup(lc_sha256_freep)))
+/* Digest of a buffer in one call. */
+void lc_sha256_buf(const void *buf, size_t len, char out[LC_DIGEST_BUFSZ]);
+
+/*
+ * Strictly validate a digest string before any filesystem or URL use: "sha256:" followed by
+ * exactly 64 lowercase hex digits. Other algorithms are refused (LC_ERR_PROTO) rather than
+ * skipped. Returns 0 or -1 with *err set naming the digest.
+ */
+int lc_digest_check(const char *digest, struct lc_err **err);
+bool lc_digest_valid(const char *digest);
+/* The hex part of a valid digest (after "sha256:"). */
+const char *lc_digest_hex(const char *digest);
+
+/* ---------- files (relative to directory fds, O_CLOEXEC, no symlink following) ---------- */
+
+/* Read at most max bytes of dirfd/path (O_NOFOLLOW); more is LC_ERR_LIMIT. *ret is NUL-ended. */
+int lc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+		    struct lc_err **err);
+
+/*
+ * Publish dirfd/path atomically: write to a temp name in the same dir, fsync, rename over
+ * path. A reader sees the old or the new content, never half of one.
+ */
+int lc_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			    struct lc_err **err);
+
+/* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -1 with errno. */
+int lc_write_all(int fd, const void *buf, size_t len);
+
+/* mkdir -p relative to dirfd, never following symlinks. Existing dirs are fine. */
+int lc_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct lc_err **err);
+
+/*
+ * rm -rf dirfd/name without following symlinks and without leaving the filesystem tree
+ * it started in (unlinkat on dirfds). Missing is success.
+ */
+int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err);
+
+/* Random lowercase hex string of n chars (n even, <= 64) from getrandom(2). */
+void lc_random_hex(char *out, size_t n);
+
+/* Format a byte count like docker does: "1.23MB", "512B" (SI units, 3 significant digits). */
+void lc_human_size(uint64_t bytes, char *out, size_t outsz);
+
+/* ---------- JSON (jansson) ---------- */
+
+/* Parse untrusted JSON: duplicate keys refused, size already bounded by the caller. */
+struct json_t;
+struct json_t *lc_json_parse(const char *buf, size_t len, const char *what, struct lc_err **err);
+
+#endif

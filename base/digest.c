@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "base.h"
+
+struct lc_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+struct lc_sha256 *lc_sha256_new(void)
+{
+	struct lc_sha256 *h = lc_xcalloc(1, sizeof(*h));
+
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		abort();
+	return h;
+}
+
+void lc_sha256_update(struct lc_sha256 *h, const void *buf, size_t len)
+{
+	if (len && EVP_DigestUpdate(h->ctx, buf, len) != 1)
+		abort();
+}
+
+void lc_sha256_final(struct lc_sha256 *h, char out[LC_DIGEST_BUFSZ])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int n = 0, i;
+
+	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != 32)
+		abort();
+	memcpy(out, "sha256:", 7);
+	for (i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 0xf];
+	}
+	out[LC_DIGEST_LEN] = '\0';
+}
+
+void lc_sha256_free(struct lc_sha256 *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void lc_sha256_freep(struct lc_sha256 **h)
+{
+	lc_sha256_free(*h);
+}
+
+void lc_sha256_buf(const void *buf, size_t len, char out[LC_DIGEST_BUFSZ])
+{
+	struct lc_sha256 *h = lc_sha256_new();
+
+	lc_sha256_update(h, buf, len);
+	lc_sha256_final(h, out);
+	lc_sha256_free(h);
+}
+
+bool lc_digest_valid(const char *d)
+{
+	size_t i;
+
+	if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != LC_DIGEST_LEN)
+		return false;
+	for (i = 7; i < LC_DIGEST_LEN; i++)
+		if (!((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int lc_digest_check(const char *d, struct lc_err **err)
+{
+	const char *colon;
+
+	if (lc_digest_valid(d))
+		return 0;
+	if (!d)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "missing digest");
+	colon = strchr(d, ':');
+	if (colon && (colon - d != 6 || strncmp(d, "sha256", 6) != 0))
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "unsupported digest algorithm in '%.80s' (only sha256 is verified)", d);
+	return lc_err_set(err, LC_ERR_PROTO, 0,
+			  "invalid digest '%.80s': want sha256: and 64 lowercase hex digits", d);
+}
+
+const char *lc_digest_hex(const char *d)
+{
+	return d + 7;
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base.h"
+
+void lc_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void lc_closep(const int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+
+void lc_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+void lc_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+void lc_strvfreep(char ***v)
+{
+	lc_strv_free(*v);
+}
+
+static void *oom(void *p)
+{
+	if (!p) {
+		static const char msg[] = "layerctl: out of memory\n";
+
+		(void)!write(2, msg, sizeof(msg) - 1);
+		abort();
+	}
+	return p;
+}
+
+void *lc_xmalloc(size_t n)
+{
+	return oom(malloc(n ? n : 1));
+}
+
+void *lc_xcalloc(size_t nmemb, size_t size)
+{
+	return oom(calloc(nmemb ? nmemb : 1, size ? size : 1));
+}
+
+void *lc_xrealloc(void *p, size_t n)
+{
+	return oom(realloc(p, n ? n : 1));
+}
+
+char *lc_xstrdup(const char *s)
+{
+	return oom(strdup(s));
+}
+
+char *lc_xstrndup(const char *s, size_t n)
+{
+	return oom(strndup(s, n));
+}
+
+char *lc_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom(NULL);
+	return s;
+}
+
+size_t lc_strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+char **lc_strv_dup(char *const *v)
+{
+	size_t n = lc_strv_len(v), i;
+	char **r = lc_xcalloc(n + 1, sizeof(char *));
+
+	for (i = 0; i < n; i++)
+		r[i] = lc_xstrdup(v[i]);
+	return r;
+}
+
+void lc_strv_push(char ***v, const char *s)
+{
+	size_t n = lc_strv_len(*v);
+
+	*v = lc_xrealloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = lc_xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+void lc_strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void lc_random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+	size_t i, got = 0;
+
+	if (n > 64)
+		n = 64;
+	while (got < (n + 1) / 2) {
+		ssize_t r = getrandom(raw + got, (n + 1) / 2 - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			abort();
+		}
+		got += (size_t)r;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
+	out[n] = '\0';
+}
+
+void lc_human_size(uint64_t bytes, char *out, size_t outsz)
+{
+	/* docker (go-units HumanSize): SI units, 4 significant digits trimmed ("%.4g") */
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1000.0 && u + 1 < LC_ARRAY_SIZE(units)) {
+		v /= 1000.0;
+		u++;
+	}
+	snprintf(out, outsz, "%.4g%s", v, units[u]);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch: the registry client. References, auth, manifests, blobs and the pull pipeline that
+ * streams each missing layer from the socket through the store's ingest in one pass.
+ * Knows nothing of mounts.
+ */
+#ifndef LC_FETCH_H
+#define LC_FETCH_H
+
+#include "../base/base.h"
+#include "../store/store.h"
+
+/* ---------- references (distribution/reference normalization) ---------- */
+
+struct lc_ref {
+	char *domain; /* "docker.io", "localhost:5000", "127.0.0.1:5000" */
+	char *path;   /* "library/nginx" */
+	char *tag;    /* "latest" unless a digest was given; NULL when pulling by digest */
+	char *digest; /* "sha256:..." or NULL */
+};
+
+/*
+ * Parse and normalize like docker: "nginx" -> docker.io/library/nginx:latest. Errors
+ * (LC_ERR_INVALID) name what is wrong: "invalid reference format", "repository name must be
+ * lowercase", 64-hex names, over-long names, bad tags or digests.
+ */
+int lc_ref_parse(const char *s, struct lc_ref **ret, struct lc_err **err);
+void lc_ref_free(struct lc_ref *r);
+/* "docker.io/library/nginx:latest" or "host/x@sha256:..." (caller frees) */
+char *lc_ref_string(const struct lc_ref *r);
+/* docker's familiar form: "nginx:latest", "user/app:tag", "localhost:5000/x:tag" (caller frees) */
+char *lc_ref_familiar(const struct lc_ref *r);
+/* "https://registry-1.docker.io" for docker.io; plain http only for loopback hosts or insecure. */
+char *lc_ref_base_url(const struct lc_ref *r, bool insecure);
+
+/* ---------- pulling ---------- */
+
+enum lc_pull_event {
+	LC_PULL_RESOLVED,      /* the tag resolved: digest set */
+	LC_PULL_LAYER_EXISTS,  /* "Already exists" */
+	LC_PULL_LAYER_WAITING, /* "Waiting" / "Pulling fs layer" */
+	LC_PULL_LAYER_PROGRESS, /* bytes current of total arrived */
+	LC_PULL_LAYER_VERIFYING,
+	LC_PULL_LAYER_DONE, /* "Pull complete" */
+};
+
+struct lc_pull_progress {
+	enum lc_pull_event event;
+	size_t index;	    /* layer index, bottom = 0 */
+	const char *digest; /* compressed layer digest (or the resolved digest for RESOLVED) */
+	int64_t current, total;
+};
+
+/* Called with a lock held, from any of the pull's threads, one call at a time. */
+typedef void (*lc_pull_progress_fn)(const struct lc_pull_progress *p, void *data);
+
+struct lc_pull_opts {
+	bool insecure;	      /* allow plain http / unverified TLS to non-loopback hosts */
+	const char *platform; /* "os/arch[/variant]"; NULL: the host's */
+	int max_concurrent;   /* parallel layer downloads; 0: 3 */
+	lc_pull_progress_fn progress;
+	void *progress_data;
+};
+
+struct lc_pull_result {
+	char *digest;	 /* top-level digest the name resolved to */
+	char *manifest;	 /* platform manifest */
+	char *config;	 /* image id */
+	bool up_to_date; /* nothing was downloaded and the ref already pointed there */
+	size_t n_layers, n_fetched;
+};
+void lc_pull_result_clear(struct lc_pull_result *r);
+
+/*
+ * Resolve ref, store its manifest (and index) and config, fetch the layers the store lacks
+ * (by chain id) in parallel, each streamed in one pass into lc_store_layer_*, commit them in
+ * order, then point the ref at the image. Nothing reaches refs/ unless every layer committed.
+ */
+int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *o,
+		  struct lc_pull_result *ret, struct lc_err **err);
+
+/* The host's platform as an index would name it ("linux", "amd64", NULL). */
+void lc_fetch_host_platform(const char **os, const char **arch, const char **variant);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount: the overlay stack of a container and the namespace launcher. Never talks to a
+ * registry.
+ */
+#ifndef LC_MOUNT_H
+#define LC_MOUNT_H
+
+#include <sys/types.h>
+
+#include "../base/base.h"
+#include "../store/store.h"
+
+/*
+ * Mount overlay on <cdir>/merged with lowerdir = the layers' l/ links (lowers: chain ids,
+ * topmost first), upperdir <cdir>/upper, workdir <cdir>/work, index=off. Keeps the option
+ * string under a page (relative l/ paths from the store root). At most LC_MAX_LAYERS layers.
+ */
+int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+		     const char *cdir, struct lc_err **err);
+/* Unmount <cdir>/merged (lazily if busy). Not mounted is success. */
+int lc_overlay_umount(const char *cdir, struct lc_err **err);
+
+struct lc_launch_cfg {
+	const char *rootfs;   /* the merged dir */
+	char *const *argv;    /* what to exec: Entrypoint+Cmd or the user's command */
+	char *const *env;     /* KEY=VALUE, NULL-terminated */
+	const char *cwd;      /* inside the container; NULL: "/" */
+	const char *hostname; /* UTS name */
+	const char *user;     /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
+	bool tty;	      /* stdin is a terminal (unused for now) */
+};
+
+/*
+ * Run cfg->argv in new PID, mount, UTS, IPC and network namespaces rooted at cfg->rootfs and
+ * wait for it. *ret_status is what a shell would report: the exit code, or 128+signal.
+ * Failures before the command runs are -1 with *err (code LC_ERR_NOEXEC when the command
+ * does not exist: exit 127; LC_ERR_EXEC when it cannot be executed: 126; others 125).
+ */
+int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
+
+#endif

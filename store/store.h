@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: the content-addressable store (see DESIGN.md for the layout). Knows nothing of HTTP or
+ * namespaces. Every commit is a rename(2) from tmp/ on the same filesystem; nothing becomes
+ * visible before its digests verify.
+ */
+#ifndef LC_STORE_H
+#define LC_STORE_H
+
+#include "../base/base.h"
+
+/* Bounds on untrusted metadata. */
+#define LC_MAX_MANIFEST_SIZE (4u << 20)
+#define LC_MAX_LAYERS 500
+
+struct lc_store;
+
+/*
+ * Open (creating if needed) the store at root: the root dir 0700, blobs/ layers/ l/ refs/
+ * containers/ tmp/. Debris in tmp/ left by a crashed process is swept (entries whose owner no
+ * longer holds their lock). Returns 0 and *ret, or -1 and *err.
+ */
+int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err);
+void lc_store_close(struct lc_store *s);
+/* The default root: $LAYERCTL_ROOT, else /var/lib/layerctl as root, else $XDG_DATA_HOME/layerctl. */
+char *lc_store_default_root(void);
+const char *lc_store_root(const struct lc_store *s); /* absolute path */
+int lc_store_rootfd(const struct lc_store *s);	    /* O_PATH|O_DIRECTORY fd, owned by the store */
+
+/* ---------- blobs: manifests, indexes, configs ---------- */
+
+/* 1 if blobs/sha256/<hex> exists, 0 if not (digest must be valid). */
+int lc_store_blob_has(struct lc_store *s, const char *digest);
+/*
+ * Verify that data hashes to digest, then publish it read-only under blobs/. A second put of
+ * the same digest is harmless. LC_ERR_DIGEST on mismatch (nothing written).
+ */
+int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, size_t len,
+		      struct lc_err **err);
+/* Read a blob (at most max bytes), re-verifying its digest. *ret is NUL-terminated, caller frees. */
+int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char **ret,
+		      size_t *ret_len, struct lc_err **err);
+
+/* ---------- image JSON: manifests, indexes, configs (untrusted input) ---------- */
+
+enum lc_media {
+	LC_MEDIA_UNKNOWN = 0,
+	LC_MEDIA_INDEX,	   /* OCI image index or Docker manifest list */
+	LC_MEDIA_MANIFEST, /* OCI image manifest or Docker schema 2 manifest */
+};
+
+#define LC_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define LC_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define LC_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define LC_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+
+struct lc_descriptor {
+	char *media_type;
+	char *digest; /* validated with lc_digest_check */
+	int64_t size; /* >= 0 */
+	/* platform, for index entries (NULL when absent) */
+	char *os, *arch, *variant;
+};
+
+struct lc_manifest {
+	enum lc_media kind;
+	char *media_type;
+	/* kind == LC_MEDIA_MANIFEST */
+	struct lc_descriptor config;
+	struct lc_descriptor *layers;
+	size_t n_layers;
+	/* kind == LC_MEDIA_INDEX */
+	struct lc_descriptor *manifests;
+	size_t n_manifests;
+};
+
+/*
+ * Parse a manifest or index. content_type is the registry's Content-Type (or NULL); it must
+ * agree with the body's mediaType and the body's shape (a document with both "manifests" and
+ * "layers" is refused: CVE-2021-41190). Every digest is validated, sizes must be >= 0, at most
+ * LC_MAX_LAYERS layers.
+ */
+int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
+		      struct lc_manifest **ret, struct lc_err **err);
+void lc_manifest_free(struct lc_manifest *m);
+/* The index entry matching os/arch[/variant] (e.g. "linux", "amd64", NULL), or NULL. */
+const struct lc_descriptor *lc_manifest_pick(const struct lc_manifest *index, const char *os,
+					     const char *arch, const char *variant);
+
+struct lc_image_config {
+	char *os, *arch, *variant, *created;
+	char **entrypoint, **cmd, **env; /* NULL-terminated, NULL when absent */
+	char *workdir, *user;
+	char **diff_ids; /* validated digests */
+	size_t n_diff_ids;
+};
+int lc_image_config_parse(const char *buf, size_t len, struct lc_image_config **ret,
+			  struct lc_err **err);
+void lc_image_config_free(struct lc_image_config *c);
+
+/* chain ids: ChainID(L0) = DiffID(L0); ChainID(..Ln) = sha256(ChainID(..Ln-1) + " " + DiffID(Ln)) */
+void lc_chainid(const char *parent_chainid, const char *diff_id, char out[LC_DIGEST_BUFSZ]);
+
+/* ---------- refs: image names -> digests ---------- */
+
+struct lc_store_ref {
+	char *name;	/* canonical, e.g. docker.io/library/nginx:latest */
+	char *digest;	/* what the name resolved to (index or manifest), shown as Digest: */
+	char *manifest; /* the platform manifest actually used */
+	char *config;	/* its config digest (the image ID) */
+};
+/* Point name at the image. Serialized by the store lock; atomic replace. */
+int lc_store_ref_set(struct lc_store *s, const struct lc_store_ref *ref, struct lc_err **err);
+/* Look name up. LC_ERR_NOTFOUND if absent. Caller frees with lc_store_ref_free. */
+int lc_store_ref_get(struct lc_store *s, const char *name, struct lc_store_ref **ret,
+		     struct lc_err **err);
+/* All refs, sorted by name. */
+int lc_store_ref_list(struct lc_store *s, struct lc_store_ref **ret, size_t *ret_n,
+		      struct lc_err **err);
+int lc_store_ref_remove(struct lc_store *s, const char *name, struct lc_err **err);
+void lc_store_ref_free(struct lc_store_ref *r);
+void lc_store_ref_list_free(struct lc_store_ref *v, size_t n);
+
+/* ---------- layers: unpacked once, in overlay format, keyed by chain id ---------- */
+
+struct lc_layer_info {
+	char *chainid, *diff_id;
+	char *digest;	  /* compressed digest it was fetched as */
+	int64_t size;	  /* compressed size */
+	int64_t unpacked; /* bytes on disk (st_blocks * 512, hard links once) */
+	uint64_t files;	  /* entries written */
+	char *link;	  /* "l/<short id>", relative to the store root */
+};
+
+/* 1 if layers/sha256/<hex of chainid>/ is committed, else 0. */
+int lc_store_layer_has(struct lc_store *s, const char *chainid);
+int lc_store_layer_info(struct lc_store *s, const char *chainid, struct lc_layer_info **ret,
+			struct lc_err **err);
+void lc_layer_info_free(struct lc_layer_info *i);
+
+struct lc_layer_desc {
+	const char *chainid;
+	const char *diff_id;	/* expected sha256 of the uncompressed tar */
+	const char *digest;	/* expected sha256 of the bytes written */
+	int64_t size;		/* expected count of the bytes written */
+	const char *media_type; /* informative; compression is detected from the bytes */
+	uint64_t max_unpacked;	/* 0: default bound on uncompressed bytes */
+};
+
+struct lc_layer_ingest;
+
+/*
+ * Start unpacking a layer. Takes the per-chain-id lock (blocking while another process holds
+ * it). Returns 1 with *ret NULL if the layer is already committed (maybe by the process we
+ * waited for); 0 with *ret, an ingest that owns a staging dir in tmp/ and an extraction
+ * thread; -1 with *err.
+ */
+int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
+			 struct lc_layer_ingest **ret, struct lc_err **err);
+/*
+ * Feed the next bytes of the blob (compressed as gzip, zstd or not at all). Hashes them,
+ * inflates, hashes the tar (diff_id) and hands it to the extraction thread. Blocks when the
+ * extractor is behind. Fails as soon as the extraction failed or more than size bytes came.
+ */
+int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len,
+			 struct lc_err **err);
+/*
+ * End of input: waits for the extraction, then verifies size, digest and diff_id
+ * (LC_ERR_DIGEST naming expected and got). On failure the staging dir is removed; call
+ * lc_store_layer_abort to free the ingest.
+ */
+int lc_store_layer_finish(struct lc_layer_ingest *in, struct lc_err **err);
+/*
+ * Publish a finished layer: give the dirs the tar created implicitly the attributes of the
+ * same dir in the layers below (lowers: chain ids, topmost first; all already committed),
+ * sync, rename into layers/, write its .json and its l/ link. Frees the ingest and releases
+ * the lock in every case.
+ */
+int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers, size_t n_lowers,
+			  struct lc_err **err);
+/* Drop an ingest at any stage: stop the extractor, remove staging, release the lock. NULL ok. */
+void lc_store_layer_abort(struct lc_layer_ingest *in);
+
+/* ---------- containers ---------- */
+
+/*
+ * Create containers/<id>/ with upper/ work/ merged/ (id: 64 random hex chars). *ret_id and
+ * *ret_dir (absolute path of containers/<id>) are the caller's.
+ */
+int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
+			      struct lc_err **err);
+/* Remove a container's dir (renamed into tmp/trash first, then deleted). Must be unmounted. */
+int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err);
+
+#endif

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "unit.h"
+
+START_TEST(err_prefix_builds_one_line)
+{
+	struct lc_err *err = NULL;
+
+	ck_assert_int_eq(lc_err_set(&err, LC_ERR_SYS, ENOENT, "open '%s'", "x"), -1);
+	lc_err_prefix(&err, "layer %s", "sha256:ab");
+	lc_err_prefix(&err, "pull '%s'", "nginx");
+	ck_assert_str_eq(err->msg, "pull 'nginx': layer sha256:ab: open 'x': No such file or directory");
+	ck_assert_int_eq(err->code, LC_ERR_SYS);
+	ck_assert_int_eq(err->sys_errno, ENOENT);
+	/* set once: a second set keeps the first error */
+	lc_err_set(&err, LC_ERR_NET, 0, "other");
+	ck_assert_int_eq(err->code, LC_ERR_SYS);
+	lc_err_free(err);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	const char *out;
+} sha_known[] = {
+	{ "", "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+	{ "abc", "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+};
+
+START_TEST(sha256_known_answers)
+{
+	char out[LC_DIGEST_BUFSZ];
+
+	lc_sha256_buf(sha_known[_i].in, strlen(sha_known[_i].in), out);
+	ck_assert_str_eq(out, sha_known[_i].out);
+	ck_assert(lc_digest_valid(out));
+}
+END_TEST
+
+static const struct {
+	const char *d;
+	bool valid;
+} digests[] = {
+	{ "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true },
+	{ "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", false },
+	{ "sha256:../../../../etc/passwd", false },
+	{ "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85", false },
+	{ "sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", false },
+	{ "md5:d41d8cd98f00b204e9800998ecf8427e", false },
+	{ "", false },
+	{ "sha256:", false },
+};
+
+START_TEST(digest_validation)
+{
+	struct lc_err *err = NULL;
+
+	ck_assert_int_eq(lc_digest_valid(digests[_i].d), digests[_i].valid);
+	if (digests[_i].valid) {
+		ck_assert_ok(lc_digest_check(digests[_i].d, &err), &err);
+	} else {
+		ck_assert_fail(lc_digest_check(digests[_i].d, &err), &err, LC_ERR_PROTO);
+		lc_err_free(err);
+	}
+}
+END_TEST
+
+START_TEST(files_atomic_read_limit_rmrf)
+{
+	char *dir = unit_tmpdir();
+	struct lc_err *err = NULL;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_ok(lc_write_file_atomic_at(dfd, "f", "hello", 5, 0644, &err), &err);
+	ck_assert_ok(lc_read_file_at(dfd, "f", 5, &buf, &len, &err), &err);
+	ck_assert_str_eq(buf, "hello");
+	free(buf);
+	ck_assert_fail(lc_read_file_at(dfd, "f", 4, &buf, &len, &err), &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	err = NULL;
+	/* rm -rf must not follow a symlink out of the tree */
+	ck_assert_ok(lc_mkdir_p_at(dfd, "a/b/c", 0755, &err), &err);
+	ck_assert_ok(lc_mkdir_p_at(dfd, "outside", 0755, &err), &err);
+	ck_assert_ok(lc_write_file_atomic_at(dfd, "outside/keep", "x", 1, 0644, &err), &err);
+	ck_assert_int_eq(symlinkat("../../outside", dfd, "a/b/link"), 0);
+	ck_assert_ok(lc_rm_rf_at(dfd, "a", &err), &err);
+	ck_assert_int_eq(faccessat(dfd, "a", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	ck_assert_int_eq(faccessat(dfd, "outside/keep", F_OK, 0), 0);
+	/* mkdir -p refuses to walk through a symlink */
+	ck_assert_int_eq(symlinkat("outside", dfd, "sl"), 0);
+	ck_assert_fail(lc_mkdir_p_at(dfd, "sl/x", 0755, &err), &err, LC_ERR_UNSAFE);
+	lc_err_free(err);
+	close(dfd);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(human_size_like_docker)
+{
+	char b[32];
+
+	lc_human_size(0, b, sizeof(b));
+	ck_assert_str_eq(b, "0B");
+	lc_human_size(1500, b, sizeof(b));
+	ck_assert_str_eq(b, "1.5kB");
+	lc_human_size(187654321, b, sizeof(b));
+	ck_assert_str_eq(b, "187.7MB");
+}
+END_TEST
+
+static Suite *base_suite(void)
+{
+	Suite *s = suite_create("base");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, err_prefix_builds_one_line);
+	tcase_add_loop_test(tc, sha256_known_answers, 0, LC_ARRAY_SIZE(sha_known));
+	tcase_add_loop_test(tc, digest_validation, 0, LC_ARRAY_SIZE(digests));
+	tcase_add_test(tc, files_atomic_read_limit_rmrf);
+	tcase_add_test(tc, human_size_like_docker);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(base_suite());
+}
