@@ -27,7 +27,12 @@ UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
 
 B := build
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/plain/%.o)
-LIB_OBJ_SAN := $(LIB_SRC:%.c=$(B)/san/%.o)
+MODULES := base store fetch mount
+# Unit suites link only the modules they test and what those may include (DESIGN.md).
+DEPS_base := base
+DEPS_store := store base
+DEPS_fetch := fetch store base
+DEPS_mount := mount store base
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/plain/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
@@ -46,9 +51,15 @@ $(B)/plain/liblayerctl.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/san/liblayerctl.a: $(LIB_OBJ_SAN)
-	@rm -f $@
-	ar rcs $@ $^
+# one archive per module and build flavour
+define modlib
+$(B)/$(1)/lib$(2).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$(sort $$(wildcard $(2)/*.c)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach f,plain san,$(foreach m,$(MODULES),$(eval $(call modlib,$(f),$(m)))))
+
+modlibs = $(foreach m,$(DEPS_$(1)),$(B)/$(2)/lib$(m).a)
 
 $(B)/plain/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -58,13 +69,14 @@ $(B)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
-$(B)/plain/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/plain/liblayerctl.a
+.SECONDEXPANSION:
+$(B)/plain/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,plain)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/plain/liblayerctl.a $(CHECK_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call modlibs,$*,plain) $(CHECK_LIBS) $(LIBS)
 
-$(B)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/san/liblayerctl.a
+$(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,san)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(B)/san/liblayerctl.a $(CHECK_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
 
 # Install what is missing from Debian's archive (as root); a no-op when everything is there.
 deps:
