@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd: the CLI. One file per verb; each parses its arguments, calls the modules and prints. */
+#ifndef LC_CMD_H
+#define LC_CMD_H
+
+#include "../base/base.h"
+#include "../store/store.h"
+#include "../fetch/fetch.h"
+#include "../mount/mount.h"
+
+/* Exit codes (STYLE.md): run passes the container's status through and keeps 125-127. */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERR = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUN_FAILED = 125,
+	EXIT_RUN_CANNOT_EXEC = 126,
+	EXIT_RUN_NOT_FOUND = 127,
+};
+
+struct lc_global {
+	const char *root; /* --root, or NULL for the default */
+	bool debug;
+};
+
+int cmd_pull(int argc, char **argv, const struct lc_global *g);
+int cmd_images(int argc, char **argv, const struct lc_global *g);
+int cmd_run(int argc, char **argv, const struct lc_global *g);
+
+/* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
+int cmd_report(struct lc_err *err, int code);
+/* Open the store at g->root (or the default). */
+int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err);
+/* Print a usage error ("layerctl VERB: msg" + "See 'layerctl VERB --help'.") and return 2. */
+int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Pull ref into the store printing docker-like progress on out. */
+int cmd_pull_ref(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *base,
+		 FILE *out, bool quiet, struct lc_err **err);
+
+/* An image as the store holds it: its ref, manifest, config and layer chain ids. */
+struct cmd_image {
+	struct lc_store_ref *ref;
+	struct lc_manifest *manifest;
+	struct lc_image_config *config;
+	char **chainids; /* bottom first, NULL-terminated */
+	size_t n_layers;
+};
+/* Load the image name points at. LC_ERR_NOTFOUND if the store has no such ref. */
+int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret,
+		   struct lc_err **err);
+void cmd_image_clear(struct cmd_image *im);
+/* Sum of the image's unpacked layer sizes. */
+int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
+/* docker's "2 weeks ago" for an RFC 3339 time; "N/A" when unparseable. */
+void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
+
+#endif

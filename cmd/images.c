@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+
+static const char images_usage[] =
+	"Usage:  layerctl images [OPTIONS]\n"
+	"\n"
+	"List the images in the store.\n"
+	"\n"
+	"Options:\n"
+	"      --digests        show digests\n"
+	"      --format string  'table' (default) or 'json' (one JSON object per line)\n"
+	"      --no-trunc       don't truncate output\n"
+	"  -q, --quiet          only show image IDs\n"
+	"  -h, --help           print this help\n";
+
+/* "127.0.0.1:5000/nginx:latest" -> repository "127.0.0.1:5000/nginx", tag "latest" (familiar). */
+static void split_name(const char *canonical, char **repo, char **tag)
+{
+	struct lc_ref *r = NULL;
+	struct lc_err *err = NULL;
+
+	if (lc_ref_parse(canonical, &r, &err) == 0) {
+		cleanup_free char *fam = NULL;
+		char *at;
+
+		r->digest = (free(r->digest), NULL);
+		if (!r->tag)
+			r->tag = lc_xstrdup("<none>");
+		fam = lc_ref_familiar(r);
+		at = strrchr(fam, ':');
+		if (at && !strchr(at, '/')) {
+			*tag = lc_xstrdup(at + 1);
+			*repo = lc_xstrndup(fam, (size_t)(at - fam));
+		} else {
+			*tag = lc_xstrdup("<none>");
+			*repo = lc_xstrdup(fam);
+		}
+		lc_ref_free(r);
+		return;
+	}
+	lc_err_free(err);
+	*repo = lc_xstrdup(canonical);
+	*tag = lc_xstrdup("<none>");
+}
+
+int cmd_images(int argc, char **argv, const struct lc_global *g)
+{
+	static const struct option opts[] = {
+		{ "digests", no_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "no-trunc", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool digests = false, notrunc = false, quiet = false, json = false;
+	struct lc_err *err = NULL;
+	struct lc_store *s = NULL;
+	struct lc_store_ref *refs = NULL;
+	size_t n = 0, i;
+	int c, rc = EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			digests = true;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json"))
+				json = true;
+			else if (strcmp(optarg, "table") != 0)
+				return cmd_usage_error("images",
+						       "unsupported --format '%s' (want table or json)",
+						       optarg);
+			break;
+		case 'n':
+			notrunc = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(images_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("images", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cmd_usage_error("images", "\"images\" accepts no arguments");
+	if (cmd_store_open(g, &s, &err) < 0)
+		return cmd_report(err, EXIT_ERR);
+	if (lc_store_ref_list(s, &refs, &n, &err) < 0) {
+		lc_store_close(s);
+		return cmd_report(err, EXIT_ERR);
+	}
+	if (!quiet && !json) {
+		printf("%-40s %-12s ", "REPOSITORY", "TAG");
+		if (digests)
+			printf("%-71s ", "DIGEST");
+		printf("%-*s %-16s %s\n", notrunc ? 71 : 12, "IMAGE ID", "CREATED", "SIZE");
+	}
+	for (i = 0; i < n; i++) {
+		struct cmd_image im = { 0 };
+		cleanup_free char *repo = NULL, *tag = NULL;
+		char id[LC_DIGEST_BUFSZ], since[48], size[32];
+
+		if (cmd_image_load(s, refs[i].name, &im, &err) < 0) {
+			/* one broken image must not hide the others */
+			fprintf(stderr, "layerctl: image '%s': %s\n", refs[i].name, err->msg);
+			lc_err_free(err);
+			err = NULL;
+			rc = EXIT_ERR;
+			continue;
+		}
+		split_name(refs[i].name, &repo, &tag);
+		snprintf(id, sizeof(id), "%s", notrunc ? im.ref->config : im.ref->config + 7);
+		if (!notrunc)
+			id[12] = '\0';
+		cmd_human_since(im.config->created, since, sizeof(since));
+		lc_human_size((uint64_t)cmd_image_size(s, &im), size, sizeof(size));
+		if (quiet) {
+			printf("%s\n", id);
+		} else if (json) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Repository",
+					      repo, "Tag", tag, "Digest", im.ref->digest, "ID", id,
+					      "CreatedSince", since, "Size", size, "VirtualSize",
+					      (json_int_t)cmd_image_size(s, &im));
+			char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+			if (line)
+				printf("%s\n", line);
+			free(line);
+			json_decref(o);
+		} else {
+			printf("%-40s %-12s ", repo, tag);
+			if (digests)
+				printf("%-71s ", im.ref->digest);
+			printf("%-*s %-16s %s\n", notrunc ? 71 : 12, id, since, size);
+		}
+		cmd_image_clear(&im);
+	}
+	lc_store_ref_list_free(refs, n);
+	lc_store_close(s);
+	return rc;
+}

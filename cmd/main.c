@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#define LAYERCTL_VERSION "0.1.0"
+
+static const char usage[] =
+	"Usage:  layerctl [OPTIONS] COMMAND\n"
+	"\n"
+	"Pull OCI images into a content-addressable store and run them with overlayfs and\n"
+	"namespaces. No daemon.\n"
+	"\n"
+	"Options:\n"
+	"      --root DIR   store location (default $LAYERCTL_ROOT, else /var/lib/layerctl)\n"
+	"      --debug      print debug details on errors\n"
+	"  -h, --help       print this help\n"
+	"  -v, --version    print the version\n"
+	"\n"
+	"Commands:\n"
+	"  pull      Download an image from a registry\n"
+	"  images    List images\n"
+	"  run       Create and run a container from an image\n"
+	"\n"
+	"Run 'layerctl COMMAND --help' for more information on a command.\n";
+
+int cmd_report(struct lc_err *err, int code)
+{
+	fprintf(stderr, "layerctl: %s\n", err && err->msg ? err->msg : "unknown error");
+	lc_err_free(err);
+	return code;
+}
+
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "layerctl%s%s: ", verb ? " " : "", verb ? verb : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'layerctl%s%s --help'.\n", verb ? " " : "", verb ? verb : "");
+	return EXIT_USAGE;
+}
+
+int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err)
+{
+	cleanup_free char *def = NULL;
+	const char *root = g->root;
+
+	if (!root)
+		root = def = lc_store_default_root();
+	if (lc_store_open(root, ret, err) < 0)
+		return lc_err_prefix(err, "store '%s'", root);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv, const struct lc_global *g);
+} verbs[] = {
+	{ "pull", cmd_pull },
+	{ "images", cmd_images },
+	{ "run", cmd_run },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lc_global g = { 0 };
+	int c;
+	size_t i;
+
+	/* "+": stop at the verb, its options are its own */
+	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			g.root = optarg;
+			break;
+		case 'D':
+			g.debug = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		case 'v':
+			printf("layerctl version %s\n", LAYERCTL_VERSION);
+			return EXIT_OK;
+		default:
+			fputs("See 'layerctl --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "help")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[optind], "version")) {
+		printf("layerctl version %s\n", LAYERCTL_VERSION);
+		return EXIT_OK;
+	}
+	for (i = 0; i < LC_ARRAY_SIZE(verbs); i++) {
+		if (!strcmp(argv[optind], verbs[i].name)) {
+			/* the verb sees argv[0] = its own name, getopt restarted */
+			int vargc = argc - optind;
+			char **vargv = argv + optind;
+
+			optind = 0;
+			return verbs[i].fn(vargc, vargv, &g);
+		}
+	}
+	fprintf(stderr, "layerctl: '%s' is not a layerctl command.\nSee 'layerctl --help'.\n",
+		argv[optind]);
+	return EXIT_USAGE;
+}

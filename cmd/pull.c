@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const char pull_usage[] =
+	"Usage:  layerctl pull [OPTIONS] NAME[:TAG|@DIGEST]\n"
+	"\n"
+	"Download an image from a registry into the store. Layers already in the store are not\n"
+	"downloaded again.\n"
+	"\n"
+	"Options:\n"
+	"      --platform string   pull this platform (os/arch[/variant]), default the host's\n"
+	"      --insecure          allow plain HTTP and unverified TLS to non-loopback registries\n"
+	"      --max-concurrent-downloads N   layers downloaded at once (default 3)\n"
+	"  -q, --quiet             print only the image name\n"
+	"  -h, --help              print this help\n";
+
+struct layer_line {
+	char id[13];
+	char status[96];
+};
+
+/* Draws docker pull's per-layer lines: redrawn in place on a terminal, plain lines otherwise. */
+struct progress {
+	FILE *out;
+	bool tty, quiet;
+	struct layer_line *lines;
+	size_t n_lines;
+	size_t *line_of; /* layer index -> line + 1 */
+	size_t n_layers;
+};
+
+static size_t line_for(struct progress *p, const struct lc_pull_progress *e)
+{
+	size_t i;
+
+	if (e->index >= p->n_layers) {
+		size_t n = e->index + 1;
+
+		p->line_of = lc_xrealloc(p->line_of, n * sizeof(*p->line_of));
+		memset(p->line_of + p->n_layers, 0, (n - p->n_layers) * sizeof(*p->line_of));
+		p->n_layers = n;
+	}
+	if (p->line_of[e->index])
+		return p->line_of[e->index] - 1;
+	i = p->n_lines++;
+	p->lines = lc_xrealloc(p->lines, p->n_lines * sizeof(*p->lines));
+	memset(&p->lines[i], 0, sizeof(p->lines[i]));
+	/* id = first 12 hex of the compressed layer digest, as docker shows */
+	snprintf(p->lines[i].id, sizeof(p->lines[i].id), "%.12s",
+		 e->digest && strlen(e->digest) > 7 ? e->digest + 7 : "unknown");
+	p->line_of[e->index] = i + 1;
+	if (p->tty)
+		fputc('\n', p->out); /* reserve the line */
+	return i;
+}
+
+static void bar(char *out, size_t outsz, int64_t cur, int64_t total)
+{
+	char a[16], b[16], fill[51];
+	int width = 50, n;
+
+	lc_human_size((uint64_t)(cur > 0 ? cur : 0), a, sizeof(a));
+	lc_human_size((uint64_t)(total > 0 ? total : 0), b, sizeof(b));
+	n = total > 0 ? (int)(cur * width / total) : 0;
+	if (n > width)
+		n = width;
+	memset(fill, '=', (size_t)n);
+	if (n > 0 && n < width)
+		fill[n - 1] = '>';
+	fill[n] = '\0';
+	snprintf(out, outsz, "Downloading [%-50s] %s/%s", fill, a, b);
+}
+
+static void on_progress(const struct lc_pull_progress *e, void *data)
+{
+	struct progress *p = data;
+	size_t i;
+	struct layer_line *l;
+
+	if (p->quiet || e->event == LC_PULL_RESOLVED)
+		return;
+	i = line_for(p, e);
+	l = &p->lines[i];
+	switch (e->event) {
+	case LC_PULL_LAYER_EXISTS:
+		snprintf(l->status, sizeof(l->status), "Already exists");
+		break;
+	case LC_PULL_LAYER_WAITING:
+		snprintf(l->status, sizeof(l->status), "Pulling fs layer");
+		break;
+	case LC_PULL_LAYER_PROGRESS:
+		if (!p->tty)
+			return; /* plain output: state changes only */
+		bar(l->status, sizeof(l->status), e->current, e->total);
+		break;
+	case LC_PULL_LAYER_VERIFYING:
+		snprintf(l->status, sizeof(l->status), "Verifying Checksum");
+		break;
+	case LC_PULL_LAYER_DONE:
+		snprintf(l->status, sizeof(l->status), "Pull complete");
+		break;
+	default:
+		return;
+	}
+	if (p->tty) {
+		size_t up = p->n_lines - i;
+
+		fprintf(p->out, "\033[%zuA\r\033[2K%s: %s\033[%zuB\r", up, l->id, l->status, up);
+	} else {
+		fprintf(p->out, "%s: %s\n", l->id, l->status);
+	}
+	fflush(p->out);
+}
+
+/* "nginx" and "host:5000/a" have no tag of their own: docker says it uses latest. */
+static bool has_explicit_tag(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	return strchr(name, '@') || strchr(slash ? slash + 1 : name, ':');
+}
+
+int cmd_pull_ref(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *base,
+		 FILE *out, bool quiet, struct lc_err **err)
+{
+	struct progress p = { .out = out, .tty = isatty(fileno(out)), .quiet = quiet };
+	struct lc_pull_opts o = *base;
+	struct lc_pull_result res = { 0 };
+	cleanup_free char *fam = lc_ref_familiar(ref);
+	cleanup_free char *full = lc_ref_string(ref);
+	int r;
+
+	if (!quiet) {
+		fprintf(out, "%s: Pulling from %s\n", ref->digest ? ref->digest : ref->tag,
+			ref->path);
+		fflush(out);
+	}
+	o.progress = on_progress;
+	o.progress_data = &p;
+	r = lc_fetch_pull(s, ref, &o, &res, err);
+	free(p.lines);
+	free(p.line_of);
+	if (r < 0)
+		return -1;
+	if (!quiet) {
+		fprintf(out, "Digest: %s\n", res.digest);
+		if (res.up_to_date)
+			fprintf(out, "Status: Image is up to date for %s\n", fam);
+		else
+			fprintf(out, "Status: Downloaded newer image for %s\n", fam);
+	}
+	fprintf(out, "%s\n", full);
+	fflush(out);
+	lc_pull_result_clear(&res);
+	return 0;
+}
+
+int cmd_pull(int argc, char **argv, const struct lc_global *g)
+{
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, 'P' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "max-concurrent-downloads", required_argument, NULL, 'M' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lc_pull_opts o = { 0 };
+	struct lc_err *err = NULL;
+	struct lc_store *s = NULL;
+	struct lc_ref *ref = NULL;
+	bool quiet = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			o.platform = optarg;
+			break;
+		case 'I':
+			o.insecure = true;
+			break;
+		case 'M': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 16)
+				return cmd_usage_error("pull",
+						       "invalid --max-concurrent-downloads '%s' "
+						       "(want 1 to 16)",
+						       optarg);
+			o.max_concurrent = (int)v;
+			break;
+		}
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(pull_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("pull", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cmd_usage_error("pull", "\"pull\" requires exactly 1 argument");
+	if (lc_ref_parse(argv[optind], &ref, &err) < 0) {
+		lc_err_prefix(&err, "pull '%s'", argv[optind]);
+		return cmd_report(err, EXIT_ERR);
+	}
+	if (cmd_store_open(g, &s, &err) < 0) {
+		lc_ref_free(ref);
+		return cmd_report(err, EXIT_ERR);
+	}
+	if (!quiet && !has_explicit_tag(argv[optind]))
+		printf("Using default tag: latest\n");
+	r = cmd_pull_ref(s, ref, &o, stdout, quiet, &err);
+	lc_store_close(s);
+	lc_ref_free(ref);
+	if (r < 0) {
+		lc_err_prefix(&err, "pull '%s'", argv[optind]);
+		return cmd_report(err, EXIT_ERR);
+	}
+	return EXIT_OK;
+}

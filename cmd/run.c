@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const char run_usage[] =
+	"Usage:  layerctl run [OPTIONS] IMAGE [COMMAND] [ARG...]\n"
+	"\n"
+	"Create and run a new container from an image (pulled first if the store lacks it).\n"
+	"\n"
+	"Options:\n"
+	"      --rm                  remove the container when it exits (required for now)\n"
+	"  -e, --env list            set environment variables (KEY=VALUE, or KEY to copy ours)\n"
+	"      --entrypoint string   overwrite the image's ENTRYPOINT\n"
+	"  -h, --hostname string     container host name (default: the short container id)\n"
+	"      --platform string     pull this platform if the image is missing\n"
+	"      --pull string         missing (default), always or never\n"
+	"  -u, --user string         user name or uid[:gid]\n"
+	"  -w, --workdir string      working directory inside the container\n"
+	"      --help                print this help\n";
+
+struct run_opts {
+	bool rm;
+	char **env;
+	const char *entrypoint;
+	const char *hostname;
+	const char *platform;
+	const char *pull; /* missing|always|never */
+	const char *user;
+	const char *workdir;
+};
+
+/* Image Env, then -e overrides by key; PATH, HOSTNAME and HOME as docker sets them. */
+static char **build_env(char *const *image_env, char *const *overrides, const char *hostname)
+{
+	char **env = NULL;
+	size_t i, j;
+
+	for (i = 0; image_env && image_env[i]; i++)
+		lc_strv_push(&env, image_env[i]);
+	for (i = 0; overrides && overrides[i]; i++) {
+		const char *o = overrides[i];
+		size_t klen = strcspn(o, "=");
+		cleanup_free char *kv = NULL;
+
+		if (!o[klen]) {
+			/* "-e KEY": take our own value, skip if unset (docker) */
+			const char *v = getenv(o);
+
+			if (!v)
+				continue;
+			kv = lc_xasprintf("%s=%s", o, v);
+		} else {
+			kv = lc_xstrdup(o);
+		}
+		for (j = 0; env && env[j]; j++)
+			if (!strncmp(env[j], kv, klen + 1))
+				break;
+		if (env && env[j]) {
+			free(env[j]);
+			env[j] = TAKE_PTR(kv);
+		} else {
+			lc_strv_push(&env, kv);
+		}
+	}
+	for (j = 0; env && env[j]; j++)
+		if (!strncmp(env[j], "PATH=", 5))
+			break;
+	if (!env || !env[j])
+		lc_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	{
+		cleanup_free char *h = lc_xasprintf("HOSTNAME=%s", hostname);
+
+		lc_strv_push(&env, h);
+	}
+	for (j = 0; env[j]; j++)
+		if (!strncmp(env[j], "HOME=", 5))
+			break;
+	if (!env[j])
+		lc_strv_push(&env, "HOME=/root");
+	return env;
+}
+
+/* Entrypoint + (user command, else image Cmd), docker's rules. */
+static char **build_argv(const struct lc_image_config *c, const char *entrypoint,
+			 char *const *user_cmd)
+{
+	char **argv = NULL;
+	size_t i;
+
+	if (entrypoint) {
+		if (*entrypoint)
+			lc_strv_push(&argv, entrypoint);
+	} else {
+		for (i = 0; c->entrypoint && c->entrypoint[i]; i++)
+			lc_strv_push(&argv, c->entrypoint[i]);
+	}
+	if (user_cmd && user_cmd[0]) {
+		for (i = 0; user_cmd[i]; i++)
+			lc_strv_push(&argv, user_cmd[i]);
+	} else if (!entrypoint) {
+		/* docker drops the image's Cmd when --entrypoint is given */
+		for (i = 0; c->cmd && c->cmd[i]; i++)
+			lc_strv_push(&argv, c->cmd[i]);
+	}
+	return argv;
+}
+
+static int ensure_image(struct lc_store *s, const char *name, const struct run_opts *o,
+			struct cmd_image *im, struct lc_err **err)
+{
+	struct lc_ref *ref = NULL;
+	cleanup_free char *canon = NULL;
+	struct lc_pull_opts po = { .platform = o->platform };
+	int r;
+
+	if (lc_ref_parse(name, &ref, err) < 0)
+		return -1;
+	canon = lc_ref_string(ref);
+	if (strcmp(o->pull, "always") != 0) {
+		r = cmd_image_load(s, canon, im, err);
+		if (r == 0 || (*err)->code != LC_ERR_NOTFOUND || !strcmp(o->pull, "never")) {
+			lc_ref_free(ref);
+			return r;
+		}
+		lc_err_free(*err);
+		*err = NULL;
+		fprintf(stderr, "Unable to find image '%s' locally\n", name);
+	}
+	/* docker run shows the pull on stderr: stdout belongs to the container */
+	r = cmd_pull_ref(s, ref, &po, stderr, false, err);
+	lc_ref_free(ref);
+	if (r < 0)
+		return -1;
+	return cmd_image_load(s, canon, im, err);
+}
+
+static int run_container(struct lc_store *s, const struct cmd_image *im, const struct run_opts *o,
+			 char *const *user_cmd, int *ret_status, struct lc_err **err)
+{
+	cleanup_free char *id = NULL, *cdir = NULL, *rootfs = NULL;
+	cleanup_strv char **argv = NULL, **env = NULL, **lowers = NULL;
+	char hostname[13];
+	struct lc_launch_cfg cfg = { 0 };
+	struct lc_err *cleanup_err = NULL;
+	size_t i;
+	int r;
+
+	argv = build_argv(im->config, o->entrypoint, user_cmd);
+	if (!argv || !argv[0])
+		return lc_err_set(err, LC_ERR_INVALID, 0, "no command specified");
+	if (lc_store_container_create(s, &id, &cdir, err) < 0)
+		return -1;
+	snprintf(hostname, sizeof(hostname), "%.12s", id);
+	/* overlay wants the topmost layer first */
+	lowers = lc_xcalloc(im->n_layers + 1, sizeof(char *));
+	for (i = 0; i < im->n_layers; i++)
+		lowers[i] = lc_xstrdup(im->chainids[im->n_layers - 1 - i]);
+	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
+		goto fail_rm;
+	env = build_env(im->config->env, o->env, o->hostname ? o->hostname : hostname);
+	rootfs = lc_xasprintf("%s/merged", cdir);
+	cfg.rootfs = rootfs;
+	cfg.state_dir = cdir;
+	cfg.argv = argv;
+	cfg.env = env;
+	cfg.cwd = o->workdir ? o->workdir
+			     : (im->config->workdir && *im->config->workdir ? im->config->workdir
+									    : "/");
+	cfg.hostname = o->hostname ? o->hostname : hostname;
+	cfg.user = o->user ? o->user : (im->config->user && *im->config->user ? im->config->user
+										 : NULL);
+	r = lc_launch(&cfg, ret_status, err);
+	if (lc_overlay_umount(cdir, &cleanup_err) < 0) {
+		if (r == 0)
+			lc_err_move(err, &cleanup_err);
+		lc_err_free(cleanup_err);
+		return -1;
+	}
+	if (lc_store_container_remove(s, id, &cleanup_err) < 0 && r == 0) {
+		lc_err_move(err, &cleanup_err);
+		return -1;
+	}
+	lc_err_free(cleanup_err);
+	return r;
+fail_rm:
+	lc_store_container_remove(s, id, &cleanup_err);
+	lc_err_free(cleanup_err);
+	return -1;
+}
+
+int cmd_run(int argc, char **argv, const struct lc_global *g)
+{
+	static const struct option opts[] = {
+		{ "rm", no_argument, NULL, 'R' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "entrypoint", required_argument, NULL, 'E' },
+		{ "hostname", required_argument, NULL, 'h' },
+		{ "platform", required_argument, NULL, 'P' },
+		{ "pull", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .pull = "missing" };
+	struct lc_err *err = NULL;
+	struct lc_store *s = NULL;
+	struct cmd_image im = { 0 };
+	int c, status = 0, r;
+
+	/* "+": options end at IMAGE; what follows is the container's command */
+	while ((c = getopt_long(argc, argv, "+e:h:u:w:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			o.rm = true;
+			break;
+		case 'e':
+			lc_strv_push(&o.env, optarg);
+			break;
+		case 'E':
+			o.entrypoint = optarg;
+			break;
+		case 'h':
+			o.hostname = optarg;
+			break;
+		case 'P':
+			o.platform = optarg;
+			break;
+		case 'p':
+			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never")) {
+				lc_strv_free(o.env);
+				cmd_usage_error("run", "invalid --pull '%s' (want missing, always or never)",
+						optarg);
+				return EXIT_RUN_FAILED;
+			}
+			o.pull = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'w':
+			o.workdir = optarg;
+			break;
+		case 'H':
+			fputs(run_usage, stdout);
+			lc_strv_free(o.env);
+			return EXIT_OK;
+		default:
+			lc_strv_free(o.env);
+			cmd_usage_error("run", "unknown option");
+			return EXIT_RUN_FAILED;
+		}
+	}
+	if (optind >= argc) {
+		lc_strv_free(o.env);
+		cmd_usage_error("run", "\"run\" requires at least 1 argument");
+		return EXIT_RUN_FAILED;
+	}
+	if (!o.rm) {
+		lc_strv_free(o.env);
+		fprintf(stderr, "layerctl: run: only 'run --rm' is supported so far "
+				"(kept and detached containers are not implemented yet)\n");
+		return EXIT_RUN_FAILED;
+	}
+	if (cmd_store_open(g, &s, &err) < 0) {
+		lc_strv_free(o.env);
+		return cmd_report(err, EXIT_RUN_FAILED);
+	}
+	r = ensure_image(s, argv[optind], &o, &im, &err);
+	if (r == 0)
+		r = run_container(s, &im, &o, argv + optind + 1, &status, &err);
+	cmd_image_clear(&im);
+	lc_store_close(s);
+	lc_strv_free(o.env);
+	if (r < 0) {
+		int code = EXIT_RUN_FAILED;
+
+		if (err && err->code == LC_ERR_NOEXEC)
+			code = EXIT_RUN_NOT_FOUND;
+		else if (err && err->code == LC_ERR_EXEC)
+			code = EXIT_RUN_CANNOT_EXEC;
+		lc_err_prefix(&err, "run '%s'", argv[optind]);
+		return cmd_report(err, code);
+	}
+	return status;
+}

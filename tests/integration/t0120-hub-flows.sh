@@ -1,0 +1,19 @@
+#!/bin/bash
+# Docker Hub's flows on loopback: anonymous Bearer token from the challenge, blobs redirected to
+# another host that must never see our Authorization header.
+. "$(dirname "$0")/../lib.sh"
+
+plan 5
+
+start_registry
+push_images
+start_hubproxy
+
+out=$("$LAYERCTL" --root "$ROOT" pull "$HUB/python:latest" 2>&1); rc=$?
+is "$rc" 0 "pull through a token-auth registry with redirected blobs"
+like "$out" "Status: Downloaded newer image" "the image is pulled"
+ok grep -q "GET /token" "$HUB_LOG"
+ok grep -q "127.0.0.2" "$HUB_LOG"
+is "$(grep -c LEAK "$HUB_LOG")" 0 "no Authorization header reached the blob host"
+
+done_testing
