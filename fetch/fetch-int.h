@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch internals: the pieces of the registry client that pull.c and the unit suite share.
+ * Pure functions (challenge parsing, redirect policy, error bodies, platforms) live in files
+ * that never call the store, so the unit suite links without it.
+ */
+#ifndef LC_FETCH_INT_H
+#define LC_FETCH_INT_H
+
+#include <stdatomic.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "fetch.h"
+
+/* Bounds on what a registry may send us besides manifests. */
+#define LC_MAX_TOKEN_SIZE (1u << 20)   /* token responses */
+#define LC_MAX_ERROR_BODY (64u << 10)  /* error bodies we keep to explain a failure */
+#define LC_MAX_CONFIG_SIZE (4u << 20)  /* image config blobs */
+#define LC_MAX_HEADER_VALUE (8u << 10) /* one response header we keep */
+#define LC_MAX_REDIRECTS 10
+#define LC_HTTP_TRIES 3
+
+/* ---------- platform.c ---------- */
+
+/*
+ * Parse "os/arch[/variant]" and normalize like containerd (x86_64 -> amd64, aarch64 -> arm64,
+ * arm64/v8 -> arm64, armhf -> arm/v7, arm -> arm/v7, i386 -> 386, amd64/v1 -> amd64). The
+ * outputs are the caller's (variant may be NULL). LC_ERR_INVALID on a malformed string.
+ */
+int lc_platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_variant,
+		      struct lc_err **err);
+/* Normalize an architecture/variant pair in place (both may be rewritten; *variant may be NULL). */
+void lc_platform_normalize(char **arch, char **variant);
+/*
+ * The index entry for os/arch/variant (normalized values): exact match after normalizing the
+ * entry, else a compatible lower variant (arm/v7 runs v6, v5; amd64/v3 runs v2, v1). Entries for
+ * "unknown/unknown" (attestations) never match. NULL if none.
+ */
+const struct lc_descriptor *lc_platform_match(const struct lc_manifest *index, const char *os,
+					      const char *arch, const char *variant);
+/* "linux/amd64, linux/arm64/v8" listing the index's real platforms (caller frees). */
+char *lc_platform_list(const struct lc_manifest *index);
+
+/* ---------- auth.c ---------- */
+
+struct lc_challenge {
+	char *scheme; /* lowercase: "bearer", "basic" */
+	char *realm, *service, *scope, *error;
+};
+
+/*
+ * Parse a WWW-Authenticate value (RFC 7235: several challenges, quoted strings with
+ * backslash escapes and commas, tokens, case-insensitive scheme and parameter names). Fills
+ * *ret with the first Bearer challenge, else the first Basic one. LC_ERR_PROTO when there is
+ * none or the value is malformed.
+ */
+int lc_challenge_parse(const char *value, struct lc_challenge *ret, struct lc_err **err);
+void lc_challenge_clear(struct lc_challenge *c);
+
+/*
+ * Parse a token endpoint answer: "token" or "access_token" (access_token preferred, as
+ * containerd does), "expires_in" (default 60 s, at least 1). *ret_token is the caller's.
+ */
+int lc_token_parse(const char *buf, size_t len, char **ret_token, long *ret_expires_in,
+		   struct lc_err **err);
+
+/*
+ * Look up Basic credentials for host in $DOCKER_CONFIG/config.json, else
+ * $HOME/.docker/config.json: the "auths" entry whose key names exactly this host[:port]
+ * ("https://index.docker.io/v1/" for docker.io). Returns 1 and *ret_basic (the base64
+ * "user:pass" as found, validated to decode to a non-empty user), 0 if there is none, -1 on
+ * a malformed file. config_path overrides the lookup (tests).
+ */
+int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_basic,
+			  struct lc_err **err);
+
+/* ---------- http.c (pure helpers) ---------- */
+
+struct lc_url {
+	char *scheme; /* lowercase "http" / "https" */
+	char *host;   /* lowercase, IPv6 without brackets */
+	long port;    /* explicit or the scheme's default */
+};
+int lc_url_parse(const char *url, struct lc_url *ret, struct lc_err **err);
+void lc_url_clear(struct lc_url *u);
+/* localhost, 127.0.0.0/8, ::1 */
+bool lc_host_is_loopback(const char *host);
+
+/*
+ * Decide how to follow a redirect from `from` (absolute) to `location` (absolute or relative)
+ * after `hops` redirects already followed. Returns 0 with *ret_url (absolute, caller's) and
+ * *ret_keep_auth (true only if scheme, host and port are all unchanged), or -1: more than
+ * LC_MAX_REDIRECTS hops, a scheme other than http(s), an https -> http downgrade (unless
+ * insecure or the target is loopback), an unparsable location.
+ */
+int lc_redirect_policy(const char *from, const char *location, unsigned hops, bool insecure,
+		       char **ret_url, bool *ret_keep_auth, struct lc_err **err);
+
+/*
+ * Summarize a registry's JSON error body {"errors":[{"code","message"}]} like docker does:
+ * "manifest unknown: manifest unknown" (code lowercased, '_' -> ' '). At most 3 errors, each
+ * message cut at 200 bytes, control characters replaced. NULL when the body is not such JSON.
+ */
+char *lc_registry_errors_parse(const char *body, size_t len);
+
+/* Retry-After as seconds (delta-seconds or HTTP-date), capped to cap; -1 if unparsable. */
+long lc_retry_after_parse(const char *v, long cap);
+
+/* ---------- http.c (transfers) ---------- */
+
+/* Called with body bytes of a 2xx answer; return -1 with *err set to stop the transfer. */
+typedef int (*lc_http_data_fn)(const void *buf, size_t len, void *data, struct lc_err **err);
+
+struct lc_http_req {
+	const char *url;
+	bool head;
+	const char *accept;	   /* Accept header or NULL */
+	const char *authorization; /* full header value; sent only to url's own origin */
+	bool insecure;		   /* plain http / unverified TLS allowed anywhere */
+	size_t max_body;	   /* buffered 2xx bodies larger than this fail (LC_ERR_LIMIT) */
+	lc_http_data_fn on_data;   /* stream 2xx bodies here instead of buffering */
+	void *data;
+	atomic_bool *cancel; /* when set true, the transfer stops (may be NULL) */
+};
+
+struct lc_http_resp {
+	long status;
+	char *body; /* buffered 2xx body (NUL-terminated) or a bounded error body */
+	size_t len;
+	char *content_type, *docker_digest, *www_authenticate, *retry_after;
+	uint64_t delivered; /* bytes handed to on_data */
+};
+void lc_http_resp_clear(struct lc_http_resp *r);
+
+/* One transfer handle per thread. */
+struct lc_http;
+struct lc_http *lc_http_new(void);
+void lc_http_free(struct lc_http *h);
+
+/*
+ * Perform req, following redirects by hand (lc_redirect_policy), retrying 5xx/429/resets up to
+ * LC_HTTP_TRIES times (a stream that already delivered bytes resumes with Range, or skips what
+ * it already had when the server ignores Range). Returns 0 with any final HTTP status in
+ * *ret (the caller judges it), -1 on a transport failure naming the host, or the on_data
+ * callback's own error.
+ */
+int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_resp *ret,
+	       struct lc_err **err);
+
+/* ---------- registry.c ---------- */
+
+struct lc_registry;
+
+/* A client for ref's registry and repository, shared by the pull's threads. */
+int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry **ret,
+		    struct lc_err **err);
+void lc_registry_free(struct lc_registry *r);
+/* Point the registry at a different credentials file (tests), before any request. */
+void lc_registry_set_config(struct lc_registry *r, const char *config_path);
+
+struct lc_fetched_manifest {
+	char *body;
+	size_t len;
+	char *content_type; /* without parameters; may be NULL */
+	char digest[LC_DIGEST_BUFSZ];
+};
+void lc_fetched_manifest_clear(struct lc_fetched_manifest *m);
+
+/*
+ * HEAD the manifest for reference (a tag or a digest): 1 and ret_digest when the registry
+ * named a valid Docker-Content-Digest, 0 when it did not (the caller then GETs), -1 on error.
+ */
+int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
+			      char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err);
+/*
+ * GET a manifest by tag or digest with all four media types accepted, bounded by
+ * LC_MAX_MANIFEST_SIZE. The body's digest is computed; a Docker-Content-Digest header must
+ * match it, and so must reference when it is a digest.
+ */
+int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
+			     struct lc_fetched_manifest *ret, struct lc_err **err);
+/*
+ * Stream blob digest (size bytes) to fn. Counts the bytes: more than size fails at size+1
+ * (LC_ERR_DIGEST). The caller verifies the digest (the store does, for layers).
+ */
+int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
+			 int64_t size, lc_http_data_fn fn, void *data, atomic_bool *cancel,
+			 struct lc_err **err);
+/* Fetch a small blob (at most max bytes) into memory, verifying size and digest. */
+int lc_registry_get_small_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
+			       int64_t size, size_t max, char **ret, size_t *ret_len,
+			       struct lc_err **err);
+
+#endif

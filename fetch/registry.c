@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The registry API for one repository: authenticated requests (anonymous Bearer tokens per
+ * scope, Basic credentials for their own host), manifests and blobs, and errors a user can act
+ * on. Shared by the pull's threads: auth state is under a mutex, each thread brings its own
+ * transfer handle.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "fetch-int.h"
+
+#define ACCEPT_MANIFESTS                                                                           \
+	LC_MT_OCI_INDEX ", " LC_MT_OCI_MANIFEST ", " LC_MT_DOCKER_LIST ", " LC_MT_DOCKER_MANIFEST
+
+struct token {
+	char *scope, *value;
+	time_t expires;
+};
+
+struct lc_registry {
+	char *base;   /* "https://registry-1.docker.io" */
+	char *domain; /* "docker.io" (credential lookup key) */
+	char *path;   /* "library/nginx" */
+	char *name;   /* familiar repository name for messages */
+	bool insecure;
+	char *config_path;
+
+	pthread_mutex_t lock; /* guards everything below */
+	bool creds_loaded;
+	char *basic; /* base64 user:pass for this host, or NULL */
+	bool use_basic;
+	struct token *tokens;
+	size_t n_tokens;
+};
+
+int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry **ret,
+		    struct lc_err **err)
+{
+	struct lc_registry *r = lc_xcalloc(1, sizeof(*r));
+	cleanup_free char *fam = lc_ref_familiar(ref);
+
+	(void)err;
+	r->base = lc_ref_base_url(ref, insecure);
+	r->domain = lc_xstrdup(ref->domain);
+	r->path = lc_xstrdup(ref->path);
+	/* the familiar form without tag or digest */
+	fam[strcspn(fam, "@")] = 0;
+	{
+		char *slash = strrchr(fam, '/');
+		char *colon = strrchr(slash ? slash : fam, ':');
+
+		if (colon)
+			*colon = 0;
+	}
+	r->name = TAKE_PTR(fam);
+	r->insecure = insecure;
+	pthread_mutex_init(&r->lock, NULL);
+	*ret = r;
+	return 0;
+}
+
+void lc_registry_free(struct lc_registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_tokens; i++) {
+		free(r->tokens[i].scope);
+		free(r->tokens[i].value);
+	}
+	free(r->tokens);
+	free(r->basic);
+	free(r->base);
+	free(r->domain);
+	free(r->path);
+	free(r->name);
+	free(r->config_path);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+void lc_registry_set_config(struct lc_registry *r, const char *config_path)
+{
+	free(r->config_path);
+	r->config_path = config_path ? lc_xstrdup(config_path) : NULL;
+}
+
+void lc_fetched_manifest_clear(struct lc_fetched_manifest *m)
+{
+	free(m->body);
+	free(m->content_type);
+	memset(m, 0, sizeof(*m));
+}
+
+static char *pull_scope(const struct lc_registry *r)
+{
+	return lc_xasprintf("repository:%s:pull", r->path);
+}
+
+static struct token *token_find(struct lc_registry *r, const char *scope)
+{
+	for (size_t i = 0; i < r->n_tokens; i++)
+		if (!strcmp(r->tokens[i].scope, scope))
+			return &r->tokens[i];
+	return NULL;
+}
+
+/* The Authorization value to send now (caller frees), or NULL. Called with the lock held. */
+static char *current_authorization_locked(struct lc_registry *r)
+{
+	cleanup_free char *scope = pull_scope(r);
+	struct token *t = token_find(r, scope);
+
+	if (t && t->value && time(NULL) < t->expires)
+		return lc_xasprintf("Bearer %s", t->value);
+	if (r->use_basic && r->basic)
+		return lc_xasprintf("Basic %s", r->basic);
+	return NULL;
+}
+
+static int load_creds_locked(struct lc_registry *r, struct lc_err **err)
+{
+	if (r->creds_loaded)
+		return 0;
+	if (lc_auth_config_lookup(r->config_path, r->domain, &r->basic, err) < 0)
+		return -1;
+	r->creds_loaded = true;
+	return 0;
+}
+
+static char *status_detail(const struct lc_http_resp *resp)
+{
+	char *s = lc_registry_errors_parse(resp->body, resp->len);
+
+	return s ? s : lc_xstrdup("");
+}
+
+/* GET realm?service=..&scope=.. and cache the token. Called with the lock held. */
+static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
+			      const struct lc_challenge *c, const char *scope, struct lc_err **err)
+{
+	struct lc_url realm = { 0 };
+	struct lc_http_resp resp = { 0 };
+	struct lc_http_req req = { 0 };
+	cleanup_free char *url = NULL;
+	cleanup_free char *basic = NULL;
+	cleanup_free char *token = NULL;
+	char *esc_service = NULL, *esc_scope = NULL;
+	CURL *esc = NULL;
+	long expires_in = 60;
+	struct token *t;
+	int ret = -1;
+
+	if (lc_url_parse(c->realm, &realm, err) < 0)
+		return lc_err_prefix(err, "token realm");
+	if (strcmp(realm.scheme, "https") != 0 &&
+	    !(strcmp(realm.scheme, "http") == 0 && (r->insecure || lc_host_is_loopback(realm.host)))) {
+		lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing token realm '%.200s' (want https)",
+			   c->realm);
+		goto out;
+	}
+	esc = curl_easy_init();
+	if (!esc)
+		abort();
+	esc_scope = curl_easy_escape(esc, scope, 0);
+	if (c->service)
+		esc_service = curl_easy_escape(esc, c->service, 0);
+	if (!esc_scope || (c->service && !esc_service))
+		abort();
+	url = lc_xasprintf("%s%s%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
+			   esc_service ? "service=" : "", esc_service ? esc_service : "",
+			   esc_service ? "&" : "", esc_scope);
+	/*
+	 * The realm is where this registry's own challenge sends us (auth.docker.io for Docker
+	 * Hub), so this registry's credentials go there, as docker does; only over https or
+	 * to a loopback host.
+	 */
+	if (r->basic && (strcmp(realm.scheme, "https") == 0 || lc_host_is_loopback(realm.host)))
+		basic = lc_xasprintf("Basic %s", r->basic);
+	req.url = url;
+	req.authorization = basic;
+	req.insecure = r->insecure;
+	req.max_body = LC_MAX_TOKEN_SIZE;
+	if (lc_http_do(h, &req, &resp, err) < 0) {
+		lc_err_prefix(err, "fetch token");
+		goto out;
+	}
+	if (resp.status != 200) {
+		cleanup_free char *d = status_detail(&resp);
+
+		lc_err_set(err, resp.status == 401 || resp.status == 403 ? LC_ERR_AUTH : LC_ERR_PROTO,
+			   0, "fetch token from '%s': HTTP %ld%s%s", realm.host, resp.status,
+			   *d ? ": " : "", d);
+		goto out;
+	}
+	if (lc_token_parse(resp.body, resp.len, &token, &expires_in, err) < 0) {
+		lc_err_prefix(err, "fetch token from '%s'", realm.host);
+		goto out;
+	}
+	t = token_find(r, scope);
+	if (!t) {
+		r->tokens = lc_xrealloc(r->tokens, (r->n_tokens + 1) * sizeof(*r->tokens));
+		t = &r->tokens[r->n_tokens++];
+		t->scope = lc_xstrdup(scope);
+		t->value = NULL;
+	}
+	free(t->value);
+	t->value = TAKE_PTR(token);
+	/* renew a little early so a token does not expire in flight */
+	t->expires = time(NULL) + (expires_in > 20 ? expires_in - 10 : expires_in);
+	ret = 0;
+out:
+	if (esc_scope)
+		curl_free(esc_scope);
+	if (esc_service)
+		curl_free(esc_service);
+	if (esc)
+		curl_easy_cleanup(esc);
+	lc_url_clear(&realm);
+	lc_http_resp_clear(&resp);
+	return ret;
+}
+
+/*
+ * React to a 401: learn the challenge, then fetch a token (Bearer) or switch to Basic.
+ * used is the Authorization the refused request carried.
+ */
+static int authenticate(struct lc_registry *r, struct lc_http *h, const char *www_authenticate,
+			const char *used, struct lc_err **err)
+{
+	struct lc_challenge c = { 0 };
+	cleanup_free char *scope = pull_scope(r);
+	cleanup_free char *now = NULL;
+	int ret = -1;
+
+	pthread_mutex_lock(&r->lock);
+	/* another thread may have renewed the token while we waited */
+	now = current_authorization_locked(r);
+	if (now && (!used || strcmp(now, used) != 0)) {
+		ret = 0;
+		goto out;
+	}
+	if (load_creds_locked(r, err) < 0)
+		goto out;
+	if (!www_authenticate) {
+		lc_err_set(err, LC_ERR_AUTH, 0, "unauthorized: authentication required");
+		goto out;
+	}
+	if (lc_challenge_parse(www_authenticate, &c, err) < 0)
+		goto out;
+	if (!strcmp(c.scheme, "bearer")) {
+		struct token *t = token_find(r, scope);
+
+		if (t) { /* refused: drop it and ask again, once */
+			free(t->value);
+			t->value = NULL;
+		}
+		ret = fetch_token_locked(r, h, &c, scope, err);
+	} else if (r->basic && !r->use_basic) {
+		r->use_basic = true;
+		ret = 0;
+	} else {
+		lc_err_set(err, LC_ERR_AUTH, 0, "unauthorized: authentication required%s",
+			   r->basic ? " (credentials from config.json refused)" : "");
+	}
+out:
+	pthread_mutex_unlock(&r->lock);
+	lc_challenge_clear(&c);
+	return ret;
+}
+
+/* Perform req with this registry's auth: one retry after a 401 with fresh credentials. */
+static int reg_request(struct lc_registry *r, struct lc_http *h, struct lc_http_req *req,
+		       struct lc_http_resp *ret, struct lc_err **err)
+{
+	for (int round = 0;; round++) {
+		cleanup_free char *authz = NULL;
+		struct lc_http_resp resp = { 0 };
+
+		pthread_mutex_lock(&r->lock);
+		authz = current_authorization_locked(r);
+		pthread_mutex_unlock(&r->lock);
+		req->authorization = authz;
+		req->insecure = r->insecure;
+		if (lc_http_do(h, req, &resp, err) < 0) {
+			req->authorization = NULL;
+			return -1;
+		}
+		req->authorization = NULL;
+		if (resp.status != 401 || round == 1) {
+			*ret = resp;
+			return 0;
+		}
+		if (authenticate(r, h, resp.www_authenticate, authz, err) < 0) {
+			lc_http_resp_clear(&resp);
+			return -1;
+		}
+		lc_http_resp_clear(&resp);
+	}
+}
+
+/* An error for a final non-2xx answer about what (e.g. "manifest 'nginx:latest'"). */
+static int status_error(struct lc_registry *r, const struct lc_http_resp *resp, bool manifest,
+			const char *reference, struct lc_err **err)
+{
+	cleanup_free char *d = status_detail(resp);
+	const char *sep = *d ? ": " : "";
+	bool digest = !strncmp(reference, "sha256:", 7);
+
+	switch (resp->status) {
+	case 401:
+		return lc_err_set(err, LC_ERR_AUTH, 0,
+				  "unauthorized: authentication required for '%s'%s%s", r->name,
+				  sep, d);
+	case 403:
+		return lc_err_set(err, LC_ERR_AUTH, 0, "denied: access to '%s' forbidden%s%s",
+				  r->name, sep, d);
+	case 404:
+		if (manifest) {
+			/* say more only when the registry said something beyond the code */
+			bool plain = !*d || !strcmp(d, "manifest unknown: manifest unknown") ||
+				     !strncmp(d, "manifest unknown: unknown", 25);
+
+			return lc_err_set(err, LC_ERR_NOTFOUND, 0,
+					  "manifest unknown: '%s%s%s' not found%s%s", r->name,
+					  digest ? "@" : ":", reference, plain ? "" : ": ",
+					  plain ? "" : d);
+		}
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "blob unknown: '%s' not found in '%s'",
+				  reference, r->name);
+	case 429:
+		return lc_err_set(err, LC_ERR_NET, 0, "toomanyrequests: registry '%s' rate limit%s%s",
+				  r->domain, sep, d);
+	default:
+		return lc_err_set(err, resp->status >= 500 ? LC_ERR_NET : LC_ERR_PROTO, 0,
+				  "registry '%s' answered HTTP %ld for %s '%s'%s%s", r->domain,
+				  resp->status, manifest ? "manifest" : "blob", reference, sep, d);
+	}
+}
+
+int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
+			      char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err)
+{
+	cleanup_free char *url = lc_xasprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
+	struct lc_http_req req = { .url = url, .head = true, .accept = ACCEPT_MANIFESTS };
+	struct lc_http_resp resp = { 0 };
+	int ret = 0;
+
+	if (reg_request(r, h, &req, &resp, err) < 0)
+		return -1;
+	if (resp.status == 200 && resp.docker_digest && lc_digest_valid(resp.docker_digest)) {
+		snprintf(ret_digest, LC_DIGEST_BUFSZ, "%s", resp.docker_digest);
+		ret = 1;
+	}
+	lc_http_resp_clear(&resp);
+	return ret;
+}
+
+int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
+			     struct lc_fetched_manifest *ret, struct lc_err **err)
+{
+	cleanup_free char *url = lc_xasprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
+	struct lc_http_req req = { .url = url,
+				   .accept = ACCEPT_MANIFESTS,
+				   .max_body = LC_MAX_MANIFEST_SIZE };
+	struct lc_http_resp resp = { 0 };
+	char got[LC_DIGEST_BUFSZ];
+	int ret_code = -1;
+
+	if (reg_request(r, h, &req, &resp, err) < 0) {
+		if (*err && (*err)->code == LC_ERR_LIMIT)
+			lc_err_prefix(err, "manifest '%s'", reference);
+		return -1;
+	}
+	if (resp.status != 200) {
+		status_error(r, &resp, true, reference, err);
+		goto out;
+	}
+	lc_sha256_buf(resp.body ? resp.body : "", resp.len, got);
+	if (!strncmp(reference, "sha256:", 7) && strcmp(reference, got) != 0) {
+		lc_err_set(err, LC_ERR_DIGEST, 0, "manifest digest mismatch: expected %s, got %s",
+			   reference, got);
+		goto out;
+	}
+	/* the header may use another algorithm (spec); a sha256 one must match the body */
+	if (resp.docker_digest && !strncmp(resp.docker_digest, "sha256:", 7) &&
+	    strcmp(resp.docker_digest, got) != 0) {
+		lc_err_set(err, LC_ERR_DIGEST, 0,
+			   "manifest digest mismatch: Docker-Content-Digest says %.80s, body is %s",
+			   resp.docker_digest, got);
+		goto out;
+	}
+	ret->body = resp.body ? TAKE_PTR(resp.body) : lc_xstrdup("");
+	ret->len = resp.len;
+	ret->content_type = TAKE_PTR(resp.content_type);
+	memcpy(ret->digest, got, LC_DIGEST_BUFSZ);
+	ret_code = 0;
+out:
+	lc_http_resp_clear(&resp);
+	return ret_code;
+}
+
+struct blob_sink {
+	int64_t size, got;
+	lc_http_data_fn fn;
+	void *data;
+};
+
+static int blob_count(const void *buf, size_t len, void *data, struct lc_err **err)
+{
+	struct blob_sink *b = data;
+
+	if ((uint64_t)b->got + len > (uint64_t)b->size)
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "blob is larger than its descriptor's %lld bytes",
+				  (long long)b->size);
+	b->got += (int64_t)len;
+	return b->fn(buf, len, b->data, err);
+}
+
+int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
+			 int64_t size, lc_http_data_fn fn, void *data, atomic_bool *cancel,
+			 struct lc_err **err)
+{
+	cleanup_free char *url = NULL;
+	struct blob_sink sink = { .size = size, .fn = fn, .data = data };
+	struct lc_http_req req = { 0 };
+	struct lc_http_resp resp = { 0 };
+	int ret = -1;
+
+	if (lc_digest_check(digest, err) < 0)
+		return -1;
+	url = lc_xasprintf("%s/v2/%s/blobs/%s", r->base, r->path, digest);
+	req.url = url;
+	req.on_data = blob_count;
+	req.data = &sink;
+	req.cancel = cancel;
+	if (reg_request(r, h, &req, &resp, err) < 0)
+		return -1;
+	if (resp.status != 200 && resp.status != 206) {
+		status_error(r, &resp, false, digest, err);
+		goto out;
+	}
+	if (sink.got != size) {
+		lc_err_set(err, LC_ERR_DIGEST, 0, "short blob: got %lld of %lld bytes",
+			   (long long)sink.got, (long long)size);
+		goto out;
+	}
+	ret = 0;
+out:
+	lc_http_resp_clear(&resp);
+	return ret;
+}
+
+struct mem_sink {
+	char *buf;
+	size_t len;
+};
+
+static int mem_append(const void *buf, size_t len, void *data, struct lc_err **err)
+{
+	struct mem_sink *m = data;
+
+	(void)err;
+	memcpy(m->buf + m->len, buf, len); /* bounded by blob_count against the size */
+	m->len += len;
+	return 0;
+}
+
+int lc_registry_get_small_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
+			       int64_t size, size_t max, char **ret, size_t *ret_len,
+			       struct lc_err **err)
+{
+	struct mem_sink m = { 0 };
+	char got[LC_DIGEST_BUFSZ];
+
+	if (size < 0 || (uint64_t)size > max)
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "blob %s: size %lld exceeds %zu bytes",
+				  digest, (long long)size, max);
+	m.buf = lc_xmalloc((size_t)size + 1);
+	if (lc_registry_get_blob(r, h, digest, size, mem_append, &m, NULL, err) < 0) {
+		free(m.buf);
+		return lc_err_prefix(err, "blob %s", digest);
+	}
+	m.buf[m.len] = 0;
+	lc_sha256_buf(m.buf, m.len, got);
+	if (strcmp(got, digest) != 0) {
+		free(m.buf);
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "blob digest mismatch: expected %s, got %s", digest, got);
+	}
+	*ret = m.buf;
+	*ret_len = m.len;
+	return 0;
+}

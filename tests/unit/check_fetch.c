@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch: references, challenges, redirect policy, registry errors, platforms, credentials,
+ * and a small in-process HTTP server for auth, redirects, digests and bounds. Uses nothing
+ * that calls the store, so it links against fetch's pure objects.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "unit.h"
+#include "../../fetch/fetch-int.h"
+
+#define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define D "sha256:" HEX64
+
+/* ---------- references ---------- */
+
+static const struct {
+	const char *in;
+	const char *canonical; /* NULL: must fail */
+	const char *familiar;  /* or the error message (substring) */
+	const char *domain, *path, *tag, *digest;
+} refs[] = {
+#define REF_ERR(in, msg) { in, NULL, msg, NULL, NULL, NULL, NULL }
+	{ "nginx", "docker.io/library/nginx:latest", "nginx:latest", "docker.io", "library/nginx",
+	  "latest", NULL },
+	{ "user/app", "docker.io/user/app:latest", "user/app:latest", "docker.io", "user/app",
+	  "latest", NULL },
+	{ "docker.io/nginx", "docker.io/library/nginx:latest", "nginx:latest", "docker.io",
+	  "library/nginx", "latest", NULL },
+	{ "index.docker.io/nginx", "docker.io/library/nginx:latest", "nginx:latest", "docker.io",
+	  "library/nginx", "latest", NULL },
+	{ "index.docker.io/library/nginx:1.25", "docker.io/library/nginx:1.25", "nginx:1.25",
+	  "docker.io", "library/nginx", "1.25", NULL },
+	{ "library/nginx", "docker.io/library/nginx:latest", "nginx:latest", "docker.io",
+	  "library/nginx", "latest", NULL },
+	{ "docker.io/library/a/b", "docker.io/library/a/b:latest", "library/a/b:latest",
+	  "docker.io", "library/a/b", "latest", NULL },
+	{ "localhost:5000/x", "localhost:5000/x:latest", "localhost:5000/x:latest",
+	  "localhost:5000", "x", "latest", NULL },
+	{ "localhost/x", "localhost/x:latest", "localhost/x:latest", "localhost", "x", "latest",
+	  NULL },
+	{ "localhost:5000", "docker.io/library/localhost:5000", "localhost:5000", "docker.io",
+	  "library/localhost", "5000", NULL },
+	{ "127.0.0.1:5000/busybox:latest", "127.0.0.1:5000/busybox:latest",
+	  "127.0.0.1:5000/busybox:latest", "127.0.0.1:5000", "busybox", "latest", NULL },
+	{ "[::1]:5000/x:1", "[::1]:5000/x:1", "[::1]:5000/x:1", "[::1]:5000", "x", "1", NULL },
+	{ "ghcr.io/a/b:tag@" D, "ghcr.io/a/b@" D, "ghcr.io/a/b@" D, "ghcr.io", "a/b", NULL, D },
+	{ "host:5000/a/b:tag@" D, "host:5000/a/b@" D, "host:5000/a/b@" D, "host:5000", "a/b",
+	  NULL, D },
+	{ "nginx@" D, "docker.io/library/nginx@" D, "nginx@" D, "docker.io", "library/nginx",
+	  NULL, D },
+	{ "Foo/bar", "Foo/bar:latest", "Foo/bar:latest", "Foo", "bar", "latest", NULL },
+	{ "a.b-c.io/e__f--g.h_i:V1_x.y-z", "a.b-c.io/e__f--g.h_i:V1_x.y-z",
+	  "a.b-c.io/e__f--g.h_i:V1_x.y-z", "a.b-c.io", "e__f--g.h_i", "V1_x.y-z", NULL },
+	/* errors, as docker words them */
+	REF_ERR("Nginx", "invalid reference format: repository name (library/Nginx) must be "
+			 "lowercase"),
+	REF_ERR("a/B", "invalid reference format: repository name (a/B) must be lowercase"),
+	REF_ERR("nginx:", "invalid reference format"),
+	REF_ERR("a//b", "invalid reference format"),
+	REF_ERR("", "invalid reference format"),
+	REF_ERR(":tag", "invalid reference format"),
+	REF_ERR("-a", "invalid reference format"),
+	REF_ERR("a-", "invalid reference format"),
+	REF_ERR("a___b", "invalid reference format"),
+	REF_ERR("a/b/", "invalid reference format"),
+	REF_ERR("a b", "invalid reference format"),
+	REF_ERR("host:/x", "invalid reference format"),
+	REF_ERR("-host.io/x", "invalid reference format"),
+	REF_ERR(HEX64, "cannot specify 64-byte hexadecimal strings"),
+	REF_ERR("nginx@sha256:abc", "invalid reference format"),
+	REF_ERR("nginx@sha256:" HEX64 "00", "invalid checksum digest"),
+	REF_ERR("nginx@sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+		"invalid checksum digest"),
+	REF_ERR("nginx@sha512:" HEX64, "unsupported digest algorithm"),
+	REF_ERR("nginx:-tag", "invalid reference format"),
+	REF_ERR("nginx:a/b", "invalid reference format"),
+};
+
+#undef REF_ERR
+
+START_TEST(ref_table)
+{
+	struct lc_ref *r = NULL;
+	struct lc_err *err = NULL;
+
+	if (!refs[_i].canonical) {
+		ck_assert_fail(lc_ref_parse(refs[_i].in, &r, &err), &err, LC_ERR_INVALID);
+		ck_assert_msg(strstr(err->msg, refs[_i].familiar), "'%s': got '%s', want '%s'",
+			      refs[_i].in, err->msg, refs[_i].familiar);
+		ck_assert_ptr_null(r);
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_ok(lc_ref_parse(refs[_i].in, &r, &err), &err);
+	cleanup_free char *s = lc_ref_string(r);
+	cleanup_free char *f = lc_ref_familiar(r);
+	ck_assert_str_eq(s, refs[_i].canonical);
+	ck_assert_str_eq(f, refs[_i].familiar);
+	ck_assert_str_eq(r->domain, refs[_i].domain);
+	ck_assert_str_eq(r->path, refs[_i].path);
+	if (refs[_i].tag)
+		ck_assert_str_eq(r->tag, refs[_i].tag);
+	else
+		ck_assert_ptr_null(r->tag);
+	if (refs[_i].digest)
+		ck_assert_str_eq(r->digest, refs[_i].digest);
+	else
+		ck_assert_ptr_null(r->digest);
+	lc_ref_free(r);
+}
+END_TEST
+
+START_TEST(ref_length_limits)
+{
+	struct lc_ref *r = NULL;
+	struct lc_err *err = NULL;
+	char name[300], tag[140];
+	cleanup_free char *ok = NULL;
+	cleanup_free char *toolong = NULL;
+	cleanup_free char *tag128 = NULL;
+	cleanup_free char *tag129 = NULL;
+
+	/* "docker.io/" + path: 10 + 245 = 255 is fine, 256 is not */
+	memset(name, 'a', sizeof(name));
+	ok = lc_xasprintf("x/%.*s", 243, name);
+	toolong = lc_xasprintf("x/%.*s", 244, name);
+	ck_assert_ok(lc_ref_parse(ok, &r, &err), &err);
+	lc_ref_free(r);
+	r = NULL;
+	ck_assert_fail(lc_ref_parse(toolong, &r, &err), &err, LC_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err->msg, "255"));
+	lc_err_free(err);
+	err = NULL;
+
+	memset(tag, 'T', sizeof(tag));
+	tag128 = lc_xasprintf("nginx:%.*s", 128, tag);
+	tag129 = lc_xasprintf("nginx:%.*s", 129, tag);
+	ck_assert_ok(lc_ref_parse(tag128, &r, &err), &err);
+	ck_assert_int_eq(strlen(r->tag), 128);
+	lc_ref_free(r);
+	r = NULL;
+	ck_assert_fail(lc_ref_parse(tag129, &r, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+}
+END_TEST
+
+static const struct {
+	const char *ref;
+	bool insecure;
+	const char *url;
+} bases[] = {
+	{ "nginx", false, "https://registry-1.docker.io" },
+	{ "nginx", true, "https://registry-1.docker.io" },
+	{ "localhost:5000/x", false, "http://localhost:5000" },
+	{ "localhost/x", false, "http://localhost" },
+	{ "127.0.0.1:5000/x", false, "http://127.0.0.1:5000" },
+	{ "127.1.2.3:5000/x", false, "http://127.1.2.3:5000" },
+	{ "[::1]:5000/x", false, "http://[::1]:5000" },
+	{ "128.0.0.1:5000/x", false, "https://128.0.0.1:5000" },
+	{ "127.0.0.1.evil.io/x", false, "https://127.0.0.1.evil.io" },
+	{ "localhost.evil.io:5000/x", false, "https://localhost.evil.io:5000" },
+	{ "ghcr.io/a/b", false, "https://ghcr.io" },
+	{ "ghcr.io/a/b", true, "http://ghcr.io" },
+	{ "10.0.0.1:5000/x", false, "https://10.0.0.1:5000" },
+};
+
+START_TEST(base_url_choice)
+{
+	struct lc_ref *r = NULL;
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_ref_parse(bases[_i].ref, &r, &err), &err);
+	cleanup_free char *u = lc_ref_base_url(r, bases[_i].insecure);
+	ck_assert_str_eq(u, bases[_i].url);
+	lc_ref_free(r);
+}
+END_TEST
+
+/* ---------- WWW-Authenticate ---------- */
+
+static const struct {
+	const char *in;
+	const char *scheme, *realm, *service, *scope, *error; /* scheme NULL: fails */
+	enum lc_errc code;
+} challenges[] = {
+	{ "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+	  "scope=\"repository:samalba/my-app:pull,push\"",
+	  "bearer", "https://auth.docker.io/token", "registry.docker.io",
+	  "repository:samalba/my-app:pull,push", NULL, LC_ERR_OK },
+	{ "bearer REALM=\"http://127.0.0.1:1/t\" , Service=reg", "bearer", "http://127.0.0.1:1/t",
+	  "reg", NULL, NULL, LC_ERR_OK },
+	{ "BEARER realm=\"a\\\"b\\\\c\"", "bearer", "a\"b\\c", NULL, NULL, NULL, LC_ERR_OK },
+	{ "Bearer realm=\"r\",error=\"invalid_token\"", "bearer", "r", NULL, NULL,
+	  "invalid_token", LC_ERR_OK },
+	{ "Basic realm=\"Registry Realm\"", "basic", "Registry Realm", NULL, NULL, NULL, LC_ERR_OK },
+	{ "Basic realm=\"x\", Bearer realm=\"https://t/token\",service=\"s\"", "bearer",
+	  "https://t/token", "s", NULL, NULL, LC_ERR_OK },
+	{ "Negotiate abc==, Bearer realm=\"r2\"", "bearer", "r2", NULL, NULL, NULL, LC_ERR_OK },
+	{ "Bearer realm=\"r3\", service=\"a,b\", scope=\"x\"", "bearer", "r3", "a,b", "x", NULL, LC_ERR_OK },
+	{ "Bearer realm=\"unterminated", NULL, NULL, NULL, NULL, NULL, LC_ERR_PROTO },
+	{ "Bearer service=\"s\"", NULL, NULL, NULL, NULL, NULL, LC_ERR_PROTO },
+	{ "Digest realm=\"x\", nonce=\"y\"", NULL, NULL, NULL, NULL, NULL, LC_ERR_AUTH },
+	{ "", NULL, NULL, NULL, NULL, NULL, LC_ERR_AUTH },
+	{ "Bearer realm=", NULL, NULL, NULL, NULL, NULL, LC_ERR_PROTO },
+};
+
+static void assert_str_or_null(const char *got, const char *want)
+{
+	if (want)
+		ck_assert_str_eq(got ? got : "(null)", want);
+	else
+		ck_assert_ptr_null(got);
+}
+
+START_TEST(challenge_table)
+{
+	struct lc_challenge c = { 0 };
+	struct lc_err *err = NULL;
+
+	if (!challenges[_i].scheme) {
+		ck_assert_fail(lc_challenge_parse(challenges[_i].in, &c, &err), &err,
+			       challenges[_i].code);
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_ok(lc_challenge_parse(challenges[_i].in, &c, &err), &err);
+	ck_assert_str_eq(c.scheme, challenges[_i].scheme);
+	assert_str_or_null(c.realm, challenges[_i].realm);
+	assert_str_or_null(c.service, challenges[_i].service);
+	assert_str_or_null(c.scope, challenges[_i].scope);
+	assert_str_or_null(c.error, challenges[_i].error);
+	lc_challenge_clear(&c);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	const char *token; /* NULL: fails */
+	long expires;
+} tokens[] = {
+	{ "{\"token\":\"abc\"}", "abc", 60 },
+	{ "{\"access_token\":\"x\",\"token\":\"y\",\"expires_in\":300}", "x", 300 },
+	{ "{\"token\":\"t\",\"expires_in\":0}", "t", 60 },
+	{ "{\"token\":\"\",\"access_token\":\"\"}", NULL, 0 },
+	{ "{}", NULL, 0 },
+	{ "{\"token\":\"a\\r\\nX-Evil: 1\"}", NULL, 0 },
+	{ "[\"token\"]", NULL, 0 },
+	{ "not json", NULL, 0 },
+	{ "{\"token\":\"a\",\"token\":\"b\"}", NULL, 0 },
+};
+
+START_TEST(token_table)
+{
+	struct lc_err *err = NULL;
+	char *t = NULL;
+	long exp = 0;
+
+	if (!tokens[_i].token) {
+		ck_assert_fail(lc_token_parse(tokens[_i].in, strlen(tokens[_i].in), &t, &exp, &err),
+			       &err, LC_ERR_PROTO);
+		ck_assert_ptr_null(t);
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_ok(lc_token_parse(tokens[_i].in, strlen(tokens[_i].in), &t, &exp, &err), &err);
+	ck_assert_str_eq(t, tokens[_i].token);
+	ck_assert_int_eq(exp, tokens[_i].expires);
+	free(t);
+}
+END_TEST
+
+START_TEST(docker_config_credentials_per_host)
+{
+	char *dir = unit_tmpdir();
+	cleanup_free char *path = lc_xasprintf("%s/config.json", dir);
+	cleanup_free char *bad = lc_xasprintf("%s/bad.json", dir);
+	struct lc_err *err = NULL;
+	char *basic = NULL;
+	FILE *f = fopen(path, "we");
+
+	/* dTpw = base64("u:p"), YWRtaW46cw== = base64("admin:s") */
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dTpw\"},"
+	      "\"127.0.0.1:5000\":{\"auth\":\"YWRtaW46cw==\"},"
+	      "\"http://reg.example:8443/v2/\":{\"auth\":\"dTpw\"}}}",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "docker.io", &basic, &err), 1);
+	ck_assert_str_eq(basic, "dTpw");
+	free(basic);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "127.0.0.1:5000", &basic, &err), 1);
+	ck_assert_str_eq(basic, "YWRtaW46cw==");
+	free(basic);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "reg.example:8443", &basic, &err), 1);
+	free(basic);
+	basic = NULL;
+	/* another port, another host, a suffix trick: nothing */
+	ck_assert_int_eq(lc_auth_config_lookup(path, "127.0.0.1:5001", &basic, &err), 0);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "127.0.0.1", &basic, &err), 0);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "ghcr.io", &basic, &err), 0);
+	ck_assert_int_eq(lc_auth_config_lookup(path, "reg.example", &basic, &err), 0);
+	ck_assert_ptr_null(basic);
+	/* missing file: anonymous */
+	ck_assert_int_eq(lc_auth_config_lookup(bad, "docker.io", &basic, &err), 0);
+	/* no user */
+	f = fopen(bad, "we");
+	fputs("{\"auths\":{\"ghcr.io\":{\"auth\":\"OnA=\"}}}", f); /* ":p" */
+	fclose(f);
+	ck_assert_fail(lc_auth_config_lookup(bad, "ghcr.io", &basic, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+/* ---------- redirects ---------- */
+
+static const struct {
+	const char *from, *loc;
+	unsigned hops;
+	bool insecure;
+	const char *url; /* NULL: refused */
+	bool keep_auth;
+} redirects[] = {
+	{ "http://127.0.0.1:5000/v2/x/blobs/a", "/v2/x/blobs/b?q=1", 0, false,
+	  "http://127.0.0.1:5000/v2/x/blobs/b?q=1", true },
+	{ "http://127.0.0.1:5000/v2/x/blobs/a", "http://127.0.0.1:5000/other", 3, false,
+	  "http://127.0.0.1:5000/other", true },
+	{ "http://127.0.0.1:5000/a", "http://127.0.0.2:5000/b", 0, false, "http://127.0.0.2:5000/b",
+	  false },
+	{ "http://127.0.0.1:5000/a", "http://127.0.0.1:5001/b", 0, false, "http://127.0.0.1:5001/b",
+	  false },
+	{ "https://registry-1.docker.io/v2/x", "https://production.cloudflare.docker.com/d?v=1", 0,
+	  false, "https://production.cloudflare.docker.com/d?v=1", false },
+	{ "https://r.example/a", "https://R.EXAMPLE:443/b", 0, false, "https://R.EXAMPLE:443/b",
+	  true },
+	{ "http://r.example/a", "https://r.example/b", 0, false, "https://r.example/b", false },
+	{ "https://r.example/a", "http://cdn.example/b", 0, false, NULL, false },
+	{ "https://r.example/a", "http://r.example/b", 0, false, NULL, false },
+	{ "https://r.example/a", "http://cdn.example/b", 0, true, "http://cdn.example/b", false },
+	{ "https://r.example/a", "http://127.0.0.2:8080/b", 0, false, "http://127.0.0.2:8080/b",
+	  false },
+	{ "http://127.0.0.1:5000/a", "file:///etc/passwd", 0, false, NULL, false },
+	{ "http://127.0.0.1:5000/a", "ftp://127.0.0.1/x", 0, false, NULL, false },
+	{ "http://127.0.0.1:5000/a", "gopher://127.0.0.1/x", 0, false, NULL, false },
+	{ "http://127.0.0.1:5000/a", "/b", 9, false, "http://127.0.0.1:5000/b", true },
+	{ "http://127.0.0.1:5000/a", "/b", 10, false, NULL, false },
+	{ "http://127.0.0.1:5000/a", "", 0, false, NULL, false },
+};
+
+START_TEST(redirect_policy_table)
+{
+	struct lc_err *err = NULL;
+	char *url = NULL;
+	bool keep = !redirects[_i].keep_auth;
+	int r = lc_redirect_policy(redirects[_i].from, redirects[_i].loc, redirects[_i].hops,
+				   redirects[_i].insecure, &url, &keep, &err);
+
+	if (!redirects[_i].url) {
+		ck_assert_msg(r < 0, "redirect %s -> %s followed", redirects[_i].from,
+			      redirects[_i].loc);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_ptr_null(url);
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_msg(r == 0, "redirect refused: %s", err ? err->msg : "");
+	ck_assert_str_eq(url, redirects[_i].url);
+	ck_assert_int_eq(keep, redirects[_i].keep_auth);
+	free(url);
+}
+END_TEST
+
+/* ---------- registry errors ---------- */
+
+static const struct {
+	const char *body;
+	const char *msg; /* NULL: not a registry error */
+} errbodies[] = {
+	{ "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\","
+	  "\"detail\":{\"Tag\":\"x\"}}]}",
+	  "manifest unknown: manifest unknown" },
+	{ "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
+	  "unauthorized: authentication required" },
+	{ "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"a\"},{\"code\":\"TOOMANYREQUESTS\"}]}",
+	  "denied: a; toomanyrequests" },
+	{ "{\"errors\":[{\"code\":\"X\",\"message\":\"line\\n\\u001b[31mred\"}]}",
+	  "x: line?\?[31mred" },
+	{ "{\"errors\":[{\"code\":\"A\"},{\"code\":\"B\"},{\"code\":\"C\"},{\"code\":\"D\"}]}",
+	  "a; b; c" },
+	{ "{}", NULL },
+	{ "{\"errors\":[]}", NULL },
+	{ "{\"errors\":[{\"code\":5}]}", NULL },
+	{ "<html>502 Bad Gateway</html>", NULL },
+	{ "", NULL },
+};
+
+START_TEST(registry_error_table)
+{
+	char *m = lc_registry_errors_parse(errbodies[_i].body, strlen(errbodies[_i].body));
+
+	assert_str_or_null(m, errbodies[_i].msg);
+	free(m);
+}
+END_TEST
+
+START_TEST(registry_error_bounds)
+{
+	size_t n = 10000;
+	char *msg = lc_xmalloc(n + 1);
+	cleanup_free char *body = NULL;
+	cleanup_free char *m = NULL;
+
+	memset(msg, 'm', n);
+	msg[n] = 0;
+	body = lc_xasprintf("{\"errors\":[{\"code\":\"C\",\"message\":\"%s\"}]}", msg);
+	free(msg);
+	m = lc_registry_errors_parse(body, strlen(body));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(strlen(m), strlen("c: ") + 200);
+	ck_assert_int_eq(lc_retry_after_parse("5", 30), 5);
+	ck_assert_int_eq(lc_retry_after_parse("120", 30), 30);
+	ck_assert_int_eq(lc_retry_after_parse("junk", 30), -1);
+	ck_assert_int_eq(lc_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", 30), 0);
+}
+END_TEST
+
+/* ---------- platforms ---------- */
+
+static const struct {
+	const char *in;
+	const char *os, *arch, *variant; /* os NULL: fails */
+} platforms[] = {
+	{ "linux/amd64", "linux", "amd64", NULL },
+	{ "linux/x86_64", "linux", "amd64", NULL },
+	{ "linux/amd64/v1", "linux", "amd64", NULL },
+	{ "linux/amd64/v3", "linux", "amd64", "v3" },
+	{ "linux/arm64/v8", "linux", "arm64", NULL },
+	{ "linux/aarch64", "linux", "arm64", NULL },
+	{ "linux/arm", "linux", "arm", "v7" },
+	{ "linux/armhf", "linux", "arm", "v7" },
+	{ "linux/armel", "linux", "arm", "v6" },
+	{ "linux/arm/6", "linux", "arm", "v6" },
+	{ "linux/i386", "linux", "386", NULL },
+	{ "LINUX/AMD64", "linux", "amd64", NULL },
+	{ "linux/s390x", "linux", "s390x", NULL },
+	{ "linux", NULL, NULL, NULL },
+	{ "linux/", NULL, NULL, NULL },
+	{ "/amd64", NULL, NULL, NULL },
+	{ "linux/amd64/v2/x", NULL, NULL, NULL },
+	{ "linux/am d64", NULL, NULL, NULL },
+	{ "", NULL, NULL, NULL },
+};
+
+START_TEST(platform_table)
+{
+	struct lc_err *err = NULL;
+	char *os = NULL, *arch = NULL, *variant = NULL;
+
+	if (!platforms[_i].os) {
+		ck_assert_fail(lc_platform_parse(platforms[_i].in, &os, &arch, &variant, &err),
+			       &err, LC_ERR_INVALID);
+		ck_assert_ptr_nonnull(strstr(err->msg, "os/arch[/variant]"));
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_ok(lc_platform_parse(platforms[_i].in, &os, &arch, &variant, &err), &err);
+	ck_assert_str_eq(os, platforms[_i].os);
+	ck_assert_str_eq(arch, platforms[_i].arch);
+	assert_str_or_null(variant, platforms[_i].variant);
+	free(os);
+	free(arch);
+	free(variant);
+}
+END_TEST
+
+START_TEST(platform_match_and_list)
+{
+	struct lc_descriptor e[] = {
+		{ .digest = (char *)"sha256:1", .os = (char *)"linux", .arch = (char *)"amd64" },
+		{ .digest = (char *)"sha256:2", .os = (char *)"linux", .arch = (char *)"arm64",
+		  .variant = (char *)"v8" },
+		{ .digest = (char *)"sha256:3", .os = (char *)"linux", .arch = (char *)"arm",
+		  .variant = (char *)"v6" },
+		{ .digest = (char *)"sha256:4", .os = (char *)"unknown", .arch = (char *)"unknown" },
+	};
+	struct lc_manifest idx = { .kind = LC_MEDIA_INDEX, .manifests = e, .n_manifests = 4 };
+	const char *os, *arch, *variant;
+	cleanup_free char *list = lc_platform_list(&idx);
+
+	ck_assert_ptr_eq(lc_platform_match(&idx, "linux", "amd64", NULL), &e[0]);
+	ck_assert_ptr_eq(lc_platform_match(&idx, "linux", "amd64", "v3"), &e[0]);
+	ck_assert_ptr_eq(lc_platform_match(&idx, "linux", "arm64", NULL), &e[1]);
+	ck_assert_ptr_eq(lc_platform_match(&idx, "linux", "aarch64", "v8"), &e[1]);
+	ck_assert_ptr_eq(lc_platform_match(&idx, "linux", "arm", "v7"), &e[2]);
+	ck_assert_ptr_null(lc_platform_match(&idx, "linux", "arm", "v5"));
+	ck_assert_ptr_null(lc_platform_match(&idx, "linux", "s390x", NULL));
+	ck_assert_ptr_null(lc_platform_match(&idx, "unknown", "unknown", NULL));
+	ck_assert_ptr_null(lc_platform_match(&idx, "windows", "amd64", NULL));
+	ck_assert_str_eq(list, "linux/amd64, linux/arm64/v8, linux/arm/v6");
+	lc_fetch_host_platform(&os, &arch, &variant);
+	ck_assert_str_eq(os, "linux");
+	ck_assert_ptr_nonnull(arch);
+}
+END_TEST
+
+/* ---------- a tiny HTTP server, one connection at a time ---------- */
+
+#define MAX_REQS 32
+
+struct srv;
+typedef char *(*srv_handler)(struct srv *s, const char *req);
+
+struct srv {
+	int fd, port;
+	pthread_t thread;
+	srv_handler handler;
+	int stop_pipe[2];
+	pthread_mutex_t lock;
+	char *reqs[MAX_REQS];
+	int n_reqs;
+	int counter;
+};
+
+static void *srv_main(void *data)
+{
+	struct srv *s = data;
+
+	while (true) {
+		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->stop_pipe[0], POLLIN, 0 } };
+		char buf[8192];
+		size_t n = 0;
+		char *resp;
+		int c;
+
+		if (poll(p, 2, -1) < 0 || p[1].revents)
+			break;
+		c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		/* headers only: our client sends no bodies */
+		while (n < sizeof(buf) - 1) {
+			ssize_t k = read(c, buf + n, sizeof(buf) - 1 - n);
+
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+			buf[n] = 0;
+			if (strstr(buf, "\r\n\r\n"))
+				break;
+		}
+		buf[n] = 0;
+		pthread_mutex_lock(&s->lock);
+		if (s->n_reqs < MAX_REQS)
+			s->reqs[s->n_reqs++] = lc_xstrdup(buf);
+		s->counter++;
+		pthread_mutex_unlock(&s->lock);
+		resp = s->handler(s, buf);
+		if (lc_write_all(c, resp, strlen(resp)) < 0) {
+			/* the client may hang up early (a bounded body) */
+		}
+		free(resp);
+		shutdown(c, SHUT_WR);
+		while (read(c, buf, sizeof(buf)) > 0)
+			;
+		close(c);
+	}
+	return NULL;
+}
+
+static void srv_start(struct srv *s, srv_handler h)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->handler = h;
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s->fd, 0);
+	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s->fd, 16), 0);
+	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+	s->port = ntohs(a.sin_port);
+	ck_assert_int_eq(pipe2(s->stop_pipe, O_CLOEXEC), 0);
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, srv_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	ck_assert_int_eq(write(s->stop_pipe[1], "x", 1), 1);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+	close(s->stop_pipe[0]);
+	close(s->stop_pipe[1]);
+	for (int i = 0; i < s->n_reqs; i++)
+		free(s->reqs[i]);
+}
+
+/* The request line of request i, and whether it carried a header (case-insensitive). */
+static bool req_has(struct srv *s, int i, const char *needle)
+{
+	ck_assert_int_lt(i, s->n_reqs);
+	return strcasestr(s->reqs[i], needle) != NULL;
+}
+
+static char *reply(int status, const char *headers, const char *body)
+{
+	return lc_xasprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+			    status, strlen(body), headers, body);
+}
+
+#define MANIFEST_BODY "{\"schemaVersion\":2}"
+
+static char *h_registry(struct srv *s, const char *req)
+{
+	char digest[LC_DIGEST_BUFSZ];
+	char *hdr, *r;
+
+	lc_sha256_buf(MANIFEST_BODY, strlen(MANIFEST_BODY), digest);
+	if (!strncmp(req, "GET /token?", 11)) {
+		if (!strstr(req, "scope=repository%3Ax%3Apull") || !strstr(req, "service=reg"))
+			return reply(400, "", "bad token request");
+		return reply(200, "Content-Type: application/json\r\n",
+			     "{\"token\":\"T0K\",\"expires_in\":300}");
+	}
+	if (!strcasestr(req, "\r\nAuthorization: Bearer T0K\r\n")) {
+		hdr = lc_xasprintf("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\","
+				   "service=\"reg\",scope=\"repository:x:pull\"\r\n",
+				   s->port);
+		r = reply(401, hdr,
+			  "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
+			  "required\"}]}");
+		free(hdr);
+		return r;
+	}
+	if (!strncmp(req, "GET /v2/x/manifests/latest ", 27) ||
+	    (!strncmp(req, "GET /v2/x/manifests/sha256:", 27) && !strncmp(req + 20, digest, 71))) {
+		hdr = lc_xasprintf("Content-Type: " LC_MT_OCI_MANIFEST
+				   "; charset=utf-8\r\nDocker-Content-Digest: %s\r\n",
+				   digest);
+		r = reply(200, hdr, MANIFEST_BODY);
+		free(hdr);
+		return r;
+	}
+	if (!strncmp(req, "GET /v2/x/manifests/" D " ", 92))
+		return reply(200, "", MANIFEST_BODY); /* not what that digest names */
+	if (!strncmp(req, "GET /v2/x/manifests/liar ", 25))
+		return reply(200, "Docker-Content-Digest: sha256:" HEX64 "\r\n", MANIFEST_BODY);
+	if (!strncmp(req, "GET /v2/x/manifests/big ", 24)) {
+		char *big = lc_xmalloc(LC_MAX_MANIFEST_SIZE + 2);
+
+		memset(big, ' ', LC_MAX_MANIFEST_SIZE + 1);
+		big[LC_MAX_MANIFEST_SIZE + 1] = 0;
+		r = reply(200, "", big);
+		free(big);
+		return r;
+	}
+	if (!strncmp(req, "GET /v2/x/blobs/", 16)) {
+		/* a 307 to another host name for the same server, like Hub's CDN */
+		hdr = lc_xasprintf("Location: http://localhost:%d/cdn/blob\r\n", s->port);
+		r = reply(307, hdr, "");
+		free(hdr);
+		return r;
+	}
+	if (!strncmp(req, "GET /v2/x/manifests/flaky ", 26)) {
+		if (s->counter < 5)
+			return reply(503, "Retry-After: 0\r\n", "busy");
+		return reply(200, "", MANIFEST_BODY);
+	}
+	if (!strncmp(req, "GET /v2/x/manifests/down ", 25))
+		return reply(503, "", "{\"errors\":[{\"code\":\"UNAVAILABLE\"}]}");
+	return reply(404, "Content-Type: application/json\r\n",
+		     "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest "
+		     "unknown\"}]}");
+}
+
+/* The CDN path answers without auth; anything with Authorization there is a leak. */
+static char *h_cdn(struct srv *s, const char *req)
+{
+	if (!strncmp(req, "GET /cdn/blob ", 14)) {
+		if (strcasestr(req, "Authorization:"))
+			return reply(400, "", "leaked");
+		return reply(200, "", "hello blob");
+	}
+	return h_registry(s, req);
+}
+
+static struct lc_registry *test_registry(struct srv *s, struct lc_ref **ret_ref)
+{
+	cleanup_free char *name = lc_xasprintf("127.0.0.1:%d/x:latest", s->port);
+	struct lc_registry *reg = NULL;
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_ref_parse(name, ret_ref, &err), &err);
+	ck_assert_ok(lc_registry_new(*ret_ref, false, &reg, &err), &err);
+	lc_registry_set_config(reg, "/nonexistent/config.json");
+	return reg;
+}
+
+START_TEST(http_token_flow_and_manifest_digest)
+{
+	struct srv s;
+	struct lc_ref *ref = NULL;
+	struct lc_registry *reg;
+	struct lc_http *h = lc_http_new();
+	struct lc_fetched_manifest m = { 0 };
+	struct lc_err *err = NULL;
+	char digest[LC_DIGEST_BUFSZ];
+
+	srv_start(&s, h_registry);
+	reg = test_registry(&s, &ref);
+	ck_assert_ok(lc_registry_get_manifest(reg, h, "latest", &m, &err), &err);
+	ck_assert_str_eq(m.body, MANIFEST_BODY);
+	ck_assert_str_eq(m.content_type, LC_MT_OCI_MANIFEST);
+	lc_sha256_buf(MANIFEST_BODY, strlen(MANIFEST_BODY), digest);
+	ck_assert_str_eq(m.digest, digest);
+	/* 401, token, retry with the token; all four media types were accepted */
+	ck_assert_int_eq(s.n_reqs, 3);
+	ck_assert(!req_has(&s, 0, "Authorization:"));
+	ck_assert(req_has(&s, 0, LC_MT_OCI_INDEX));
+	ck_assert(req_has(&s, 0, LC_MT_OCI_MANIFEST));
+	ck_assert(req_has(&s, 0, LC_MT_DOCKER_LIST));
+	ck_assert(req_has(&s, 0, LC_MT_DOCKER_MANIFEST));
+	ck_assert(req_has(&s, 1, "GET /token?"));
+	ck_assert(req_has(&s, 2, "Authorization: Bearer T0K"));
+	lc_fetched_manifest_clear(&m);
+
+	/* the token is cached per scope: one request, no new token */
+	ck_assert_ok(lc_registry_get_manifest(reg, h, digest, &m, &err), &err);
+	ck_assert_int_eq(s.n_reqs, 4);
+	lc_fetched_manifest_clear(&m);
+
+	/* a Docker-Content-Digest that does not match the body */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "liar", &m, &err), &err, LC_ERR_DIGEST);
+	lc_err_free(err);
+	err = NULL;
+	/* asking by digest: the body must hash to it */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, D, &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "expected " D));
+	lc_err_free(err);
+	err = NULL;
+	/* more than 4 MiB */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "big", &m, &err), &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	err = NULL;
+	/* 404 with the registry's JSON error */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "nope", &m, &err), &err, LC_ERR_NOTFOUND);
+	{
+		cleanup_free char *want =
+			lc_xasprintf("manifest unknown: '127.0.0.1:%d/x:nope' not found", s.port);
+
+		ck_assert_str_eq(err->msg, want);
+	}
+	lc_err_free(err);
+	lc_registry_free(reg);
+	lc_ref_free(ref);
+	lc_http_free(h);
+	srv_stop(&s);
+}
+END_TEST
+
+struct sink {
+	char buf[64];
+	size_t len;
+};
+
+static int sink_write(const void *buf, size_t len, void *data, struct lc_err **err)
+{
+	struct sink *k = data;
+
+	if (k->len + len > sizeof(k->buf))
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "sink full");
+	memcpy(k->buf + k->len, buf, len);
+	k->len += len;
+	return 0;
+}
+
+static int failing_write(const void *buf, size_t len, void *data, struct lc_err **err)
+{
+	(void)buf, (void)len, (void)data;
+	return lc_err_set(err, LC_ERR_DIGEST, 0, "digest mismatch: from the store");
+}
+
+START_TEST(http_blob_redirect_drops_authorization)
+{
+	struct srv s;
+	struct lc_ref *ref = NULL;
+	struct lc_registry *reg;
+	struct lc_http *h = lc_http_new();
+	struct lc_err *err = NULL;
+	struct sink k = { 0 };
+	char *small = NULL;
+	size_t small_len = 0;
+	char hd[LC_DIGEST_BUFSZ];
+
+	srv_start(&s, h_cdn);
+	reg = test_registry(&s, &ref);
+	ck_assert_ok(lc_registry_get_blob(reg, h, D, 10, sink_write, &k, NULL, &err), &err);
+	ck_assert_int_eq(k.len, 10);
+	ck_assert(!memcmp(k.buf, "hello blob", 10));
+	/* 401, token, blob with token -> 307, CDN without it */
+	ck_assert_int_eq(s.n_reqs, 4);
+	ck_assert(req_has(&s, 2, "Authorization: Bearer T0K"));
+	ck_assert(req_has(&s, 3, "GET /cdn/blob"));
+	ck_assert(req_has(&s, 3, "Host: localhost:"));
+	ck_assert(!req_has(&s, 3, "Authorization"));
+
+	/* one byte more than the descriptor says: refused at size+1 */
+	k.len = 0;
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 9, sink_write, &k, NULL, &err), &err,
+		       LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "larger than"));
+	ck_assert_int_le(k.len, 9);
+	lc_err_free(err);
+	err = NULL;
+	/* fewer bytes than promised */
+	k.len = 0;
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 11, sink_write, &k, NULL, &err), &err,
+		       LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "short blob"));
+	lc_err_free(err);
+	err = NULL;
+	/* the sink's error is what the user sees, not curl's "write error" */
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 10, failing_write, NULL, NULL, &err), &err,
+		       LC_ERR_DIGEST);
+	ck_assert_str_eq(err->msg, "digest mismatch: from the store");
+	lc_err_free(err);
+	err = NULL;
+	/* small blobs are verified against their digest */
+	ck_assert_fail(lc_registry_get_small_blob(reg, h, D, 10, 100, &small, &small_len, &err),
+		       &err, LC_ERR_DIGEST);
+	lc_err_free(err);
+	err = NULL;
+	lc_sha256_buf("hello blob", 10, hd);
+	ck_assert_ok(lc_registry_get_small_blob(reg, h, hd, 10, 100, &small, &small_len, &err),
+		     &err);
+	ck_assert_str_eq(small, "hello blob");
+	free(small);
+	ck_assert_fail(lc_registry_get_small_blob(reg, h, hd, 10, 5, &small, &small_len, &err),
+		       &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	lc_registry_free(reg);
+	lc_ref_free(ref);
+	lc_http_free(h);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(http_retries_5xx_and_names_host_on_failure)
+{
+	struct srv s;
+	struct lc_ref *ref = NULL;
+	struct lc_registry *reg;
+	struct lc_http *h = lc_http_new();
+	struct lc_fetched_manifest m = { 0 };
+	struct lc_err *err = NULL;
+	struct lc_http_req req = { .url = "http://127.0.0.1:1/v2/", .max_body = 10 };
+	struct lc_http_resp resp = { 0 };
+
+	srv_start(&s, h_registry);
+	reg = test_registry(&s, &ref);
+	/* 401, token, 503, 503 -> the third try succeeds */
+	ck_assert_ok(lc_registry_get_manifest(reg, h, "flaky", &m, &err), &err);
+	ck_assert_str_eq(m.body, MANIFEST_BODY);
+	ck_assert_int_eq(s.n_reqs, 5);
+	lc_fetched_manifest_clear(&m);
+	/* still failing after three tries: the status, the registry's words */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "down", &m, &err), &err, LC_ERR_NET);
+	ck_assert_int_eq(s.n_reqs, 8);
+	ck_assert_ptr_nonnull(strstr(err->msg, "answered HTTP 503"));
+	ck_assert_ptr_nonnull(strstr(err->msg, "unavailable"));
+	lc_err_free(err);
+	err = NULL;
+	lc_registry_free(reg);
+	lc_ref_free(ref);
+	srv_stop(&s);
+
+	ck_assert_fail(lc_http_do(h, &req, &resp, &err), &err, LC_ERR_NET);
+	ck_assert_ptr_nonnull(strstr(err->msg, "cannot reach '127.0.0.1:1'"));
+	lc_err_free(err);
+	lc_http_free(h);
+}
+END_TEST
+
+static Suite *fetch_suite(void)
+{
+	Suite *s = suite_create("fetch");
+	TCase *tc = tcase_create("pure");
+	TCase *net = tcase_create("http");
+
+	tcase_add_loop_test(tc, ref_table, 0, LC_ARRAY_SIZE(refs));
+	tcase_add_test(tc, ref_length_limits);
+	tcase_add_loop_test(tc, base_url_choice, 0, LC_ARRAY_SIZE(bases));
+	tcase_add_loop_test(tc, challenge_table, 0, LC_ARRAY_SIZE(challenges));
+	tcase_add_loop_test(tc, token_table, 0, LC_ARRAY_SIZE(tokens));
+	tcase_add_test(tc, docker_config_credentials_per_host);
+	tcase_add_loop_test(tc, redirect_policy_table, 0, LC_ARRAY_SIZE(redirects));
+	tcase_add_loop_test(tc, registry_error_table, 0, LC_ARRAY_SIZE(errbodies));
+	tcase_add_test(tc, registry_error_bounds);
+	tcase_add_loop_test(tc, platform_table, 0, LC_ARRAY_SIZE(platforms));
+	tcase_add_test(tc, platform_match_and_list);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(net, 30);
+	tcase_add_test(net, http_token_flow_and_manifest_digest);
+	tcase_add_test(net, http_blob_redirect_drops_authorization);
+	tcase_add_test(net, http_retries_5xx_and_names_host_on_failure);
+	suite_add_tcase(s, net);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(fetch_suite());
+}
