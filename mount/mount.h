@@ -26,7 +26,13 @@ struct lc_launch_cfg {
 	char *const *argv;    /* what to exec: Entrypoint+Cmd or the user's command */
 	char *const *env;     /* KEY=VALUE, NULL-terminated */
 	const char *cwd;      /* inside the container; NULL: "/" */
-	const char *hostname; /* UTS name */
+	const char *hostname; /* UTS name; NULL: "localhost" */
+	/*
+	 * Where lc_launch writes the container's hostname, hosts and resolv.conf (created if
+	 * missing, e.g. <cdir>/etc, outside the rootfs); they are bind-mounted over /etc/hostname,
+	 * /etc/hosts and /etc/resolv.conf. NULL: the image's own files are left as they are.
+	 */
+	const char *state_dir;
 	const char *user;     /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
 	bool tty;	      /* stdin is a terminal (unused for now) */
 };
@@ -36,6 +42,10 @@ struct lc_launch_cfg {
  * wait for it. *ret_status is what a shell would report: the exit code, or 128+signal.
  * Failures before the command runs are -1 with *err (code LC_ERR_NOEXEC when the command
  * does not exist: exit 127; LC_ERR_EXEC when it cannot be executed: 126; others 125).
+ * Needs root (LC_ERR_INVALID otherwise). The command runs as PID 1 of its namespace with
+ * docker's default capabilities, no_new_privs, docker's masked /proc paths and only fds
+ * 0, 1, 2. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are forwarded to it while
+ * lc_launch waits; when it returns, nothing of the container is left running.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
 

@@ -1,0 +1,907 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * launch: start a container like `docker run` does, as root. The parent unshares only its
+ * pid namespace for children, forks (so glibc's fork handlers keep malloc sane in the child)
+ * and steps back; the child is PID 1 of the new namespace and builds the rest: mount, UTS,
+ * IPC and network namespaces, /proc /dev /sys and /etc files inside the rootfs (every target
+ * resolved without following the image's symlinks), pivot_root, user, capabilities, execve.
+ * Errors before execve come back over a CLOEXEC pipe; EOF on it means execve succeeded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mount-int.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
+struct lc_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+/* ---------- pure helpers (unit-tested) ---------- */
+
+const char *lc_env_get(char *const *env, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+			return env[i] + klen + 1;
+	return NULL;
+}
+
+int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t bufsz)
+{
+	struct stat st;
+
+	if (!name[0])
+		return -ENOENT;
+	if (strchr(name, '/')) {
+		if ((size_t)snprintf(buf, bufsz, "%s", name) >= bufsz)
+			return -ENAMETOOLONG;
+		return stat(name, &st) < 0 ? -errno : 0;
+	}
+	for (const char *p = path ? path : "";;) {
+		const char *e = strchr(p, ':');
+		size_t dlen = e ? (size_t)(e - p) : strlen(p);
+		int n;
+
+		/* an empty element is the current directory (POSIX, Go's LookPath) */
+		if (dlen == 0)
+			n = snprintf(buf, bufsz, "./%s", name);
+		else
+			n = snprintf(buf, bufsz, "%.*s/%s", (int)dlen, p, name);
+		if (n >= 0 && (size_t)n < bufsz && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0111))
+			return 0;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return -ENOENT;
+}
+
+/* ---------- the child: resolving targets inside the rootfs ---------- */
+
+enum target_kind { T_DIR, T_FILE, T_ANY /* the last component may be either */ };
+enum target_flags {
+	T_CREATE = 1,	       /* create what is missing (dirs, then an empty file) */
+	T_REPLACE_SYMLINK = 2, /* a symlink as the last component is replaced by a file */
+};
+
+/*
+ * Open root/path as O_PATH, one component at a time, never following a symlink (an image
+ * with `proc -> /` or `etc/resolv.conf -> /etc/shadow` must not send a mount to the host).
+ * path is one of ours: no "." or ".." components. Missing: -1 with errno ENOENT and no
+ * error set, unless T_CREATE.
+ */
+static int resolve_in(int rootfd, const char *path, enum target_kind kind, int flags,
+		      struct lc_err **err)
+{
+	cleanup_close int cur = -1;
+	const char *p = path;
+
+	while (*p == '/')
+		p++;
+	cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open the rootfs");
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		bool last = !e || !e[1 + strspn(e + 1, "/")];
+		char comp[NAME_MAX + 1];
+		struct stat st;
+		int fd;
+
+		if (len > NAME_MAX)
+			return lc_err_set(err, LC_ERR_INVALID, 0, "'/%s': name too long", path);
+		memcpy(comp, p, len);
+		comp[len] = 0;
+	again:
+		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && (flags & T_CREATE)) {
+			if (!last || kind == T_DIR) {
+				if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
+					return lc_err_set(err, LC_ERR_SYS, errno,
+							  "create mount point '/%s'", path);
+			} else {
+				int nfd = openat(cur, comp,
+						 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+						 0644);
+
+				if (nfd < 0 && errno != EEXIST)
+					return lc_err_set(err, LC_ERR_SYS, errno,
+							  "create mount point '/%s'", path);
+				if (nfd >= 0)
+					close(nfd);
+			}
+			goto again;
+		}
+		if (fd < 0) {
+			if (errno == ENOENT)
+				return -1; /* caller decides: skip or fail */
+			return lc_err_set(err, LC_ERR_SYS, errno, "open '/%s' in the rootfs", path);
+		}
+		if (fstat(fd, &st) < 0) {
+			int e2 = errno;
+
+			close(fd);
+			return lc_err_set(err, LC_ERR_SYS, e2, "stat '/%s' in the rootfs", path);
+		}
+		if (S_ISLNK(st.st_mode) && last && (flags & T_REPLACE_SYMLINK)) {
+			/* our file replaces the image's link in the container's own upper dir */
+			close(fd);
+			if (unlinkat(cur, comp, 0) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno,
+						  "replace symlink '/%s' in the rootfs", path);
+			goto again;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			close(fd);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "'/%.*s' in the image is a symlink: refusing to mount "
+					  "through it",
+					  (int)(p - path) + (int)len, path);
+		}
+		if ((!last || kind == T_DIR) && !S_ISDIR(st.st_mode)) {
+			close(fd);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "'/%.*s' in the image is not a directory", (int)(p - path) +
+					  (int)len, path);
+		}
+		if (last && kind == T_FILE && S_ISDIR(st.st_mode)) {
+			close(fd);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' in the image is a directory",
+					  path);
+		}
+		close(cur);
+		cur = fd;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return TAKE_FD(cur);
+}
+
+static void fd_path(int fd, char buf[32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * Mount fstype (or bind src when fstype is NULL) on root/path, then look path up again and
+ * check that what is there now is what we mounted (magic: the fs type; 0 for binds).
+ */
+static int mount_in(int rootfd, const char *path, enum target_kind kind, int tflags,
+		    const char *src, const char *fstype, unsigned long mflags, const char *data,
+		    long magic, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	cleanup_close int again = -1;
+	char target[32];
+	struct statfs sfs;
+
+	fd = resolve_in(rootfd, path, kind, tflags, err);
+	if (fd < 0) {
+		if (!*err)
+			lc_err_set(err, LC_ERR_SYS, ENOENT, "mount point '/%s'", path);
+		return -1;
+	}
+	fd_path(fd, target);
+	if (mount(src, target, fstype, mflags, data) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "mount %s on '/%s'",
+				  fstype ? fstype : "bind", path);
+	again = resolve_in(rootfd, path, kind, 0, err);
+	if (again < 0) {
+		if (!*err)
+			lc_err_set(err, LC_ERR_UNSAFE, ENOENT, "'/%s' vanished after mounting", path);
+		return -1;
+	}
+	if (magic && (fstatfs(again, &sfs) < 0 || sfs.f_type != magic))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' is not the %s just mounted", path,
+				  fstype);
+	return 0;
+}
+
+/* Remount an existing mount at root/path read-only, keeping nosuid/nodev/noexec. */
+static int remount_ro(int rootfd, const char *path, unsigned long keep, struct lc_err **err)
+{
+	cleanup_close int fd = resolve_in(rootfd, path, T_ANY, 0, err);
+	char target[32];
+	struct statvfs sv;
+
+	if (fd < 0)
+		return -1;
+	fd_path(fd, target);
+	if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remount '/%s' read-only", path);
+	if (fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' is still writable", path);
+	return 0;
+}
+
+/* Bind a path onto itself read-only (docker's readonlyPaths). Missing is fine. */
+static int readonly_path(int rootfd, const char *path, struct lc_err **err)
+{
+	cleanup_close int fd = resolve_in(rootfd, path, T_ANY, 0, err);
+	char target[32];
+
+	if (fd < 0)
+		return *err ? -1 : 0;
+	fd_path(fd, target);
+	if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "bind '/%s' read-only", path);
+	return remount_ro(rootfd, path, MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
+}
+
+/* Hide a path (docker's maskedPaths): /dev/null over files, a read-only tmpfs over dirs. */
+static int mask_path(int rootfd, int nullfd, const char *path, struct lc_err **err)
+{
+	cleanup_close int fd = resolve_in(rootfd, path, T_ANY, 0, err);
+	struct stat st;
+	char target[32], src[32];
+
+	if (fd < 0)
+		return *err ? -1 : 0; /* not on this kernel: nothing to hide */
+	if (fstat(fd, &st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "stat '/%s'", path);
+	if (S_ISDIR(st.st_mode))
+		return mount_in(rootfd, path, T_DIR, 0, "tmpfs", "tmpfs", MS_RDONLY, "size=0k",
+				TMPFS_MAGIC, err);
+	fd_path(fd, target);
+	fd_path(nullfd, src);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "mask '/%s'", path);
+	close(fd);
+	fd = resolve_in(rootfd, path, T_FILE, 0, err);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return *err ? -1 : lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' is not masked", path);
+	return 0;
+}
+
+struct devnode {
+	const char *name;
+	unsigned int major, minor;
+};
+static const struct devnode devnodes[] = {
+	{ "null", 1, 3 },   { "zero", 1, 5 },	 { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+static const char *const devlinks[][2] = {
+	{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	{ "ptmx", "pts/ptmx" },
+};
+static const char *const masked[] = {
+	"proc/acpi",	    "proc/asound",	"proc/interrupts",
+	"proc/kcore",	    "proc/keys",	"proc/latency_stats",
+	"proc/sched_debug", "proc/scsi",	"proc/timer_list",
+	"proc/timer_stats", "sys/firmware", "sys/devices/virtual/powercap",
+};
+static const char *const readonly[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+/* A minimal /dev: tmpfs, the six usual nodes, pts, shm, mqueue, the usual links. */
+static int setup_dev(int rootfd, int *ret_nullfd, struct lc_err **err)
+{
+	cleanup_close int dev = -1;
+	cleanup_close int nullfd = -1;
+	struct stat st;
+
+	if (mount_in(rootfd, "dev", T_DIR, T_CREATE, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+		     "mode=755,size=65536k", TMPFS_MAGIC, err) < 0)
+		return -1;
+	dev = resolve_in(rootfd, "dev", T_DIR, 0, err);
+	if (dev < 0)
+		return *err ? -1 : lc_err_set(err, LC_ERR_SYS, ENOENT, "open '/dev'");
+	/* our own empty tmpfs: nothing of the image is left in it to trick us */
+	for (size_t i = 0; i < LC_ARRAY_SIZE(devnodes); i++)
+		if (mknodat(dev, devnodes[i].name, S_IFCHR | 0666,
+			    makedev(devnodes[i].major, devnodes[i].minor)) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'",
+					  devnodes[i].name);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(devlinks); i++)
+		if (symlinkat(devlinks[i][1], dev, devlinks[i][0]) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'",
+					  devlinks[i][0]);
+	if (mount_in(rootfd, "dev/pts", T_DIR, T_CREATE, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5", DEVPTS_SUPER_MAGIC, err) < 0 ||
+	    mount_in(rootfd, "dev/shm", T_DIR, T_CREATE, "shm", "tmpfs",
+		     MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", TMPFS_MAGIC,
+		     err) < 0 ||
+	    mount_in(rootfd, "dev/mqueue", T_DIR, T_CREATE, "mqueue", "mqueue",
+		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, MQUEUE_MAGIC, err) < 0)
+		return -1;
+	nullfd = openat(dev, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (nullfd < 0 || fstat(nullfd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(1, 3))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/dev/null' is not the null device");
+	*ret_nullfd = TAKE_FD(nullfd);
+	return 0;
+}
+
+/*
+ * Bind the container's hostname, hosts and resolv.conf over the image's. statefd (opened by
+ * the parent) proves which dir we mean; the dir is opened again by name because a bind
+ * source must be a mount of our own (new) mount namespace.
+ */
+static int setup_etc(int rootfd, const char *state_dir, int statefd, struct lc_err **err)
+{
+	static const char *const files[] = { "hostname", "hosts", "resolv.conf" };
+	cleanup_close int dir = open(state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat want, got;
+
+	if (dir < 0 || fstat(dir, &got) < 0 || fstat(statefd, &want) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", state_dir);
+	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'%s' changed while starting", state_dir);
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(files); i++) {
+		cleanup_close int src = openat(dir, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_free char *target = lc_xasprintf("etc/%s", files[i]);
+		cleanup_close int now = -1;
+		char srcpath[32];
+		struct stat a, b;
+
+		if (src < 0 || fstat(src, &a) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "open the container's '%s'",
+					  files[i]);
+		fd_path(src, srcpath);
+		if (mount_in(rootfd, target, T_FILE, T_CREATE | T_REPLACE_SYMLINK, srcpath, NULL,
+			     MS_BIND, NULL, 0, err) < 0)
+			return -1;
+		now = resolve_in(rootfd, target, T_FILE, 0, err);
+		if (now < 0 || fstat(now, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return *err ? -1
+				    : lc_err_set(err, LC_ERR_UNSAFE, 0,
+						 "'/%s' is not the file just mounted", target);
+	}
+	return 0;
+}
+
+static int loopback_up(struct lc_err **err)
+{
+	cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+
+	if (s < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "loopback: socket");
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "loopback: get flags of 'lo'");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "loopback: bring 'lo' up");
+	return 0;
+}
+
+/* open path inside the (already pivoted) root, refusing magic links like /proc/self/fd/N */
+static int open_in_root(const char *path, int flags)
+{
+	struct lc_open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				   .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (root < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = openat(root, path, flags | O_CLOEXEC); /* < 5.6 or filtered: getcwd check */
+	return fd;
+}
+
+/* The image's /etc/passwd or /etc/group: a regular file (not a FIFO to hang on), or -1. */
+static int open_ent(const char *path, struct lc_err **err)
+{
+	int fd = open_in_root(path, O_RDONLY | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		return errno == ENOENT ? -1 : lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'%s' in the image is not a regular file",
+				  path);
+	}
+	return fd;
+}
+
+static int enter_cwd(const char *cwd, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	char buf[PATH_MAX];
+
+	if (!cwd || !*cwd)
+		cwd = "/";
+	if (cwd[0] != '/')
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "working directory '%s' is not an absolute path", cwd);
+	fd = open_in_root(cwd, O_PATH | O_DIRECTORY);
+	if (fd < 0 && errno == ENOENT) {
+		/* like docker: create a missing WorkingDir (never through a symlink) */
+		cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (root < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "open '/'");
+		fd = resolve_in(root, cwd, T_DIR, T_CREATE, err);
+		if (fd < 0)
+			return *err ? lc_err_prefix(err, "working directory")
+				    : lc_err_set(err, LC_ERR_SYS, ENOENT, "working directory '%s'",
+						 cwd);
+	}
+	if (fd < 0)
+		return lc_err_set(err, errno == ELOOP || errno == EXDEV ? LC_ERR_UNSAFE : LC_ERR_SYS,
+				  errno, "working directory '%s'", cwd);
+	if (fchdir(fd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to '%s'", cwd);
+	/* CVE-2024-21626: a cwd reached through a leaked fd is outside the root */
+	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
+		return lc_err_set(err, LC_ERR_UNSAFE, 0,
+				  "working directory '%s' is outside the container", cwd);
+	return 0;
+}
+
+static const int default_caps[] = {
+	CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,	     CAP_FOWNER,	 CAP_MKNOD,
+	CAP_NET_RAW, CAP_SETGID,       CAP_SETUID,	     CAP_SETFCAP,	 CAP_SETPCAP,
+	CAP_NET_BIND_SERVICE,	       CAP_SYS_CHROOT,	     CAP_KILL,		 CAP_AUDIT_WRITE,
+};
+
+static uint64_t default_cap_mask(void)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(default_caps); i++)
+		m |= 1ULL << default_caps[i];
+	return m;
+}
+
+static int drop_bounding(struct lc_err **err)
+{
+	uint64_t keep = default_cap_mask();
+
+	/* PR_CAPBSET_READ fails with EINVAL past the kernel's last cap (cap_last_cap) */
+	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "drop capability %d", cap);
+	return 0;
+}
+
+static int set_caps(bool root, struct lc_err **err)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t m = root ? default_cap_mask() : 0;
+
+	/* a non-root user keeps none (setuid already cleared them), like docker */
+	data[0].permitted = data[0].effective = (uint32_t)m;
+	data[1].permitted = data[1].effective = (uint32_t)(m >> 32);
+	/* inheritable stays empty: CVE-2022-29162 */
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return lc_err_set(err, LC_ERR_SYS, errno, "clear ambient capabilities");
+	return 0;
+}
+
+static int set_user(const struct lc_user_spec *spec, char **home_env, struct lc_err **err)
+{
+	cleanup_close int pw = -1;
+	cleanup_close int gr = -1;
+	struct lc_user u;
+
+	pw = open_ent("/etc/passwd", err);
+	if (pw < 0 && *err)
+		return -1;
+	gr = open_ent("/etc/group", err);
+	if (gr < 0 && *err)
+		return -1;
+	if (lc_user_resolve(spec, pw, gr, &u, err) < 0)
+		return -1;
+	if (home_env)
+		*home_env = lc_xasprintf("HOME=%s", u.home[0] ? u.home : "/");
+	if (setgroups(u.n_groups, u.groups) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "setgroups");
+	if (setgid(u.gid) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "setgid %u", u.gid);
+	if (setuid(u.uid) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "setuid %u", u.uid);
+	return set_caps(u.uid == 0, err);
+}
+
+/* Mark every fd but 0, 1, 2 close-on-exec (CVE-2024-21626); the sync pipe goes at execve. */
+static int cloexec_from_3(struct lc_err **err)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	d = opendir("/proc/self/fd"); /* kernels < 5.11 */
+	if (!d)
+		return lc_err_set(err, LC_ERR_SYS, errno, "list open fds");
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end || end == de->d_name || fd < 3 || fd == dirfd(d))
+			continue;
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+			return lc_err_set(err, LC_ERR_SYS, errno, "mark fd %ld close-on-exec", fd);
+	}
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL); /* EINVAL for SIGKILL, SIGSTOP, glibc's own: fine */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+struct launch_ctx {
+	const struct lc_launch_cfg *cfg;
+	const char *hostname;
+	struct lc_user_spec user;
+	char **envp;	/* with a free slot for HOME at envp[n_env] */
+	size_t n_env;
+	bool need_home;
+	int statefd; /* -1: no /etc files */
+};
+
+/* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
+static int child_setup(const struct launch_ctx *c, struct lc_err **err)
+{
+	const struct lc_launch_cfg *cfg = c->cfg;
+	cleanup_close int rootfd = -1;
+	cleanup_close int nullfd = -1;
+
+	umask(0);
+	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
+	/* nothing we mount from here on may propagate back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "make mounts private");
+	if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "bind rootfs '%s'", cfg->rootfs);
+	rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open rootfs '%s'", cfg->rootfs);
+
+	if (mount_in(rootfd, "proc", T_DIR, T_CREATE, "proc", "proc",
+		     MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, PROC_SUPER_MAGIC, err) < 0)
+		return -1;
+	if (setup_dev(rootfd, &nullfd, err) < 0)
+		return -1;
+	if (mount_in(rootfd, "sys", T_DIR, T_CREATE, "sysfs", "sysfs",
+		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, SYSFS_MAGIC, err) < 0)
+		return -1;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(masked); i++)
+		if (mask_path(rootfd, nullfd, masked[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(readonly); i++)
+		if (readonly_path(rootfd, readonly[i], err) < 0)
+			return -1;
+	if (c->statefd >= 0 && setup_etc(rootfd, cfg->state_dir, c->statefd, err) < 0)
+		return -1;
+	if (loopback_up(err) < 0)
+		return -1;
+	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set hostname '%s'", c->hostname);
+
+	/* pivot_root(".", "."): the old root ends up stacked on the new one; detach it */
+	if (fchdir(rootfd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to rootfs");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "pivot_root to '%s'", cfg->rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "detach the host's root");
+	if (chdir("/") < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to '/'");
+	return 0;
+}
+
+/* After pivot_root: cwd, user, capabilities, exec. Returns only on failure. */
+static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err **err)
+{
+	const struct lc_launch_cfg *cfg = c->cfg;
+	char *home = NULL;
+	char path[PATH_MAX];
+	const char *name = cfg->argv[0];
+	int r;
+
+	*ret_status = 125;
+	if (drop_bounding(err) < 0)
+		return -1;
+	if (enter_cwd(cfg->cwd, err) < 0)
+		return -1;
+	if (set_user(&c->user, c->need_home ? &home : NULL, err) < 0)
+		return lc_err_prefix(err, "user '%s'", cfg->user ? cfg->user : "root");
+	if (home)
+		c->envp[c->n_env] = home; /* freed by execve, one way or another */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
+	reset_signals();
+	umask(022);
+	if (cloexec_from_3(err) < 0)
+		return -1;
+
+	r = lc_launch_lookpath(name, lc_env_get(c->envp, "PATH"), path, sizeof(path));
+	if (r == -ENOENT && !strchr(name, '/')) {
+		*ret_status = 127;
+		return lc_err_set(err, LC_ERR_NOEXEC, 0,
+				  "exec: \"%s\": executable file not found in $PATH", name);
+	}
+	if (r < 0) {
+		*ret_status = r == -ENOENT ? 127 : 126;
+		return lc_err_set(err, r == -ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, -r,
+				  "exec: \"%s\": stat %s", name, name);
+	}
+	execve(path, cfg->argv, c->envp);
+	*ret_status = errno == ENOENT ? 127 : 126;
+	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno,
+			  "exec: \"%s\"", name);
+}
+
+/* What goes through the sync pipe when the child fails before execve. */
+struct sync_msg {
+	int32_t code, sys_errno, status;
+	char msg[1024];
+};
+
+static _Noreturn void child_main(const struct launch_ctx *c, int syncfd)
+{
+	struct lc_err *err = NULL;
+	struct sync_msg m = { 0 };
+	int status = 125;
+
+	if (child_setup(c, &err) == 0)
+		child_exec(c, &status, &err);
+	if (!err)
+		lc_err_set(&err, LC_ERR_SYS, 0, "container setup failed (no reason given: bug)");
+	m.code = (int32_t)err->code;
+	m.sys_errno = err->sys_errno;
+	m.status = status;
+	snprintf(m.msg, sizeof(m.msg), "%s", err->msg);
+	lc_write_all(syncfd, &m, sizeof(m));
+	_exit(status);
+}
+
+/* ---------- the parent ---------- */
+
+static volatile sig_atomic_t forward_pid;
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void forward_signal(int sig)
+{
+	int saved = errno;
+
+	if (forward_pid > 0)
+		kill((pid_t)forward_pid, sig);
+	errno = saved;
+}
+
+static bool hostname_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 63 || h[0] == '-' || h[0] == '.')
+		return false;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
+/* hostname, hosts, resolv.conf for the container, in state_dir (ours, outside the rootfs). */
+static int write_state(const char *dir, const char *hostname, int *ret_fd, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	cleanup_free char *hosts = NULL, *hn = NULL, *resolv = NULL;
+	size_t rlen = 0;
+	struct lc_err *rerr = NULL;
+
+	if (lc_mkdir_p_at(AT_FDCWD, dir, 0700, err) < 0)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", dir);
+	hn = lc_xasprintf("%s\n", hostname);
+	/* the container's network namespace has only loopback */
+	hosts = lc_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			     "127.0.1.1\t%s\n",
+			     hostname);
+	if (lc_read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &resolv, &rlen, &rerr) < 0) {
+		lc_err_free(rerr);
+		free(resolv);
+		resolv = lc_xstrdup("");
+		rlen = 0;
+	}
+	if (lc_write_file_atomic_at(fd, "hostname", hn, strlen(hn), 0644, err) < 0 ||
+	    lc_write_file_atomic_at(fd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    lc_write_file_atomic_at(fd, "resolv.conf", resolv, rlen, 0644, err) < 0)
+		return lc_err_prefix(err, "container files in '%s'", dir);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int status_of(int ws)
+{
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return 125;
+}
+
+static int wait_child(pid_t pid, int *ret_ws)
+{
+	for (;;) {
+		if (waitpid(pid, ret_ws, 0) == pid)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err)
+{
+	struct launch_ctx c = { .cfg = cfg, .statefd = -1 };
+	cleanup_free char *hostname_env = NULL;
+	cleanup_close int statefd = -1;
+	cleanup_close int pidns = -1;
+	int pipefd[2] = { -1, -1 };
+	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
+	sigset_t block, oldmask;
+	struct sync_msg m;
+	size_t got = 0;
+	pid_t pid;
+	int ws, fork_errno, r = -1;
+
+	if (geteuid() != 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "run needs root (rootless mode is not supported yet)");
+	if (!cfg->rootfs || !cfg->argv || !cfg->argv[0])
+		return lc_err_set(err, LC_ERR_INVALID, 0, "run: no rootfs or no command");
+	if (!cfg->argv[0][0])
+		return lc_err_set(err, LC_ERR_NOEXEC, 0,
+				  "exec: \"\": executable file not found in $PATH");
+	c.hostname = cfg->hostname ? cfg->hostname : "localhost";
+	if (!hostname_ok(c.hostname))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid hostname '%.80s'", c.hostname);
+	if (lc_user_parse(cfg->user, &c.user, err) < 0)
+		return -1;
+
+	/* the environment, with docker's defaults for what the image left out */
+	c.n_env = lc_strv_len(cfg->env);
+	c.envp = lc_xcalloc(c.n_env + 4, sizeof(char *));
+	for (size_t i = 0; i < c.n_env; i++)
+		c.envp[i] = cfg->env[i];
+	if (!lc_env_get(c.envp, "PATH"))
+		c.envp[c.n_env++] = (char *)"PATH=" LC_DEFAULT_PATH;
+	if (!lc_env_get(c.envp, "HOSTNAME"))
+		c.envp[c.n_env++] = hostname_env = lc_xasprintf("HOSTNAME=%s", c.hostname);
+	c.need_home = !lc_env_get(c.envp, "HOME");
+
+	if (cfg->state_dir && write_state(cfg->state_dir, c.hostname, &statefd, err) < 0)
+		goto out;
+	c.statefd = statefd;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+		goto out;
+	}
+	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (pidns < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: open our pid namespace");
+		goto out;
+	}
+
+	/*
+	 * Parent, privileged. Our next child becomes PID 1 of a new pid namespace; right after
+	 * the fork this thread goes back to its own, so later forks are unaffected. The four
+	 * signals wait until the forwarder knows the child's pid.
+	 */
+	sigemptyset(&block);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&block, forwarded[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &oldmask);
+	if (unshare(CLONE_NEWPID) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		goto out;
+	}
+	pid = fork();
+	fork_errno = errno;
+	if (pid == 0) {
+		close(pipefd[0]);
+		child_main(&c, pipefd[1]);
+	}
+	if (setns(pidns, CLONE_NEWPID) < 0) {
+		/* cannot happen for our own namespace; never leave the caller half-moved */
+		int e = errno;
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			wait_child(pid, &ws);
+		}
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		lc_err_set(err, LC_ERR_SYS, e, "run: return to our pid namespace");
+		goto out;
+	}
+	if (pid < 0) {
+		lc_err_set(err, LC_ERR_SYS, fork_errno, "run: fork");
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		goto out;
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	forward_pid = pid;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &fwd, &old[i]);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+
+	/* EOF: execve closed the pipe, the command runs; a message: it never started */
+	while (got < sizeof(m)) {
+		ssize_t n = read(pipefd[0], (char *)&m + got, sizeof(m) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (wait_child(pid, &ws) < 0)
+		lc_err_set(err, LC_ERR_SYS, errno, "run: wait for the container");
+	else if (got == sizeof(m)) {
+		m.msg[sizeof(m.msg) - 1] = 0;
+		lc_err_set(err, (enum lc_errc)m.code, 0, "%s", m.msg);
+		if (err && *err)
+			(*err)->sys_errno = m.sys_errno;
+	} else {
+		*ret_status = status_of(ws);
+		r = 0;
+	}
+	forward_pid = 0;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &old[i], NULL);
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	free(c.envp);
+	return r;
+}

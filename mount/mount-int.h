@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount: private helpers shared by overlay.c, launch.c and user.c, exposed to the unit suite.
+ * Nothing here needs the store: the store adapter lives in overlay-store.c alone, so a test
+ * can mount hand-made layer dirs without linking the store.
+ */
+#ifndef LC_MOUNT_INT_H
+#define LC_MOUNT_INT_H
+
+#include <stdint.h>
+
+#include "mount.h"
+
+/* ---------- overlay ---------- */
+
+/*
+ * Build the legacy mount(2) data string "lowerdir=A:B,upperdir=U,workdir=W[,index=off]" for
+ * the given (relative) paths into a new string. Paths containing ':' ',' '\' or empty ones
+ * are refused (LC_ERR_UNSAFE); a result of more than max_len bytes is LC_ERR_LIMIT (overlay
+ * takes one page, so callers pass pagesize - 1).
+ */
+int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const char *upper,
+			   const char *work, bool index_off, size_t max_len, char **ret,
+			   struct lc_err **err);
+
+/* How lc_overlay_mount_links may mount. */
+enum lc_ovl_api {
+	LC_OVL_API_AUTO = 0, /* fsconfig("lowerdir+") when the kernel has it, else mount(2) */
+	LC_OVL_API_LEGACY,   /* only the one-page mount(2) string */
+};
+
+/*
+ * Mount overlay at <cdir>/merged with lowers (paths relative to root, topmost first),
+ * <cdir>/upper and <cdir>/work. cdir is relative to root (or absolute). Every path is looked
+ * up from a thread whose cwd is rootfd, so the options stay short. Returns 0 or -1 with *err
+ * explaining what the kernel's errno means here.
+ */
+int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
+			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
+			   struct lc_err **err);
+
+/* ---------- users ---------- */
+
+#define LC_NAME_MAX 256
+
+/* A parsed -u/User value: each half either numeric or a name to look up. */
+struct lc_user_spec {
+	bool uid_is_name;
+	bool has_group;
+	bool gid_is_name;
+	uint32_t uid, gid;
+	char name[LC_NAME_MAX];
+	char group[LC_NAME_MAX];
+};
+
+/*
+ * Parse "uid[:gid]" / "name[:group]" (mixed is fine). Numbers are decimal, at most
+ * 4294967294 (uint32 minus the -1 "no change" value); signs, overflow, empty halves and names
+ * with characters outside [A-Za-z0-9._-] (or starting with '-') are LC_ERR_INVALID. NULL or ""
+ * is root (0:0). Allocates only its error.
+ */
+int lc_user_parse(const char *s, struct lc_user_spec *ret, struct lc_err **err);
+
+/* Bounds on the image's /etc/passwd and /etc/group. */
+#define LC_ENT_MAX_LINE 65536
+#define LC_ENT_MAX_FILE (16u << 20)
+#define LC_MAX_GROUPS 256
+
+/* The user the container runs as, once resolved against the image's files. */
+struct lc_user {
+	uint32_t uid, gid;
+	uint32_t groups[LC_MAX_GROUPS]; /* supplementary */
+	size_t n_groups;
+	char home[1024]; /* "" when unknown */
+};
+
+/*
+ * Resolve spec against the passwd and group files open at passwd_fd / group_fd (either may
+ * be -1: absent). Like docker: a name must exist (LC_ERR_NOTFOUND "unable to find user
+ * NAME: no matching entries in passwd file"); a numeric uid need not; the primary gid comes
+ * from passwd unless given; supplementary groups are those of /etc/group listing the user's
+ * name. Lines longer than LC_ENT_MAX_LINE or files above LC_ENT_MAX_FILE are LC_ERR_LIMIT.
+ * Works on fixed buffers (only an error allocates).
+ */
+int lc_user_resolve(const struct lc_user_spec *spec, int passwd_fd, int group_fd,
+		    struct lc_user *ret, struct lc_err **err);
+
+/* ---------- launch ---------- */
+
+#define LC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * Find name like exec.LookPath does in the current root: names with a '/' are taken as they
+ * are; others are tried in each element of path (empty element: "."), the first regular file
+ * with an execute bit wins. Writes the path into buf. Returns 0, or -ENOENT (not found, or
+ * no such file for a name with '/'), -ENAMETOOLONG, or -EACCES (found only non-executables).
+ */
+int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t bufsz);
+
+/* The value of KEY in a KEY=VALUE vector, or NULL. */
+const char *lc_env_get(char *const *env, const char *key);
+
+/* docker's default capability set, as a bit mask (CapBnd 00000000a80425fb). */
+#define LC_DEFAULT_CAPS 0x00000000a80425fbULL
+
+#endif

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * overlay: stack a container's layers. Overlay takes its options as one page of text, so the
+ * lower dirs are named by short paths relative to the store root (l/<id>) and the mount is
+ * done by a thread whose cwd is the store root. Kernels with fsconfig("lowerdir+") (6.8+)
+ * get the layers one at a time, without any length limit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount-int.h"
+
+#ifndef FSCONFIG_SET_STRING
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+static bool ovl_path_ok(const char *p)
+{
+	return p[0] && !strpbrk(p, ":,\\");
+}
+
+int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const char *upper,
+			   const char *work, bool index_off, size_t max_len, char **ret,
+			   struct lc_err **err)
+{
+	size_t len, off = 0;
+	cleanup_free char *s = NULL;
+
+	if (n_lowers == 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "overlay needs at least one layer");
+	if (!ovl_path_ok(upper) || !ovl_path_ok(work))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0,
+				  "overlay upper/work path '%s' is empty or contains ':', ',' or '\\'",
+				  ovl_path_ok(upper) ? work : upper);
+	len = strlen("lowerdir=") + strlen(",upperdir=") + strlen(upper) + strlen(",workdir=") +
+	      strlen(work) + (index_off ? strlen(",index=off") : 0);
+	for (size_t i = 0; i < n_lowers; i++) {
+		if (!ovl_path_ok(lowers[i]))
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "layer path '%s' is empty or contains ':', ',' or '\\'",
+					  lowers[i]);
+		len += strlen(lowers[i]) + (i ? 1 : 0);
+	}
+	if (len > max_len)
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "%zu layers need %zu bytes of overlay options, the kernel takes at "
+				  "most %zu (kernels >= 6.8 lift this limit)",
+				  n_lowers, len, max_len);
+	s = lc_xmalloc(len + 1);
+	off += (size_t)snprintf(s + off, len + 1 - off, "lowerdir=");
+	for (size_t i = 0; i < n_lowers; i++)
+		off += (size_t)snprintf(s + off, len + 1 - off, "%s%s", i ? ":" : "", lowers[i]);
+	off += (size_t)snprintf(s + off, len + 1 - off, ",upperdir=%s,workdir=%s%s", upper, work,
+				index_off ? ",index=off" : "");
+	if (off != len)
+		return lc_err_set(err, LC_ERR_SYS, 0, "overlay options: length mismatch (bug)");
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+/* What overlay's errno means for a container's mount (bubblewrap explains its errors too). */
+static const char *ovl_errno_meaning(int e)
+{
+	switch (e) {
+	case EINVAL:
+		return "overlay refused the options (too many layers, or an upper dir reused?)";
+	case ENODEV:
+		return "this kernel has no overlay filesystem (modprobe overlay)";
+	case EPERM:
+		return "not permitted to mount overlay (run needs root)";
+	case ENOENT:
+		return "a layer or the container's upper/work/merged dir is missing";
+	case ENOTDIR:
+		return "a layer or the container's upper/work/merged path is not a directory";
+	case EBUSY:
+		return "the upper or work dir is in use by another overlay mount";
+	case ELOOP:
+		return "too many levels of symbolic links in a layer path";
+	case ENOMEM:
+		return "out of kernel memory (too many layers for the kernel stack?)";
+	default:
+		return NULL;
+	}
+}
+
+struct ovl_job {
+	int rootfd;
+	const char *const *lowers;
+	size_t n_lowers;
+	const char *upper, *work, *merged;
+	const char *legacy_opts; /* NULL: not built (too long) */
+	bool index_off;
+	enum lc_ovl_api api;
+	/* results */
+	int err_no;
+	const char *stage;
+	const char *bad; /* the path a fsconfig failed on */
+	char klog[512];	 /* the kernel's explanation (fs_context log), if any */
+};
+
+static void ovl_read_log(int fsfd, char *buf, size_t bufsz)
+{
+	char line[256];
+	size_t off = 0;
+	ssize_t n;
+
+	buf[0] = 0;
+	/* each read returns one message: "e overlay: ..." */
+	while ((n = read(fsfd, line, sizeof(line) - 1)) > 0 && off + 3 < bufsz) {
+		line[n] = 0;
+		off += (size_t)snprintf(buf + off, bufsz - off, "%s%s", off ? "; " : "",
+					n > 2 && line[1] == ' ' ? line + 2 : line);
+		if (off >= bufsz)
+			break;
+	}
+}
+
+/* Returns 0 done, 1 "use the legacy path", -1 failed (job->err_no, stage set). */
+static int ovl_mount_fsconfig(struct ovl_job *j)
+{
+	cleanup_close int fsfd = -1;
+	cleanup_close int mfd = -1;
+
+	fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fsfd < 0) {
+		if (errno == ENOSYS || errno == EPERM)
+			return 1; /* old kernel, or a seccomp filter that hides it */
+		j->err_no = errno;
+		j->stage = "fsopen overlay";
+		return -1;
+	}
+	for (size_t i = 0; i < j->n_lowers; i++) {
+		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i],
+			    0) < 0) {
+			/* "Unknown parameter" on 6.5..6.7: fall back before anything else */
+			if (i == 0 && errno == EINVAL)
+				return 1;
+			j->err_no = errno;
+			j->stage = "add layer";
+			j->bad = j->lowers[i];
+			goto fail;
+		}
+	}
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", j->upper, 0) < 0) {
+		j->stage = "set upperdir";
+		j->bad = j->upper;
+		goto fail_errno;
+	}
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", j->work, 0) < 0) {
+		j->stage = "set workdir";
+		j->bad = j->work;
+		goto fail_errno;
+	}
+	if (j->index_off &&
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "index", "off", 0) < 0) {
+		j->stage = "set index=off";
+		goto fail_errno;
+	}
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		j->stage = "create overlay";
+		goto fail_errno;
+	}
+	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0) {
+		j->stage = "fsmount overlay";
+		goto fail_errno;
+	}
+	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, j->merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		j->stage = "attach overlay";
+		j->bad = j->merged;
+		goto fail_errno;
+	}
+	return 0;
+fail_errno:
+	j->err_no = errno;
+fail:
+	ovl_read_log(fsfd, j->klog, sizeof(j->klog));
+	return -1;
+}
+
+static void *ovl_thread(void *arg)
+{
+	struct ovl_job *j = arg;
+	int r = 1;
+
+	/*
+	 * A private cwd for this thread only: the relative layer paths resolve from the store
+	 * root while the rest of the process keeps its own cwd.
+	 */
+	if (unshare(CLONE_FS) < 0) {
+		j->err_no = errno;
+		j->stage = "unshare(CLONE_FS)";
+		return NULL;
+	}
+	if (fchdir(j->rootfd) < 0) {
+		j->err_no = errno;
+		j->stage = "chdir to the store root";
+		return NULL;
+	}
+	if (j->api == LC_OVL_API_AUTO)
+		r = ovl_mount_fsconfig(j);
+	if (r <= 0)
+		return NULL;
+	j->err_no = 0;
+	j->stage = NULL;
+	j->klog[0] = 0;
+	if (!j->legacy_opts) {
+		j->err_no = E2BIG;
+		j->stage = "legacy";
+		return NULL;
+	}
+	if (mount("overlay", j->merged, "overlay", 0, j->legacy_opts) < 0) {
+		j->err_no = errno;
+		j->stage = "mount overlay";
+	}
+	return NULL;
+}
+
+/* One line: what failed, on which path, what the errno means here, what the kernel said. */
+static int ovl_fail(const struct ovl_job *j, const char *root_name, size_t n_lowers,
+		    struct lc_err **err)
+{
+	const char *meaning = ovl_errno_meaning(j->err_no);
+	cleanup_free char *what = lc_xasprintf(
+		"mount overlay on '%s%s%s' (%zu layers): %s%s%s%s", j->merged[0] == '/' ? "" : root_name,
+		j->merged[0] == '/' ? "" : "/", j->merged, n_lowers,
+		j->stage, j->bad ? " '" : "", j->bad ? j->bad : "", j->bad ? "'" : "");
+
+	if (meaning && j->klog[0])
+		lc_err_set(err, LC_ERR_SYS, 0, "%s: %s (kernel: %s)", what, meaning, j->klog);
+	else if (meaning)
+		lc_err_set(err, LC_ERR_SYS, 0, "%s: %s", what, meaning);
+	else if (j->klog[0])
+		lc_err_set(err, LC_ERR_SYS, 0, "%s: %s (kernel: %s)", what, strerror(j->err_no),
+			   j->klog);
+	else
+		return lc_err_set(err, LC_ERR_SYS, j->err_no, "%s", what);
+	if (err && *err)
+		(*err)->sys_errno = j->err_no;
+	return -1;
+}
+
+int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
+			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
+			   struct lc_err **err)
+{
+	struct lc_err *optserr = NULL;
+	cleanup_free char *upper = NULL, *work = NULL, *merged = NULL, *opts = NULL;
+	struct ovl_job j = { 0 };
+	pthread_t th;
+	long page = sysconf(_SC_PAGESIZE);
+	int r;
+
+	if (n_lowers == 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "overlay needs at least one layer");
+	if (n_lowers > LC_MAX_LAYERS)
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "image has %zu layers, at most %d are supported", n_lowers,
+				  LC_MAX_LAYERS);
+	upper = lc_xasprintf("%s/upper", cdir);
+	work = lc_xasprintf("%s/work", cdir);
+	merged = lc_xasprintf("%s/merged", cdir);
+	j.index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
+	/* The legacy string is needed only as a fallback, but its checks (':' ',' '\') apply to
+	 * both paths: lowerdir+ takes any name, yet a layer link never has these. */
+	if (lc_overlay_legacy_opts(lowers, n_lowers, upper, work, j.index_off,
+				   page > 0 ? (size_t)page - 1 : 4095, &opts, &optserr) < 0) {
+		if (optserr->code != LC_ERR_LIMIT) {
+			lc_err_move(err, &optserr);
+			return lc_err_prefix(err, "mount overlay on '%s'", merged);
+		}
+	}
+	j.rootfd = rootfd;
+	j.lowers = lowers;
+	j.n_lowers = n_lowers;
+	j.upper = upper;
+	j.work = work;
+	j.merged = merged;
+	j.legacy_opts = opts;
+	j.api = api;
+	r = pthread_create(&th, NULL, ovl_thread, &j);
+	if (r != 0) {
+		lc_err_free(optserr);
+		return lc_err_set(err, LC_ERR_SYS, r, "mount overlay: start mount thread");
+	}
+	pthread_join(th, NULL);
+	if (!j.stage) {
+		lc_err_free(optserr);
+		return 0;
+	}
+	if (j.err_no == E2BIG && optserr) {
+		lc_err_move(err, &optserr);
+		return lc_err_prefix(err, "mount overlay on '%s/%s'", root_name, merged);
+	}
+	lc_err_free(optserr);
+	return ovl_fail(&j, root_name, n_lowers, err);
+}
+
+int lc_overlay_umount(const char *cdir, struct lc_err **err)
+{
+	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
+
+	for (int i = 0;; i++) {
+		if (umount2(merged, UMOUNT_NOFOLLOW) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOENT)
+			return 0; /* not mounted (any more), or no container dir: nothing to do */
+		if (errno == EINTR)
+			continue;
+		if (errno != EBUSY)
+			return lc_err_set(err, LC_ERR_SYS, errno, "unmount '%s'", merged);
+		if (i == 10)
+			break;
+		/* a process of the container may still be exiting; give it a moment */
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
+	/* still busy (someone has a file open in it): detach now, the kernel frees it later */
+	if (umount2(merged, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "unmount '%s' (busy, lazily)", merged);
+	return 0;
+}

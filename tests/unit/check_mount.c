@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount: option strings, user parsing, PATH lookup (no privileges), and, tagged "root", real
+ * overlay mounts and real containers from a busybox rootfs (CK_EXCLUDE_TAGS=root skips them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "unit.h"
+#include "../../mount/mount-int.h"
+
+/* ---------- helpers ---------- */
+
+static void put_file(const char *dir, const char *name, const char *content, mode_t mode)
+{
+	struct lc_err *err = NULL;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *slash = strrchr(name, '/');
+
+	ck_assert_int_ge(dfd, 0);
+	if (slash) {
+		char *parent = lc_xstrndup(name, (size_t)(slash - name));
+
+		ck_assert_ok(lc_mkdir_p_at(dfd, parent, 0755, &err), &err);
+		free(parent);
+	}
+	ck_assert_ok(lc_write_file_atomic_at(dfd, name, content, strlen(content), mode, &err),
+		     &err);
+	close(dfd);
+}
+
+static char *slurp(const char *path)
+{
+	struct lc_err *err = NULL;
+	char *buf = NULL;
+	size_t len;
+
+	ck_assert_ok(lc_read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, &err), &err);
+	return buf;
+}
+
+static bool mounted_under(const char *dir)
+{
+	char *mi = slurp("/proc/self/mountinfo");
+	bool found = strstr(mi, dir) != NULL;
+
+	free(mi);
+	return found;
+}
+
+/* ---------- user parsing ---------- */
+
+static const struct {
+	const char *in;
+	bool ok;
+	bool uid_is_name, has_group, gid_is_name;
+	uint32_t uid, gid;
+	const char *name, *group;
+} users[] = {
+	{ NULL, true, false, false, false, 0, 0, "", "" },
+	{ "", true, false, false, false, 0, 0, "", "" },
+	{ "0", true, false, false, false, 0, 0, "", "" },
+	{ "1000:1000", true, false, true, false, 1000, 1000, "", "" },
+	{ "2147483648", true, false, false, false, 2147483648u, 0, "", "" },
+	{ "4294967294:4294967294", true, false, true, false, 4294967294u, 4294967294u, "", "" },
+	{ "www-data", true, true, false, false, 0, 0, "www-data", "" },
+	{ "app:staff", true, true, true, true, 0, 0, "app", "staff" },
+	{ "1000:staff", true, false, true, true, 1000, 0, "", "staff" },
+	{ "4294967295", false, false, false, false, 0, 0, "", "" },
+	{ "4294967296:0", false, false, false, false, 0, 0, "", "" },
+	{ "0:99999999999999999999", false, false, false, false, 0, 0, "", "" },
+	{ "-1", false, false, false, false, 0, 0, "", "" },
+	{ "+5", false, false, false, false, 0, 0, "", "" },
+	{ "1000:", false, false, false, false, 0, 0, "", "" },
+	{ ":1000", false, false, false, false, 0, 0, "", "" },
+	{ "a:b:c", false, false, false, false, 0, 0, "", "" },
+	{ "root user", false, false, false, false, 0, 0, "", "" },
+	{ "../etc", false, false, false, false, 0, 0, "", "" },
+	{ "x\n", false, false, false, false, 0, 0, "", "" },
+};
+
+START_TEST(user_parse_table)
+{
+	struct lc_user_spec u;
+	struct lc_err *err = NULL;
+
+	if (!users[_i].ok) {
+		ck_assert_fail(lc_user_parse(users[_i].in, &u, &err), &err, LC_ERR_INVALID);
+		lc_err_free(err);
+		return;
+	}
+	ck_assert_ok(lc_user_parse(users[_i].in, &u, &err), &err);
+	ck_assert_int_eq(u.uid_is_name, users[_i].uid_is_name);
+	ck_assert_int_eq(u.has_group, users[_i].has_group);
+	ck_assert_int_eq(u.gid_is_name, users[_i].gid_is_name);
+	if (!u.uid_is_name)
+		ck_assert_uint_eq(u.uid, users[_i].uid);
+	else
+		ck_assert_str_eq(u.name, users[_i].name);
+	if (u.has_group && !u.gid_is_name)
+		ck_assert_uint_eq(u.gid, users[_i].gid);
+	if (u.gid_is_name)
+		ck_assert_str_eq(u.group, users[_i].group);
+}
+END_TEST
+
+static int resolve(const char *dir, const char *spec_s, struct lc_user *u, struct lc_err **err)
+{
+	struct lc_user_spec spec;
+	char *p = lc_xasprintf("%s/passwd", dir), *g = lc_xasprintf("%s/group", dir);
+	int pw = open(p, O_RDONLY | O_CLOEXEC), gr = open(g, O_RDONLY | O_CLOEXEC);
+	int r = lc_user_parse(spec_s, &spec, err);
+
+	if (r == 0)
+		r = lc_user_resolve(&spec, pw, gr, u, err);
+	if (pw >= 0)
+		close(pw);
+	if (gr >= 0)
+		close(gr);
+	free(p);
+	free(g);
+	return r;
+}
+
+START_TEST(user_resolve_passwd_group)
+{
+	char *dir = unit_tmpdir();
+	struct lc_err *err = NULL;
+	struct lc_user u;
+
+	put_file(dir, "passwd",
+		 "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken line\n"
+		 "app:x:1000:1001:App:/home/app:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false",
+		 0644);
+	put_file(dir, "group",
+		 "root:x:0:\nstaff:x:50:app,other\napp:x:1001:\naudio:x:29:bob,app\nvideo:x:44:bob\n",
+		 0644);
+	ck_assert_ok(resolve(dir, "app", &u, &err), &err);
+	ck_assert_uint_eq(u.uid, 1000);
+	ck_assert_uint_eq(u.gid, 1001);
+	ck_assert_str_eq(u.home, "/home/app");
+	ck_assert_uint_eq(u.n_groups, 2);
+	ck_assert_uint_eq(u.groups[0], 50);
+	ck_assert_uint_eq(u.groups[1], 29);
+	/* numeric uid: found in passwd (last line has no newline) */
+	ck_assert_ok(resolve(dir, "65534", &u, &err), &err);
+	ck_assert_uint_eq(u.gid, 65534);
+	ck_assert_str_eq(u.home, "/nonexistent");
+	/* numeric uid not in passwd: fine, group 0, no home */
+	ck_assert_ok(resolve(dir, "4242", &u, &err), &err);
+	ck_assert_uint_eq(u.uid, 4242);
+	ck_assert_uint_eq(u.gid, 0);
+	ck_assert_str_eq(u.home, "");
+	ck_assert_ok(resolve(dir, "app:staff", &u, &err), &err);
+	ck_assert_uint_eq(u.gid, 50);
+	ck_assert_ok(resolve(dir, "4242:7", &u, &err), &err);
+	ck_assert_uint_eq(u.gid, 7);
+	ck_assert_fail(resolve(dir, "ghost", &u, &err), &err, LC_ERR_NOTFOUND);
+	ck_assert_str_eq(err->msg, "unable to find user ghost: no matching entries in passwd file");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(resolve(dir, "app:nogroup", &u, &err), &err, LC_ERR_NOTFOUND);
+	lc_err_free(err);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(user_resolve_bounded_lines)
+{
+	char *dir = unit_tmpdir();
+	struct lc_err *err = NULL;
+	struct lc_user u;
+	size_t n = LC_ENT_MAX_LINE + 10;
+	char *big = lc_xmalloc(n + 64);
+	char *path;
+	int fd;
+
+	put_file(dir, "passwd", "app:x:1000:1000::/home/app:/bin/sh\n", 0644);
+	/* one endless /etc/group line (CVE-2026-47262): refused, not read to the end */
+	memcpy(big, "huge:x:5:", 9);
+	memset(big + 9, 'a', n - 9);
+	big[n] = 0;
+	path = lc_xasprintf("%s/group", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lc_write_all(fd, big, n), 0);
+	close(fd);
+	ck_assert_fail(resolve(dir, "app", &u, &err), &err, LC_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err->msg, "/etc/group"));
+	lc_err_free(err);
+	free(path);
+	free(big);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+/* ---------- overlay options ---------- */
+
+START_TEST(overlay_legacy_opts_exact)
+{
+	const char *lowers[] = { "l/B", "l/A" };
+	struct lc_err *err = NULL;
+	char *s = NULL;
+
+	ck_assert_ok(lc_overlay_legacy_opts(lowers, 2, "containers/c/upper", "containers/c/work",
+					    true, 4095, &s, &err),
+		     &err);
+	ck_assert_str_eq(s, "lowerdir=l/B:l/A,upperdir=containers/c/upper,"
+			    "workdir=containers/c/work,index=off");
+	free(s);
+	ck_assert_ok(lc_overlay_legacy_opts(lowers, 1, "u", "w", false, 4095, &s, &err), &err);
+	ck_assert_str_eq(s, "lowerdir=l/B,upperdir=u,workdir=w");
+	free(s);
+}
+END_TEST
+
+static const char *const bad_paths[] = { "l/a:b", "l/a,b", "l/a\\b", "" };
+
+START_TEST(overlay_legacy_opts_refuse_separators)
+{
+	const char *lowers[] = { "l/ok", bad_paths[_i] };
+	struct lc_err *err = NULL;
+	char *s = NULL;
+
+	ck_assert_fail(lc_overlay_legacy_opts(lowers, 2, "u", "w", true, 4095, &s, &err), &err,
+		       LC_ERR_UNSAFE);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_overlay_legacy_opts(lowers, 1, bad_paths[_i], "w", true, 4095, &s, &err),
+		       &err, LC_ERR_UNSAFE);
+	lc_err_free(err);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+/* n links named like moby's/containers' l/ ids: 26 chars */
+static const char **make_links(size_t n)
+{
+	const char **v = lc_xcalloc(n, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = lc_xasprintf("l/%026zu", i);
+	return v;
+}
+
+static void free_links(const char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)v[i]);
+	free(v);
+}
+
+START_TEST(overlay_legacy_opts_page_bound)
+{
+	const char **v = make_links(500);
+	struct lc_err *err = NULL;
+	char *s = NULL;
+	const char *cd = "containers/0123456789abcdef0123456789abcdef0123456789abcdef01234567";
+	char *up = lc_xasprintf("%s/upper", cd), *wk = lc_xasprintf("%s/work", cd);
+
+	/* 128 layers (docker's maximum) fit a page with relative paths */
+	ck_assert_ok(lc_overlay_legacy_opts(v, 128, up, wk, true, 4095, &s, &err), &err);
+	ck_assert_uint_lt(strlen(s), 4096);
+	free(s);
+	s = NULL;
+	/* 500 do not: a clear limit error, never a truncated string */
+	ck_assert_fail(lc_overlay_legacy_opts(v, 500, up, wk, true, 4095, &s, &err), &err,
+		       LC_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err->msg, "500 layers"));
+	ck_assert_ptr_null(s);
+	lc_err_free(err);
+	free(up);
+	free(wk);
+	free_links(v, 500);
+}
+END_TEST
+
+START_TEST(overlay_refuses_too_many_layers)
+{
+	const char **v = make_links(LC_MAX_LAYERS + 1);
+	struct lc_err *err = NULL;
+
+	ck_assert_fail(lc_overlay_mount_links(AT_FDCWD, "/nonexistent", v, LC_MAX_LAYERS + 1,
+					      "containers/c", LC_OVL_API_AUTO, &err),
+		       &err, LC_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err->msg, "at most 500"));
+	lc_err_free(err);
+	free_links(v, LC_MAX_LAYERS + 1);
+}
+END_TEST
+
+/* ---------- PATH lookup ---------- */
+
+START_TEST(lookpath_like_docker)
+{
+	char *dir = unit_tmpdir();
+	char buf[4096];
+	char *path, *want;
+
+	put_file(dir, "a/tool", "#!/bin/sh\n", 0755);
+	put_file(dir, "b/tool", "#!/bin/sh\n", 0755);
+	put_file(dir, "a/data", "x", 0644);
+	put_file(dir, "b/data", "#!/bin/sh\n", 0755);
+	path = lc_xasprintf("%s/a/sub", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	free(path);
+	path = lc_xasprintf("%s/nonexistent:%s/a:%s/b", dir, dir, dir);
+	/* the first executable regular file wins */
+	ck_assert_int_eq(lc_launch_lookpath("tool", path, buf, sizeof(buf)), 0);
+	want = lc_xasprintf("%s/a/tool", dir);
+	ck_assert_str_eq(buf, want);
+	free(want);
+	/* a non-executable file is skipped, like exec.LookPath */
+	ck_assert_int_eq(lc_launch_lookpath("data", path, buf, sizeof(buf)), 0);
+	want = lc_xasprintf("%s/b/data", dir);
+	ck_assert_str_eq(buf, want);
+	free(want);
+	/* directories are not commands */
+	ck_assert_int_eq(lc_launch_lookpath("sub", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lc_launch_lookpath("nope", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lc_launch_lookpath("", path, buf, sizeof(buf)), -ENOENT);
+	/* a name with '/' is not searched */
+	ck_assert_int_eq(lc_launch_lookpath("a/tool", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lc_launch_lookpath("/bin/sh", path, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/bin/sh");
+	ck_assert_int_eq(lc_launch_lookpath("tool", path, buf, 8), -ENOENT);
+	free(path);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(env_get_exact_key)
+{
+	char *env[] = { (char *)"PATHX=1", (char *)"PATH=/bin", (char *)"HOME", NULL };
+
+	ck_assert_str_eq(lc_env_get(env, "PATH"), "/bin");
+	ck_assert_ptr_null(lc_env_get(env, "HOME"));
+	ck_assert_ptr_null(lc_env_get(env, "PAT"));
+	ck_assert_ptr_null(lc_env_get(NULL, "PATH"));
+}
+END_TEST
+
+/* ---------- root: overlay ---------- */
+
+static char *fake_store(size_t n_layers)
+{
+	char *root = unit_tmpdir();
+	struct lc_err *err = NULL;
+	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_ok(lc_mkdir_p_at(dfd, "l", 0700, &err), &err);
+	ck_assert_ok(lc_mkdir_p_at(dfd, "containers/c/upper", 0755, &err), &err);
+	ck_assert_ok(lc_mkdir_p_at(dfd, "containers/c/work", 0755, &err), &err);
+	ck_assert_ok(lc_mkdir_p_at(dfd, "containers/c/merged", 0755, &err), &err);
+	for (size_t i = 0; i < n_layers; i++) {
+		char *d = lc_xasprintf("layers/sha256/%03zu/diff", i);
+		char *l = lc_xasprintf("l/%026zu", i);
+		char *t = lc_xasprintf("../layers/sha256/%03zu/diff", i);
+		char *f = lc_xasprintf("%s/file%03zu", d, i);
+
+		ck_assert_ok(lc_mkdir_p_at(dfd, d, 0755, &err), &err);
+		ck_assert_int_eq(symlinkat(t, dfd, l), 0);
+		ck_assert_ok(lc_write_file_atomic_at(dfd, f, "x", 1, 0644, &err), &err);
+		free(d);
+		free(l);
+		free(t);
+		free(f);
+	}
+	close(dfd);
+	return root;
+}
+
+static void umount_store(const char *root)
+{
+	struct lc_err *err = NULL;
+	char *cdir = lc_xasprintf("%s/containers/c", root);
+
+	ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	free(cdir);
+}
+
+START_TEST(overlay_whiteout_hides_lower_file)
+{
+	char *root = fake_store(2);
+	struct lc_err *err = NULL;
+	const char **links = make_links(2);
+	const char *top_first[] = { links[1], links[0] };
+	char *p, *cdir;
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	/* bottom layer: keep, gone; top layer: a whiteout (char 0/0) for gone, plus new */
+	p = lc_xasprintf("%s/layers/sha256/000/diff", root);
+	put_file(p, "keep", "bottom", 0644);
+	put_file(p, "gone", "bottom", 0644);
+	free(p);
+	p = lc_xasprintf("%s/layers/sha256/001/diff/gone", root);
+	ck_assert_int_eq(mknod(p, S_IFCHR | 0600, makedev(0, 0)), 0);
+	free(p);
+	p = lc_xasprintf("%s/layers/sha256/001/diff", root);
+	put_file(p, "new", "top", 0644);
+	free(p);
+
+	ck_assert_ok(lc_overlay_mount_links(rootfd, root, top_first, 2, "containers/c",
+					    LC_OVL_API_AUTO, &err),
+		     &err);
+	cdir = lc_xasprintf("%s/containers/c", root);
+	p = lc_xasprintf("%s/merged/keep", cdir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	p = lc_xasprintf("%s/merged/gone", cdir);
+	ck_assert_int_eq(stat(p, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	free(p);
+	p = lc_xasprintf("%s/merged/file001", cdir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	/* writes land in the upper dir only */
+	p = lc_xasprintf("%s/merged", cdir);
+	put_file(p, "written", "w", 0644);
+	free(p);
+	p = lc_xasprintf("%s/upper/written", cdir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	ck_assert(mounted_under(cdir));
+	ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	ck_assert(!mounted_under(cdir));
+	/* not mounted any more: still success */
+	ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	free(cdir);
+	close(rootfd);
+	free_links(links, 2);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
+START_TEST(overlay_many_layers)
+{
+	size_t n = 300;
+	char *root = fake_store(n);
+	struct lc_err *err = NULL;
+	const char **links = make_links(n);
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *p;
+	struct stat st;
+
+	/* legacy mount(2): 300 l/ links do not fit one page: refused, clearly */
+	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, n, "containers/c",
+					      LC_OVL_API_LEGACY, &err),
+		       &err, LC_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err->msg, "300 layers need"));
+	lc_err_free(err);
+	err = NULL;
+	/* 100 do, through the legacy path */
+	ck_assert_ok(lc_overlay_mount_links(rootfd, root, links, 100, "containers/c",
+					    LC_OVL_API_LEGACY, &err),
+		     &err);
+	p = lc_xasprintf("%s/containers/c/merged/file099", root);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	umount_store(root);
+	/* and all 300 through fsconfig("lowerdir+") where the kernel has it */
+	if (lc_overlay_mount_links(rootfd, root, links, n, "containers/c", LC_OVL_API_AUTO,
+				   &err) < 0) {
+		ck_assert_int_eq(err->code, LC_ERR_LIMIT); /* old kernel: same clear refusal */
+		lc_err_free(err);
+	} else {
+		p = lc_xasprintf("%s/containers/c/merged/file000", root);
+		ck_assert_int_eq(stat(p, &st), 0);
+		free(p);
+		p = lc_xasprintf("%s/containers/c/merged/file299", root);
+		ck_assert_int_eq(stat(p, &st), 0);
+		free(p);
+		umount_store(root);
+	}
+	ck_assert(!mounted_under(root));
+	close(rootfd);
+	free_links(links, n);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
+START_TEST(overlay_reports_missing_layer)
+{
+	char *root = fake_store(1);
+	struct lc_err *err = NULL;
+	const char *links[] = { "l/missing" };
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c",
+					      LC_OVL_API_AUTO, &err),
+		       &err, LC_ERR_SYS);
+	ck_assert_ptr_nonnull(strstr(err->msg, "l/missing"));
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c",
+					      LC_OVL_API_LEGACY, &err),
+		       &err, LC_ERR_SYS);
+	ck_assert_ptr_nonnull(strstr(err->msg, "missing"));
+	lc_err_free(err);
+	ck_assert(!mounted_under(root));
+	close(rootfd);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
+/* ---------- root: containers ---------- */
+
+static const char *const applets[] = { "sh", "echo", "hostname", "cat", "ls", "grep", "id",
+				       "pwd", "wc", "sleep", "touch", "test", "kill", "head" };
+
+/* A tiny rootfs: busybox and its applets, an /etc/passwd and /etc/group. */
+static char *busybox_rootfs(void)
+{
+	char *dir = unit_tmpdir();
+	char *bin = lc_xasprintf("%s/bin", dir);
+	char *cmd = lc_xasprintf("cp /bin/busybox %s/busybox", bin);
+
+	ck_assert_int_eq(chmod(dir, 0755), 0); /* mkdtemp's 0700 would lock out non-root users */
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(applets); i++) {
+		char *l = lc_xasprintf("%s/%s", bin, applets[i]);
+
+		ck_assert_int_eq(symlink("busybox", l), 0);
+		free(l);
+	}
+	put_file(dir, "etc/passwd",
+		 "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n", 0644);
+	put_file(dir, "etc/group", "root:x:0:\napp:x:1000:\nstaff:x:50:app\n", 0644);
+	free(cmd);
+	free(bin);
+	return dir;
+}
+
+struct run {
+	int status;
+	char *out;
+	struct lc_err *err;
+	int r;
+};
+
+static void run_in(const char *rootfs, const char *user, const char *cwd, char *const *argv,
+		   struct run *res)
+{
+	char *state = unit_tmpdir();
+	char *outp = lc_xasprintf("%s/out", state);
+	char *sd = lc_xasprintf("%s/etc", state);
+	struct lc_launch_cfg cfg = {
+		.rootfs = rootfs,
+		.argv = argv,
+		.env = (char *const[]){ (char *)"PATH=/bin", NULL },
+		.cwd = cwd,
+		.hostname = "box1",
+		.user = user,
+		.state_dir = sd,
+	};
+	int outfd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int saved = dup(1);
+
+	ck_assert_int_ge(outfd, 0);
+	fflush(stdout);
+	dup2(outfd, 1);
+	res->err = NULL;
+	res->status = -1;
+	res->r = lc_launch(&cfg, &res->status, &res->err);
+	dup2(saved, 1);
+	close(saved);
+	close(outfd);
+	res->out = slurp(outp);
+	free(outp);
+	free(sd);
+	unit_tmpdir_free(state);
+}
+
+static void run_sh(const char *rootfs, const char *script, struct run *res)
+{
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
+
+	run_in(rootfs, NULL, NULL, argv, res);
+	ck_assert_msg(res->r == 0, "launch '%s': %s", script, res->err ? res->err->msg : "?");
+}
+
+static void run_free(struct run *res)
+{
+	free(res->out);
+	lc_err_free(res->err);
+}
+
+START_TEST(launch_pid1_hostname_status)
+{
+	char *rootfs = busybox_rootfs();
+	struct run r;
+
+	run_sh(rootfs, "echo $$", &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	run_free(&r);
+	run_sh(rootfs, "hostname; cat /etc/hostname; grep -c box1 /etc/hosts; echo $HOSTNAME $HOME",
+	       &r);
+	ck_assert_str_eq(r.out, "box1\nbox1\n1\nbox1 /root\n");
+	run_free(&r);
+	run_sh(rootfs, "exit 7", &r);
+	ck_assert_int_eq(r.status, 7);
+	run_free(&r);
+	/* only the container's processes: sh, ls, grep */
+	run_sh(rootfs, "ls /proc | grep -c '^[0-9]'", &r);
+	ck_assert_str_eq(r.out, "3\n");
+	run_free(&r);
+	/* the network namespace has loopback, up (IFF_UP|IFF_LOOPBACK), and nothing else */
+	run_sh(rootfs, "ls /sys/class/net; cat /sys/class/net/lo/flags", &r);
+	ck_assert_str_eq(r.out, "lo\n0x9\n");
+	run_free(&r);
+	/* nothing mounted in the container stays behind on the host */
+	ck_assert(!mounted_under(rootfs));
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+static pid_t find_child(pid_t parent, const char *comm)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		pid_t found = 0;
+
+		while (d && (de = readdir(d)) && !found) {
+			char p[300], *stat = NULL, *c = NULL;
+			size_t len;
+			struct lc_err *err = NULL;
+			int ppid = 0;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+			if (lc_read_file_at(AT_FDCWD, p, 4096, &stat, &len, &err) < 0) {
+				lc_err_free(err);
+				continue;
+			}
+			c = strrchr(stat, ')');
+			if (c && sscanf(c, ") %*c %d", &ppid) == 1 && ppid == parent &&
+			    strstr(stat, comm))
+				found = (pid_t)strtol(de->d_name, NULL, 10);
+			free(stat);
+		}
+		if (d)
+			closedir(d);
+		if (found)
+			return found;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return 0;
+}
+
+START_TEST(launch_killed_is_128_plus_signal)
+{
+	char *rootfs = busybox_rootfs();
+	char *argv[] = { (char *)"sleep", (char *)"30", NULL };
+	pid_t me = getpid(), killer;
+	struct run r;
+
+	/*
+	 * A PID 1 cannot SIGKILL itself (`kill -9 $$` is ignored by the kernel, as in docker
+	 * without --init): the kill comes from outside, where the kernel always delivers it.
+	 */
+	killer = fork();
+	ck_assert_int_ge(killer, 0);
+	if (killer == 0) {
+		pid_t c = find_child(me, "(sleep)");
+
+		_exit(c > 0 && kill(c, SIGKILL) == 0 ? 0 : 1);
+	}
+	run_in(rootfs, NULL, NULL, argv, &r);
+	ck_assert_msg(r.r == 0, "%s", r.err ? r.err->msg : "?");
+	ck_assert_int_eq(r.status, 137);
+	run_free(&r);
+	waitpid(killer, NULL, 0);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+START_TEST(launch_forwards_sigterm)
+{
+	char *rootfs = busybox_rootfs();
+	char *ready = lc_xasprintf("%s/ready", rootfs);
+	pid_t me = getpid(), killer;
+	struct run r;
+
+	killer = fork();
+	ck_assert_int_ge(killer, 0);
+	if (killer == 0) {
+		for (int i = 0; i < 500 && access(ready, F_OK) < 0; i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+		_exit(kill(me, SIGTERM) == 0 ? 0 : 1);
+	}
+	/* PID 1 gets signals it has a handler for: the shell's trap */
+	run_sh(rootfs, "trap 'exit 42' TERM; touch /ready; while :; do sleep 0.05; done", &r);
+	ck_assert_int_eq(r.status, 42);
+	run_free(&r);
+	waitpid(killer, NULL, 0);
+	free(ready);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+START_TEST(launch_exec_errors)
+{
+	char *rootfs = busybox_rootfs();
+	char *missing[] = { (char *)"foo", NULL };
+	char *abs_missing[] = { (char *)"/bin/foo", NULL };
+	char *noexec[] = { (char *)"/etc/passwd", NULL };
+	struct run r;
+
+	run_in(rootfs, NULL, NULL, missing, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_NOEXEC);
+	ck_assert_str_eq(r.err->msg, "exec: \"foo\": executable file not found in $PATH");
+	run_free(&r);
+	run_in(rootfs, NULL, NULL, abs_missing, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_NOEXEC);
+	run_free(&r);
+	run_in(rootfs, NULL, NULL, noexec, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_EXEC);
+	run_free(&r);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+START_TEST(launch_hardening)
+{
+	char *rootfs = busybox_rootfs();
+	struct run r;
+	int leak = open("/", O_RDONLY); /* not CLOEXEC on purpose */
+
+	ck_assert_int_ge(leak, 0);
+	ck_assert_int_eq(dup2(leak, 42), 42);
+	run_sh(rootfs,
+	       "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status", &r);
+	ck_assert_str_eq(r.out, "CapInh:\t0000000000000000\n"
+				"CapPrm:\t00000000a80425fb\n"
+				"CapEff:\t00000000a80425fb\n"
+				"CapBnd:\t00000000a80425fb\n"
+				"CapAmb:\t0000000000000000\n"
+				"NoNewPrivs:\t1\n");
+	run_free(&r);
+	/* masked and read-only /proc and /sys */
+	ck_assert_int_eq(access("/proc/timer_list", F_OK), 0);
+	ck_assert_int_eq(access("/sys/firmware", F_OK), 0);
+	run_sh(rootfs,
+	       "cat /proc/kcore 2>/dev/null | wc -c; wc -c < /proc/timer_list; "
+	       "wc -c < /proc/interrupts; ls /sys/firmware | wc -l; "
+	       "echo x 2>/dev/null > /proc/sys/kernel/core_pattern || echo ro1; "
+	       "touch /sys/x 2>/dev/null || echo ro2; grep -c ' /proc/sys ro,' /proc/self/mountinfo",
+	       &r);
+	ck_assert_str_eq(r.out, "0\n0\n0\n0\nro1\nro2\n1\n");
+	run_free(&r);
+	/* only 0, 1, 2 (and ls's own dir fd) */
+	run_sh(rootfs, "ls /proc/self/fd; test -e /proc/self/fd/42 && echo leaked", &r);
+	ck_assert_str_eq(r.out, "0\n1\n2\n3\n");
+	run_free(&r);
+	/* the device nodes and /dev/pts */
+	run_sh(rootfs, "echo hi > /dev/null && head -c 4 /dev/zero | wc -c; ls /dev/pts", &r);
+	ck_assert_str_eq(r.out, "4\nptmx\n");
+	run_free(&r);
+	close(leak);
+	close(42);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+START_TEST(launch_user_and_cwd)
+{
+	char *rootfs = busybox_rootfs();
+	char *idcmd[] = { (char *)"sh", (char *)"-c",
+			  (char *)"id -u; id -g; id -G; pwd; echo $HOME; "
+				  "grep CapEff /proc/self/status",
+			  NULL };
+	char *pwd[] = { (char *)"pwd", NULL };
+	char *p;
+	struct run r;
+	struct stat st;
+
+	run_in(rootfs, "app", "/work/dir", idcmd, &r);
+	ck_assert_msg(r.r == 0, "%s", r.err ? r.err->msg : "?");
+	ck_assert_str_eq(r.out, "1000\n1000\n1000 50\n/work/dir\n/home/app\n"
+				"CapEff:\t0000000000000000\n");
+	run_free(&r);
+	p = lc_xasprintf("%s/work/dir", rootfs);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	run_in(rootfs, "4242:7", NULL, idcmd, &r);
+	ck_assert_msg(r.r == 0, "%s", r.err ? r.err->msg : "?");
+	ck_assert_str_eq(r.out, "4242\n7\n7\n/\n/\nCapEff:\t0000000000000000\n");
+	run_free(&r);
+	run_in(rootfs, "ghost", NULL, pwd, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(r.err->msg, "unable to find user ghost"));
+	run_free(&r);
+	run_in(rootfs, "4294967296", NULL, pwd, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_INVALID);
+	run_free(&r);
+	/* CVE-2024-21626: a working dir through a magic link is refused */
+	run_in(rootfs, NULL, "/proc/self/fd/3", pwd, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_UNSAFE);
+	run_free(&r);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+static const char *const hostile[][2] = {
+	{ "proc", "/" },
+	{ "sys", "/" },
+	{ "dev", "../../../tmp" },
+};
+
+START_TEST(launch_refuses_symlinked_mount_points)
+{
+	char *rootfs = busybox_rootfs();
+	char *l = lc_xasprintf("%s/%s", rootfs, hostile[_i][0]);
+	char *mi_before = slurp("/proc/self/mountinfo"), *mi_after;
+	struct run r;
+	char *argv[] = { (char *)"true", NULL };
+
+	ck_assert_int_eq(symlink(hostile[_i][1], l), 0);
+	run_in(rootfs, NULL, NULL, argv, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_UNSAFE);
+	ck_assert_ptr_nonnull(strstr(r.err->msg, "symlink"));
+	run_free(&r);
+	mi_after = slurp("/proc/self/mountinfo");
+	ck_assert_str_eq(mi_before, mi_after);
+	free(mi_before);
+	free(mi_after);
+	free(l);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+START_TEST(launch_etc_symlink_lands_inside)
+{
+	char *rootfs = busybox_rootfs();
+	char *l = lc_xasprintf("%s/etc/resolv.conf", rootfs);
+	char *canary = lc_xasprintf("%s/canary", rootfs);
+	char *host_resolv = NULL, *want;
+	struct lc_err *err = NULL;
+	size_t len;
+	struct run r;
+
+	/* the host file the image points at must stay untouched */
+	put_file(rootfs, "canary", "keep", 0644);
+	ck_assert_int_eq(symlink(canary, l), 0);
+	run_sh(rootfs, "cat /etc/resolv.conf", &r);
+	if (lc_read_file_at(AT_FDCWD, "/etc/resolv.conf", 65536, &host_resolv, &len, &err) < 0) {
+		lc_err_free(err);
+		host_resolv = lc_xstrdup("");
+	}
+	ck_assert_str_eq(r.out, host_resolv);
+	run_free(&r);
+	want = slurp(canary);
+	ck_assert_str_eq(want, "keep");
+	free(want);
+	free(host_resolv);
+	free(canary);
+	free(l);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+static Suite *mount_suite(void)
+{
+	Suite *s = suite_create("mount");
+	TCase *tc = tcase_create("unit");
+	TCase *ovl = tcase_create("overlay");
+	TCase *run = tcase_create("launch");
+
+	tcase_add_loop_test(tc, user_parse_table, 0, LC_ARRAY_SIZE(users));
+	tcase_add_test(tc, user_resolve_passwd_group);
+	tcase_add_test(tc, user_resolve_bounded_lines);
+	tcase_add_test(tc, overlay_legacy_opts_exact);
+	tcase_add_loop_test(tc, overlay_legacy_opts_refuse_separators, 0,
+			    LC_ARRAY_SIZE(bad_paths));
+	tcase_add_test(tc, overlay_legacy_opts_page_bound);
+	tcase_add_test(tc, overlay_refuses_too_many_layers);
+	tcase_add_test(tc, lookpath_like_docker);
+	tcase_add_test(tc, env_get_exact_key);
+	suite_add_tcase(s, tc);
+
+	tcase_set_tags(ovl, "root");
+	tcase_set_timeout(ovl, 30);
+	tcase_add_test(ovl, overlay_whiteout_hides_lower_file);
+	tcase_add_test(ovl, overlay_many_layers);
+	tcase_add_test(ovl, overlay_reports_missing_layer);
+	suite_add_tcase(s, ovl);
+
+	tcase_set_tags(run, "root");
+	tcase_set_timeout(run, 30);
+	tcase_add_test(run, launch_pid1_hostname_status);
+	tcase_add_test(run, launch_killed_is_128_plus_signal);
+	tcase_add_test(run, launch_forwards_sigterm);
+	tcase_add_test(run, launch_exec_errors);
+	tcase_add_test(run, launch_hardening);
+	tcase_add_test(run, launch_user_and_cwd);
+	tcase_add_loop_test(run, launch_refuses_symlinked_mount_points, 0,
+			    LC_ARRAY_SIZE(hostile));
+	tcase_add_test(run, launch_etc_symlink_lands_inside);
+	suite_add_tcase(s, run);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(mount_suite());
+}
