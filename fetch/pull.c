@@ -449,6 +449,20 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	}
 	if (lc_image_config_parse(cfg_buf, cfg_len, &cfg, err) < 0)
 		return lc_err_prefix(err, "config %s", m->config.digest);
+	if (o && o->platform && top_m->kind != LC_MEDIA_INDEX && cfg->arch) {
+		/* a single-platform image: docker refuses a --platform it does not match */
+		cleanup_free char *ca = lc_xstrdup(cfg->arch);
+		cleanup_free char *cv = cfg->variant ? lc_xstrdup(cfg->variant) : NULL;
+
+		lc_platform_normalize(&ca, &cv);
+		if ((cfg->os && strcmp(cfg->os, os) != 0) || strcmp(ca, arch) != 0 ||
+		    (variant && cv && strcmp(cv, variant) != 0))
+			return lc_err_set(err, LC_ERR_NOTFOUND, 0,
+					  "image was found but does not match the specified "
+					  "platform: wanted %s/%s%s%s, actual: %.32s/%.32s%s%.32s",
+					  os, arch, variant ? "/" : "", variant ? variant : "",
+					  cfg->os ? cfg->os : "?", ca, cv ? "/" : "", cv ? cv : "");
+	}
 	if (cfg->n_diff_ids != m->n_layers)
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "config %s lists %zu diff_ids but the manifest has %zu layers",
