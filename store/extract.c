@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: the layer writer. libarchive parses the tar; every entry is created here with
+ * openat-family calls relative to the layer's dir fd, never following a symlink, never
+ * leaving the layer (REFERENCE.md 3B items 10-20), in overlay's format (whiteouts become 0/0
+ * char devices, opaque dirs get trusted.overlay.opaque=y).
+ *
+ * Path rules: leading "/" and "./" are stripped, so "/etc/x" is re-anchored at the layer root
+ * like docker and containerd do; ".." anywhere is refused; an entry below a symlink is refused
+ * (a layer never needs one, and following it is how tars escape).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <linux/openat2.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "store-int.h"
+
+#define OVL_OPAQUE "trusted.overlay.opaque"
+#define WH_PREFIX ".wh."
+#define WH_META ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define MAX_UID 4294967294ll
+
+/* ---------- a small string set (implicit dirs) ---------- */
+
+struct sset_node {
+	struct sset_node *next;
+	bool live;
+	char path[];
+};
+
+struct sset {
+	struct sset_node **b;
+	size_t nb, n;
+	char **order; /* insertion order, parents before children */
+	size_t n_order;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct sset_node *sset_find(struct sset *set, const char *p)
+{
+	if (!set->nb)
+		return NULL;
+	for (struct sset_node *n = set->b[hash_str(p) % set->nb]; n; n = n->next)
+		if (!strcmp(n->path, p))
+			return n;
+	return NULL;
+}
+
+static void sset_add(struct sset *set, const char *p)
+{
+	struct sset_node *n = sset_find(set, p);
+	size_t len = strlen(p);
+
+	if (n) {
+		n->live = true;
+		return;
+	}
+	if (set->n >= set->nb) {
+		size_t nb = set->nb ? set->nb * 4 : 64;
+		struct sset_node **b = lc_xcalloc(nb, sizeof(*b));
+
+		for (size_t i = 0; i < set->nb; i++)
+			for (struct sset_node *x = set->b[i], *next; x; x = next) {
+				next = x->next;
+				x->next = b[hash_str(x->path) % nb];
+				b[hash_str(x->path) % nb] = x;
+			}
+		free(set->b);
+		set->b = b;
+		set->nb = nb;
+	}
+	n = lc_xmalloc(sizeof(*n) + len + 1);
+	memcpy(n->path, p, len + 1);
+	n->live = true;
+	n->next = set->b[hash_str(p) % set->nb];
+	set->b[hash_str(p) % set->nb] = n;
+	set->n++;
+	set->order = lc_xrealloc(set->order, (set->n_order + 1) * sizeof(char *));
+	set->order[set->n_order++] = n->path;
+}
+
+static void sset_free(struct sset *set)
+{
+	for (size_t i = 0; i < set->nb; i++)
+		for (struct sset_node *x = set->b[i], *next; x; x = next) {
+			next = x->next;
+			free(x);
+		}
+	free(set->b);
+	free(set->order);
+}
+
+/* ---------- resolution ---------- */
+
+static bool have_openat2 = true;
+
+static long sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+typedef void (*created_fn)(void *opaque, const char *prefix);
+
+/*
+ * Open dirfd/path (components joined by single '/', no "." or "..") as a directory, one
+ * component at a time with O_NOFOLLOW. When create, missing components are made 0755 and
+ * reported through created (with the path up to them). -1 with errno: ELOOP/ENOTDIR when a
+ * component is a symlink or not a directory.
+ */
+static int walk_dirs(int dirfd, const char *path, bool create, created_fn created, void *opaque)
+{
+	char buf[PATH_MAX];
+	int cur = -1;
+	char *p = buf;
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (;;) {
+		char *slash = strchr(p, '/');
+		int fd;
+
+		if (slash)
+			*slash = '\0';
+		fd = openat(cur >= 0 ? cur : dirfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && create) {
+			if (mkdirat(cur >= 0 ? cur : dirfd, p, 0755) < 0 && errno != EEXIST)
+				goto fail;
+			fd = openat(cur >= 0 ? cur : dirfd, p,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* exact mode whatever the umask; the owner is ours (root:root as root) */
+			if (fd >= 0 && fchmod(fd, 0755) < 0) {
+				int e = errno;
+
+				close(fd);
+				errno = e;
+				fd = -1;
+			}
+			if (fd >= 0 && created)
+				created(opaque, buf);
+		}
+		if (fd < 0)
+			goto fail;
+		if (cur >= 0)
+			close(cur);
+		cur = fd;
+		if (!slash)
+			return cur;
+		*slash = '/';
+		p = slash + 1;
+	}
+fail:
+	if (cur >= 0) {
+		int e = errno;
+
+		close(cur);
+		errno = e;
+	}
+	return -1;
+}
+
+int lc_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	const char *slash;
+	int pfd, fd, e;
+
+	if (!*path)
+		return openat(dirfd, ".", flags | O_CLOEXEC, mode);
+	if (have_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+			.mode = (flags & O_CREAT) ? mode : 0,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+				   RESOLVE_NO_XDEV,
+		};
+
+		fd = (int)sys_openat2(dirfd, path, &how);
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+		have_openat2 = false; /* kernel < 5.6 */
+	}
+	slash = strrchr(path, '/');
+	if (!slash)
+		return openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	{
+		char parent[PATH_MAX];
+
+		if ((size_t)(slash - path) >= sizeof(parent)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(parent, path, (size_t)(slash - path));
+		parent[slash - path] = '\0';
+		pfd = walk_dirs(dirfd, parent, false, NULL, NULL);
+	}
+	if (pfd < 0)
+		return -1;
+	fd = openat(pfd, slash + 1, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	e = errno;
+	close(pfd);
+	errno = e;
+	return fd;
+}
+
+/* ---------- the extractor ---------- */
+
+struct dirtime {
+	char *path;
+	struct timespec ts[2];
+};
+
+struct xt {
+	int rootfd;
+	char *cache_path; /* parent dir of the last entry, and its fd */
+	int cache_fd;
+	struct sset implicit;
+	struct dirtime *dirs;
+	size_t n_dirs;
+	uint64_t entries;
+	uint64_t max_entries;
+	struct lc_extract_stats st;
+	char *buf; /* data copy buffer */
+};
+
+static void cache_drop(struct xt *x)
+{
+	free(x->cache_path);
+	x->cache_path = NULL;
+	if (x->cache_fd >= 0)
+		close(x->cache_fd);
+	x->cache_fd = -1;
+}
+
+/* path is being replaced or removed: forget a cached dir fd at or below it. */
+static void cache_invalidate(struct xt *x, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (x->cache_path && !strncmp(x->cache_path, path, n) &&
+	    (x->cache_path[n] == '\0' || x->cache_path[n] == '/'))
+		cache_drop(x);
+}
+
+static void implicit_created(void *opaque, const char *prefix)
+{
+	struct xt *x = opaque;
+
+	sset_add(&x->implicit, prefix);
+}
+
+/*
+ * The parent dir of an entry, created if missing (implicit dirs are remembered). Returns a
+ * borrowed fd (the root or the cache) or -1 with *err. Only entries that replace or remove a
+ * path invalidate the cache, so it never outlives what it names.
+ */
+static int parent_fd(struct xt *x, const char *entry, const char *parent, struct lc_err **err)
+{
+	int fd = -1;
+
+	if (!*parent)
+		return x->rootfd;
+	if (x->cache_path && !strcmp(x->cache_path, parent))
+		return x->cache_fd;
+	if (have_openat2) {
+		struct open_how how = {
+			.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+				   RESOLVE_NO_XDEV,
+		};
+
+		fd = (int)sys_openat2(x->rootfd, parent, &how);
+		if (fd < 0 && errno == ENOSYS)
+			have_openat2 = false;
+	}
+	if (fd < 0 && (!have_openat2 || errno == ENOENT))
+		fd = walk_dirs(x->rootfd, parent, true, implicit_created, x);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "refusing '%s': '%s' is a symlink or not a directory in the "
+					  "layer",
+					  entry, parent);
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", parent);
+	}
+	cache_drop(x);
+	x->cache_path = lc_xstrdup(parent);
+	x->cache_fd = fd;
+	return fd;
+}
+
+/*
+ * Canonical form of a tar name: no leading "/" or "./", no "." or empty components. ".."
+ * is refused (LC_ERR_UNSAFE). out is "" for the root itself.
+ */
+static int norm_path(const char *in, char *out, size_t outsz, const char *what,
+		     struct lc_err **err)
+{
+	size_t o = 0;
+	const char *p = in;
+
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* skip */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing %s '%.200s': it contains '..'",
+					  what, in);
+		} else {
+			if (o + n + 2 > outsz)
+				return lc_err_set(err, LC_ERR_LIMIT, 0, "%s '%.100s...' is too long", what,
+						  in);
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = *e ? e + 1 : e;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* An existing entry at parent/name is replaced: remove it (a dir with its contents). */
+static int clear_existing(struct xt *x, int pfd, const char *name, const char *path,
+			  bool *was_whiteout, struct lc_err **err)
+{
+	struct stat st;
+
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", path);
+	if (was_whiteout)
+		*was_whiteout = S_ISCHR(st.st_mode) && st.st_rdev == 0;
+	cache_invalidate(x, path);
+	if (S_ISDIR(st.st_mode))
+		return lc_rm_rf_at(pfd, name, err) < 0 ? lc_err_prefix(err, "replace '%s'", path) : 0;
+	if (unlinkat(pfd, name, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "replace '%s'", path);
+	return 0;
+}
+
+static bool xattr_allowed(const char *name)
+{
+	/* trusted.* would let a layer forge overlay metadata (opaque, redirect); user.overlay.*
+	 * the same under userxattr; security.* labels are the host's business. */
+	if (!strncmp(name, "trusted.", 8) || !strncmp(name, "user.overlay.", 13))
+		return false;
+	if (!strncmp(name, "security.", 9))
+		return !strcmp(name, "security.capability");
+	return true;
+}
+
+static int set_xattrs(struct archive_entry *e, int fd, const char *path, struct lc_err **err)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		if (!name || !xattr_allowed(name))
+			continue;
+		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP && errno != EOPNOTSUPP &&
+		    errno != EPERM)
+			return lc_err_set(err, LC_ERR_SYS, errno, "set xattr '%s' on '%s'", name, path);
+	}
+	return 0;
+}
+
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+	ts[1].tv_sec = archive_entry_mtime(e);
+	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+	if (archive_entry_atime_is_set(e)) {
+		ts[0].tv_sec = archive_entry_atime(e);
+		ts[0].tv_nsec = archive_entry_atime_nsec(e);
+	} else {
+		ts[0] = ts[1];
+	}
+	if (ts[0].tv_nsec < 0 || ts[0].tv_nsec > 999999999)
+		ts[0].tv_nsec = 0;
+	if (ts[1].tv_nsec < 0 || ts[1].tv_nsec > 999999999)
+		ts[1].tv_nsec = 0;
+}
+
+static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *name,
+		  const char *path, uid_t uid, gid_t gid, mode_t mode, struct lc_err **err)
+{
+	bool was_whiteout = false, need_fd;
+	cleanup_close int fd = -1;
+	struct dirtime *dt;
+
+	if (mkdirat(pfd, name, 0700) < 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return lc_err_set(err, LC_ERR_SYS, errno, "mkdir '%s'", path);
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", path);
+		if (S_ISDIR(st.st_mode)) {
+			/* both dirs: only the attributes change; an implicit dir became explicit */
+			struct sset_node *n = sset_find(&x->implicit, path);
+
+			if (n)
+				n->live = false;
+		} else {
+			if (clear_existing(x, pfd, name, path, &was_whiteout, err) < 0)
+				return -1;
+			if (mkdirat(pfd, name, 0700) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno, "mkdir '%s'", path);
+		}
+	}
+	if (fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(pfd, name, mode, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", path);
+	need_fd = was_whiteout || archive_entry_xattr_count(e) > 0;
+	if (need_fd) {
+		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", path);
+		if (set_xattrs(e, fd, path, err) < 0)
+			return -1;
+		/* "foo" whited out, then a dir "foo" in the same layer: nothing below shows through */
+		if (was_whiteout && fsetxattr(fd, OVL_OPAQUE, "y", 1, 0) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "mark '%s' opaque", path);
+	}
+	/* mtimes last: creating the children changes them */
+	x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
+	dt = &x->dirs[x->n_dirs++];
+	dt->path = lc_xstrdup(path);
+	entry_times(e, dt->ts);
+	x->st.unpacked += 4096;
+	return 0;
+}
+
+static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int pfd,
+		   const char *name, const char *path, uid_t uid, gid_t gid, mode_t mode,
+		   struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	struct timespec ts[2];
+	struct stat st;
+	int64_t end = 0;
+
+	for (int i = 0; i < 2 && fd < 0; i++) {
+		if (lc_store_sys_fail(LC_SYS_OPEN) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", path);
+		/* O_EXCL: never truncate or write through an existing inode (hard link, symlink) */
+		fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && (errno != EEXIST || i == 1))
+			return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", path);
+		if (fd < 0 && clear_existing(x, pfd, name, path, NULL, err) < 0)
+			return -1;
+	}
+	for (;;) {
+		const void *buf;
+		size_t size;
+		la_int64_t off;
+		int r = archive_read_data_block(a, &buf, &size, &off);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return lc_err_set(err, LC_ERR_PROTO, 0, "read '%s' from the tar: %s", path,
+					  archive_error_string(a));
+		if (off != end && lseek(fd, off, SEEK_SET) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "seek in '%s'", path);
+		if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, buf, size) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", path);
+		end = off + (int64_t)size;
+	}
+	/* a sparse file ending in a hole */
+	if (archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "truncate '%s'", path);
+	/* chown before chmod: chown clears setuid/setgid */
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", path);
+	if (set_xattrs(e, fd, path, err) < 0)
+		return -1;
+	entry_times(e, ts);
+	if (futimens(fd, ts) < 0 || fstat(fd, &st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
+	x->st.unpacked += (int64_t)st.st_blocks * 512;
+	return 0;
+}
+
+/* Create a non-dir, non-file node with make(), replacing what is there. */
+static int do_node(struct xt *x, struct archive_entry *e, int pfd, const char *name,
+		   const char *path, uid_t uid, gid_t gid, mode_t mode, struct lc_err **err)
+{
+	const char *target = NULL;
+	struct timespec ts[2];
+	int r = -1;
+
+	if (S_ISLNK(mode)) {
+		target = archive_entry_symlink(e);
+		if (!target)
+			target = archive_entry_symlink_utf8(e);
+		if (!target || !*target)
+			return lc_err_set(err, LC_ERR_PROTO, 0, "symlink '%s' has no target", path);
+	}
+	for (int i = 0; i < 2; i++) {
+		r = target ? symlinkat(target, pfd, name) : mknodat(pfd, name, S_IFIFO | 0600, 0);
+		if (r == 0 || errno != EEXIST || i == 1)
+			break;
+		if (clear_existing(x, pfd, name, path, NULL, err) < 0)
+			return -1;
+	}
+	if (r < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", path);
+	if (fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set owner of '%s'", path);
+	/* Linux has no lchmod: a symlink's mode is never set (it would follow the link). */
+	if (!target && fchmodat(pfd, name, mode & 07777, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set mode of '%s'", path);
+	entry_times(e, ts);
+	if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
+	return 0;
+}
+
+static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const char *name,
+		       const char *path, const char *raw_target, struct lc_err **err)
+{
+	char tpath[PATH_MAX];
+	const char *tslash, *tname;
+	cleanup_close int tpfd = -1;
+	struct stat st;
+	int r = -1;
+
+	(void)e;
+	if (norm_path(raw_target, tpath, sizeof(tpath), "hard link target", err) < 0)
+		return lc_err_prefix(err, "hard link '%s'", path);
+	if (!*tpath)
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "hard link '%s' points at the layer root", path);
+	if (!strcmp(tpath, path))
+		return lc_err_set(err, LC_ERR_PROTO, 0, "hard link '%s' points at itself", path);
+	tslash = strrchr(tpath, '/');
+	if (tslash) {
+		tpath[tslash - tpath] = '\0';
+		tpfd = walk_dirs(x->rootfd, tpath, false, NULL, NULL);
+		if (tpfd < 0)
+			return lc_err_set(err, LC_ERR_UNSAFE, errno,
+					  "hard link '%s': target '%s' is not in the layer", path,
+					  raw_target);
+		tpath[tslash - tpath] = '/';
+		tname = tslash + 1;
+	} else {
+		tname = tpath;
+	}
+	if (fstatat(tpfd >= 0 ? tpfd : x->rootfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, LC_ERR_UNSAFE, errno,
+				  "hard link '%s': target '%s' is not in the layer", path, raw_target);
+	if (S_ISDIR(st.st_mode))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "hard link '%s': target '%s' is a directory",
+				  path, raw_target);
+	for (int i = 0; i < 2; i++) {
+		/* no AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself */
+		r = linkat(tpfd >= 0 ? tpfd : x->rootfd, tname, pfd, name, 0);
+		if (r == 0 || errno != EEXIST || i == 1)
+			break;
+		if (clear_existing(x, pfd, name, path, NULL, err) < 0)
+			return -1;
+	}
+	if (r < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "hard link '%s' to '%s'", path, tpath);
+	return 0;
+}
+
+/* `.wh.*` entries: whiteouts, opaque markers, AUFS metadata. Returns 1 if name was one. */
+static int do_whiteout(struct xt *x, const char *path, const char *parent, const char *name,
+		       struct lc_err **err)
+{
+	const char *target = name + strlen(WH_PREFIX);
+	int pfd;
+
+	if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) != 0)
+		return 0;
+	if (!strcmp(name, WH_OPAQUE)) {
+		pfd = parent_fd(x, path, parent, err);
+		if (pfd < 0)
+			return -1;
+		if (fsetxattr(pfd, OVL_OPAQUE, "y", 1, 0) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "mark '%s' opaque",
+					  *parent ? parent : "/");
+		return 1;
+	}
+	if (!strncmp(name, WH_META, strlen(WH_META)))
+		return 1; /* AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not part of the image */
+	if (!*target || !strcmp(target, ".") || !strcmp(target, ".."))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "invalid whiteout '%s'", path);
+	pfd = parent_fd(x, path, parent, err);
+	if (pfd < 0)
+		return -1;
+	/* Whiteouts hide the layers below, never this layer's own files: an existing target
+	 * was created by this layer, and stays. */
+	if (mknodat(pfd, target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create whiteout for '%s'", path);
+	return 1;
+}
+
+static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, struct lc_err **err)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	const char *raw = archive_entry_pathname(e), *name, *slash, *hl;
+	mode_t type = archive_entry_filetype(e);
+	mode_t mode = archive_entry_perm(e) & 07777;
+	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	int pfd, r;
+
+	if (!raw)
+		raw = archive_entry_pathname_utf8(e);
+	if (!raw)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "tar entry without a name");
+	if (++x->entries > x->max_entries)
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "layer has more than %llu entries",
+				  (unsigned long long)x->max_entries);
+	if (norm_path(raw, path, sizeof(path), "entry", err) < 0)
+		return -1;
+	if (uid < 0 || uid > MAX_UID || gid < 0 || gid > MAX_UID)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "entry '%s': invalid uid/gid", path);
+	hl = archive_entry_hardlink(e);
+	if (!hl)
+		hl = archive_entry_hardlink_utf8(e);
+
+	if (!*path) {
+		/* "./": the layer root's own attributes */
+		struct dirtime *dt;
+
+		if (type != AE_IFDIR || hl)
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "entry '%s' replaces the layer root", raw);
+		if (fchown(x->rootfd, (uid_t)uid, (gid_t)gid) < 0 || fchmod(x->rootfd, mode) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of the layer root");
+		x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
+		dt = &x->dirs[x->n_dirs++];
+		dt->path = lc_xstrdup("");
+		entry_times(e, dt->ts);
+		return 0;
+	}
+	slash = strrchr(path, '/');
+	name = slash ? slash + 1 : path;
+	if (slash) {
+		memcpy(parent, path, (size_t)(slash - path));
+		parent[slash - path] = '\0';
+	} else {
+		parent[0] = '\0';
+	}
+	/* entries below AUFS metadata dirs are skipped, other `.wh.` parents are nonsense */
+	for (const char *c = parent; *c;) {
+		size_t n = strcspn(c, "/");
+
+		if (!strncmp(c, WH_PREFIX, strlen(WH_PREFIX))) {
+			if (!strncmp(c, WH_META, strlen(WH_META)))
+				return 0;
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "entry '%s' is below a whiteout", path);
+		}
+		c += n;
+		if (*c)
+			c++;
+	}
+	r = do_whiteout(x, path, parent, name, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (!hl && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK))
+		return 0; /* devices are the host's business (mounts are nodev anyway) */
+	if (!hl && type != AE_IFDIR && type != AE_IFREG && type != AE_IFLNK && type != AE_IFIFO)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "entry '%s' has an unknown type", path);
+	if (!hl && type == AE_IFREG && archive_entry_size(e) < 0)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "entry '%s' has a negative size", path);
+	pfd = parent_fd(x, path, parent, err);
+	if (pfd < 0)
+		return -1;
+	if (hl)
+		r = do_hardlink(x, e, pfd, name, path, hl, err);
+	else if (type == AE_IFDIR)
+		r = do_dir(x, e, pfd, name, path, (uid_t)uid, (gid_t)gid, mode, err);
+	else if (type == AE_IFREG)
+		r = do_file(x, a, e, pfd, name, path, (uid_t)uid, (gid_t)gid, mode, err);
+	else
+		r = do_node(x, e, pfd, name, path, (uid_t)uid, (gid_t)gid, type | mode, err);
+	if (r < 0)
+		return -1;
+	x->st.files++;
+	return 0;
+}
+
+struct rd {
+	lc_extract_read_fn fn;
+	void *opaque;
+};
+
+static la_ssize_t read_cb(struct archive *a, void *client, const void **buf)
+{
+	struct rd *rd = client;
+	ssize_t n = rd->fn(rd->opaque, buf);
+
+	if (n < 0)
+		archive_set_error(a, ECANCELED, "layer ingest cancelled");
+	return n;
+}
+
+static void set_dir_times(struct xt *x)
+{
+	/* best effort: a dir replaced later in the tar is skipped */
+	for (size_t i = x->n_dirs; i-- > 0;) {
+		struct dirtime *d = &x->dirs[i];
+		const char *slash = strrchr(d->path, '/');
+
+		if (!*d->path) {
+			futimens(x->rootfd, d->ts);
+		} else if (!slash) {
+			utimensat(x->rootfd, d->path, d->ts, AT_SYMLINK_NOFOLLOW);
+		} else {
+			char parent[PATH_MAX];
+			int fd;
+
+			memcpy(parent, d->path, (size_t)(slash - d->path));
+			parent[slash - d->path] = '\0';
+			fd = lc_openat_beneath(x->rootfd, parent, O_RDONLY | O_DIRECTORY, 0);
+			if (fd < 0)
+				continue;
+			utimensat(fd, slash + 1, d->ts, AT_SYMLINK_NOFOLLOW);
+			close(fd);
+		}
+	}
+}
+
+static void archive_freep(struct archive **a)
+{
+	if (*a)
+		archive_read_free(*a);
+}
+
+int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, char ***ret_implicit,
+		   struct lc_extract_stats *ret_stats, struct lc_err **err)
+{
+	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
+	struct rd rd = { fn, opaque };
+	struct xt x = { .rootfd = layerfd, .cache_fd = -1, .max_entries = LC_LAYER_MAX_ENTRIES };
+	struct archive_entry *e;
+	int r = -1;
+
+	if (!a)
+		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "libarchive");
+	/* tar (ustar, pax, gnu) only, and no filters: the bytes arrive inflated */
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, &rd, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		lc_err_set(err, LC_ERR_PROTO, archive_errno(a) == ECANCELED ? ECANCELED : 0,
+			   "not a tar archive: %s", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		int h = archive_read_next_header(a, &e);
+
+		if (h == ARCHIVE_EOF)
+			break;
+		if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
+			lc_err_set(err, LC_ERR_PROTO, 0, "bad tar: %s", archive_error_string(a));
+			goto out;
+		}
+		if (do_entry(&x, a, e, err) < 0)
+			goto out;
+	}
+	set_dir_times(&x);
+	*ret_implicit = lc_xcalloc(x.implicit.n_order + 1, sizeof(char *));
+	for (size_t i = 0, n = 0; i < x.implicit.n_order; i++) {
+		struct sset_node *node = sset_find(&x.implicit, x.implicit.order[i]);
+
+		if (node && node->live)
+			(*ret_implicit)[n++] = lc_xstrdup(node->path);
+	}
+	*ret_stats = x.st;
+	r = 0;
+out:
+	cache_drop(&x);
+	sset_free(&x.implicit);
+	for (size_t i = 0; i < x.n_dirs; i++)
+		free(x.dirs[i].path);
+	free(x.dirs);
+	return r;
+}
+
+int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
+			    struct lc_err **err)
+{
+	for (size_t i = 0; implicit && implicit[i]; i++) {
+		for (size_t l = 0; l < n_lowers; l++) {
+			cleanup_close int lfd = -1;
+			cleanup_close int fd = -1;
+			struct stat st;
+
+			lfd = lc_openat_beneath(lowerfds[l], implicit[i], O_PATH, 0);
+			if (lfd < 0 && errno == ENOENT)
+				continue; /* not in this lower: look further down */
+			/* the topmost lower that has the path decides; only a dir lends attributes */
+			if (lfd < 0 || fstat(lfd, &st) < 0 || !S_ISDIR(st.st_mode))
+				break;
+			fd = lc_openat_beneath(layerfd, implicit[i], O_RDONLY | O_DIRECTORY, 0);
+			if (fd < 0)
+				break; /* replaced later in the tar: nothing to fix */
+			if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno,
+						  "copy attributes of '%s' from the layer below",
+						  implicit[i]);
+			break;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: layer ingest. The writer's thread hashes the blob, inflates it (gzip, zstd or none,
+ * detected from the bytes), hashes the tar (diff_id) and queues it; the extraction thread
+ * (extract.c) writes the entries into tmp/ingest-<id>/layer. Commit renames that dir into
+ * layers/sha256/<chain id hex> once both digests verified.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "store-int.h"
+
+#define CHUNK (128u << 10)
+#define QUEUE_MAX 32 /* chunks: 4 MiB between the threads */
+#define SHORT_ID_LEN 26
+
+enum comp { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD };
+enum state { ST_OPEN, ST_FINISHED, ST_FAILED };
+
+struct chunk {
+	struct chunk *next;
+	size_t len;
+	char data[];
+};
+
+struct lc_layer_ingest {
+	struct lc_store *s;
+	char chainid[LC_DIGEST_BUFSZ], diff_id[LC_DIGEST_BUFSZ], digest[LC_DIGEST_BUFSZ];
+	int64_t size;
+	uint64_t max_unpacked;
+	enum state state;
+
+	int lockfd;	  /* tmp/locks/<hex>.lock, held until commit/abort */
+	int stagefd;	  /* tmp/ingest-..., flocked so a sweep leaves it alone */
+	char *stage_name;
+	int layerfd;	  /* stage/layer */
+
+	struct lc_sha256 *h_blob, *h_tar;
+	int64_t n_blob;
+	uint64_t n_tar;
+
+	enum comp comp;
+	unsigned char head[4];
+	size_t n_head;
+	z_stream z;
+	bool z_init, z_end;
+	ZSTD_DStream *zs;
+	size_t zs_last;
+	unsigned char *out; /* inflate output, CHUNK bytes */
+	struct chunk *cur;  /* tar bytes being gathered for the extractor */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv_put, cv_get;
+	struct chunk *qhead, *qtail;
+	size_t qlen;
+	bool eof, cancel, ext_done;
+	struct chunk *held; /* the chunk libarchive is reading */
+	pthread_t thr;
+	bool thr_started;
+	int ext_rc;
+	struct lc_err *ext_err;
+	char **implicit;
+	struct lc_extract_stats stats;
+};
+
+/* ---------- the queue ---------- */
+
+static ssize_t queue_read(void *opaque, const void **buf)
+{
+	struct lc_layer_ingest *in = opaque;
+	struct chunk *c;
+
+	pthread_mutex_lock(&in->mu);
+	free(in->held);
+	in->held = NULL;
+	while (!in->qhead && !in->eof && !in->cancel)
+		pthread_cond_wait(&in->cv_get, &in->mu);
+	if (in->cancel) {
+		pthread_mutex_unlock(&in->mu);
+		return -1;
+	}
+	c = in->qhead;
+	if (c) {
+		in->qhead = c->next;
+		if (!in->qhead)
+			in->qtail = NULL;
+		in->qlen--;
+		pthread_cond_signal(&in->cv_put);
+	}
+	pthread_mutex_unlock(&in->mu);
+	if (!c)
+		return 0;
+	in->held = c;
+	*buf = c->data;
+	return (ssize_t)c->len;
+}
+
+static void *extract_thread(void *opaque)
+{
+	struct lc_layer_ingest *in = opaque;
+	int rc = lc_extract_run(in->layerfd, queue_read, in, &in->implicit, &in->stats, &in->ext_err);
+
+	pthread_mutex_lock(&in->mu);
+	in->ext_rc = rc;
+	in->ext_done = true;
+	pthread_cond_broadcast(&in->cv_put);
+	pthread_mutex_unlock(&in->mu);
+	return NULL;
+}
+
+/* Hand the gathered chunk to the extractor; blocks while the queue is full. */
+static int queue_push(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	struct chunk *c = TAKE_PTR(in->cur);
+
+	if (!c || !c->len) {
+		free(c);
+		return 0;
+	}
+	pthread_mutex_lock(&in->mu);
+	while (in->qlen >= QUEUE_MAX && !in->ext_done)
+		pthread_cond_wait(&in->cv_put, &in->mu);
+	if (in->ext_done) {
+		int rc = in->ext_rc;
+
+		pthread_mutex_unlock(&in->mu);
+		free(c);
+		/* the extractor is done and its error no longer changes */
+		if (rc < 0)
+			return lc_err_set(err, in->ext_err ? in->ext_err->code : LC_ERR_PROTO, 0, "%s",
+					  in->ext_err ? in->ext_err->msg : "extraction failed");
+		return 0; /* the tar ended: what follows is only hashed (diff_id covers it) */
+	}
+	c->next = NULL;
+	if (in->qtail)
+		in->qtail->next = c;
+	else
+		in->qhead = c;
+	in->qtail = c;
+	in->qlen++;
+	pthread_cond_signal(&in->cv_get);
+	pthread_mutex_unlock(&in->mu);
+	return 0;
+}
+
+/* Uncompressed tar bytes: count, hash, queue. */
+static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
+		    struct lc_err **err)
+{
+	in->n_tar += n;
+	if (in->n_tar > in->max_unpacked)
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "layer unpacks to more than %llu bytes (decompression bomb?)",
+				  (unsigned long long)in->max_unpacked);
+	lc_sha256_update(in->h_tar, p, n);
+	while (n) {
+		size_t take;
+
+		if (!in->cur) {
+			in->cur = lc_xmalloc(sizeof(struct chunk) + CHUNK);
+			in->cur->len = 0;
+		}
+		take = CHUNK - in->cur->len;
+		if (take > n)
+			take = n;
+		memcpy(in->cur->data + in->cur->len, p, take);
+		in->cur->len += take;
+		p += take;
+		n -= take;
+		if (in->cur->len == CHUNK && queue_push(in, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int feed_gzip(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
+		     struct lc_err **err)
+{
+	in->z.next_in = (unsigned char *)p;
+	in->z.avail_in = (uInt)n;
+	do {
+		int r;
+
+		/* multi-member gzip: another member follows the end of one */
+		if (in->z_end && in->z.avail_in) {
+			if (inflateReset(&in->z) != Z_OK)
+				return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: reset failed");
+			in->z_end = false;
+		}
+		in->z.next_out = in->out;
+		in->z.avail_out = CHUNK;
+		r = inflate(&in->z, Z_NO_FLUSH);
+		if (r == Z_STREAM_END)
+			in->z_end = true;
+		else if (r != Z_OK && r != Z_BUF_ERROR)
+			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s",
+					  in->z.msg ? in->z.msg : "invalid data");
+		if (tar_sink(in, in->out, CHUNK - in->z.avail_out, err) < 0)
+			return -1;
+		if (r == Z_BUF_ERROR && in->z.avail_out)
+			break;
+	} while (in->z.avail_in > 0 || in->z.avail_out == 0);
+	return 0;
+}
+
+static int feed_zstd(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
+		     struct lc_err **err)
+{
+	ZSTD_inBuffer ib = { p, n, 0 };
+
+	/* default window limit (2^27): never raised for untrusted input */
+	for (;;) {
+		ZSTD_outBuffer ob = { in->out, CHUNK, 0 };
+		size_t r = ZSTD_decompressStream(in->zs, &ob, &ib);
+
+		if (ZSTD_isError(r))
+			return lc_err_set(err, LC_ERR_PROTO, 0, "zstd: %s", ZSTD_getErrorName(r));
+		in->zs_last = r;
+		if (tar_sink(in, in->out, ob.pos, err) < 0)
+			return -1;
+		if (ib.pos == ib.size && ob.pos < ob.size)
+			break;
+	}
+	return 0;
+}
+
+static int decide(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	static const unsigned char gz[] = { 0x1f, 0x8b }, zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+	if (in->n_head >= 2 && !memcmp(in->head, gz, 2)) {
+		in->comp = COMP_GZIP;
+		if (inflateInit2(&in->z, 16 + MAX_WBITS) != Z_OK)
+			return lc_err_set(err, LC_ERR_SYS, ENOMEM, "gzip: init");
+		in->z_init = true;
+	} else if (in->n_head == 4 && !memcmp(in->head, zst, 4)) {
+		in->comp = COMP_ZSTD;
+		in->zs = ZSTD_createDStream();
+		if (!in->zs || ZSTD_isError(ZSTD_initDStream(in->zs)))
+			return lc_err_set(err, LC_ERR_SYS, ENOMEM, "zstd: init");
+	} else {
+		in->comp = COMP_NONE;
+	}
+	in->out = lc_xmalloc(CHUNK);
+	return 0;
+}
+
+static int feed(struct lc_layer_ingest *in, const unsigned char *p, size_t n, struct lc_err **err)
+{
+	if (!n)
+		return 0;
+	switch (in->comp) {
+	case COMP_GZIP:
+		return feed_gzip(in, p, n, err);
+	case COMP_ZSTD:
+		return feed_zstd(in, p, n, err);
+	case COMP_NONE:
+		return tar_sink(in, p, n, err);
+	default:
+		return lc_err_set(err, LC_ERR_PROTO, 0, "internal: compression not decided");
+	}
+}
+
+/* ---------- begin / write / finish ---------- */
+
+static void ingest_free(struct lc_layer_ingest *in)
+{
+	if (in->thr_started) {
+		pthread_mutex_lock(&in->mu);
+		in->cancel = true;
+		pthread_cond_broadcast(&in->cv_get);
+		pthread_mutex_unlock(&in->mu);
+		pthread_join(in->thr, NULL);
+		in->thr_started = false;
+	}
+	while (in->qhead) {
+		struct chunk *c = in->qhead;
+
+		in->qhead = c->next;
+		free(c);
+	}
+	free(in->held);
+	free(in->cur);
+	free(in->out);
+	if (in->z_init)
+		inflateEnd(&in->z);
+	if (in->zs)
+		ZSTD_freeDStream(in->zs);
+	lc_sha256_free(in->h_blob);
+	lc_sha256_free(in->h_tar);
+	lc_err_free(in->ext_err);
+	lc_strv_free(in->implicit);
+	if (in->layerfd >= 0)
+		close(in->layerfd);
+	if (in->stage_name) {
+		struct lc_err *e = NULL;
+
+		lc_rm_rf_at(in->s->tmpfd, in->stage_name, &e);
+		lc_err_free(e);
+		free(in->stage_name);
+	}
+	if (in->stagefd >= 0)
+		close(in->stagefd);
+	if (in->lockfd >= 0)
+		close(in->lockfd); /* releases the chain id lock */
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv_put);
+	pthread_cond_destroy(&in->cv_get);
+	free(in);
+}
+
+void lc_store_layer_abort(struct lc_layer_ingest *in)
+{
+	if (in)
+		ingest_free(in);
+}
+
+int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
+			 struct lc_layer_ingest **ret, struct lc_err **err)
+{
+	struct lc_layer_ingest *in;
+	cleanup_free char *lockname = NULL;
+	cleanup_free char *prefix = NULL;
+	int r;
+
+	if (lc_digest_check(d->chainid, err) < 0 || lc_digest_check(d->diff_id, err) < 0 ||
+	    lc_digest_check(d->digest, err) < 0)
+		return lc_err_prefix(err, "layer");
+	if (d->size < 0)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "layer %s: negative size", d->digest);
+	in = lc_xcalloc(1, sizeof(*in));
+	in->s = s;
+	in->lockfd = in->stagefd = in->layerfd = -1;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv_put, NULL);
+	pthread_cond_init(&in->cv_get, NULL);
+	snprintf(in->chainid, sizeof(in->chainid), "%s", d->chainid);
+	snprintf(in->diff_id, sizeof(in->diff_id), "%s", d->diff_id);
+	snprintf(in->digest, sizeof(in->digest), "%s", d->digest);
+	in->size = d->size;
+	in->max_unpacked = d->max_unpacked ? d->max_unpacked : LC_LAYER_MAX_UNPACKED;
+
+	/* One ingest per chain id at a time, across processes: the second waits, then finds
+	 * the layer committed. */
+	lockname = lc_xasprintf("locks/%s.lock", lc_digest_hex(d->chainid));
+	in->lockfd = lc_store_lock_at(s->tmpfd, lockname, true, err);
+	if (in->lockfd < 0)
+		goto fail;
+	if (lc_store_layer_has(s, d->chainid)) {
+		ingest_free(in);
+		*ret = NULL;
+		return 1;
+	}
+	prefix = lc_xasprintf("ingest-%.12s", lc_digest_hex(d->chainid));
+	in->stagefd = lc_store_tmp_create(s, prefix, true, &in->stage_name, err);
+	if (in->stagefd < 0)
+		goto fail;
+	if (mkdirat(in->stagefd, "layer", 0700) < 0 || fchmodat(in->stagefd, "layer", 0755, 0) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "create staging dir");
+		goto fail;
+	}
+	in->layerfd = openat(in->stagefd, "layer", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (in->layerfd < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "open staging dir");
+		goto fail;
+	}
+	in->h_blob = lc_sha256_new();
+	in->h_tar = lc_sha256_new();
+	r = pthread_create(&in->thr, NULL, extract_thread, in);
+	if (r != 0) {
+		lc_err_set(err, LC_ERR_SYS, r, "start the extraction thread");
+		goto fail;
+	}
+	in->thr_started = true;
+	*ret = in;
+	return 0;
+fail:
+	ingest_free(in);
+	return lc_err_prefix(err, "layer %s", d->digest);
+}
+
+int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len,
+			 struct lc_err **err)
+{
+	const unsigned char *p = buf;
+
+	if (in->state != ST_OPEN)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: write after failure or finish",
+				  in->digest);
+	if (len > (uint64_t)(in->size - in->n_blob)) {
+		in->state = ST_FAILED;
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "layer %s: more than the %lld bytes announced", in->digest,
+				  (long long)in->size);
+	}
+	lc_sha256_update(in->h_blob, p, len);
+	in->n_blob += (int64_t)len;
+	if (in->comp == COMP_UNKNOWN) {
+		size_t take = sizeof(in->head) - in->n_head;
+
+		if (take > len)
+			take = len;
+		memcpy(in->head + in->n_head, p, take);
+		in->n_head += take;
+		p += take;
+		len -= take;
+		if (in->n_head < sizeof(in->head))
+			return 0;
+		if (decide(in, err) < 0 || feed(in, in->head, in->n_head, err) < 0)
+			goto fail;
+	}
+	if (feed(in, p, len, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	in->state = ST_FAILED;
+	return lc_err_prefix(err, "layer %s", in->digest);
+}
+
+static int finish_check(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	char got[LC_DIGEST_BUFSZ], got_tar[LC_DIGEST_BUFSZ];
+	struct lc_err *serr = NULL; /* the stream's own error, reported after the digests */
+	int ext_rc;
+
+	if (in->comp == COMP_UNKNOWN)
+		if (decide(in, &serr) == 0)
+			feed(in, in->head, in->n_head, &serr);
+	if (!serr && in->comp == COMP_GZIP && !in->z_end)
+		lc_err_set(&serr, LC_ERR_PROTO, 0, "truncated gzip stream");
+	if (!serr && in->comp == COMP_ZSTD && in->zs_last != 0)
+		lc_err_set(&serr, LC_ERR_PROTO, 0, "truncated zstd stream");
+	if (!serr)
+		queue_push(in, &serr);
+	pthread_mutex_lock(&in->mu);
+	in->eof = true;
+	pthread_cond_broadcast(&in->cv_get);
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->thr, NULL);
+	in->thr_started = false;
+	ext_rc = in->ext_rc;
+
+	/* what was announced first, then the stream, then what it unpacked to */
+	if (in->n_blob != in->size) {
+		lc_err_free(serr);
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "size mismatch: expected %lld bytes, got %lld",
+				  (long long)in->size, (long long)in->n_blob);
+	}
+	lc_sha256_final(in->h_blob, got);
+	if (strcmp(got, in->digest) != 0) {
+		lc_err_free(serr);
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "digest mismatch: expected %s, got %s",
+				  in->digest, got);
+	}
+	if (serr)
+		return lc_err_move(err, &serr);
+	if (ext_rc < 0)
+		return lc_err_move(err, &in->ext_err);
+	lc_sha256_final(in->h_tar, got_tar);
+	if (strcmp(got_tar, in->diff_id) != 0)
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "diff_id mismatch: expected %s, got %s",
+				  in->diff_id, got_tar);
+	return 0;
+}
+
+int lc_store_layer_finish(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	struct lc_err *e = NULL;
+
+	if (in->state != ST_OPEN) {
+		/* a failed write: still stop the extractor and drop the staging dir */
+		in->state = ST_FAILED;
+		lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: finish after a failed write",
+			   in->digest);
+		goto fail;
+	}
+	if (finish_check(in, &e) < 0) {
+		lc_err_move(err, &e);
+		lc_err_prefix(err, "layer %s", in->digest);
+		goto fail;
+	}
+	in->state = ST_FINISHED;
+	return 0;
+fail:
+	lc_err_free(e);
+	in->state = ST_FAILED;
+	if (in->thr_started) {
+		pthread_mutex_lock(&in->mu);
+		in->cancel = true;
+		pthread_cond_broadcast(&in->cv_get);
+		pthread_mutex_unlock(&in->mu);
+		pthread_join(in->thr, NULL);
+		in->thr_started = false;
+	}
+	if (in->layerfd >= 0) {
+		struct lc_err *ign = NULL;
+
+		close(in->layerfd);
+		in->layerfd = -1;
+		lc_rm_rf_at(in->stagefd, "layer", &ign);
+		lc_err_free(ign);
+	}
+	return -1;
+}
+
+/* ---------- commit ---------- */
+
+static int write_meta(struct lc_layer_ingest *in, const char *link, struct lc_err **err)
+{
+	json_auto_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "chainid", in->chainid,
+				   "diff_id", in->diff_id, "digest", in->digest, "size",
+				   (json_int_t)in->size, "unpacked", (json_int_t)in->stats.unpacked,
+				   "files", (json_int_t)in->stats.files, "link", link);
+	cleanup_free char *txt = j ? json_dumps(j, JSON_SORT_KEYS) : NULL;
+	cleanup_free char *name = lc_xasprintf("%s.json", lc_digest_hex(in->chainid));
+	cleanup_close int fd = -1;
+
+	if (!txt)
+		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "serialize layer metadata");
+	fd = openat(in->stagefd, "meta.json", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, txt, strlen(txt)) < 0 ||
+	    fsync(fd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "write layer metadata");
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(in->stagefd, "meta.json", in->s->layersfd, name) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
+	return 0;
+}
+
+static int make_link(struct lc_layer_ingest *in, const char *link, struct lc_err **err)
+{
+	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", lc_digest_hex(in->chainid));
+	char cur[256];
+	ssize_t n;
+
+	if (symlinkat(target, in->s->rootfd, link) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", link);
+	n = readlinkat(in->s->rootfd, link, cur, sizeof(cur) - 1);
+	if (n >= 0) {
+		cur[n] = '\0';
+		if (!strcmp(cur, target))
+			return 0;
+	}
+	return lc_err_set(err, LC_ERR_EXISTS, 0, "'%s' already points at another layer", link);
+}
+
+int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers, size_t n_lowers,
+			  struct lc_err **err)
+{
+	cleanup_free int *lfds = NULL;
+	cleanup_free char *link = NULL;
+	size_t opened = 0;
+	int r = -1;
+
+	if (in->state != ST_FINISHED) {
+		lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: commit before a successful finish",
+			   in->digest);
+		goto out;
+	}
+	lfds = lc_xcalloc(n_lowers + 1, sizeof(int));
+	for (; opened < n_lowers; opened++) {
+		if (lc_digest_check(lowers[opened], err) < 0)
+			goto out;
+		lfds[opened] = openat(in->s->layersfd, lc_digest_hex(lowers[opened]),
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfds[opened] < 0) {
+			lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				   "lower layer %s", lowers[opened]);
+			goto out;
+		}
+	}
+	if (lc_extract_fix_implicit(in->layerfd, in->implicit, lfds, n_lowers, err) < 0)
+		goto out;
+	/* one sync for the whole tree instead of an fsync per file */
+	if (lc_store_sys_fail(LC_SYS_SYNC) < 0 || syncfs(in->layerfd) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "sync");
+		goto out;
+	}
+	link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, lc_digest_hex(in->chainid));
+	/* metadata and link first, the dir last: layer_has() means all three are there */
+	if (write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
+		goto out;
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(in->stagefd, "layer", in->s->layersfd, lc_digest_hex(in->chainid)) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			lc_err_set(err, LC_ERR_SYS, errno, "rename into 'layers/sha256/%s'",
+				   lc_digest_hex(in->chainid));
+			goto out;
+		}
+		/* committed by someone who did not take the lock: theirs is as good as ours */
+	}
+	r = 0;
+out:
+	for (size_t i = 0; i < opened; i++)
+		close(lfds[i]);
+	if (r < 0)
+		lc_err_prefix(err, "commit layer %s", in->digest);
+	ingest_free(in);
+	return r;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* store internals shared by its .c files (and by its unit suite for fault injection). */
+#ifndef LC_STORE_INT_H
+#define LC_STORE_INT_H
+
+#include <sys/stat.h>
+
+#include "store.h"
+
+struct lc_store {
+	char *root;  /* absolute */
+	int rootfd;  /* O_PATH|O_DIRECTORY */
+	int tmpfd;   /* tmp/, O_RDONLY|O_DIRECTORY (flock, readdir) */
+	int layersfd; /* layers/sha256/ */
+	int blobsfd;  /* blobs/sha256/ */
+};
+
+/* Default bounds on one layer. */
+#define LC_LAYER_MAX_UNPACKED (64ull << 30)
+#define LC_LAYER_MAX_ENTRIES 1000000u
+
+/*
+ * Fault injection (sqlite's test_syscall.c): the store's publishing syscalls go through
+ * lc_store_sys_fail(); a test arms it so that the Nth call of a given kind fails with errno.
+ * Off (and one branch) unless armed.
+ */
+enum lc_store_sys {
+	LC_SYS_ANY = 0,
+	LC_SYS_RENAME,	/* renameat: every commit */
+	LC_SYS_WRITE,	/* data writes: blob temp files, extracted files */
+	LC_SYS_OPEN,	/* file creation during extraction and publishing */
+	LC_SYS_SYNC,	/* fsync/syncfs before a commit */
+};
+void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
+void lc_store_fault_disarm(void);
+/* Returns -1 with errno set when the armed fault fires for this call, else 0. */
+int lc_store_sys_fail(enum lc_store_sys which);
+
+/* Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. */
+int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err);
+
+/*
+ * Create a fresh entry in tmp/ (a dir when dir, else a file opened O_RDWR) named
+ * "<prefix>-<random>", held by a flock on the returned fd so that a concurrent sweep leaves it
+ * alone. *ret_name is the caller's.
+ */
+int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char **ret_name,
+			struct lc_err **err);
+
+/* The extractor, run by the ingest's thread (extract.c). */
+struct lc_extract;
+struct lc_extract_stats {
+	uint64_t files;
+	int64_t unpacked;
+};
+typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
+int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, char ***ret_implicit,
+		   struct lc_extract_stats *ret_stats, struct lc_err **err);
+/* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */
+int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
+			    struct lc_err **err);
+/* Open dirfd/path as a directory without following any symlink and without leaving dirfd. */
+int lc_openat_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+#endif

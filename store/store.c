@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: open/layout, tmp/ sweeping, blobs, refs, containers and layer metadata. Everything
+ * works relative to the store's dir fds; every publish is a rename from tmp/ (same filesystem).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "store-int.h"
+
+#define REFS_FILE "refs.json"
+#define REFS_MAX (16u << 20)
+#define REF_NAME_MAX 1024
+#define LAYER_JSON_MAX (64u << 10)
+
+/* ---------- fault injection ---------- */
+
+static struct {
+	int which;
+	unsigned nth;
+	int err_no;
+	unsigned count;
+} fault;
+
+void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no)
+{
+	__atomic_store_n(&fault.count, 0, __ATOMIC_SEQ_CST);
+	fault.which = (int)which;
+	fault.err_no = err_no;
+	__atomic_store_n(&fault.nth, nth, __ATOMIC_SEQ_CST);
+}
+
+void lc_store_fault_disarm(void)
+{
+	__atomic_store_n(&fault.nth, 0, __ATOMIC_SEQ_CST);
+}
+
+int lc_store_sys_fail(enum lc_store_sys which)
+{
+	unsigned nth = __atomic_load_n(&fault.nth, __ATOMIC_RELAXED);
+
+	if (!nth || (fault.which != LC_SYS_ANY && fault.which != (int)which))
+		return 0;
+	if (__atomic_add_fetch(&fault.count, 1, __ATOMIC_SEQ_CST) != nth)
+		return 0;
+	errno = fault.err_no;
+	return -1;
+}
+
+/* ---------- open ---------- */
+
+char *lc_store_default_root(void)
+{
+	const char *e = getenv("LAYERCTL_ROOT");
+	const char *home;
+
+	if (e && *e)
+		return lc_xstrdup(e);
+	if (geteuid() == 0)
+		return lc_xstrdup("/var/lib/layerctl");
+	e = getenv("XDG_DATA_HOME");
+	if (e && *e == '/')
+		return lc_xasprintf("%s/layerctl", e);
+	home = getenv("HOME");
+	if (home && *home == '/')
+		return lc_xasprintf("%s/.local/share/layerctl", home);
+	return NULL;
+}
+
+const char *lc_store_root(const struct lc_store *s)
+{
+	return s->root;
+}
+
+int lc_store_rootfd(const struct lc_store *s)
+{
+	return s->rootfd;
+}
+
+int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open lock '%s'", name);
+	while (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
+				  "lock '%s'", name);
+	}
+	return TAKE_FD(fd);
+}
+
+/* An entry of dir whose owner died (nobody holds its flock): remove it. Best effort. */
+static void sweep_dir(int dirfd, const char *const *keep)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int rfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (rfd < 0)
+		return;
+	d = fdopendir(rfd);
+	if (!d) {
+		close(rfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		cleanup_close int fd = -1;
+		struct stat a, b;
+		struct lc_err *err = NULL;
+		bool skip = false;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		for (size_t i = 0; keep && keep[i]; i++)
+			if (!strcmp(de->d_name, keep[i]))
+				skip = true;
+		if (skip)
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			/* a symlink or a device nobody should have put here */
+			if (errno == ELOOP || errno == ENXIO)
+				unlinkat(dirfd, de->d_name, 0);
+			continue;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* a live owner */
+		if (fstat(fd, &a) < 0 || fstatat(dirfd, de->d_name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			continue;
+		lc_rm_rf_at(dirfd, de->d_name, &err);
+		lc_err_free(err);
+	}
+}
+
+int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char **ret_name,
+			struct lc_err **err)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		char rnd[17];
+		cleanup_free char *name = NULL;
+		cleanup_close int fd = -1;
+		struct stat a, b;
+
+		lc_random_hex(rnd, 16);
+		name = lc_xasprintf("%s-%s", prefix, rnd);
+		if (dir) {
+			if (mkdirat(s->tmpfd, name, 0700) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno, "mkdir 'tmp/%s'", name);
+			fd = openat(s->tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		} else if (lc_store_sys_fail(LC_SYS_OPEN) < 0) {
+			fd = -1;
+		} else {
+			fd = openat(s->tmpfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+		}
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue; /* swept under our feet */
+			return lc_err_set(err, LC_ERR_SYS, errno, "create 'tmp/%s'", name);
+		}
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return lc_err_set(err, LC_ERR_SYS, errno, "lock 'tmp/%s'", name);
+		/* A sweep may have locked and removed it between the create and our flock. */
+		if (fstat(fd, &a) < 0 || fstatat(s->tmpfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			continue;
+		*ret_name = TAKE_PTR(name);
+		return TAKE_FD(fd);
+	}
+	return lc_err_set(err, LC_ERR_SYS, EAGAIN, "create a temp entry in 'tmp/'");
+}
+
+void lc_store_close(struct lc_store *s)
+{
+	if (!s)
+		return;
+	free(s->root);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	if (s->tmpfd >= 0)
+		close(s->tmpfd);
+	if (s->layersfd >= 0)
+		close(s->layersfd);
+	if (s->blobsfd >= 0)
+		close(s->blobsfd);
+	free(s);
+}
+
+static void store_freep(struct lc_store **s)
+{
+	lc_store_close(*s);
+}
+
+static int open_sub(struct lc_store *s, const char *sub, dev_t dev, struct lc_err **err)
+{
+	struct stat st;
+	int fd;
+
+	if (lc_mkdir_p_at(s->rootfd, sub, 0700, err) < 0)
+		return lc_err_prefix(err, "store '%s'", s->root);
+	fd = openat(s->rootfd, sub, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "store '%s': open '%s'", s->root, sub);
+	if (fstat(fd, &st) < 0 || st.st_dev != dev) {
+		close(fd);
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "store '%s': '%s' is on another filesystem (commits are renames)",
+				  s->root, sub);
+	}
+	return fd;
+}
+
+int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
+{
+	__attribute__((cleanup(store_freep))) struct lc_store *s = NULL;
+	static const char *const subs[] = { "l", "refs", "containers", "tmp/locks", "tmp/trash" };
+	static const char *const keep[] = { "locks", "trash", NULL };
+	cleanup_close int rfd = -1;
+	cleanup_close int trashfd = -1;
+	char abs[PATH_MAX];
+	struct stat st;
+
+	if (!root || !*root)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "empty store root");
+	if (mkdir(root, 0700) < 0 && errno != EEXIST) {
+		if (errno != ENOENT)
+			return lc_err_set(err, LC_ERR_SYS, errno, "create store '%s'", root);
+		/* parents are ordinary dirs; only the root itself is private */
+		if (lc_mkdir_p_at(AT_FDCWD, root, 0755, err) < 0)
+			return lc_err_prefix(err, "create store");
+	}
+	if (!realpath(root, abs))
+		return lc_err_set(err, LC_ERR_SYS, errno, "store '%s'", root);
+	rfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0 || fstat(rfd, &st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
+	/* Keep the store private: layers hold setuid files and devices of untrusted images. */
+	if ((st.st_mode & 077) && st.st_uid == geteuid() && fchmod(rfd, 0700) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "chmod store '%s'", abs);
+
+	s = lc_xcalloc(1, sizeof(*s));
+	s->rootfd = s->tmpfd = s->layersfd = s->blobsfd = -1;
+	s->root = lc_xstrdup(abs);
+	s->rootfd = openat(rfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->rootfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(subs); i++) {
+		int fd = open_sub(s, subs[i], st.st_dev, err);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	if ((s->blobsfd = open_sub(s, "blobs/sha256", st.st_dev, err)) < 0 ||
+	    (s->layersfd = open_sub(s, "layers/sha256", st.st_dev, err)) < 0 ||
+	    (s->tmpfd = open_sub(s, "tmp", st.st_dev, err)) < 0 ||
+	    (trashfd = open_sub(s, "tmp/trash", st.st_dev, err)) < 0)
+		return -1;
+	sweep_dir(s->tmpfd, keep);
+	sweep_dir(trashfd, NULL);
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+/* ---------- blobs ---------- */
+
+int lc_store_blob_has(struct lc_store *s, const char *digest)
+{
+	struct stat st;
+
+	if (!lc_digest_valid(digest))
+		return 0;
+	return fstatat(s->blobsfd, lc_digest_hex(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, size_t len,
+		      struct lc_err **err)
+{
+	char got[LC_DIGEST_BUFSZ];
+	cleanup_free char *name = NULL;
+	cleanup_close int fd = -1;
+
+	if (lc_digest_check(digest, err) < 0)
+		return -1;
+	lc_sha256_buf(data, len, got);
+	if (strcmp(got, digest) != 0)
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "blob: digest mismatch: expected %s, got %s",
+				  digest, got);
+	if (lc_store_blob_has(s, digest))
+		return 0;
+	fd = lc_store_tmp_create(s, "blob", false, &name, err);
+	if (fd < 0)
+		return lc_err_prefix(err, "blob %s", digest);
+	if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, data, len) < 0 ||
+	    fchmod(fd, 0444) < 0 || lc_store_sys_fail(LC_SYS_SYNC) < 0 || fsync(fd) < 0 ||
+	    lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(s->tmpfd, name, s->blobsfd, lc_digest_hex(digest)) < 0) {
+		int e = errno;
+
+		unlinkat(s->tmpfd, name, 0);
+		return lc_err_set(err, LC_ERR_SYS, e, "blob %s: publish", digest);
+	}
+	return 0;
+}
+
+int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char **ret,
+		      size_t *ret_len, struct lc_err **err)
+{
+	cleanup_free char *buf = NULL;
+	char got[LC_DIGEST_BUFSZ];
+	size_t len;
+
+	if (lc_digest_check(digest, err) < 0)
+		return -1;
+	if (lc_read_file_at(s->blobsfd, lc_digest_hex(digest), max, &buf, &len, err) < 0)
+		return lc_err_prefix(err, "blob %s", digest);
+	lc_sha256_buf(buf, len, got);
+	if (strcmp(got, digest) != 0)
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "blob %s is corrupt: its content hashes to %s",
+				  digest, got);
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+/* ---------- refs ---------- */
+
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
+
+void lc_store_ref_free(struct lc_store_ref *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->digest);
+	free(r->manifest);
+	free(r->config);
+	free(r);
+}
+
+void lc_store_ref_list_free(struct lc_store_ref *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].digest);
+		free(v[i].manifest);
+		free(v[i].config);
+	}
+	free(v);
+}
+
+static int ref_name_check(const char *name, struct lc_err **err)
+{
+	if (!name || !*name)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "empty image name");
+	if (strlen(name) > REF_NAME_MAX)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "image name too long");
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return lc_err_set(err, LC_ERR_INVALID, 0, "invalid image name '%.80s'", name);
+	return 0;
+}
+
+/* Load refs/refs.json (an empty object when absent). The caller holds the lock to write. */
+static json_t *refs_load(struct lc_store *s, struct lc_err **err)
+{
+	cleanup_free char *buf = NULL;
+	struct lc_err *e = NULL;
+	size_t len;
+	json_t *j, *refs;
+
+	if (lc_read_file_at(s->rootfd, "refs/" REFS_FILE, REFS_MAX, &buf, &len, &e) < 0) {
+		if (e->code != LC_ERR_NOTFOUND) {
+			lc_err_move(err, &e);
+			return NULL;
+		}
+		lc_err_free(e);
+		return json_pack("{s:{}}", "refs");
+	}
+	j = lc_json_parse(buf, len, "refs/" REFS_FILE, err);
+	if (!j)
+		return NULL;
+	refs = json_object_get(j, "refs");
+	if (!json_is_object(refs)) {
+		json_decref(j);
+		lc_err_set(err, LC_ERR_PROTO, 0, "refs/" REFS_FILE ": no \"refs\" object");
+		return NULL;
+	}
+	return j;
+}
+
+static int refs_save(struct lc_store *s, json_t *j, struct lc_err **err)
+{
+	cleanup_free char *txt = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(1));
+
+	if (!txt)
+		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "serialize refs");
+	return lc_write_file_atomic_at(s->rootfd, "refs/" REFS_FILE, txt, strlen(txt), 0600, err);
+}
+
+static int ref_from_json(const char *name, json_t *o, struct lc_store_ref *r, struct lc_err **err)
+{
+	const char *f[3] = { "digest", "manifest", "config" };
+	char **dst[3] = { &r->digest, &r->manifest, &r->config };
+
+	memset(r, 0, sizeof(*r));
+	r->name = lc_xstrdup(name);
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = json_string_value(json_object_get(o, f[i]));
+
+		if (v && lc_digest_check(v, err) < 0)
+			return lc_err_prefix(err, "ref '%s'", name);
+		*dst[i] = v ? lc_xstrdup(v) : NULL;
+	}
+	return 0;
+}
+
+int lc_store_ref_set(struct lc_store *s, const struct lc_store_ref *ref, struct lc_err **err)
+{
+	cleanup_close int lock = -1;
+	cleanup_json json_t *j = NULL;
+	json_t *o;
+
+	if (ref_name_check(ref->name, err) < 0)
+		return -1;
+	if ((ref->digest && lc_digest_check(ref->digest, err) < 0) ||
+	    (ref->manifest && lc_digest_check(ref->manifest, err) < 0) ||
+	    (ref->config && lc_digest_check(ref->config, err) < 0))
+		return lc_err_prefix(err, "ref '%s'", ref->name);
+	lock = lc_store_lock_at(s->rootfd, "refs/lock", true, err);
+	if (lock < 0)
+		return -1;
+	j = refs_load(s, err);
+	if (!j)
+		return -1;
+	o = json_object();
+	if (ref->digest)
+		json_object_set_new(o, "digest", json_string(ref->digest));
+	if (ref->manifest)
+		json_object_set_new(o, "manifest", json_string(ref->manifest));
+	if (ref->config)
+		json_object_set_new(o, "config", json_string(ref->config));
+	json_object_set_new(json_object_get(j, "refs"), ref->name, o);
+	if (refs_save(s, j, err) < 0)
+		return lc_err_prefix(err, "set ref '%s'", ref->name);
+	return 0;
+}
+
+int lc_store_ref_get(struct lc_store *s, const char *name, struct lc_store_ref **ret,
+		     struct lc_err **err)
+{
+	cleanup_json json_t *j = refs_load(s, err);
+	struct lc_store_ref *r;
+	json_t *o;
+
+	if (!j)
+		return -1;
+	o = json_object_get(json_object_get(j, "refs"), name);
+	if (!json_is_object(o))
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "no such image '%s'", name);
+	r = lc_xcalloc(1, sizeof(*r));
+	if (ref_from_json(name, o, r, err) < 0) {
+		lc_store_ref_free(r);
+		return -1;
+	}
+	*ret = r;
+	return 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lc_store_ref *)a)->name, ((const struct lc_store_ref *)b)->name);
+}
+
+int lc_store_ref_list(struct lc_store *s, struct lc_store_ref **ret, size_t *ret_n,
+		      struct lc_err **err)
+{
+	cleanup_json json_t *j = refs_load(s, err);
+	struct lc_store_ref *v;
+	const char *k;
+	json_t *o, *refs;
+	size_t n = 0;
+
+	if (!j)
+		return -1;
+	refs = json_object_get(j, "refs");
+	v = lc_xcalloc(json_object_size(refs) + 1, sizeof(*v));
+	json_object_foreach (refs, k, o) {
+		if (!json_is_object(o))
+			continue;
+		if (ref_from_json(k, o, &v[n], err) < 0) {
+			lc_store_ref_list_free(v, n + 1);
+			return -1;
+		}
+		n++;
+	}
+	qsort(v, n, sizeof(*v), ref_cmp);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int lc_store_ref_remove(struct lc_store *s, const char *name, struct lc_err **err)
+{
+	cleanup_close int lock = -1;
+	cleanup_json json_t *j = NULL;
+
+	lock = lc_store_lock_at(s->rootfd, "refs/lock", true, err);
+	if (lock < 0)
+		return -1;
+	j = refs_load(s, err);
+	if (!j)
+		return -1;
+	if (json_object_del(json_object_get(j, "refs"), name) < 0)
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "no such image '%s'", name);
+	if (refs_save(s, j, err) < 0)
+		return lc_err_prefix(err, "remove ref '%s'", name);
+	return 0;
+}
+
+/* ---------- layer metadata ---------- */
+
+int lc_store_layer_has(struct lc_store *s, const char *chainid)
+{
+	struct stat st;
+
+	if (!lc_digest_valid(chainid))
+		return 0;
+	return fstatat(s->layersfd, lc_digest_hex(chainid), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+void lc_layer_info_free(struct lc_layer_info *i)
+{
+	if (!i)
+		return;
+	free(i->chainid);
+	free(i->diff_id);
+	free(i->digest);
+	free(i->link);
+	free(i);
+}
+
+int lc_store_layer_info(struct lc_store *s, const char *chainid, struct lc_layer_info **ret,
+			struct lc_err **err)
+{
+	cleanup_free char *buf = NULL;
+	cleanup_free char *name = NULL;
+	cleanup_json json_t *j = NULL;
+	struct lc_layer_info *i;
+	const char *cid, *did, *dg, *link;
+	size_t len;
+
+	if (lc_digest_check(chainid, err) < 0)
+		return -1;
+	if (!lc_store_layer_has(s, chainid))
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "layer %s is not in the store", chainid);
+	name = lc_xasprintf("%s.json", lc_digest_hex(chainid));
+	if (lc_read_file_at(s->layersfd, name, LAYER_JSON_MAX, &buf, &len, err) < 0)
+		return lc_err_prefix(err, "layer %s", chainid);
+	j = lc_json_parse(buf, len, "layer metadata", err);
+	if (!j)
+		return lc_err_prefix(err, "layer %s", chainid);
+	cid = json_string_value(json_object_get(j, "chainid"));
+	did = json_string_value(json_object_get(j, "diff_id"));
+	dg = json_string_value(json_object_get(j, "digest"));
+	link = json_string_value(json_object_get(j, "link"));
+	if (!cid || strcmp(cid, chainid) != 0 || !lc_digest_valid(did) || !lc_digest_valid(dg) ||
+	    !link)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "layer %s: corrupt metadata '%s'", chainid,
+				  name);
+	i = lc_xcalloc(1, sizeof(*i));
+	i->chainid = lc_xstrdup(cid);
+	i->diff_id = lc_xstrdup(did);
+	i->digest = lc_xstrdup(dg);
+	i->link = lc_xstrdup(link);
+	i->size = json_integer_value(json_object_get(j, "size"));
+	i->unpacked = json_integer_value(json_object_get(j, "unpacked"));
+	i->files = (uint64_t)json_integer_value(json_object_get(j, "files"));
+	*ret = i;
+	return 0;
+}
+
+/* ---------- containers ---------- */
+
+int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
+			      struct lc_err **err)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} subs[] = { { "upper", 0755 }, { "work", 0700 }, { "merged", 0755 } };
+	char id[65];
+	cleanup_close int fd = -1;
+	cleanup_close int cfd = -1;
+
+	lc_random_hex(id, 64);
+	cfd = openat(s->rootfd, "containers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
+	if (mkdirat(cfd, id, 0700) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create container dir");
+	fd = openat(cfd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open container dir");
+	for (size_t i = 0; i < LC_ARRAY_SIZE(subs); i++) {
+		/* mkdirat applies the umask; the upper's root mode is the container's / mode */
+		if (mkdirat(fd, subs[i].name, 0700) < 0 ||
+		    fchmodat(fd, subs[i].name, subs[i].mode, 0) < 0) {
+			int e = errno;
+			struct lc_err *ign = NULL;
+
+			lc_rm_rf_at(cfd, id, &ign);
+			lc_err_free(ign);
+			return lc_err_set(err, LC_ERR_SYS, e, "create container '%s'", subs[i].name);
+		}
+	}
+	*ret_id = lc_xstrdup(id);
+	*ret_dir = lc_xasprintf("%s/containers/%s", s->root, id);
+	return 0;
+}
+
+static bool id_valid(const char *id)
+{
+	size_t n = 0;
+
+	for (; id && id[n]; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err)
+{
+	cleanup_close int cfd = -1;
+	cleanup_close int fd = -1;
+	cleanup_close int trashfd = -1;
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	struct stat st, cst;
+	char rnd[33];
+
+	if (!id_valid(id))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'", id ? id : "");
+	cfd = openat(s->rootfd, "containers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	trashfd = openat(s->rootfd, "tmp/trash", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0 || trashfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open store dirs");
+	fd = openat(cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				  "container '%s'", id);
+	if (fstat(fd, &cst) < 0 || fstatat(cfd, ".", &st, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "container '%s'", id);
+	/* Refuse while anything is mounted on it or in its top level (merged/, a bind ...). */
+	if (cst.st_dev != st.st_dev)
+		return lc_err_set(err, LC_ERR_EXISTS, EBUSY, "container '%s' is still mounted", id);
+	{
+		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd < 0 || !(d = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			return lc_err_set(err, LC_ERR_SYS, errno, "container '%s'", id);
+		}
+	}
+	while ((de = readdir(d))) {
+		struct stat cs;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 && cs.st_dev != cst.st_dev)
+			return lc_err_set(err, LC_ERR_EXISTS, EBUSY,
+					  "container '%s' is still mounted ('%s')", id, de->d_name);
+	}
+	/* Hold the entry's flock while it sits in trash, so a sweep leaves our rm -rf alone. */
+	if (flock(fd, LOCK_EX) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "lock container '%s'", id);
+	lc_random_hex(rnd, 32);
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 || renameat(cfd, id, trashfd, rnd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "move container '%s' to trash", id);
+	if (lc_rm_rf_at(trashfd, rnd, err) < 0)
+		return lc_err_prefix(err, "remove container '%s'", id);
+	return 0;
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Write the layer tars the store's unit suite ingests (hostile and ordinary ones).
+
+usage: make-hostile-tars.py OUTDIR CANARY_DIR
+
+CANARY_DIR is a directory outside the store that the hostile tars aim at (absolute symlinks and
+hard links point into it); the tests assert it is untouched. Every tar is OUTDIR/<case>.tar and
+is deterministic (fixed mtimes, numeric ids), so its sha256 is its diff_id.
+"""
+import io
+import os
+import sys
+import tarfile
+
+MTIME = 1_600_000_000
+
+
+def info(name, type_=tarfile.REGTYPE, mode=0o644, uid=0, gid=0, linkname="", pax=None,
+         mtime=MTIME, devmajor=0, devminor=0):
+    ti = tarfile.TarInfo(name)
+    ti.type = type_
+    ti.mode = mode
+    ti.uid, ti.gid = uid, gid
+    ti.uname = ti.gname = ""
+    ti.mtime = mtime
+    ti.linkname = linkname
+    ti.devmajor, ti.devminor = devmajor, devminor
+    if pax:
+        ti.pax_headers = dict(pax)
+    return ti
+
+
+def f(name, data=b"", **kw):
+    return (info(name, **kw), data)
+
+
+def d(name, mode=0o755, **kw):
+    return (info(name, tarfile.DIRTYPE, mode=mode, **kw), None)
+
+
+def sym(name, target, **kw):
+    return (info(name, tarfile.SYMTYPE, linkname=target, **kw), None)
+
+
+def hard(name, target, **kw):
+    return (info(name, tarfile.LNKTYPE, linkname=target, **kw), None)
+
+
+def write(out, case, entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for ti, data in entries:
+            if data is not None:
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+            else:
+                t.addfile(ti)
+    with open(os.path.join(out, case + ".tar"), "wb") as fh:
+        fh.write(buf.getvalue())
+
+
+def cases(canary):
+    rel_up = "../" * 16
+    c = {}
+    # ordinary layers
+    c["basic"] = [d("etc"), f("etc/hostname", b"layerctl\n"), f("bin/tool", b"#!/bin/sh\n", mode=0o4755),
+                  sym("bin/sh", "tool"), hard("bin/tool2", "bin/tool"), d("m", mtime=1_000_000),
+                  f("m/f", b"x"), (info("p", tarfile.FIFOTYPE, mode=0o640, uid=7, gid=8), None),
+                  f("owned", b"o", uid=1000, gid=1001, mode=0o600), d("./", mode=0o755)]
+    c["lower-tmp"] = [d("tmp", mode=0o1777, uid=1000, gid=1000), d("var"), d("var/lib", mode=0o700)]
+    c["upper-tmp"] = [f("tmp/x", b"x"), f("var/lib/y", b"y"), f("new/dir/z", b"z")]
+    c["big"] = [f("zeros", bytes(2 << 20))]
+    c["whiteouts"] = [d("a"), f("a/.wh.b"), d("c"), f("c/.wh..wh..opq"), f("c/keep", b"k"),
+                      f("k", b"same layer"), f(".wh.k"), d(".wh..wh.plnk"), f(".wh..wh.plnk/1", b"")]
+    c["wh-then-dir"] = [f(".wh.gone"), d("gone"), f("gone/new", b"n")]
+    # hostile: names
+    c["dotdot"] = [f("../../x", b"pwn")]
+    c["dotdot-mid"] = [d("a"), f("a/../../x", b"pwn")]
+    c["dotdot-dot"] = [f("./../x", b"pwn")]
+    c["absolute"] = [f("/etc/x", b"re-anchored")]
+    # hostile: symlinks
+    c["symlink-dir"] = [sym("evil", canary), f("evil/passwd", b"pwn")]
+    c["symlink-rel"] = [sym("rel", rel_up), f("rel" + canary + "/pwn", b"pwn")]
+    c["symlink-mode"] = [(info("f", tarfile.SYMTYPE, mode=0o777, uid=4242, gid=4242,
+                               linkname=canary + "/file"), None)]
+    c["stale-dir"] = [d("d"), f("d/a", b"a"), sym("d", canary), f("d/b", b"pwn")]
+    # hostile: hard links
+    c["hardlink-rel"] = [hard("h", rel_up + canary.lstrip("/") + "/file")]
+    c["hardlink-abs"] = [hard("h", canary + "/file")]
+    c["hardlink-sym"] = [sym("s", canary + "/file"), hard("h", "s")]
+    c["hardlink-overwrite"] = [f("y", b"A"), hard("x", "y"), f("x", b"B")]
+    c["hardlink-self"] = [f("a", b"a"), hard("a", "a")]
+    c["hardlink-dir"] = [d("dd"), hard("h", "dd")]
+    # hostile: whiteouts
+    c["wh-dotdot"] = [f(".wh..")]
+    c["wh-empty"] = [f(".wh.")]
+    c["wh-dots"] = [f(".wh...")]
+    c["wh-symlink"] = [sym("s", canary), f("s/.wh.passwd")]
+    # hostile: devices, xattrs
+    c["devices"] = [d("dev"), (info("dev/sda", tarfile.BLKTYPE, devmajor=8, devminor=0), None),
+                    (info("dev/mem", tarfile.CHRTYPE, devmajor=1, devminor=1), None), f("ok", b"ok")]
+    c["xattrs"] = [d("x", pax={"SCHILY.xattr.trusted.overlay.opaque": "y",
+                               "SCHILY.xattr.user.overlay.redirect": "/etc",
+                               "SCHILY.xattr.security.selinux": "system_u:object_r:shadow_t:s0",
+                               "SCHILY.xattr.user.kept": "yes"})]
+    return c
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: make-hostile-tars.py OUTDIR CANARY_DIR")
+    out, canary = sys.argv[1], os.path.abspath(sys.argv[2])
+    os.makedirs(out, exist_ok=True)
+    for case, entries in cases(canary).items():
+        write(out, case, entries)
+
+
+if __name__ == "__main__":
+    main()

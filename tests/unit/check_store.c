@@ -1,0 +1,1387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: blobs, image JSON, refs, layer ingest (gzip/zstd/plain, digests, hostile tars,
+ * whiteouts, implicit dirs, concurrency), tmp/ sweeping, containers, fault injection.
+ * Layer tars come from testdata/make-hostile-tars.py, run once into a temp dir; run this suite
+ * from the repository root (make unit does).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "unit.h"
+#include "../../store/store.h"
+#include "../../store/store-int.h"
+
+#define SCRIPT "testdata/make-hostile-tars.py"
+
+static char *gen;	/* generated once: gen/tars/<case>.tar, gen/canary/ */
+static char *tdir;	/* per test */
+static struct lc_store *st;
+static int sfd = -1;	/* store root, O_PATH */
+
+/* ---------- fixtures ---------- */
+
+static void canary_reset(void)
+{
+	char *c = lc_xasprintf("%s/canary", gen);
+	struct lc_err *err = NULL;
+	int fd;
+
+	lc_rm_rf_at(AT_FDCWD, c, &err);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(mkdir(c, 0700), 0);
+	fd = open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_ok(lc_write_file_atomic_at(fd, "file", "canary", 6, 0600, &err), &err);
+	ck_assert_ok(lc_write_file_atomic_at(fd, "passwd", "root", 4, 0600, &err), &err);
+	close(fd);
+	free(c);
+}
+
+/* The canary beside the store is exactly as canary_reset left it. */
+static void assert_canary_intact(void)
+{
+	char *c = lc_xasprintf("%s/canary", gen);
+	int fd = open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+	char *buf = NULL;
+	struct stat sb;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstatat(fd, "file", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFREG | 0600);
+	ck_assert_int_eq(sb.st_uid, geteuid());
+	ck_assert_int_eq(sb.st_nlink, 1);
+	ck_assert_int_eq(lc_read_file_at(fd, "file", 100, &buf, NULL, NULL), 0);
+	ck_assert_str_eq(buf, "canary");
+	free(buf);
+	ck_assert_int_eq(lc_read_file_at(fd, "passwd", 100, &buf, NULL, NULL), 0);
+	ck_assert_str_eq(buf, "root");
+	free(buf);
+	d = fdopendir(fd);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	ck_assert_msg(n == 2, "canary dir has %d entries, want 2", n);
+	free(c);
+}
+
+static void setup(void)
+{
+	struct lc_err *err = NULL;
+	char *root;
+
+	tdir = unit_tmpdir();
+	root = lc_xasprintf("%s/store", tdir);
+	ck_assert_ok(lc_store_open(root, &st, &err), &err);
+	sfd = lc_store_rootfd(st);
+	canary_reset();
+	free(root);
+}
+
+static void teardown(void)
+{
+	lc_store_close(st);
+	st = NULL;
+	unit_tmpdir_free(tdir);
+	tdir = NULL;
+}
+
+/* tmp/ holds nothing but its fixed dirs and lock files: no staging, no trash. */
+static void assert_tmp_clean(void)
+{
+	const char *sub[] = { "tmp", "tmp/trash" };
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(sub); i++) {
+		int fd = openat(sfd, sub[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fdopendir(fd);
+		struct dirent *de;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    (i == 0 && (!strcmp(de->d_name, "locks") || !strcmp(de->d_name, "trash"))))
+				continue;
+			ck_abort_msg("debris left in %s: '%s'", sub[i], de->d_name);
+		}
+		closedir(d);
+	}
+}
+
+static int count_entries(const char *sub)
+{
+	int fd = openat(sfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static const char *evil_names[] = { "pwn", "x", "b", "passwd", NULL };
+static int evil_found;
+
+static int evil_walk(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	/* what a layer legitimately holds is inside layers/ */
+	if (flag == FTW_D && !strcmp(path + ftw->base, "layers"))
+		return FTW_SKIP_SUBTREE;
+	for (size_t i = 0; evil_names[i]; i++)
+		if (!strcmp(path + ftw->base, evil_names[i]))
+			evil_found++;
+	return 0;
+}
+
+/* Nothing named like a hostile payload in the test dir (outside layers/) or the canary. */
+static void assert_nothing_escaped(void)
+{
+	char *c = lc_xasprintf("%s/canary", gen);
+
+	evil_found = 0;
+	ck_assert_int_eq(nftw(tdir, evil_walk, 16, FTW_PHYS | FTW_ACTIONRETVAL), 0);
+	ck_assert_msg(evil_found == 0, "%d hostile names found under %s", evil_found, tdir);
+	/* canary/passwd is the one legitimate match there */
+	evil_found = 0;
+	ck_assert_int_eq(nftw(c, evil_walk, 16, FTW_PHYS | FTW_ACTIONRETVAL), 0);
+	ck_assert_int_eq(evil_found, 1);
+	free(c);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_read_file_at(AT_FDCWD, path, 64u << 20, &buf, len, &err), &err);
+	return buf;
+}
+
+static char *tar_path(const char *name)
+{
+	return lc_xasprintf("%s/tars/%s.tar", gen, name);
+}
+
+/* ---------- compression ---------- */
+
+enum comp { C_PLAIN, C_GZIP, C_ZSTD, C_ZSTD_W20, C_ZSTD_W31, C_GZIP_TRUNC };
+
+static void gz_member(const char *p, size_t n, char **out, size_t *olen)
+{
+	z_stream z = { 0 };
+	size_t cap = compressBound(n) + 64;
+
+	*out = lc_xrealloc(*out, *olen + cap);
+	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)p;
+	z.avail_in = (uInt)n;
+	z.next_out = (unsigned char *)*out + *olen;
+	z.avail_out = (uInt)cap;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*olen += cap - z.avail_out;
+	deflateEnd(&z);
+}
+
+/* A zstd frame with an explicit window descriptor (2^wlog) and one raw block. */
+static char *zstd_raw_frame(const char *p, size_t n, unsigned wlog, size_t *olen)
+{
+	char *o = lc_xmalloc(n + 16);
+	uint32_t bh = 1u | ((uint32_t)n << 3); /* last block, raw */
+
+	ck_assert_uint_lt(n, 128 << 10);
+	memcpy(o, "\x28\xb5\x2f\xfd", 4);
+	o[4] = 0x00;			 /* no single segment, no checksum, no content size */
+	o[5] = (char)((wlog - 10) << 3); /* window descriptor: exponent, mantissa 0 */
+	o[6] = (char)(bh & 0xff);
+	o[7] = (char)((bh >> 8) & 0xff);
+	o[8] = (char)((bh >> 16) & 0xff);
+	memcpy(o + 9, p, n);
+	*olen = n + 9;
+	return o;
+}
+
+static char *compress_as(enum comp c, const char *tar, size_t n, size_t *olen)
+{
+	char *out = NULL;
+
+	*olen = 0;
+	switch (c) {
+	case C_PLAIN:
+		out = lc_xmalloc(n + 1);
+		memcpy(out, tar, n);
+		*olen = n;
+		break;
+	case C_GZIP:
+	case C_GZIP_TRUNC:
+		/* two members: multi-member gzip (pigz, concatenated streams) must work */
+		gz_member(tar, n / 2, &out, olen);
+		gz_member(tar + n / 2, n - n / 2, &out, olen);
+		if (c == C_GZIP_TRUNC)
+			*olen -= 12;
+		break;
+	case C_ZSTD: {
+		size_t cap = ZSTD_compressBound(n), r;
+
+		out = lc_xmalloc(cap);
+		r = ZSTD_compress(out, cap, tar, n, 3);
+		ck_assert(!ZSTD_isError(r));
+		*olen = r;
+		break;
+	}
+	case C_ZSTD_W20:
+		out = zstd_raw_frame(tar, n, 20, olen);
+		break;
+	case C_ZSTD_W31:
+		out = zstd_raw_frame(tar, n, 31, olen);
+		break;
+	}
+	return out;
+}
+
+/* ---------- ingest driver ---------- */
+
+enum corrupt { OK, BAD_DIGEST, BAD_DIFFID, SIZE_SHORT, SIZE_LONG };
+
+struct ing {
+	enum comp comp;
+	const char *parent;	      /* parent chain id */
+	const char *const *lowers;   /* for commit */
+	size_t n_lowers;
+	uint64_t max_unpacked;
+	enum corrupt corrupt;
+	char chainid[LC_DIGEST_BUFSZ]; /* out */
+	char diff_id[LC_DIGEST_BUFSZ]; /* out */
+	char digest[LC_DIGEST_BUFSZ];  /* out */
+	int64_t size;		       /* out */
+};
+
+/* Ingest gen/tars/<name>.tar the way fetch does, in uneven pieces. 1: already present. */
+static int ingest(const char *name, struct ing *o, struct lc_err **err)
+{
+	char *p = tar_path(name);
+	size_t tlen, blen, off = 0, step = 0;
+	char *tar = slurp(p, &tlen);
+	char *blob = compress_as(o->comp, tar, tlen, &blen);
+	static const size_t steps[] = { 1, 7, 511, 4096, 65536, 3 };
+	struct lc_layer_desc d = { 0 };
+	struct lc_layer_ingest *in = NULL;
+	int r;
+
+	lc_sha256_buf(tar, tlen, o->diff_id);
+	lc_sha256_buf(blob, blen, o->digest);
+	lc_chainid(o->parent, o->diff_id, o->chainid);
+	o->size = (int64_t)blen;
+	d.chainid = o->chainid;
+	d.diff_id = o->diff_id;
+	d.digest = o->digest;
+	d.size = (int64_t)blen;
+	d.max_unpacked = o->max_unpacked;
+	if (o->corrupt == BAD_DIGEST)
+		d.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+	if (o->corrupt == BAD_DIFFID)
+		d.diff_id = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+	if (o->corrupt == SIZE_SHORT)
+		d.size = (int64_t)blen + 1;
+	if (o->corrupt == SIZE_LONG)
+		d.size = (int64_t)blen - 1;
+	r = lc_store_layer_begin(st, &d, &in, err);
+	if (r != 0)
+		goto out;
+	while (off < blen) {
+		size_t n = steps[step++ % LC_ARRAY_SIZE(steps)];
+
+		if (n > blen - off)
+			n = blen - off;
+		r = lc_store_layer_write(in, blob + off, n, err);
+		if (r < 0)
+			break;
+		off += n;
+	}
+	if (r == 0)
+		r = lc_store_layer_finish(in, err);
+	if (r == 0) {
+		r = lc_store_layer_commit(in, o->lowers, o->n_lowers, err);
+		in = NULL;
+	}
+	lc_store_layer_abort(in);
+out:
+	free(p);
+	free(tar);
+	free(blob);
+	return r;
+}
+
+static int layer_dir(const char *chainid)
+{
+	char *p = lc_xasprintf("layers/sha256/%s", lc_digest_hex(chainid));
+	int fd = openat(sfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "no layer dir %s", p);
+	free(p);
+	return fd;
+}
+
+static char *read_at(int dfd, const char *path)
+{
+	char *buf = NULL;
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_read_file_at(dfd, path, 1 << 20, &buf, NULL, &err), &err);
+	return buf;
+}
+
+/* ---------- blobs ---------- */
+
+START_TEST(blob_put_get_has)
+{
+	struct lc_err *err = NULL;
+	const char *data = "{\"hello\":1}";
+	char dg[LC_DIGEST_BUFSZ];
+	char *got = NULL;
+	size_t len;
+	struct stat sb;
+	char *p;
+
+	lc_sha256_buf(data, strlen(data), dg);
+	ck_assert_int_eq(lc_store_blob_has(st, dg), 0);
+	ck_assert_ok(lc_store_blob_put(st, dg, data, strlen(data), &err), &err);
+	ck_assert_ok(lc_store_blob_put(st, dg, data, strlen(data), &err), &err); /* harmless */
+	ck_assert_int_eq(lc_store_blob_has(st, dg), 1);
+	ck_assert_ok(lc_store_blob_get(st, dg, 1024, &got, &len, &err), &err);
+	ck_assert_uint_eq(len, strlen(data));
+	ck_assert_str_eq(got, data);
+	free(got);
+	p = lc_xasprintf("blobs/sha256/%s", lc_digest_hex(dg));
+	ck_assert_int_eq(fstatat(sfd, p, &sb, 0), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0444);
+	/* bounded */
+	ck_assert_fail(lc_store_blob_get(st, dg, 4, &got, &len, &err), &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	err = NULL;
+	/* corrupted on disk: get re-verifies */
+	{
+		int fd = openat(sfd, p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "{\"hello\":2}", 11), 11);
+		close(fd);
+	}
+	ck_assert_fail(lc_store_blob_get(st, dg, 1024, &got, &len, &err), &err, LC_ERR_DIGEST);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_store_blob_get(st, "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6",
+					 1024, &got, &len, &err),
+		       &err, LC_ERR_NOTFOUND);
+	lc_err_free(err);
+	free(p);
+	assert_tmp_clean();
+}
+END_TEST
+
+START_TEST(blob_mismatch_writes_nothing)
+{
+	struct lc_err *err = NULL;
+	const char *dg = "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+
+	ck_assert_fail(lc_store_blob_put(st, dg, "b", 1, &err), &err, LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "expected sha256:ca97"));
+	ck_assert_ptr_nonnull(strstr(err->msg, "got sha256:3e23"));
+	lc_err_free(err);
+	ck_assert_int_eq(count_entries("blobs/sha256"), 0);
+	assert_tmp_clean();
+}
+END_TEST
+
+static const char *bad_digests[] = {
+	"sha256:../../../../etc/passwd",
+	"sha256:CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB",
+	"sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48b",
+	"sha512:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+	"md5:0cc175b9c0f1b6a831c399e269772661",
+	"",
+};
+
+START_TEST(blob_invalid_digest_creates_nothing)
+{
+	struct lc_err *err = NULL;
+	char *got = NULL;
+
+	ck_assert_fail(lc_store_blob_put(st, bad_digests[_i], "a", 1, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_store_blob_get(st, bad_digests[_i], 10, &got, NULL, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	ck_assert_int_eq(lc_store_blob_has(st, bad_digests[_i]), 0);
+	ck_assert_int_eq(count_entries("blobs/sha256"), 0);
+	assert_tmp_clean();
+}
+END_TEST
+
+/* ---------- image JSON ---------- */
+
+#define D1 "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+#define D2 "sha256:3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"
+#define D3 "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6"
+
+#define OCI_MANIFEST                                                                               \
+	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\","                             \
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1    \
+	"\",\"size\":100},"                                                                        \
+	"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2 \
+	"\",\"size\":2000},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","         \
+	"\"digest\":\"" D3 "\",\"size\":0}]}"
+
+#define OCI_INDEX                                                                                  \
+	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX "\",\"manifests\":["                 \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":10,"                \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"             \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":10,"                \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"           \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D3 "\",\"size\":10,"                \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"                              \
+	"{\"mediaType\":\"application/vnd.example+json\",\"digest\":\"" D3 "\",\"size\":1}]}"
+
+START_TEST(manifest_and_index_parse)
+{
+	struct lc_err *err = NULL;
+	struct lc_manifest *m = NULL;
+	const struct lc_descriptor *d;
+
+	ck_assert_ok(lc_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), LC_MT_OCI_MANIFEST, &m, &err),
+		     &err);
+	ck_assert_int_eq(m->kind, LC_MEDIA_MANIFEST);
+	ck_assert_str_eq(m->media_type, LC_MT_OCI_MANIFEST);
+	ck_assert_str_eq(m->config.digest, D1);
+	ck_assert_int_eq(m->config.size, 100);
+	ck_assert_uint_eq(m->n_layers, 2);
+	ck_assert_str_eq(m->layers[0].digest, D2);
+	ck_assert_int_eq(m->layers[0].size, 2000);
+	ck_assert_str_eq(m->layers[1].media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+	lc_manifest_free(m);
+	m = NULL;
+	/* no Content-Type, or a generic one: the body decides */
+	ck_assert_ok(lc_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), NULL, &m, &err), &err);
+	lc_manifest_free(m);
+	m = NULL;
+	ck_assert_ok(lc_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST),
+				       "application/json; charset=utf-8", &m, &err),
+		     &err);
+	lc_manifest_free(m);
+	m = NULL;
+
+	ck_assert_ok(lc_manifest_parse(OCI_INDEX, strlen(OCI_INDEX), LC_MT_OCI_INDEX "; charset=utf-8",
+				       &m, &err),
+		     &err);
+	ck_assert_int_eq(m->kind, LC_MEDIA_INDEX);
+	ck_assert_uint_eq(m->n_manifests, 4);
+	d = lc_manifest_pick(m, "linux", "amd64", NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->digest, D3);
+	d = lc_manifest_pick(m, "linux", "arm64", NULL); /* v8 is arm64's default */
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->digest, D2);
+	d = lc_manifest_pick(m, "linux", "arm", "v7");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->digest, D1);
+	ck_assert_ptr_null(lc_manifest_pick(m, "linux", "arm", "v6"));
+	ck_assert_ptr_null(lc_manifest_pick(m, "linux", "s390x", NULL));
+	ck_assert_ptr_null(lc_manifest_pick(m, "windows", "amd64", NULL));
+	lc_manifest_free(m);
+}
+END_TEST
+
+START_TEST(docker_manifest_without_body_media_type)
+{
+	const char *doc = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\","
+			  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}";
+	struct lc_err *err = NULL;
+	struct lc_manifest *m = NULL;
+
+	ck_assert_ok(lc_manifest_parse(doc, strlen(doc), LC_MT_DOCKER_MANIFEST, &m, &err), &err);
+	ck_assert_str_eq(m->media_type, LC_MT_DOCKER_MANIFEST);
+	ck_assert_uint_eq(m->n_layers, 0);
+	lc_manifest_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *what, *doc, *ct;
+	enum lc_errc code;
+	const char *msg; /* substring of the error */
+} bad_manifests[] = {
+	{ "both manifests and layers (CVE-2021-41190)",
+	  "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[],\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
+	  "\",\"size\":1}}",
+	  NULL, LC_ERR_PROTO, "both" },
+	{ "digest as a path",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[{\"mediaType\":\"x\",\"digest\":\"sha256:../../etc/passwd\",\"size\":1}]}",
+	  NULL, LC_ERR_PROTO, "sha256:../../etc/passwd" },
+	{ "uppercase hex",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"sha256:CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB\",\"size\":1},\"layers\":[]}",
+	  NULL, LC_ERR_PROTO, "invalid digest" },
+	{ "duplicate keys",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[],\"layers\":[]}",
+	  NULL, LC_ERR_PROTO, "duplicate" },
+	{ "schema1 by content type",
+	  "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}",
+	  "application/vnd.docker.distribution.manifest.v1+prettyjws", LC_ERR_PROTO, "schema 1" },
+	{ "schema1 by body", "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}", "application/json",
+	  LC_ERR_PROTO, "schema 1" },
+	{ "negative size",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":-1},\"layers\":[]}",
+	  NULL, LC_ERR_PROTO, "size" },
+	{ "size not an integer",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1.5},\"layers\":[]}",
+	  NULL, LC_ERR_PROTO, "size" },
+	{ "content type says index, body is a manifest", OCI_MANIFEST, LC_MT_OCI_INDEX, LC_ERR_PROTO,
+	  "does not match" },
+	{ "content type says docker, body says oci", OCI_MANIFEST, LC_MT_DOCKER_MANIFEST, LC_ERR_PROTO,
+	  "does not match" },
+	{ "mediaType index with layers",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}",
+	  NULL, LC_ERR_PROTO, "does not match" },
+	{ "unknown content type", OCI_MANIFEST, "text/html", LC_ERR_PROTO, "unsupported" },
+	{ "schemaVersion 3", "{\"schemaVersion\":3,\"manifests\":[]}", NULL, LC_ERR_PROTO, "schemaVersion" },
+	{ "not an object", "[1,2]", NULL, LC_ERR_PROTO, "object" },
+	{ "not json", "{\"schemaVersion\":", NULL, LC_ERR_PROTO, "invalid JSON" },
+	{ "index entry without digest",
+	  "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1}]}", NULL, LC_ERR_PROTO,
+	  "missing digest" },
+	{ "sha512 digest",
+	  "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1,\"digest\":\"sha512:"
+	  "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\"}]}",
+	  NULL, LC_ERR_PROTO, "algorithm" },
+};
+
+START_TEST(manifest_hostile)
+{
+	struct lc_err *err = NULL;
+	struct lc_manifest *m = NULL;
+	const char *doc = bad_manifests[_i].doc;
+
+	ck_assert_msg(lc_manifest_parse(doc, strlen(doc), bad_manifests[_i].ct, &m, &err) < 0,
+		      "accepted: %s", bad_manifests[_i].what);
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(err->code, bad_manifests[_i].code);
+	ck_assert_msg(strstr(err->msg, bad_manifests[_i].msg), "%s: message '%s' lacks '%s'",
+		      bad_manifests[_i].what, err->msg, bad_manifests[_i].msg);
+	lc_err_free(err);
+}
+END_TEST
+
+START_TEST(manifest_too_many_layers)
+{
+	struct lc_err *err = NULL;
+	struct lc_manifest *m = NULL;
+	size_t cap = 200 * (LC_MAX_LAYERS + 2) + 1024, n;
+	char *doc = lc_xmalloc(cap);
+
+	n = (size_t)snprintf(doc, cap,
+			     "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+			     "\",\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
+			     "\",\"size\":1},\"layers\":[");
+	for (int i = 0; i <= LC_MAX_LAYERS; i++)
+		n += (size_t)snprintf(doc + n, cap - n, "%s{\"mediaType\":\"x\",\"digest\":\"" D2 "\",\"size\":1}",
+				      i ? "," : "");
+	n += (size_t)snprintf(doc + n, cap - n, "]}");
+	ck_assert_fail(lc_manifest_parse(doc, n, NULL, &m, &err), &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	free(doc);
+}
+END_TEST
+
+START_TEST(image_config_parse)
+{
+	const char *doc =
+		"{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\","
+		"\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],"
+		"\"Env\":[\"PATH=/bin\",\"A=b\"],\"WorkingDir\":\"/w\",\"User\":\"1000:1000\"},"
+		"\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\",\"" D2 "\"]}}";
+	struct lc_err *err = NULL;
+	struct lc_image_config *c = NULL;
+
+	ck_assert_ok(lc_image_config_parse(doc, strlen(doc), &c, &err), &err);
+	ck_assert_str_eq(c->arch, "amd64");
+	ck_assert_str_eq(c->os, "linux");
+	ck_assert_str_eq(c->entrypoint[0], "/bin/sh");
+	ck_assert_str_eq(c->entrypoint[1], "-c");
+	ck_assert_ptr_null(c->entrypoint[2]);
+	ck_assert_str_eq(c->cmd[0], "echo hi");
+	ck_assert_str_eq(c->env[1], "A=b");
+	ck_assert_str_eq(c->workdir, "/w");
+	ck_assert_str_eq(c->user, "1000:1000");
+	ck_assert_uint_eq(c->n_diff_ids, 2);
+	ck_assert_str_eq(c->diff_ids[1], D2);
+	ck_assert_ptr_null(c->diff_ids[2]);
+	lc_image_config_free(c);
+	c = NULL;
+	/* a scratch image with Cmd null */
+	doc = "{\"config\":{\"Cmd\":null},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+	ck_assert_ok(lc_image_config_parse(doc, strlen(doc), &c, &err), &err);
+	ck_assert_ptr_null(c->cmd);
+	ck_assert_uint_eq(c->n_diff_ids, 0);
+	lc_image_config_free(c);
+}
+END_TEST
+
+static const char *bad_configs[] = {
+	"{\"rootfs\":{\"type\":\"tarballs\",\"diff_ids\":[]}}",
+	"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:../../x\"]}}",
+	"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+	"{\"config\":{\"Cmd\":\"not an array\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+	"{\"config\":{\"Env\":[1]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+	"{\"config\":{}}",
+};
+
+START_TEST(image_config_hostile)
+{
+	struct lc_err *err = NULL;
+	struct lc_image_config *c = NULL;
+
+	ck_assert_fail(lc_image_config_parse(bad_configs[_i], strlen(bad_configs[_i]), &c, &err), &err,
+		       LC_ERR_PROTO);
+	ck_assert_ptr_null(c);
+	lc_err_free(err);
+}
+END_TEST
+
+START_TEST(chainid_known_answer)
+{
+	char a[LC_DIGEST_BUFSZ], ab[LC_DIGEST_BUFSZ], abc[LC_DIGEST_BUFSZ];
+
+	lc_chainid(NULL, D1, a);
+	ck_assert_str_eq(a, D1);
+	lc_chainid(a, D2, ab);
+	ck_assert_str_eq(ab, "sha256:51c0c8ace48498d6f5fee6b0592cc06f2da0f3cbe09c5a34a97dce85c3889676");
+	lc_chainid(ab, D3, abc);
+	ck_assert_str_eq(abc, "sha256:2fce7f8ce91bcf0a1428b36e1024639fdbd9469eea762dba98aa749631885106");
+}
+END_TEST
+
+/* ---------- refs ---------- */
+
+START_TEST(refs_set_get_list_remove)
+{
+	struct lc_err *err = NULL;
+	struct lc_store_ref r1 = { (char *)"docker.io/library/nginx:latest", (char *)D1, (char *)D2,
+				   (char *)D3 };
+	struct lc_store_ref r2 = { (char *)"docker.io/library/alpine:3", (char *)D3, (char *)D3,
+				   (char *)D1 };
+	struct lc_store_ref *got = NULL, *v = NULL;
+	size_t n = 0;
+
+	ck_assert_fail(lc_store_ref_get(st, r1.name, &got, &err), &err, LC_ERR_NOTFOUND);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_ok(lc_store_ref_list(st, &v, &n, &err), &err);
+	ck_assert_uint_eq(n, 0);
+	lc_store_ref_list_free(v, n);
+	ck_assert_ok(lc_store_ref_set(st, &r1, &err), &err);
+	ck_assert_ok(lc_store_ref_set(st, &r2, &err), &err);
+	ck_assert_ok(lc_store_ref_get(st, r1.name, &got, &err), &err);
+	ck_assert_str_eq(got->digest, D1);
+	ck_assert_str_eq(got->manifest, D2);
+	ck_assert_str_eq(got->config, D3);
+	lc_store_ref_free(got);
+	/* overwrite */
+	r1.config = (char *)D1;
+	ck_assert_ok(lc_store_ref_set(st, &r1, &err), &err);
+	ck_assert_ok(lc_store_ref_get(st, r1.name, &got, &err), &err);
+	ck_assert_str_eq(got->config, D1);
+	lc_store_ref_free(got);
+	/* sorted */
+	ck_assert_ok(lc_store_ref_list(st, &v, &n, &err), &err);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].name, "docker.io/library/alpine:3");
+	ck_assert_str_eq(v[1].name, "docker.io/library/nginx:latest");
+	lc_store_ref_list_free(v, n);
+	/* a bad digest is refused, nothing changes */
+	r2.digest = (char *)"sha256:../../etc";
+	ck_assert_fail(lc_store_ref_set(st, &r2, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_ok(lc_store_ref_remove(st, "docker.io/library/alpine:3", &err), &err);
+	ck_assert_fail(lc_store_ref_remove(st, "docker.io/library/alpine:3", &err), &err, LC_ERR_NOTFOUND);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_ok(lc_store_ref_list(st, &v, &n, &err), &err);
+	ck_assert_uint_eq(n, 1);
+	lc_store_ref_list_free(v, n);
+	/* the file is replaced atomically: no temp files left next to it */
+	ck_assert_int_eq(count_entries("refs"), 2); /* refs.json + lock */
+}
+END_TEST
+
+/* ---------- layers ---------- */
+
+static const enum comp comps[] = { C_PLAIN, C_GZIP, C_ZSTD };
+
+START_TEST(layer_ingest_basic)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = comps[_i] };
+	struct lc_layer_info *info = NULL;
+	struct stat a, b;
+	char lnk[256], *p;
+	ssize_t n;
+	int fd;
+
+	ck_assert_int_eq(ingest("basic", &o, &err), 0);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(lc_store_layer_has(st, o.chainid), 1);
+	fd = layer_dir(o.chainid);
+	p = read_at(fd, "etc/hostname");
+	ck_assert_str_eq(p, "layerctl\n");
+	free(p);
+	ck_assert_int_eq(fstatat(fd, "bin/tool", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_mode, S_IFREG | 04755); /* setuid kept */
+	ck_assert_int_eq(fstatat(fd, "bin/tool2", &b, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_ino, b.st_ino); /* hard link */
+	n = readlinkat(fd, "bin/sh", lnk, sizeof(lnk) - 1);
+	ck_assert_int_eq(n, 4);
+	lnk[n] = 0;
+	ck_assert_str_eq(lnk, "tool");
+	ck_assert_int_eq(fstatat(fd, "m", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_mtime, 1000000); /* dir mtime set after its children */
+	ck_assert_int_eq(fstatat(fd, "p", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISFIFO(a.st_mode));
+	ck_assert_int_eq(a.st_mode & 07777, 0640);
+	ck_assert_int_eq(a.st_uid, 7);
+	ck_assert_int_eq(a.st_gid, 8);
+	ck_assert_int_eq(fstatat(fd, "owned", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_uid, 1000);
+	ck_assert_int_eq(a.st_gid, 1001);
+	ck_assert_int_eq(a.st_mode & 07777, 0600);
+	ck_assert_int_eq(a.st_mtime, 1600000000);
+	ck_assert_int_eq(fstatat(fd, "bin", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_mode, S_IFDIR | 0755); /* implicit, no lower: 0755 */
+	close(fd);
+
+	ck_assert_ok(lc_store_layer_info(st, o.chainid, &info, &err), &err);
+	ck_assert_str_eq(info->chainid, o.chainid);
+	ck_assert_str_eq(info->diff_id, o.diff_id);
+	ck_assert_str_eq(info->digest, o.digest);
+	ck_assert_int_eq(info->size, o.size);
+	ck_assert_uint_eq(info->files, 9); /* etc hostname tool sh tool2 m f p owned */
+	ck_assert_int_gt(info->unpacked, 0);
+	ck_assert_uint_eq(strlen(info->link), 2 + 26);
+	/* the short link resolves to the layer */
+	ck_assert_int_eq(fstatat(sfd, info->link, &a, 0), 0);
+	fd = layer_dir(o.chainid);
+	ck_assert_int_eq(fstat(fd, &b), 0);
+	ck_assert_int_eq(a.st_ino, b.st_ino);
+	close(fd);
+	lc_layer_info_free(info);
+	assert_tmp_clean();
+	/* a second ingest of the same chain id finds it */
+	ck_assert_int_eq(ingest("basic", &o, &err), 1);
+}
+END_TEST
+
+static const struct {
+	enum corrupt c;
+	enum comp comp;
+	enum lc_errc code;
+	const char *msg;
+} mismatches[] = {
+	{ BAD_DIGEST, C_GZIP, LC_ERR_DIGEST, "digest mismatch: expected sha256:0000" },
+	{ BAD_DIFFID, C_GZIP, LC_ERR_DIGEST, "diff_id mismatch: expected sha256:1111" },
+	{ BAD_DIFFID, C_ZSTD, LC_ERR_DIGEST, "diff_id mismatch" },
+	{ BAD_DIFFID, C_PLAIN, LC_ERR_DIGEST, "diff_id mismatch" },
+	{ SIZE_SHORT, C_PLAIN, LC_ERR_DIGEST, "size mismatch" },
+	{ SIZE_LONG, C_ZSTD, LC_ERR_DIGEST, "more than" },
+};
+
+START_TEST(layer_mismatch_leaves_nothing)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = mismatches[_i].comp, .corrupt = mismatches[_i].c };
+
+	ck_assert_int_lt(ingest("basic", &o, &err), 0);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, mismatches[_i].code);
+	ck_assert_msg(strstr(err->msg, mismatches[_i].msg), "message '%s' lacks '%s'", err->msg,
+		      mismatches[_i].msg);
+	lc_err_free(err);
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	ck_assert_int_eq(count_entries("l"), 0);
+	assert_tmp_clean();
+}
+END_TEST
+
+static const struct {
+	enum comp comp;
+	uint64_t max;
+	int ok;
+	enum lc_errc code;
+	const char *msg;
+} streams[] = {
+	{ C_ZSTD_W20, 0, 1, 0, NULL },
+	{ C_ZSTD_W31, 0, 0, LC_ERR_PROTO, "zstd:" },
+	{ C_GZIP_TRUNC, 0, 0, LC_ERR_PROTO, "truncated gzip" },
+};
+
+START_TEST(layer_streams)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = streams[_i].comp, .max_unpacked = streams[_i].max };
+	int r = ingest("dotdot-dot" /* small; refused later anyway */, &o, &err);
+
+	(void)r;
+	lc_err_free(err);
+	err = NULL;
+	/* the same on a harmless tar */
+	r = ingest("wh-then-dir", &o, &err);
+	if (streams[_i].ok) {
+		ck_assert_msg(r == 0, "ingest failed: %s", err ? err->msg : "");
+	} else {
+		ck_assert_int_lt(r, 0);
+		ck_assert_int_eq(err->code, streams[_i].code);
+		ck_assert_msg(strstr(err->msg, streams[_i].msg), "message '%s' lacks '%s'", err->msg,
+			      streams[_i].msg);
+		lc_err_free(err);
+		ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	}
+	assert_tmp_clean();
+}
+END_TEST
+
+START_TEST(layer_tar_bomb_bounded)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_GZIP, .max_unpacked = 1 << 20 };
+
+	ck_assert_int_lt(ingest("big", &o, &err), 0);
+	ck_assert_int_eq(err->code, LC_ERR_LIMIT);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	assert_tmp_clean();
+	o.max_unpacked = 0; /* default bound: fine */
+	ck_assert_int_eq(ingest("big", &o, &err), 0);
+}
+END_TEST
+
+/* hostile tars: refused (code) or accepted with a check */
+static void check_absolute(int fd)
+{
+	char *p = read_at(fd, "etc/x");
+
+	ck_assert_str_eq(p, "re-anchored");
+	free(p);
+}
+
+static void check_symlink_mode(int fd)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(fstatat(fd, "f", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	ck_assert_int_eq(sb.st_uid, 4242); /* lchown'd, the target was not */
+}
+
+static void check_hardlink_sym(int fd)
+{
+	struct stat a, b;
+
+	ck_assert_int_eq(fstatat(fd, "h", &a, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISLNK(a.st_mode)); /* the symlink itself was linked */
+	ck_assert_int_eq(fstatat(fd, "s", &b, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(a.st_ino, b.st_ino);
+}
+
+static void check_overwrite(int fd)
+{
+	char *y = read_at(fd, "y"), *x = read_at(fd, "x");
+
+	ck_assert_str_eq(y, "A");
+	ck_assert_str_eq(x, "B");
+	free(x);
+	free(y);
+}
+
+static void check_devices(int fd)
+{
+	ck_assert_int_eq(faccessat(fd, "dev/sda", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	ck_assert_int_eq(faccessat(fd, "dev/mem", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	ck_assert_int_eq(faccessat(fd, "ok", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void check_xattrs(int fd)
+{
+	int x = openat(fd, "x", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char v[16];
+
+	ck_assert_int_ge(x, 0);
+	ck_assert_int_eq(fgetxattr(x, "trusted.overlay.opaque", v, sizeof(v)), -1);
+	ck_assert_int_eq(fgetxattr(x, "user.overlay.redirect", v, sizeof(v)), -1);
+	ck_assert_int_eq(fgetxattr(x, "security.selinux", v, sizeof(v)), -1);
+	/* ordinary user xattrs survive (where the filesystem has them) */
+	if (fgetxattr(x, "user.kept", v, sizeof(v)) != 3)
+		ck_assert_int_eq(errno, ENOTSUP);
+	close(x);
+}
+
+static const struct {
+	const char *tar;
+	enum lc_errc code; /* LC_ERR_OK: accepted */
+	void (*check)(int fd);
+	const char *msg;
+} hostile[] = {
+	{ "dotdot", LC_ERR_UNSAFE, NULL, "'../../x'" },
+	{ "dotdot-mid", LC_ERR_UNSAFE, NULL, "'a/../../x'" },
+	{ "dotdot-dot", LC_ERR_UNSAFE, NULL, ".." },
+	{ "absolute", LC_ERR_OK, check_absolute, NULL },
+	{ "symlink-dir", LC_ERR_UNSAFE, NULL, "evil/passwd" },
+	{ "symlink-rel", LC_ERR_UNSAFE, NULL, "rel" },
+	{ "symlink-mode", LC_ERR_OK, check_symlink_mode, NULL },
+	{ "stale-dir", LC_ERR_UNSAFE, NULL, "d/b" },
+	{ "hardlink-rel", LC_ERR_UNSAFE, NULL, ".." },
+	{ "hardlink-abs", LC_ERR_UNSAFE, NULL, "not in the layer" },
+	{ "hardlink-sym", LC_ERR_OK, check_hardlink_sym, NULL },
+	{ "hardlink-overwrite", LC_ERR_OK, check_overwrite, NULL },
+	{ "hardlink-self", LC_ERR_PROTO, NULL, "itself" },
+	{ "hardlink-dir", LC_ERR_UNSAFE, NULL, "directory" },
+	{ "wh-dotdot", LC_ERR_UNSAFE, NULL, "whiteout" },
+	{ "wh-empty", LC_ERR_UNSAFE, NULL, "whiteout" },
+	{ "wh-dots", LC_ERR_UNSAFE, NULL, "whiteout" },
+	{ "wh-symlink", LC_ERR_UNSAFE, NULL, "s/.wh.passwd" },
+	{ "devices", LC_ERR_OK, check_devices, NULL },
+	{ "xattrs", LC_ERR_OK, check_xattrs, NULL },
+};
+
+START_TEST(layer_hostile_tars)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_GZIP };
+	int r = ingest(hostile[_i].tar, &o, &err);
+
+	if (hostile[_i].code == LC_ERR_OK) {
+		int fd;
+
+		ck_assert_msg(r == 0, "%s: %s", hostile[_i].tar, err ? err->msg : "");
+		fd = layer_dir(o.chainid);
+		hostile[_i].check(fd);
+		close(fd);
+	} else {
+		ck_assert_msg(r < 0, "%s accepted", hostile[_i].tar);
+		ck_assert_int_eq(err->code, hostile[_i].code);
+		ck_assert_msg(strstr(err->msg, hostile[_i].msg), "%s: message '%s' lacks '%s'",
+			      hostile[_i].tar, err->msg, hostile[_i].msg);
+		lc_err_free(err);
+		ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	}
+	assert_tmp_clean();
+	assert_canary_intact();
+	assert_nothing_escaped();
+}
+END_TEST
+
+START_TEST(layer_whiteouts_to_overlay)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_ZSTD };
+	struct stat sb;
+	char v[4];
+	int fd, c;
+
+	ck_assert_int_eq(ingest("whiteouts", &o, &err), 0);
+	fd = layer_dir(o.chainid);
+	ck_assert_int_eq(fstatat(fd, "a/b", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISCHR(sb.st_mode));
+	ck_assert_int_eq(sb.st_rdev, makedev(0, 0));
+	ck_assert_int_eq(faccessat(fd, "a/.wh.b", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	c = openat(fd, "c", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_eq(fgetxattr(c, "trusted.overlay.opaque", v, sizeof(v)), 1);
+	ck_assert_int_eq(v[0], 'y');
+	close(c);
+	ck_assert_int_eq(faccessat(fd, "c/.wh..wh..opq", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	ck_assert_int_eq(faccessat(fd, "c/keep", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	/* a whiteout never hides this layer's own file */
+	ck_assert_int_eq(fstatat(fd, "k", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	/* AUFS metadata is not part of the image */
+	ck_assert_int_eq(faccessat(fd, ".wh..wh.plnk", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	close(fd);
+
+	/* `.wh.gone` then a dir `gone`: the new dir hides everything below it */
+	ck_assert_int_eq(ingest("wh-then-dir", &o, &err), 0);
+	fd = layer_dir(o.chainid);
+	c = openat(fd, "gone", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(fgetxattr(c, "trusted.overlay.opaque", v, sizeof(v)), 1);
+	close(c);
+	close(fd);
+}
+END_TEST
+
+START_TEST(layer_implicit_dirs_from_lower)
+{
+	struct lc_err *err = NULL;
+	struct ing lo = { .comp = C_GZIP }, up = { .comp = C_GZIP };
+	const char *lowers[1];
+	struct stat sb;
+	int fd;
+
+	ck_assert_int_eq(ingest("lower-tmp", &lo, &err), 0);
+	lowers[0] = lo.chainid;
+	up.parent = lo.chainid;
+	up.lowers = lowers;
+	up.n_lowers = 1;
+	ck_assert_int_eq(ingest("upper-tmp", &up, &err), 0);
+	ck_assert_str_ne(up.chainid, up.diff_id); /* keyed by chain id */
+	fd = layer_dir(up.chainid);
+	ck_assert_int_eq(fstatat(fd, "tmp", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 01777);
+	ck_assert_int_eq(sb.st_uid, 1000);
+	ck_assert_int_eq(sb.st_gid, 1000);
+	ck_assert_int_eq(fstatat(fd, "var/lib", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0700);
+	/* not in any lower: 0755 root */
+	ck_assert_int_eq(fstatat(fd, "new/dir", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0755);
+	ck_assert_int_eq(sb.st_uid, geteuid());
+	close(fd);
+}
+END_TEST
+
+START_TEST(layer_concurrent_same_chainid)
+{
+	int pfd[2], status[2];
+	pid_t pid[2];
+	struct ing o = { .comp = C_GZIP };
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	for (int i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			struct lc_err *err = NULL;
+			struct lc_layer_ingest *in = NULL;
+			struct lc_layer_desc d = { 0 };
+			struct lc_store *s2 = NULL;
+			char *tarp = tar_path("basic");
+			size_t tl, bl;
+			char *tar = slurp(tarp, &tl), *blob = compress_as(C_GZIP, tar, tl, &bl);
+			char c = 'x';
+			int r;
+
+			/* its own store handle, like another process */
+			if (lc_store_open(lc_store_root(st), &s2, &err) < 0)
+				_exit(10);
+			lc_sha256_buf(tar, tl, o.diff_id);
+			lc_sha256_buf(blob, bl, o.digest);
+			lc_chainid(NULL, o.diff_id, o.chainid);
+			d.chainid = o.chainid;
+			d.diff_id = o.diff_id;
+			d.digest = o.digest;
+			d.size = (int64_t)bl;
+			if (i == 1) /* start after the first holds the lock */
+				if (read(pfd[0], &c, 1) != 1)
+					_exit(11);
+			r = lc_store_layer_begin(s2, &d, &in, &err);
+			if (i == 0) {
+				if (write(pfd[1], &c, 1) != 1)
+					_exit(12);
+				usleep(300 * 1000); /* the other one is now waiting on the lock */
+			}
+			if (r == 1)
+				_exit(1);
+			if (r < 0)
+				_exit(13);
+			if (lc_store_layer_write(in, blob, bl, &err) < 0 ||
+			    lc_store_layer_finish(in, &err) < 0) {
+				lc_store_layer_abort(in);
+				_exit(14);
+			}
+			if (lc_store_layer_commit(in, NULL, 0, &err) < 0)
+				_exit(15);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(waitpid(pid[i], &status[i], 0), pid[i]);
+	ck_assert(WIFEXITED(status[0]) && WIFEXITED(status[1]));
+	ck_assert_int_eq(WEXITSTATUS(status[0]), 0); /* extracted */
+	ck_assert_int_eq(WEXITSTATUS(status[1]), 1); /* waited, found it committed */
+	ck_assert_int_eq(count_entries("layers/sha256"), 2); /* dir + .json */
+	assert_tmp_clean();
+	close(pfd[0]);
+	close(pfd[1]);
+}
+END_TEST
+
+START_TEST(layer_abort_midway)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_ingest *in = NULL;
+	struct lc_layer_desc d = { 0 };
+	char *tp = tar_path("big");
+	size_t tl;
+	char *tar = slurp(tp, &tl);
+	char dg[LC_DIGEST_BUFSZ];
+
+	lc_sha256_buf(tar, tl, dg);
+	d.chainid = d.diff_id = d.digest = dg;
+	d.size = (int64_t)tl;
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	ck_assert_ok(lc_store_layer_write(in, tar, tl / 2, &err), &err);
+	lc_store_layer_abort(in);
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	assert_tmp_clean();
+	/* the lock was released: a new ingest goes through */
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	ck_assert_ok(lc_store_layer_write(in, tar, tl, &err), &err);
+	ck_assert_ok(lc_store_layer_finish(in, &err), &err);
+	ck_assert_ok(lc_store_layer_commit(in, NULL, 0, &err), &err);
+	ck_assert_int_eq(lc_store_layer_has(st, dg), 1);
+	free(tar);
+	free(tp);
+}
+END_TEST
+
+/* ---------- tmp sweeping, containers, fault injection ---------- */
+
+START_TEST(open_sweeps_dead_debris_only)
+{
+	struct lc_err *err = NULL;
+	struct lc_store *s2 = NULL;
+	int tfd = openat(sfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC), live;
+	struct stat sb;
+
+	ck_assert_int_eq(mkdirat(tfd, "ingest-dead-1", 0700), 0);
+	ck_assert_int_eq(mkdirat(tfd, "ingest-dead-1/layer", 0700), 0);
+	ck_assert_int_eq(mkdirat(tfd, "ingest-live-1", 0700), 0);
+	live = openat(tfd, "ingest-live-1", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_eq(flock(live, LOCK_EX), 0);
+	close(openat(tfd, "blob-dead", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	ck_assert_int_eq(mkdirat(tfd, "trash/old", 0700), 0);
+	ck_assert_ok(lc_store_open(lc_store_root(st), &s2, &err), &err);
+	ck_assert_int_eq(fstatat(tfd, "ingest-dead-1", &sb, 0), -1);
+	ck_assert_int_eq(fstatat(tfd, "blob-dead", &sb, 0), -1);
+	ck_assert_int_eq(fstatat(tfd, "trash/old", &sb, 0), -1);
+	ck_assert_int_eq(fstatat(tfd, "ingest-live-1", &sb, 0), 0);
+	ck_assert_int_eq(fstatat(tfd, "locks", &sb, 0), 0);
+	lc_store_close(s2);
+	close(live);
+	close(tfd);
+}
+END_TEST
+
+START_TEST(store_layout_private)
+{
+	struct stat sb;
+	static const char *dirs[] = { "blobs/sha256", "layers/sha256", "l", "refs", "containers", "tmp" };
+	char *d;
+
+	ck_assert_int_eq(fstatat(sfd, "", &sb, AT_EMPTY_PATH), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0700);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(dirs); i++)
+		ck_assert_msg(fstatat(sfd, dirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode),
+			      "missing %s", dirs[i]);
+	ck_assert_str_eq(lc_store_root(st) + strlen(lc_store_root(st)) - 6, "/store");
+	setenv("LAYERCTL_ROOT", "/x/y", 1);
+	d = lc_store_default_root();
+	ck_assert_str_eq(d, "/x/y");
+	free(d);
+}
+END_TEST
+
+START_TEST(container_create_remove)
+{
+	struct lc_err *err = NULL;
+	char *id = NULL, *dir = NULL;
+	struct stat sb;
+	char *p;
+
+	ck_assert_ok(lc_store_container_create(st, &id, &dir, &err), &err);
+	ck_assert_uint_eq(strlen(id), 64);
+	p = lc_xasprintf("%s/upper", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0755);
+	free(p);
+	p = lc_xasprintf("%s/work", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	free(p);
+	p = lc_xasprintf("%s/upper/f", dir);
+	close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	free(p);
+	ck_assert_ok(lc_store_container_remove(st, id, &err), &err);
+	ck_assert_int_eq(stat(dir, &sb), -1);
+	ck_assert_fail(lc_store_container_remove(st, id, &err), &err, LC_ERR_NOTFOUND);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_store_container_remove(st, "../../etc", &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	assert_tmp_clean();
+	free(id);
+	free(dir);
+}
+END_TEST
+
+/* root: mounts a tmpfs on merged/ */
+START_TEST(container_remove_refuses_mounted)
+{
+	struct lc_err *err = NULL;
+	char *id = NULL, *dir = NULL, *merged;
+	struct stat sb;
+
+	ck_assert_ok(lc_store_container_create(st, &id, &dir, &err), &err);
+	merged = lc_xasprintf("%s/merged", dir);
+	ck_assert_int_eq(mount("tmpfs", merged, "tmpfs", 0, "size=64k"), 0);
+	ck_assert_fail(lc_store_container_remove(st, id, &err), &err, LC_ERR_EXISTS);
+	ck_assert_ptr_nonnull(strstr(err->msg, "mounted"));
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(stat(dir, &sb), 0);
+	ck_assert_int_eq(umount(merged), 0);
+	ck_assert_ok(lc_store_container_remove(st, id, &err), &err);
+	free(merged);
+	free(id);
+	free(dir);
+}
+END_TEST
+
+static const struct {
+	enum lc_store_sys which;
+	unsigned nth;
+} faults[] = {
+	{ LC_SYS_RENAME, 1 }, /* the .json */
+	{ LC_SYS_RENAME, 2 }, /* the layer dir */
+	{ LC_SYS_SYNC, 1 },
+	{ LC_SYS_WRITE, 3 },  /* a file in the middle of the tar */
+	{ LC_SYS_OPEN, 2 },
+};
+
+START_TEST(layer_fault_injection)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_GZIP };
+
+	lc_store_fault_arm(faults[_i].which, faults[_i].nth, EIO);
+	ck_assert_int_lt(ingest("basic", &o, &err), 0);
+	lc_store_fault_disarm();
+	ck_assert_ptr_nonnull(err);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(lc_store_layer_has(st, o.chainid), 0);
+	assert_tmp_clean();
+	/* and the store recovers: the next ingest works */
+	ck_assert_int_eq(ingest("basic", &o, &err), 0);
+	ck_assert_int_eq(lc_store_layer_has(st, o.chainid), 1);
+}
+END_TEST
+
+START_TEST(blob_fault_injection)
+{
+	struct lc_err *err = NULL;
+	char dg[LC_DIGEST_BUFSZ];
+
+	lc_sha256_buf("a", 1, dg);
+	lc_store_fault_arm(_i == 0 ? LC_SYS_WRITE : LC_SYS_RENAME, 1, ENOSPC);
+	ck_assert_fail(lc_store_blob_put(st, dg, "a", 1, &err), &err, LC_ERR_SYS);
+	lc_store_fault_disarm();
+	lc_err_free(err);
+	ck_assert_int_eq(lc_store_blob_has(st, dg), 0);
+	assert_tmp_clean();
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("blobs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, blob_put_get_has);
+	tcase_add_test(tc, blob_mismatch_writes_nothing);
+	tcase_add_loop_test(tc, blob_invalid_digest_creates_nothing, 0, LC_ARRAY_SIZE(bad_digests));
+	tcase_add_loop_test(tc, blob_fault_injection, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json");
+	tcase_add_test(tc, manifest_and_index_parse);
+	tcase_add_test(tc, docker_manifest_without_body_media_type);
+	tcase_add_loop_test(tc, manifest_hostile, 0, LC_ARRAY_SIZE(bad_manifests));
+	tcase_add_test(tc, manifest_too_many_layers);
+	tcase_add_test(tc, image_config_parse);
+	tcase_add_loop_test(tc, image_config_hostile, 0, LC_ARRAY_SIZE(bad_configs));
+	tcase_add_test(tc, chainid_known_answer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, refs_set_get_list_remove);
+	tcase_add_test(tc, open_sweeps_dead_debris_only);
+	tcase_add_test(tc, store_layout_private);
+	tcase_add_test(tc, container_create_remove);
+	suite_add_tcase(s, tc);
+
+	/* needs root: chown to other uids, mknod 0/0 whiteouts, trusted.* xattrs, mount */
+	tc = tcase_create("layers");
+	tcase_set_tags(tc, "root");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, layer_ingest_basic, 0, LC_ARRAY_SIZE(comps));
+	tcase_add_loop_test(tc, layer_mismatch_leaves_nothing, 0, LC_ARRAY_SIZE(mismatches));
+	tcase_add_loop_test(tc, layer_streams, 0, LC_ARRAY_SIZE(streams));
+	tcase_add_test(tc, layer_tar_bomb_bounded);
+	tcase_add_loop_test(tc, layer_hostile_tars, 0, LC_ARRAY_SIZE(hostile));
+	tcase_add_test(tc, layer_whiteouts_to_overlay);
+	tcase_add_test(tc, layer_implicit_dirs_from_lower);
+	tcase_add_test(tc, layer_concurrent_same_chainid);
+	tcase_add_test(tc, layer_abort_midway);
+	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
+	tcase_add_test(tc, container_remove_refuses_mounted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/lc-unit-gen-XXXXXX";
+	char *cmd;
+	int rc;
+
+	/* outside a test: no ck_assert here */
+	if (!mkdtemp(tmpl))
+		return EXIT_FAILURE;
+	gen = lc_xstrdup(tmpl);
+	cmd = lc_xasprintf("/usr/bin/python3 " SCRIPT " '%s/tars' '%s/canary'", gen, gen);
+	if (access(SCRIPT, R_OK) != 0 || system(cmd) != 0) {
+		fprintf(stderr, "check_store: cannot run %s (run from the repository root)\n", SCRIPT);
+		return EXIT_FAILURE;
+	}
+	free(cmd);
+	rc = unit_run(store_suite());
+	cmd = lc_xasprintf("rm -rf '%s'", gen);
+	if (system(cmd) != 0)
+		rc = EXIT_FAILURE;
+	free(cmd);
+	free(gen);
+	return rc;
+}
