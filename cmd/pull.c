@@ -20,7 +20,7 @@ static const char pull_usage[] =
 
 struct layer_line {
 	char id[13];
-	char status[96];
+	char status[160];
 };
 
 /* Draws docker pull's per-layer lines: redrawn in place on a terminal, plain lines otherwise. */
