@@ -16,7 +16,7 @@ step "pull nginx: two layers downloaded, verified and unpacked in one pass"
 L pull "$REG/nginx"
 step "pull python: the shared base layer is not downloaded again"
 L pull "$REG/python:latest"
-echo "(the registry served the shared base blob $(blob_get_count "$(image_layer_digest busybox 0)") time(s))"
+echo "(the registry served the shared base blob $(blob_get_count "$BASE_LAYER") time(s))"
 
 step "images"
 L images
@@ -27,7 +27,7 @@ echo "\$ layerctl run --rm $REG/busybox sh -c 'echo inside: PID \$\$, hostname \
 	sh -c 'echo "inside the container: PID $$, hostname $(hostname)"; sleep 2' &
 lpid=$!
 sleep 1
-cpid=$(ps -o pid= --ppid "$lpid" | head -1 | tr -d ' ')
+cpid=$(ps -o pid= --ppid "$lpid" | head -1 | tr -d ' ' || true)
 echo "on the host:          PID $cpid (child of layerctl, PID $lpid)"
 wait "$lpid"
 

@@ -4,29 +4,29 @@
 
 plan 12
 
-out=$("$LAYERCTL" --help); rc=$?
+rc=0; out=$("$LAYERCTL" --help) || rc=$?
 is "$rc" 0 "layerctl --help exits 0"
 like "$out" "Commands:" "--help lists the commands"
 
 for verb in pull images run; do
-	out=$("$LAYERCTL" "$verb" --help); rc=$?
+	rc=0; out=$("$LAYERCTL" "$verb" --help) || rc=$?
 	is "$rc" 0 "$verb --help exits 0"
 done
 
-out=$("$LAYERCTL" frobnicate 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" frobnicate 2>&1) || rc=$?
 is "$rc" 2 "an unknown verb is a usage error (2)"
 
-out=$("$LAYERCTL" --root "$ROOT" pull Nginx 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull Nginx 2>&1) || rc=$?
 is "$rc" 1 "an uppercase repository is refused"
 like "$out" "must be lowercase" "the error says why"
 
-out=$("$LAYERCTL" --root "$ROOT" pull 'nginx:' 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull 'nginx:' 2>&1) || rc=$?
 like "$out" "^layerctl: pull 'nginx:': invalid reference format" "a bad reference: one clear line"
 
-out=$("$LAYERCTL" --root "$ROOT" run --rm 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" run --rm 2>&1) || rc=$?
 is "$rc" 125 "run without an image fails with docker's 125"
 
-out=$("$LAYERCTL" --root "$ROOT" images); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" images) || rc=$?
 is "$rc" 0 "images on an empty store works"
 is "$(printf '%s\n' "$out" | wc -l)" 1 "and shows only the header"
 

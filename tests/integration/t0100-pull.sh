@@ -7,31 +7,31 @@ plan 17
 start_registry
 push_images
 
-base=$(image_layer_digest busybox 0)
-is "$(image_layer_digest nginx 0)" "$base" "nginx sits on the busybox layer"
-is "$(image_layer_digest python 0)" "$base" "python sits on the busybox layer"
+base=$(oci_layers busybox | sed -n 1p)
+is "$(oci_layers nginx | sed -n 1p)" "$base" "nginx sits on the busybox layer"
+is "$(oci_layers python | sed -n 1p)" "$base" "python sits on the busybox layer"
 
-out=$("$LAYERCTL" --root "$ROOT" pull "$REG/busybox" 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull "$REG/busybox" 2>&1) || rc=$?
 is "$rc" 0 "pull busybox"
 like "$out" "Using default tag: latest" "a missing tag means latest"
 like "$out" "${base:7:12}: Pull complete" "the layer is pulled"
 like "$out" "Status: Downloaded newer image for $REG/busybox:latest" "docker's status line"
 like "$out" "Digest: sha256:[0-9a-f]{64}" "the digest is shown"
 
-out=$("$LAYERCTL" --root "$ROOT" pull "$REG/nginx:latest" 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull "$REG/nginx:latest" 2>&1) || rc=$?
 is "$rc" 0 "pull nginx"
 like "$out" "${base:7:12}: Already exists" "nginx's base layer already exists"
 
-out=$("$LAYERCTL" --root "$ROOT" pull "$REG/python:latest" 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull "$REG/python:latest" 2>&1) || rc=$?
 is "$rc" 0 "pull python"
 like "$out" "${base:7:12}: Already exists" "python's base layer already exists"
 is "$(blob_get_count "$base")" 1 "the registry served the shared base blob once"
 
-out=$("$LAYERCTL" --root "$ROOT" pull "$REG/python:latest" 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull "$REG/python:latest" 2>&1) || rc=$?
 like "$out" "Status: Image is up to date for $REG/python:latest" "a second pull is up to date"
-is "$(blob_get_count "$(image_layer_digest python 1)")" 1 "and downloads nothing again"
+is "$(blob_get_count "$(oci_layers python | sed -n 2p)")" 1 "and downloads nothing again"
 
-out=$("$LAYERCTL" --root "$ROOT" images); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" images) || rc=$?
 is "$rc" 0 "images"
 is "$(printf '%s\n' "$out" | grep -c "^$REG/")" 3 "images lists the three images"
 is "$(find "$ROOT/tmp" -mindepth 1 -maxdepth 1 ! -name locks ! -name trash | wc -l)" 0 \

@@ -7,14 +7,14 @@ plan 7
 start_registry
 push_images
 
-top=$(image_layer_digest nginx 1)
+top=$(oci_layers nginx | sed -n 2p)
 data=$(registry_blob_data_path "$top")
 ok test -f "$data"
 # flip one byte in the middle of the blob the registry will serve
 size=$(stat -c %s "$data")
 printf 'X' | dd of="$data" bs=1 seek=$((size / 2)) conv=notrunc status=none
 
-out=$("$LAYERCTL" --root "$ROOT" pull "$REG/nginx:latest" 2>&1); rc=$?
+rc=0; out=$("$LAYERCTL" --root "$ROOT" pull "$REG/nginx:latest" 2>&1) || rc=$?
 is "$rc" 1 "the pull fails"
 like "$out" "digest mismatch" "naming a digest mismatch"
 like "$out" "${top:7:12}" "for the altered layer"
