@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""hubproxy: Docker Hub's pull flows on loopback, in front of a real registry.
+
+  hub listener (--host, default 127.0.0.1):
+    GET  /token?service=S&scope=repository:NAME:pull   -> anonymous Bearer token (JSON)
+    GET|HEAD /v2/...  without a valid token for the repository's pull scope -> 401 with
+         WWW-Authenticate: Bearer realm="http://HOST:PORT/token",service="S"[,scope="..."]
+    GET  /v2/NAME/blobs/DIGEST  -> 307 to the blob listener (another host, like Hub's CDN)
+    anything else under /v2/ (manifests, tags, HEAD of blobs) -> proxied to the registry
+  blob listener (--blob-host, default 127.0.0.2):
+    GET|HEAD /blobs/sha256/HEX?sig=S -> the blob's bytes streamed from the registry; no auth
+         needed; a request that carries an Authorization header is logged as LEAK and refused
+         with 400, as S3 refuses a presigned URL that also carries credentials.
+
+The repository name "library/X" is forwarded to the registry as "X", so both
+/v2/library/nginx/... and /v2/nginx/... work.
+
+Log (--log): one line per request:
+  TIME LISTENER METHOD TARGET status=NNN auth=none|bearer|bearer-invalid|basic|other [LEAK]
+Ready file (--ready-file): "PORT BLOBPORT\n", written once both listeners accept.
+Stops on SIGTERM/SIGINT, or by itself after --lifetime seconds.
+Python standard library only; run it with Debian's /usr/bin/python3.
+"""
+
+import argparse
+import datetime
+import http.client
+import http.server
+import json
+import os
+import re
+import secrets
+import signal
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+
+CHUNK = 64 * 1024
+REPO_RE = re.compile(r"^/v2/(?P<name>[a-z0-9]+(?:[._/-][a-z0-9]+)*)/(?P<kind>manifests|blobs|tags)(?P<rest>/.*)?$")
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# headers relayed from the registry to the client
+RELAY = ("Content-Type", "Content-Length", "Docker-Content-Digest", "Docker-Distribution-Api-Version",
+         "Etag", "Content-Range", "Accept-Ranges", "Link", "Last-Modified")
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.tokens = {}  # token -> (frozenset of scopes, expiry)
+        self.sigs = {}  # sig -> (upstream repo, digest, expiry)
+        self.logf = open(args.log, "a", buffering=1) if args.log else sys.stderr
+        self.hub_port = 0
+        self.blob_port = 0
+
+    def log(self, listener, method, target, status, auth, leak=False):
+        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        line = "%s %s %s %s status=%d auth=%s%s\n" % (ts, listener, method, target, status, auth,
+                                                     " LEAK" if leak else "")
+        with self.lock:
+            self.logf.write(line)
+            self.logf.flush()
+
+    def issue_token(self, scopes):
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.lock:
+            # drop expired entries so the tables stay bounded
+            for t in [t for t, (_, exp) in self.tokens.items() if exp < now]:
+                del self.tokens[t]
+            self.tokens[token] = (frozenset(scopes), now + self.args.token_ttl)
+        return token
+
+    def token_scopes(self, token):
+        with self.lock:
+            entry = self.tokens.get(token)
+        if entry is None or entry[1] < time.time():
+            return None
+        return entry[0]
+
+    def sign(self, repo, digest):
+        sig = secrets.token_urlsafe(24)
+        now = time.time()
+        with self.lock:
+            for s in [s for s, (_, _, exp) in self.sigs.items() if exp < now]:
+                del self.sigs[s]
+            self.sigs[sig] = (repo, digest, now + self.args.sig_ttl)
+        return sig
+
+    def check_sig(self, sig, digest):
+        with self.lock:
+            entry = self.sigs.get(sig)
+        if entry is None or entry[2] < time.time() or entry[1] != digest:
+            return None
+        return entry[0]
+
+
+def auth_kind(header):
+    if not header:
+        return "none"
+    scheme = header.split(" ", 1)[0].lower()
+    return scheme if scheme in ("bearer", "basic") else "other"
+
+
+def upstream_name(name):
+    return name[len("library/"):] if name.startswith("library/") else name
+
+
+def pull_allowed(scopes, name):
+    for s in scopes:
+        parts = s.split(":")
+        if len(parts) >= 3 and parts[0] == "repository" and ":".join(parts[1:-1]) == name \
+                and "pull" in parts[-1].split(","):
+            return True
+    return False
+
+
+class Base(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hubproxy/1"
+    timeout = 60
+    listener = "?"
+    state = None  # set on the subclass
+
+    def log_message(self, fmt, *args):  # silence http.server's stderr log
+        pass
+
+    def reply(self, status, body=b"", headers=(), auth="none", leak=False):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+        self.state.log(self.listener, self.command, self.path, status, auth, leak)
+
+    def upstream(self, method, path, headers):
+        conn = http.client.HTTPConnection(self.state.args.registry, timeout=60)
+        conn.request(method, path, headers=headers)
+        return conn, conn.getresponse()
+
+    def relay(self, method, path, auth, extra_headers=()):
+        """Forward to the registry, stream the answer back."""
+        headers = {"User-Agent": "hubproxy/1"}
+        accept = self.headers.get_all("Accept") or []
+        if accept:
+            headers["Accept"] = ", ".join(accept)
+        if self.headers.get("Range"):
+            headers["Range"] = self.headers["Range"]
+        try:
+            conn, resp = self.upstream(method, path, headers)
+        except OSError as e:
+            self.reply(502, json.dumps({"errors": [{"code": "UNAVAILABLE", "message": str(e)}]}),
+                       [("Content-Type", "application/json")], auth)
+            return
+        try:
+            self.send_response(resp.status)
+            for k in RELAY:
+                v = resp.getheader(k)
+                if v is not None:
+                    self.send_header(k, v)
+            for k, v in extra_headers:
+                self.send_header(k, v)
+            if resp.getheader("Content-Length") is None:
+                # HTTP/1.1 keep-alive needs a length: close instead
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if method != "HEAD":
+                while True:
+                    chunk = resp.read(CHUNK)
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+        finally:
+            conn.close()
+            self.state.log(self.listener, self.command, self.path, resp.status, auth,
+                           self.listener == "cdn" and auth != "none")
+
+
+class HubHandler(Base):
+    listener = "hub"
+
+    def challenge(self, scope, auth):
+        a = self.state.args
+        value = 'Bearer realm="http://%s:%d/token",service="%s"' % (a.host, self.state.hub_port, a.service)
+        if scope:
+            value += ',scope="%s"' % scope
+        body = {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required",
+                            "detail": [{"Type": "repository", "Name": scope.split(":")[1], "Action": "pull"}]
+                            if scope else None}]}
+        self.reply(401, json.dumps(body) + "\n",
+                   [("WWW-Authenticate", value), ("Content-Type", "application/json"),
+                    ("Docker-Distribution-Api-Version", "registry/2.0")], auth)
+
+    def do_token(self, auth):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        service = q.get("service", [""])[0]
+        if service != self.state.args.service:
+            self.reply(400, json.dumps({"details": "invalid service %r" % service}),
+                       [("Content-Type", "application/json")], auth)
+            return
+        scopes = [s for v in q.get("scope", []) for s in v.split(" ") if s]
+        token = self.state.issue_token(scopes)
+        issued = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = json.dumps({"token": token, "access_token": token,
+                           "expires_in": int(self.state.args.token_ttl), "issued_at": issued})
+        self.reply(200, body, [("Content-Type", "application/json")], auth)
+
+    def handle_any(self):
+        header = self.headers.get("Authorization", "")
+        auth = auth_kind(header)
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/token":
+            if self.command != "GET":
+                return self.reply(405, "", [], auth)
+            return self.do_token(auth)
+        if not (path == "/v2" or path.startswith("/v2/")):
+            return self.reply(404, "404 page not found\n", [("Content-Type", "text/plain")], auth)
+
+        m = REPO_RE.match(path)
+        name = m.group("name") if m else None
+        scope = "repository:%s:pull" % name if name else None
+        scopes = None
+        if auth == "bearer":
+            scopes = self.state.token_scopes(header.split(" ", 1)[1].strip())
+            if scopes is None:
+                auth = "bearer-invalid"
+        if scopes is None or (name and not pull_allowed(scopes, name)):
+            return self.challenge(scope, auth)
+        if self.command not in ("GET", "HEAD"):
+            return self.reply(405, json.dumps({"errors": [{"code": "UNSUPPORTED",
+                                                           "message": "read-only mirror"}]}),
+                              [("Content-Type", "application/json")], auth)
+        if path in ("/v2", "/v2/"):
+            return self.reply(200, "{}", [("Content-Type", "application/json"),
+                                          ("Docker-Distribution-Api-Version", "registry/2.0")], auth)
+        if not m:
+            return self.reply(404, json.dumps({"errors": [{"code": "NAME_UNKNOWN",
+                                                           "message": "repository name not known"}]}),
+                              [("Content-Type", "application/json")], auth)
+
+        up_path = "/v2/%s/%s%s" % (upstream_name(name), m.group("kind"), m.group("rest") or "")
+        query = urllib.parse.urlsplit(self.path).query
+        if query:
+            up_path += "?" + query
+        digest = (m.group("rest") or "").lstrip("/")
+        if m.group("kind") == "blobs" and self.command == "GET" and DIGEST_RE.match(digest):
+            # like Hub: check the blob exists, then send the client to the CDN host
+            try:
+                conn, resp = self.upstream("HEAD", up_path, {"User-Agent": "hubproxy/1"})
+                resp.read()
+                conn.close()
+            except OSError as e:
+                return self.reply(502, str(e), [("Content-Type", "text/plain")], auth)
+            if resp.status != 200:
+                return self.relay("GET", up_path, auth)
+            sig = self.state.sign(upstream_name(name), digest)
+            loc = "http://%s:%d/blobs/sha256/%s?sig=%s" % (self.state.args.blob_host, self.state.blob_port,
+                                                          digest.split(":", 1)[1], sig)
+            return self.reply(307, "", [("Location", loc), ("Docker-Distribution-Api-Version", "registry/2.0")],
+                              auth)
+        return self.relay(self.command, up_path, auth)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+class CdnHandler(Base):
+    listener = "cdn"
+
+    def handle_any(self):
+        header = self.headers.get("Authorization", "")
+        auth = auth_kind(header)
+        u = urllib.parse.urlsplit(self.path)
+        m = re.match(r"^/blobs/sha256/([0-9a-f]{64})$", u.path)
+        if self.command not in ("GET", "HEAD") or not m:
+            return self.reply(404, "not found\n", [("Content-Type", "text/plain")], auth, auth != "none")
+        if auth != "none":
+            # the client forwarded its registry credentials to another host
+            return self.reply(400, "InvalidArgument: only one auth mechanism allowed\n",
+                              [("Content-Type", "text/plain")], auth, True)
+        digest = "sha256:" + m.group(1)
+        sig = urllib.parse.parse_qs(u.query).get("sig", [""])[0]
+        repo = self.state.check_sig(sig, digest)
+        if repo is None:
+            return self.reply(403, "AccessDenied: bad or expired signature\n",
+                              [("Content-Type", "text/plain")], auth)
+        return self.relay(self.command, "/v2/%s/blobs/%s" % (repo, digest), auth)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--registry", required=True, help="upstream registry HOST:PORT (plain HTTP)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--blob-host", default="127.0.0.2")
+    p.add_argument("--blob-port", type=int, default=0)
+    p.add_argument("--service", default="registry.docker.io")
+    p.add_argument("--log", help="request log file (default stderr)")
+    p.add_argument("--ready-file", help='write "PORT BLOBPORT" here once listening')
+    p.add_argument("--token-ttl", type=float, default=300)
+    p.add_argument("--sig-ttl", type=float, default=600)
+    p.add_argument("--lifetime", type=float, default=3600, help="exit after this many seconds")
+    args = p.parse_args()
+
+    state = State(args)
+    HubHandler.state = CdnHandler.state = state
+    hub = Server((args.host, args.port), HubHandler)
+    cdn = Server((args.blob_host, args.blob_port), CdnHandler)
+    state.hub_port = hub.server_address[1]
+    state.blob_port = cdn.server_address[1]
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+               for s in (hub, cdn)]
+    for t in threads:
+        t.start()
+    if args.ready_file:
+        tmp = args.ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d %d\n" % (state.hub_port, state.blob_port))
+        os.rename(tmp, args.ready_file)
+    stop.wait(args.lifetime)
+    for s in (hub, cdn):
+        s.shutdown()
+        s.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
