@@ -110,10 +110,23 @@ static void sset_free(struct sset *set)
 
 /* ---------- resolution ---------- */
 
-static bool have_openat2 = true;
+/* Cleared once on kernels without openat2 (< 5.6); read by every extraction thread. */
+static int no_openat2;
+
+static bool have_openat2(void)
+{
+	return !__atomic_load_n(&no_openat2, __ATOMIC_RELAXED);
+}
+
+static void lost_openat2(void)
+{
+	__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+}
 
 static long sys_openat2(int dirfd, const char *path, struct open_how *how)
 {
+	if (lc_store_sys_fail(LC_SYS_OPENAT2) < 0)
+		return -1;
 	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
 }
 
@@ -187,7 +200,7 @@ int lc_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
 
 	if (!*path)
 		return openat(dirfd, ".", flags | O_CLOEXEC, mode);
-	if (have_openat2) {
+	if (have_openat2()) {
 		struct open_how how = {
 			.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
 			.mode = (flags & O_CREAT) ? mode : 0,
@@ -196,9 +209,10 @@ int lc_openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
 		};
 
 		fd = (int)sys_openat2(dirfd, path, &how);
-		if (fd >= 0 || errno != ENOSYS)
+		if (fd >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EAGAIN))
 			return fd;
-		have_openat2 = false; /* kernel < 5.6 */
+		if (errno != EAGAIN) /* EAGAIN: a concurrent rename, walk instead */
+			lost_openat2();
 	}
 	slash = strrchr(path, '/');
 	if (!slash)
@@ -282,7 +296,7 @@ static int parent_fd(struct xt *x, const char *entry, const char *parent, struct
 		return x->rootfd;
 	if (x->cache_path && !strcmp(x->cache_path, parent))
 		return x->cache_fd;
-	if (have_openat2) {
+	if (have_openat2()) {
 		struct open_how how = {
 			.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
@@ -290,10 +304,11 @@ static int parent_fd(struct xt *x, const char *entry, const char *parent, struct
 		};
 
 		fd = (int)sys_openat2(x->rootfd, parent, &how);
-		if (fd < 0 && errno == ENOSYS)
-			have_openat2 = false;
+		if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+			lost_openat2();
 	}
-	if (fd < 0 && (!have_openat2 || errno == ENOENT))
+	/* missing components (created here), no openat2, or a concurrent rename (EAGAIN) */
+	if (fd < 0 && (!have_openat2() || errno == ENOENT || errno == EAGAIN))
 		fd = walk_dirs(x->rootfd, parent, true, implicit_created, x);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)

@@ -30,6 +30,7 @@ enum lc_store_sys {
 	LC_SYS_WRITE,	/* data writes: blob temp files, extracted files */
 	LC_SYS_OPEN,	/* file creation during extraction and publishing */
 	LC_SYS_SYNC,	/* fsync/syncfs before a commit */
+	LC_SYS_OPENAT2,	/* openat2 (fail with ENOSYS to exercise the < 5.6 fallback) */
 };
 void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
 void lc_store_fault_disarm(void);

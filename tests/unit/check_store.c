@@ -1000,6 +1000,15 @@ START_TEST(layer_hostile_tars)
 }
 END_TEST
 
+/* The same, as on kernels without openat2: every component walked with O_NOFOLLOW. */
+START_TEST(layer_hostile_tars_without_openat2)
+{
+	lc_store_fault_arm(LC_SYS_OPENAT2, 1, ENOSYS);
+	layer_hostile_tars_fn(_i);
+	lc_store_fault_disarm();
+}
+END_TEST
+
 START_TEST(layer_whiteouts_to_overlay)
 {
 	struct lc_err *err = NULL;
@@ -1351,6 +1360,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_streams, 0, LC_ARRAY_SIZE(streams));
 	tcase_add_test(tc, layer_tar_bomb_bounded);
 	tcase_add_loop_test(tc, layer_hostile_tars, 0, LC_ARRAY_SIZE(hostile));
+	tcase_add_loop_test(tc, layer_hostile_tars_without_openat2, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_test(tc, layer_whiteouts_to_overlay);
 	tcase_add_test(tc, layer_implicit_dirs_from_lower);
 	tcase_add_test(tc, layer_concurrent_same_chainid);
