@@ -55,4 +55,11 @@ int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
 /* docker's "2 weeks ago" for an RFC 3339 time; "N/A" when unparseable. */
 void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
 
+/* Column-aligned output like docker's tables. */
+struct cmd_table;
+struct cmd_table *cmd_table_new(size_t ncols);
+void cmd_table_add(struct cmd_table *t, const char *const *row); /* copies ncols cells */
+void cmd_table_print(const struct cmd_table *t, FILE *out);
+void cmd_table_free(struct cmd_table *t);
+
 #endif

@@ -62,6 +62,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct lc_store_ref *refs = NULL;
+	struct cmd_table *table = NULL;
 	size_t n = 0, i;
 	int c, rc = EXIT_OK;
 
@@ -100,10 +101,12 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		return cmd_report(err, EXIT_ERR);
 	}
 	if (!quiet && !json) {
-		printf("%-40s %-12s ", "REPOSITORY", "TAG");
-		if (digests)
-			printf("%-71s ", "DIGEST");
-		printf("%-*s %-16s %s\n", notrunc ? 71 : 12, "IMAGE ID", "CREATED", "SIZE");
+		const char *hdr[] = { "REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE" };
+
+		table = cmd_table_new(digests ? 6 : 5);
+		if (!digests)
+			memmove(&hdr[2], &hdr[3], 3 * sizeof(hdr[0]));
+		cmd_table_add(table, hdr);
 	}
 	for (i = 0; i < n; i++) {
 		struct cmd_image im = { 0 };
@@ -138,13 +141,17 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			free(line);
 			json_decref(o);
 		} else {
-			printf("%-40s %-12s ", repo, tag);
-			if (digests)
-				printf("%-71s ", im.ref->digest);
-			printf("%-*s %-16s %s\n", notrunc ? 71 : 12, id, since, size);
+			const char *row[] = { repo, tag, im.ref->digest, id, since, size };
+
+			if (!digests)
+				memmove(&row[2], &row[3], 3 * sizeof(row[0]));
+			cmd_table_add(table, row);
 		}
 		cmd_image_clear(&im);
 	}
+	if (table)
+		cmd_table_print(table, stdout);
+	cmd_table_free(table);
 	lc_store_ref_list_free(refs, n);
 	lc_store_close(s);
 	return rc;

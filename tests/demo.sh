@@ -10,7 +10,7 @@ start_registry
 push_images
 echo "registry at $REG: busybox, nginx and python, nginx and python on busybox's layer"
 
-L() { echo "\$ layerctl $*"; "$LAYERCTL" --root "$ROOT" "$@"; }
+L() { printf '$ layerctl'; printf ' %q' "$@"; echo; "$LAYERCTL" --root "$ROOT" "$@"; }
 
 step "pull nginx: two layers downloaded, verified and unpacked in one pass"
 L pull "$REG/nginx"
