@@ -67,6 +67,9 @@ struct lc_layer_ingest {
 	bool thr_started;
 	int ext_rc;
 	struct lc_err *ext_err;
+	/* The first inflate or extraction error. The rest of the blob is still hashed so that
+	 * finish reports a corrupt download as a digest mismatch, not as a broken tar. */
+	struct lc_err *stream_err;
 	char **implicit;
 	struct lc_extract_stats stats;
 };
@@ -297,6 +300,7 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_sha256_free(in->h_blob);
 	lc_sha256_free(in->h_tar);
 	lc_err_free(in->ext_err);
+	lc_err_free(in->stream_err);
 	lc_strv_free(in->implicit);
 	if (in->layerfd >= 0)
 		close(in->layerfd);
@@ -333,9 +337,9 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 
 	if (lc_digest_check(d->chainid, err) < 0 || lc_digest_check(d->diff_id, err) < 0 ||
 	    lc_digest_check(d->digest, err) < 0)
-		return lc_err_prefix(err, "layer");
+		return -1;
 	if (d->size < 0)
-		return lc_err_set(err, LC_ERR_PROTO, 0, "layer %s: negative size", d->digest);
+		return lc_err_set(err, LC_ERR_PROTO, 0, "negative size %lld", (long long)d->size);
 	in = lc_xcalloc(1, sizeof(*in));
 	in->s = s;
 	in->lockfd = in->stagefd = in->layerfd = -1;
@@ -384,7 +388,7 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	return 0;
 fail:
 	ingest_free(in);
-	return lc_err_prefix(err, "layer %s", d->digest);
+	return -1;
 }
 
 int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len,
@@ -393,16 +397,16 @@ int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len
 	const unsigned char *p = buf;
 
 	if (in->state != ST_OPEN)
-		return lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: write after failure or finish",
-				  in->digest);
+		return lc_err_set(err, LC_ERR_INVALID, 0, "write after failure or finish");
 	if (len > (uint64_t)(in->size - in->n_blob)) {
 		in->state = ST_FAILED;
-		return lc_err_set(err, LC_ERR_DIGEST, 0,
-				  "layer %s: more than the %lld bytes announced", in->digest,
+		return lc_err_set(err, LC_ERR_DIGEST, 0, "more than the %lld bytes announced",
 				  (long long)in->size);
 	}
 	lc_sha256_update(in->h_blob, p, len);
 	in->n_blob += (int64_t)len;
+	if (in->stream_err)
+		return 0;
 	if (in->comp == COMP_UNKNOWN) {
 		size_t take = sizeof(in->head) - in->n_head;
 
@@ -414,24 +418,22 @@ int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len
 		len -= take;
 		if (in->n_head < sizeof(in->head))
 			return 0;
-		if (decide(in, err) < 0 || feed(in, in->head, in->n_head, err) < 0)
-			goto fail;
+		if (decide(in, &in->stream_err) < 0 ||
+		    feed(in, in->head, in->n_head, &in->stream_err) < 0)
+			return 0;
 	}
-	if (feed(in, p, len, err) < 0)
-		goto fail;
+	feed(in, p, len, &in->stream_err);
 	return 0;
-fail:
-	in->state = ST_FAILED;
-	return lc_err_prefix(err, "layer %s", in->digest);
 }
 
 static int finish_check(struct lc_layer_ingest *in, struct lc_err **err)
 {
 	char got[LC_DIGEST_BUFSZ], got_tar[LC_DIGEST_BUFSZ];
-	struct lc_err *serr = NULL; /* the stream's own error, reported after the digests */
+	/* the stream's own error, reported after the digests */
+	struct lc_err *serr = TAKE_PTR(in->stream_err);
 	int ext_rc;
 
-	if (in->comp == COMP_UNKNOWN)
+	if (!serr && in->comp == COMP_UNKNOWN)
 		if (decide(in, &serr) == 0)
 			feed(in, in->head, in->n_head, &serr);
 	if (!serr && in->comp == COMP_GZIP && !in->z_end)
@@ -478,13 +480,11 @@ int lc_store_layer_finish(struct lc_layer_ingest *in, struct lc_err **err)
 	if (in->state != ST_OPEN) {
 		/* a failed write: still stop the extractor and drop the staging dir */
 		in->state = ST_FAILED;
-		lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: finish after a failed write",
-			   in->digest);
+		lc_err_set(err, LC_ERR_INVALID, 0, "finish after a failed write");
 		goto fail;
 	}
 	if (finish_check(in, &e) < 0) {
 		lc_err_move(err, &e);
-		lc_err_prefix(err, "layer %s", in->digest);
 		goto fail;
 	}
 	in->state = ST_FINISHED;
@@ -564,8 +564,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	int r = -1;
 
 	if (in->state != ST_FINISHED) {
-		lc_err_set(err, LC_ERR_INVALID, 0, "layer %s: commit before a successful finish",
-			   in->digest);
+		lc_err_set(err, LC_ERR_INVALID, 0, "commit before a successful finish");
 		goto out;
 	}
 	lfds = lc_xcalloc(n_lowers + 1, sizeof(int));

@@ -147,6 +147,7 @@ struct lc_layer_desc {
 	uint64_t max_unpacked;	/* 0: default bound on uncompressed bytes */
 };
 
+/* The lc_store_layer_* errors do not name the layer: the caller knows which one it fed. */
 struct lc_layer_ingest;
 
 /*
@@ -160,7 +161,9 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 /*
  * Feed the next bytes of the blob (compressed as gzip, zstd or not at all). Hashes them,
  * inflates, hashes the tar (diff_id) and hands it to the extraction thread. Blocks when the
- * extractor is behind. Fails as soon as the extraction failed or more than size bytes came.
+ * extractor is behind. Fails when more than size bytes came. An inflate or extraction error
+ * does not fail the write: the rest of the blob is only hashed, and finish reports a digest
+ * mismatch first (a corrupt download), else that error (a bad layer).
  */
 int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len,
 			 struct lc_err **err);

@@ -257,7 +257,7 @@ static char *compress_as(enum comp c, const char *tar, size_t n, size_t *olen)
 
 /* ---------- ingest driver ---------- */
 
-enum corrupt { OK, BAD_DIGEST, BAD_DIFFID, SIZE_SHORT, SIZE_LONG };
+enum corrupt { OK, BAD_DIGEST, BAD_DIFFID, SIZE_SHORT, SIZE_LONG, FLIP_BYTE };
 
 struct ing {
 	enum comp comp;
@@ -301,6 +301,10 @@ static int ingest(const char *name, struct ing *o, struct lc_err **err)
 		d.size = (int64_t)blen + 1;
 	if (o->corrupt == SIZE_LONG)
 		d.size = (int64_t)blen - 1;
+	/* a registry serving altered bytes: the inflater or the tar breaks before the end, but
+	 * what the user must hear is that the download does not match its digest */
+	if (o->corrupt == FLIP_BYTE)
+		blob[blen / 2] ^= 0x5a;
 	r = lc_store_layer_begin(st, &d, &in, err);
 	if (r != 0)
 		goto out;
@@ -813,6 +817,9 @@ static const struct {
 	{ BAD_DIFFID, C_PLAIN, LC_ERR_DIGEST, "diff_id mismatch" },
 	{ SIZE_SHORT, C_PLAIN, LC_ERR_DIGEST, "size mismatch" },
 	{ SIZE_LONG, C_ZSTD, LC_ERR_DIGEST, "more than" },
+	{ FLIP_BYTE, C_GZIP, LC_ERR_DIGEST, "digest mismatch: expected sha256:" },
+	{ FLIP_BYTE, C_ZSTD, LC_ERR_DIGEST, "digest mismatch: expected sha256:" },
+	{ FLIP_BYTE, C_PLAIN, LC_ERR_DIGEST, "digest mismatch: expected sha256:" },
 };
 
 START_TEST(layer_mismatch_leaves_nothing)
