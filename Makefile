@@ -39,23 +39,33 @@ UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
 
 PREFIX ?= /usr/local
 
+# quiet by default; make V=1 shows the commands
+ifeq ($(V),1)
+Q :=
+SAY := @true
+else
+Q := @
+SAY := @printf '  %-6s %s\n'
+endif
+
 .PHONY: all deps check unit unit-san integration demo bench clean fmt fmt-check analyze install \
 	testdata clang
 
 all: layerctl
 
 layerctl: $(CMD_OBJ) $(B)/plain/liblayerctl.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(B)/plain/liblayerctl.a $(LIBS)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(B)/plain/liblayerctl.a $(LIBS)
 
 $(B)/plain/liblayerctl.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # one archive per module and build flavour
 define modlib
 $(B)/$(1)/lib$(2).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$(sort $$(wildcard $(2)/*.c)))
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$(Q)ar rcs $$@ $$^
 endef
 $(foreach f,plain san,$(foreach m,$(MODULES),$(eval $(call modlib,$(f),$(m)))))
 
@@ -63,20 +73,24 @@ modlibs = $(foreach m,$(DEPS_$(1)),$(B)/$(2)/lib$(m).a)
 
 $(B)/plain/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(SAY) $(notdir $(CC)) $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+	$(SAY) "$(notdir $(CC)) san" $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(B)/plain/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,plain)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(call modlibs,$*,plain) $(CHECK_LIBS) $(LIBS)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(call modlibs,$*,plain) $(CHECK_LIBS) $(LIBS)
 
 $(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,san)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
 
 # Install what is missing from Debian's archive (as root); a no-op when everything is there.
 deps:
@@ -104,19 +118,19 @@ integration: layerctl
 	@tests/run-integration.sh
 
 check: deps
-	$(MAKE) all
-	$(MAKE) clang
-	$(MAKE) unit
-	$(MAKE) unit-san
-	$(MAKE) integration
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory clang
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory integration
 
 demo: deps
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
 # CI also compiles with clang: it refuses a goto over a cleanup declaration, gcc does not.
 clang:
-	$(MAKE) CC=clang B=build/clang build/clang/plain/liblayerctl.a \
+	$(Q)$(MAKE) --no-print-directory CC=clang B=build/clang build/clang/plain/liblayerctl.a \
 		$(CMD_SRC:%.c=build/clang/plain/%.o)
 
 install: layerctl
