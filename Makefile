@@ -7,7 +7,7 @@ CHECK_PKG := check
 # Debian packages needed to build, test and demo (make deps installs the missing ones).
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
-	nginx-light python3-minimal python3 util-linux iproute2 curl ca-certificates \
+	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
 	clang
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
