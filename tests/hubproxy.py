@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import signal
+import time
 import socketserver
 import sys
 import threading
@@ -172,11 +173,14 @@ class Base(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
             self.end_headers()
             if method != "HEAD":
+                rate = self.state.args.cdn_rate if self.listener == "cdn" else 0
                 while True:
                     chunk = resp.read(CHUNK)
                     if not chunk:
                         break
                     self.wfile.write(chunk)
+                    if rate:
+                        time.sleep(len(chunk) / rate)  # a slow CDN, for interrupted pulls
         finally:
             conn.close()
             self.state.log(self.listener, self.command, self.path, resp.status, auth,
@@ -314,6 +318,7 @@ def main():
     p.add_argument("--token-ttl", type=float, default=300)
     p.add_argument("--sig-ttl", type=float, default=600)
     p.add_argument("--lifetime", type=float, default=3600, help="exit after this many seconds")
+    p.add_argument("--cdn-rate", type=float, default=0, help="serve blobs at most this many bytes/s")
     args = p.parse_args()
 
     state = State(args)

@@ -365,13 +365,14 @@ push_images() {
 # Hub proxy (tests/hubproxy.py): Docker Hub's token flow and CDN redirect in front of $REG.
 # Sets HUB (127.0.0.1:port, the registry clients talk to), HUB_BLOB (127.0.0.2:port, the CDN
 # host blobs are redirected to), HUB_PID, HUB_LOG (one line per request, see hubproxy.py).
+# start_hubproxy [HUBPROXY OPTION...]: e.g. --cdn-rate BYTES_PER_SEC for a slow blob host
 start_hubproxy() {
 	local ready=$TMPD/hubproxy.ready i port blob_port
 	[[ -n $REG ]] || bail_out "start_hubproxy: start_registry first"
 	HUB_LOG=$TMPD/hubproxy.log
 	: >"$HUB_LOG"
 	setpriv --pdeathsig TERM -- "$PY" -I "$TOP/tests/hubproxy.py" --registry "$REG" \
-		--log "$HUB_LOG" --ready-file "$ready" --lifetime 3600 >>"$TMPD/hubproxy.err" 2>&1 &
+		--log "$HUB_LOG" --ready-file "$ready" --lifetime 3600 "$@" >>"$TMPD/hubproxy.err" 2>&1 &
 	HUB_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $ready ]] && break
