@@ -27,6 +27,7 @@ struct layer_line {
 struct progress {
 	FILE *out;
 	bool tty, quiet;
+	char *header; /* "<tag>: Pulling from <path>", printed once the name resolved */
 	struct layer_line *lines;
 	size_t n_lines;
 	size_t *line_of; /* layer index -> line + 1 */
@@ -81,8 +82,17 @@ static void on_progress(const struct lc_pull_progress *e, void *data)
 	size_t i;
 	struct layer_line *l;
 
-	if (p->quiet || e->event == LC_PULL_RESOLVED)
+	if (p->quiet)
 		return;
+	if (p->header) {
+		/* like docker: nothing about layers until the registry answered */
+		fprintf(p->out, "%s\n", p->header);
+		p->header = (free(p->header), NULL);
+	}
+	if (e->event == LC_PULL_RESOLVED) {
+		fflush(p->out);
+		return;
+	}
 	i = line_for(p, e);
 	l = &p->lines[i];
 	switch (e->event) {
@@ -134,14 +144,12 @@ int cmd_pull_ref(struct lc_store *s, const struct lc_ref *ref, const struct lc_p
 	cleanup_free char *full = lc_ref_string(ref);
 	int r;
 
-	if (!quiet) {
-		fprintf(out, "%s: Pulling from %s\n", ref->digest ? ref->digest : ref->tag,
-			ref->path);
-		fflush(out);
-	}
+	p.header = lc_xasprintf("%s: Pulling from %s", ref->digest ? ref->digest : ref->tag,
+				ref->path);
 	o.progress = on_progress;
 	o.progress_data = &p;
 	r = lc_fetch_pull(s, ref, &o, &res, err);
+	free(p.header);
 	free(p.lines);
 	free(p.line_of);
 	if (r < 0)
