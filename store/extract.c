@@ -607,7 +607,7 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 
 /* `.wh.*` entries: whiteouts, opaque markers, AUFS metadata. Returns 1 if name was one. */
 static int do_whiteout(struct xt *x, const char *path, const char *parent, const char *name,
-		       struct lc_err **err)
+		       uid_t uid, gid_t gid, struct lc_err **err)
 {
 	const char *target = name + strlen(WH_PREFIX);
 	int pfd;
@@ -632,8 +632,14 @@ static int do_whiteout(struct xt *x, const char *path, const char *parent, const
 		return -1;
 	/* Whiteouts hide the layers below, never this layer's own files: an existing target
 	 * was created by this layer, and stays. */
-	if (mknodat(pfd, target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+	if (mknodat(pfd, target, S_IFCHR | 0000, makedev(0, 0)) < 0) {
+		if (errno == EEXIST)
+			return 1;
 		return lc_err_set(err, LC_ERR_SYS, errno, "create whiteout for '%s'", path);
+	}
+	/* owned like the entry, as containerd does (the device is ours: just made, no follow) */
+	if (fchownat(pfd, target, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set owner of whiteout '%s'", path);
 	return 1;
 }
 
@@ -696,7 +702,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 		if (*c)
 			c++;
 	}
-	r = do_whiteout(x, path, parent, name, err);
+	r = do_whiteout(x, path, parent, name, (uid_t)uid, (gid_t)gid, err);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	if (!hl && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK))
@@ -769,12 +775,12 @@ static void archive_freep(struct archive **a)
 		archive_read_free(*a);
 }
 
-int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, char ***ret_implicit,
-		   struct lc_extract_stats *ret_stats, struct lc_err **err)
+int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t max_entries,
+		   char ***ret_implicit, struct lc_extract_stats *ret_stats, struct lc_err **err)
 {
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
 	struct rd rd = { fn, opaque };
-	struct xt x = { .rootfd = layerfd, .cache_fd = -1, .max_entries = LC_LAYER_MAX_ENTRIES };
+	struct xt x = { .rootfd = layerfd, .cache_fd = -1, .max_entries = max_entries };
 	struct archive_entry *e;
 	int r = -1;
 
@@ -818,6 +824,33 @@ out:
 	return r;
 }
 
+/*
+ * 1 if an ancestor of path (not path itself) is an opaque dir in the layer at lowerfd: the
+ * layers below that one cannot show path, so they must not lend it attributes either.
+ */
+static int opaque_ancestor(int lowerfd, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, len + 1);
+	for (char *slash = strchr(buf, '/'); slash; slash = strchr(slash + 1, '/')) {
+		cleanup_close int fd = -1;
+		char v[2];
+
+		*slash = '\0';
+		fd = lc_openat_beneath(lowerfd, buf, O_RDONLY | O_DIRECTORY, 0);
+		*slash = '/';
+		if (fd < 0)
+			return 0; /* absent here: nothing deeper is either */
+		if (fgetxattr(fd, OVL_OPAQUE, v, sizeof(v)) == 1 && v[0] == 'y')
+			return 1;
+	}
+	return 0;
+}
+
 int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
 			    struct lc_err **err)
 {
@@ -828,8 +861,12 @@ int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lower
 			struct stat st;
 
 			lfd = lc_openat_beneath(lowerfds[l], implicit[i], O_PATH, 0);
-			if (lfd < 0 && errno == ENOENT)
-				continue; /* not in this lower: look further down */
+			if (lfd < 0 && errno == ENOENT) {
+				/* not in this lower: look further down, unless this one hides them */
+				if (opaque_ancestor(lowerfds[l], implicit[i]))
+					break;
+				continue;
+			}
 			/* the topmost lower that has the path decides; only a dir lends attributes */
 			if (lfd < 0 || fstat(lfd, &st) < 0 || !S_ISDIR(st.st_mode))
 				break;

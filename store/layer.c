@@ -35,7 +35,7 @@ struct lc_layer_ingest {
 	struct lc_store *s;
 	char chainid[LC_DIGEST_BUFSZ], diff_id[LC_DIGEST_BUFSZ], digest[LC_DIGEST_BUFSZ];
 	int64_t size;
-	uint64_t max_unpacked;
+	uint64_t max_unpacked, max_entries;
 	enum state state;
 
 	int lockfd;	  /* tmp/locks/<hex>.lock, held until commit/abort */
@@ -109,7 +109,8 @@ static ssize_t queue_read(void *opaque, const void **buf)
 static void *extract_thread(void *opaque)
 {
 	struct lc_layer_ingest *in = opaque;
-	int rc = lc_extract_run(in->layerfd, queue_read, in, &in->implicit, &in->stats, &in->ext_err);
+	int rc = lc_extract_run(in->layerfd, queue_read, in, in->max_entries, &in->implicit,
+				&in->stats, &in->ext_err);
 
 	pthread_mutex_lock(&in->mu);
 	in->ext_rc = rc;
@@ -351,6 +352,7 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	snprintf(in->digest, sizeof(in->digest), "%s", d->digest);
 	in->size = d->size;
 	in->max_unpacked = d->max_unpacked ? d->max_unpacked : LC_LAYER_MAX_UNPACKED;
+	in->max_entries = d->max_entries ? d->max_entries : LC_LAYER_MAX_ENTRIES;
 
 	/* One ingest per chain id at a time, across processes: the second waits, then finds
 	 * the layer committed. */

@@ -55,8 +55,8 @@ struct lc_extract_stats {
 	int64_t unpacked;
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
-int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, char ***ret_implicit,
-		   struct lc_extract_stats *ret_stats, struct lc_err **err);
+int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, uint64_t max_entries,
+		   char ***ret_implicit, struct lc_extract_stats *ret_stats, struct lc_err **err);
 /* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */
 int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
 			    struct lc_err **err);

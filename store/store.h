@@ -145,6 +145,7 @@ struct lc_layer_desc {
 	int64_t size;		/* expected count of the bytes written */
 	const char *media_type; /* informative; compression is detected from the bytes */
 	uint64_t max_unpacked;	/* 0: default bound on uncompressed bytes */
+	uint64_t max_entries;	/* 0: default bound on tar entries */
 };
 
 /* The lc_store_layer_* errors do not name the layer: the caller knows which one it fed. */

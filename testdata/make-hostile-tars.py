@@ -48,8 +48,11 @@ def hard(name, target, **kw):
 
 
 def write(out, case, entries):
+    fmt = tarfile.PAX_FORMAT
+    if isinstance(entries, tuple):  # (format, entries)
+        fmt, entries = entries
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
         for ti, data in entries:
             if data is not None:
                 ti.size = len(data)
@@ -104,6 +107,19 @@ def cases(canary):
                                "SCHILY.xattr.user.overlay.redirect": "/etc",
                                "SCHILY.xattr.security.selinux": "system_u:object_r:shadow_t:s0",
                                "SCHILY.xattr.user.kept": "yes"})]
+    c["wh-owned"] = [d("a"), f("a/.wh.gone", uid=1000, gid=1001), f(".wh.top", uid=7, gid=8)]
+    # an opaque dir in a middle layer hides what the bottom layer has below it
+    c["opq-bottom"] = [d("a", mode=0o700, uid=1000, gid=1000), d("a/b", mode=0o711, uid=1234, gid=1234)]
+    c["opq-middle"] = [d("a", mode=0o750, uid=7, gid=7), f("a/.wh..wh..opq")]
+    c["opq-top"] = [f("a/b/c", b"c")]
+    # header bombs: libarchive refuses special headers over 1 MiB before buffering them
+    c["gnu-longname"] = (tarfile.GNU_FORMAT, [f("n" * (1 << 20), b"x")])
+    c["gnu-longlink"] = (tarfile.GNU_FORMAT, [sym("l", "t" * (1 << 20))])
+    c["pax-longpath"] = [f("p" * (1 << 20), b"x")]
+    # long, but under libarchive's bound: refused by the path length check
+    c["long-path"] = [f("q" * 8000, b"x")]
+    # entry count bound (the suite lowers it to 100)
+    c["many-entries"] = [f("e%03d" % i) for i in range(101)]
     return c
 
 

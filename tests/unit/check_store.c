@@ -265,6 +265,7 @@ struct ing {
 	const char *const *lowers;   /* for commit */
 	size_t n_lowers;
 	uint64_t max_unpacked;
+	uint64_t max_entries;
 	enum corrupt corrupt;
 	char chainid[LC_DIGEST_BUFSZ]; /* out */
 	char diff_id[LC_DIGEST_BUFSZ]; /* out */
@@ -293,6 +294,7 @@ static int ingest(const char *name, struct ing *o, struct lc_err **err)
 	d.digest = o->digest;
 	d.size = (int64_t)blen;
 	d.max_unpacked = o->max_unpacked;
+	d.max_entries = o->max_entries;
 	if (o->corrupt == BAD_DIGEST)
 		d.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 	if (o->corrupt == BAD_DIFFID)
@@ -952,6 +954,21 @@ static void check_xattrs(int fd)
 	close(x);
 }
 
+/* whiteouts are owned like their entries (containerd lchowns them too) */
+static void check_wh_owned(int fd)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(fstatat(fd, "a/gone", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(0, 0));
+	ck_assert_int_eq(sb.st_uid, 1000);
+	ck_assert_int_eq(sb.st_gid, 1001);
+	ck_assert_int_eq(fstatat(fd, "top", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISCHR(sb.st_mode));
+	ck_assert_int_eq(sb.st_uid, 7);
+	ck_assert_int_eq(sb.st_gid, 8);
+}
+
 static const struct {
 	const char *tar;
 	enum lc_errc code; /* LC_ERR_OK: accepted */
@@ -978,6 +995,12 @@ static const struct {
 	{ "wh-symlink", LC_ERR_UNSAFE, NULL, "s/.wh.passwd" },
 	{ "devices", LC_ERR_OK, check_devices, NULL },
 	{ "xattrs", LC_ERR_OK, check_xattrs, NULL },
+	{ "wh-owned", LC_ERR_OK, check_wh_owned, NULL },
+	/* header bombs (3B item 20): refused by libarchive before it buffers them */
+	{ "gnu-longname", LC_ERR_PROTO, NULL, "header too large" },
+	{ "gnu-longlink", LC_ERR_PROTO, NULL, "header too large" },
+	{ "pax-longpath", LC_ERR_PROTO, NULL, "header too large" },
+	{ "long-path", LC_ERR_LIMIT, NULL, "too long" },
 };
 
 START_TEST(layer_hostile_tars)
@@ -1081,6 +1104,173 @@ START_TEST(layer_implicit_dirs_from_lower)
 	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0755);
 	ck_assert_int_eq(sb.st_uid, geteuid());
 	close(fd);
+}
+END_TEST
+
+/* An opaque dir in a middle layer hides the bottom layer's dir below it: the top layer's
+ * implicit dir must not take the hidden dir's owner and mode. */
+START_TEST(layer_implicit_dirs_stop_at_opaque)
+{
+	struct lc_err *err = NULL;
+	struct ing bot = { .comp = C_PLAIN }, mid = { .comp = C_PLAIN }, top = { .comp = C_PLAIN };
+	const char *lowers[2];
+	struct stat sb;
+	int fd;
+
+	ck_assert_int_eq(ingest("opq-bottom", &bot, &err), 0);
+	mid.parent = bot.chainid;
+	lowers[0] = bot.chainid;
+	mid.lowers = lowers;
+	mid.n_lowers = 1;
+	ck_assert_int_eq(ingest("opq-middle", &mid, &err), 0);
+	top.parent = mid.chainid;
+	lowers[0] = mid.chainid; /* topmost first */
+	lowers[1] = bot.chainid;
+	top.lowers = lowers;
+	top.n_lowers = 2;
+	ck_assert_int_eq(ingest("opq-top", &top, &err), 0);
+	fd = layer_dir(top.chainid);
+	/* a: from the middle layer, the topmost that has it */
+	ck_assert_int_eq(fstatat(fd, "a", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0750);
+	ck_assert_int_eq(sb.st_uid, 7);
+	/* a/b: hidden below the opaque a, so a fresh dir */
+	ck_assert_int_eq(fstatat(fd, "a/b", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFDIR | 0755);
+	ck_assert_int_eq(sb.st_uid, geteuid());
+	close(fd);
+}
+END_TEST
+
+/* 3B item 20: the entry count bound fails the layer and leaves nothing. */
+START_TEST(layer_entry_count_bounded)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_GZIP, .max_entries = 100 };
+
+	ck_assert_int_lt(ingest("many-entries", &o, &err), 0);
+	ck_assert_int_eq(err->code, LC_ERR_LIMIT);
+	ck_assert_msg(strstr(err->msg, "more than 100 entries"), "message '%s'", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	ck_assert_int_eq(count_entries("l"), 0);
+	assert_tmp_clean();
+	o.max_entries = 101;
+	ck_assert_int_eq(ingest("many-entries", &o, &err), 0);
+}
+END_TEST
+
+/* A tar stream made of segments, generated on the fly (too big to keep in memory). */
+struct seg {
+	const char *data; /* NULL: fill bytes */
+	size_t len;
+	char fill;
+};
+
+static void ustar_header(char h[512], const char *name, char type, uint64_t size)
+{
+	unsigned sum = 0;
+
+	memset(h, 0, 512);
+	snprintf(h, 100, "%s", name);
+	snprintf(h + 100, 8, "%07o", 0644);
+	snprintf(h + 108, 8, "%07o", 0);
+	snprintf(h + 116, 8, "%07o", 0);
+	snprintf(h + 124, 12, "%011llo", (unsigned long long)size);
+	snprintf(h + 136, 12, "%011o", 1600000000);
+	memset(h + 148, ' ', 8);
+	h[156] = type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+}
+
+static void segs_each(const struct seg *sg, size_t n, void (*fn)(const void *, size_t, void *),
+		      void *arg)
+{
+	static char fill[64 << 10];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t left = sg[i].len;
+
+		if (sg[i].data) {
+			fn(sg[i].data, left, arg);
+			continue;
+		}
+		memset(fill, sg[i].fill, sizeof(fill));
+		while (left) {
+			size_t k = left < sizeof(fill) ? left : sizeof(fill);
+
+			fn(fill, k, arg);
+			left -= k;
+		}
+	}
+}
+
+static void seg_hash(const void *p, size_t n, void *arg)
+{
+	lc_sha256_update(arg, p, n);
+}
+
+struct seg_feed {
+	struct lc_layer_ingest *in;
+	struct lc_err *err;
+	int rc;
+};
+
+static void seg_feed(const void *p, size_t n, void *arg)
+{
+	struct seg_feed *f = arg;
+
+	if (f->rc == 0)
+		f->rc = lc_store_layer_write(f->in, p, n, &f->err);
+}
+
+/* 3B item 20: a 100 MB PAX record is refused, not buffered, and nothing is left. */
+START_TEST(layer_pax_record_bomb)
+{
+	const size_t total = 100u << 20; /* the whole pax record, length field included */
+	const char *key = "104857600 comment=";
+	char xh[512], fh[512], pad[512] = { 0 }, zeros[1024] = { 0 };
+	struct seg sg[7];
+	size_t n = 0;
+	struct lc_sha256 *h = lc_sha256_new();
+	char dg[LC_DIGEST_BUFSZ], chain[LC_DIGEST_BUFSZ];
+	struct lc_layer_desc d = { 0 };
+	struct seg_feed f = { 0 };
+	struct lc_err *err = NULL;
+
+	ck_assert_uint_eq(strlen(key), 18);
+	ustar_header(xh, "PaxHeader/p", 'x', total);
+	ustar_header(fh, "p", '0', 0);
+	sg[n++] = (struct seg){ xh, 512, 0 };
+	sg[n++] = (struct seg){ key, strlen(key), 0 };
+	sg[n++] = (struct seg){ NULL, total - strlen(key) - 1, 'c' };
+	sg[n++] = (struct seg){ "\n", 1, 0 };
+	sg[n++] = (struct seg){ pad, (512 - total % 512) % 512, 0 };
+	sg[n++] = (struct seg){ fh, 512, 0 };
+	sg[n++] = (struct seg){ zeros, 1024, 0 };
+	d.size = 0;
+	for (size_t i = 0; i < n; i++)
+		d.size += (int64_t)sg[i].len;
+	segs_each(sg, n, seg_hash, h);
+	lc_sha256_final(h, dg);
+	lc_sha256_free(h);
+	lc_chainid(NULL, dg, chain);
+	d.chainid = chain;
+	d.diff_id = dg; /* plain tar: the blob is the tar */
+	d.digest = dg;
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &f.in, &err), 0);
+	segs_each(sg, n, seg_feed, &f);
+	ck_assert_msg(f.rc == 0, "write: %s", f.err ? f.err->msg : "");
+	ck_assert_fail(lc_store_layer_finish(f.in, &err), &err, LC_ERR_PROTO);
+	ck_assert_msg(strstr(err->msg, "header too large"), "message '%s'", err->msg);
+	lc_err_free(err);
+	lc_store_layer_abort(f.in);
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	assert_tmp_clean();
 }
 END_TEST
 
@@ -1370,6 +1560,9 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_hostile_tars_without_openat2, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_test(tc, layer_whiteouts_to_overlay);
 	tcase_add_test(tc, layer_implicit_dirs_from_lower);
+	tcase_add_test(tc, layer_implicit_dirs_stop_at_opaque);
+	tcase_add_test(tc, layer_entry_count_bounded);
+	tcase_add_test(tc, layer_pax_record_bomb);
 	tcase_add_test(tc, layer_concurrent_same_chainid);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
