@@ -92,7 +92,7 @@ bool lc_host_is_loopback(const char *host);
  * after `hops` redirects already followed. Returns 0 with *ret_url (absolute, caller's) and
  * *ret_keep_auth (true only if scheme, host and port are all unchanged), or -1: more than
  * LC_MAX_REDIRECTS hops, a scheme other than http(s), an https -> http downgrade (unless
- * insecure or the target is loopback), an unparsable location.
+ * insecure, or both ends are loopback), an unparsable location.
  */
 int lc_redirect_policy(const char *from, const char *location, unsigned hops, bool insecure,
 		       char **ret_url, bool *ret_keep_auth, struct lc_err **err);
@@ -175,11 +175,13 @@ int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const ch
 			      char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err);
 /*
  * GET a manifest by tag or digest with all four media types accepted, bounded by
- * LC_MAX_MANIFEST_SIZE. The body's digest is computed; a Docker-Content-Digest header must
- * match it, and so must reference when it is a digest.
+ * LC_MAX_MANIFEST_SIZE, and by size when it is >= 0 (a descriptor's: the body must be exactly
+ * that long, a longer one is cut off at size+1 with LC_ERR_DIGEST). The body's digest is
+ * computed; a Docker-Content-Digest header must match it, and so must reference when it is a
+ * digest.
  */
 int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
-			     struct lc_fetched_manifest *ret, struct lc_err **err);
+			     int64_t size, struct lc_fetched_manifest *ret, struct lc_err **err);
 /*
  * Stream blob digest (size bytes) to fn. Counts the bytes: more than size fails at size+1
  * (LC_ERR_DIGEST). The caller verifies the digest (the store does, for layers).

@@ -99,6 +99,15 @@ int lc_redirect_policy(const char *from, const char *location, unsigned hops, bo
 	    curl_url_get(h, CURLUPART_URL, &abs, 0) != CURLUE_OK)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "invalid redirect location '%.200s'",
 				  location);
+	{
+		/* the scheme first: file:///etc/passwd has no host, and is no parse error */
+		cleanup_curlstr char *scheme = NULL;
+
+		if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		    strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing redirect to a '%.20s' URL",
+					  scheme);
+	}
 	if (lc_url_parse(from, &f, err) < 0)
 		goto out;
 	if (url_parts(h, location, &t, err) < 0)
@@ -107,8 +116,10 @@ int lc_redirect_policy(const char *from, const char *location, unsigned hops, bo
 		lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing redirect to a '%.20s' URL", t.scheme);
 		goto out;
 	}
+	/* a loopback target is no excuse for a remote registry: that would hand it the local
+	 * plain-http services (SSRF); only a loopback registry may send us to loopback http */
 	if (!strcmp(f.scheme, "https") && !strcmp(t.scheme, "http") && !insecure &&
-	    !lc_host_is_loopback(t.host)) {
+	    !(lc_host_is_loopback(f.host) && lc_host_is_loopback(t.host))) {
 		lc_err_set(err, LC_ERR_UNSAFE, 0,
 			   "refusing redirect from https to plain http ('%.200s')", t.host);
 		goto out;

@@ -228,7 +228,7 @@ static void *worker(void *data)
 
 /* The manifest bytes for digest: from the store if it has them, else from the registry. */
 static int get_manifest_by_digest(struct lc_store *s, struct lc_registry *reg, struct lc_http *h,
-				  const char *digest, struct lc_fetched_manifest *ret,
+				  const char *digest, int64_t size, struct lc_fetched_manifest *ret,
 				  struct lc_err **err)
 {
 	if (lc_store_blob_has(s, digest) == 1) {
@@ -238,7 +238,7 @@ static int get_manifest_by_digest(struct lc_store *s, struct lc_registry *reg, s
 		snprintf(ret->digest, sizeof(ret->digest), "%s", digest);
 		return 0;
 	}
-	return lc_registry_get_manifest(reg, h, digest, ret, err);
+	return lc_registry_get_manifest(reg, h, digest, size, ret, err);
 }
 
 /* Resolve ref to its top-level manifest or index (bytes verified against their digest). */
@@ -249,14 +249,14 @@ static int resolve(struct lc_store *s, struct lc_registry *reg, struct lc_http *
 	int r;
 
 	if (ref->digest)
-		return get_manifest_by_digest(s, reg, h, ref->digest, ret, err);
+		return get_manifest_by_digest(s, reg, h, ref->digest, -1, ret, err);
 	/* HEAD first: an unchanged image costs no GET (HEADs are not counted as pulls) */
 	r = lc_registry_head_manifest(reg, h, ref->tag, digest, err);
 	if (r < 0)
 		return -1;
 	if (r == 1 && lc_store_blob_has(s, digest) == 1)
-		return get_manifest_by_digest(s, reg, h, digest, ret, err);
-	return lc_registry_get_manifest(reg, h, ref->tag, ret, err);
+		return get_manifest_by_digest(s, reg, h, digest, -1, ret, err);
+	return lc_registry_get_manifest(reg, h, ref->tag, -1, ret, err);
 }
 
 static int choose_platform(const struct lc_pull_opts *o, char **os, char **arch, char **variant,
@@ -408,7 +408,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		if (d->size < 0 || (uint64_t)d->size > LC_MAX_MANIFEST_SIZE)
 			return lc_err_set(err, LC_ERR_LIMIT, 0, "manifest %s: size %lld exceeds %u",
 					  d->digest, (long long)d->size, LC_MAX_MANIFEST_SIZE);
-		if (get_manifest_by_digest(s, reg, h, d->digest, &plat, err) < 0)
+		if (get_manifest_by_digest(s, reg, h, d->digest, d->size, &plat, err) < 0)
 			return -1;
 		if ((int64_t)plat.len != d->size)
 			return lc_err_set(err, LC_ERR_DIGEST, 0,

@@ -360,7 +360,7 @@ int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const ch
 }
 
 int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
-			     struct lc_fetched_manifest *ret, struct lc_err **err)
+			     int64_t size, struct lc_fetched_manifest *ret, struct lc_err **err)
 {
 	cleanup_free char *url = lc_xasprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
 	struct lc_http_req req = { .url = url,
@@ -370,13 +370,33 @@ int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const cha
 	char got[LC_DIGEST_BUFSZ];
 	int ret_code = -1;
 
+	if (size > (int64_t)LC_MAX_MANIFEST_SIZE)
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "manifest '%s': size %lld exceeds %u bytes",
+				  reference, (long long)size, LC_MAX_MANIFEST_SIZE);
+	if (size >= 0)
+		req.max_body = (size_t)size;
 	if (reg_request(r, h, &req, &resp, err) < 0) {
-		if (*err && (*err)->code == LC_ERR_LIMIT)
-			lc_err_prefix(err, "manifest '%s'", reference);
+		if (*err && (*err)->code == LC_ERR_LIMIT) {
+			if (size >= 0) { /* more than its descriptor said: not the manifest named */
+				lc_err_free(*err);
+				*err = NULL;
+				lc_err_set(err, LC_ERR_DIGEST, 0,
+					   "manifest '%s' is larger than its descriptor's %lld bytes",
+					   reference, (long long)size);
+			} else {
+				lc_err_prefix(err, "manifest '%s'", reference);
+			}
+		}
 		return -1;
 	}
 	if (resp.status != 200) {
 		status_error(r, &resp, true, reference, err);
+		goto out;
+	}
+	if (size >= 0 && (int64_t)resp.len != size) {
+		lc_err_set(err, LC_ERR_DIGEST, 0,
+			   "manifest '%s': size mismatch: descriptor says %lld bytes, got %zu",
+			   reference, (long long)size, resp.len);
 		goto out;
 	}
 	lc_sha256_buf(resp.body ? resp.body : "", resp.len, got);

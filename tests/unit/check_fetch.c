@@ -342,7 +342,9 @@ static const struct {
 	{ "https://r.example/a", "http://cdn.example/b", 0, false, NULL, false },
 	{ "https://r.example/a", "http://r.example/b", 0, false, NULL, false },
 	{ "https://r.example/a", "http://cdn.example/b", 0, true, "http://cdn.example/b", false },
-	{ "https://r.example/a", "http://127.0.0.2:8080/b", 0, false, "http://127.0.0.2:8080/b",
+	/* a remote registry may not send us to local plain-http services */
+	{ "https://r.example/a", "http://127.0.0.2:8080/b", 0, false, NULL, false },
+	{ "https://127.0.0.1:5000/a", "http://127.0.0.2:8080/b", 0, false, "http://127.0.0.2:8080/b",
 	  false },
 	{ "http://127.0.0.1:5000/a", "file:///etc/passwd", 0, false, NULL, false },
 	{ "http://127.0.0.1:5000/a", "ftp://127.0.0.1/x", 0, false, NULL, false },
@@ -560,8 +562,13 @@ static void *srv_main(void *data)
 		s->counter++;
 		pthread_mutex_unlock(&s->lock);
 		resp = s->handler(s, buf);
-		if (lc_write_all(c, resp, strlen(resp)) < 0) {
-			/* the client may hang up early (a bounded body) */
+		/* the client may hang up early (a bounded body): no SIGPIPE */
+		for (size_t off = 0, len = strlen(resp); off < len;) {
+			ssize_t k = send(c, resp + off, len - off, MSG_NOSIGNAL);
+
+			if (k <= 0)
+				break;
+			off += (size_t)k;
 		}
 		free(resp);
 		shutdown(c, SHUT_WR);
@@ -714,7 +721,7 @@ START_TEST(http_token_flow_and_manifest_digest)
 
 	srv_start(&s, h_registry);
 	reg = test_registry(&s, &ref);
-	ck_assert_ok(lc_registry_get_manifest(reg, h, "latest", &m, &err), &err);
+	ck_assert_ok(lc_registry_get_manifest(reg, h, "latest", -1, &m, &err), &err);
 	ck_assert_str_eq(m.body, MANIFEST_BODY);
 	ck_assert_str_eq(m.content_type, LC_MT_OCI_MANIFEST);
 	lc_sha256_buf(MANIFEST_BODY, strlen(MANIFEST_BODY), digest);
@@ -731,25 +738,38 @@ START_TEST(http_token_flow_and_manifest_digest)
 	lc_fetched_manifest_clear(&m);
 
 	/* the token is cached per scope: one request, no new token */
-	ck_assert_ok(lc_registry_get_manifest(reg, h, digest, &m, &err), &err);
+	ck_assert_ok(lc_registry_get_manifest(reg, h, digest, -1, &m, &err), &err);
 	ck_assert_int_eq(s.n_reqs, 4);
 	lc_fetched_manifest_clear(&m);
 
 	/* a Docker-Content-Digest that does not match the body */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "liar", &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "liar", -1, &m, &err), &err, LC_ERR_DIGEST);
 	lc_err_free(err);
 	err = NULL;
 	/* asking by digest: the body must hash to it */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, D, &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, D, -1, &m, &err), &err, LC_ERR_DIGEST);
 	ck_assert_ptr_nonnull(strstr(err->msg, "expected " D));
 	lc_err_free(err);
 	err = NULL;
+	/* by digest with the descriptor's size: a longer body stops at size+1 */
+	ck_assert_fail(lc_registry_get_manifest(reg, h, digest, 5, &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "larger than its descriptor's 5 bytes"));
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_registry_get_manifest(reg, h, digest, 100, &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_ptr_nonnull(strstr(err->msg, "size mismatch"));
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_registry_get_manifest(reg, h, digest, LC_MAX_MANIFEST_SIZE + 1, &m, &err),
+		       &err, LC_ERR_LIMIT);
+	lc_err_free(err);
+	err = NULL;
 	/* more than 4 MiB */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "big", &m, &err), &err, LC_ERR_LIMIT);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "big", -1, &m, &err), &err, LC_ERR_LIMIT);
 	lc_err_free(err);
 	err = NULL;
 	/* 404 with the registry's JSON error */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "nope", &m, &err), &err, LC_ERR_NOTFOUND);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "nope", -1, &m, &err), &err, LC_ERR_NOTFOUND);
 	{
 		cleanup_free char *want =
 			lc_xasprintf("manifest unknown: '127.0.0.1:%d/x:nope' not found", s.port);
@@ -865,12 +885,12 @@ START_TEST(http_retries_5xx_and_names_host_on_failure)
 	srv_start(&s, h_registry);
 	reg = test_registry(&s, &ref);
 	/* 401, token, 503, 503 -> the third try succeeds */
-	ck_assert_ok(lc_registry_get_manifest(reg, h, "flaky", &m, &err), &err);
+	ck_assert_ok(lc_registry_get_manifest(reg, h, "flaky", -1, &m, &err), &err);
 	ck_assert_str_eq(m.body, MANIFEST_BODY);
 	ck_assert_int_eq(s.n_reqs, 5);
 	lc_fetched_manifest_clear(&m);
 	/* still failing after three tries: the status, the registry's words */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "down", &m, &err), &err, LC_ERR_NET);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "down", -1, &m, &err), &err, LC_ERR_NET);
 	ck_assert_int_eq(s.n_reqs, 8);
 	ck_assert_ptr_nonnull(strstr(err->msg, "answered HTTP 503"));
 	ck_assert_ptr_nonnull(strstr(err->msg, "unavailable"));
@@ -884,6 +904,116 @@ START_TEST(http_retries_5xx_and_names_host_on_failure)
 	ck_assert_ptr_nonnull(strstr(err->msg, "cannot reach '127.0.0.1:1'"));
 	lc_err_free(err);
 	lc_http_free(h);
+}
+END_TEST
+
+/* Bounds and redirects a hostile server tries (REFERENCE 3A items 3 and 5). */
+static char *h_hostile(struct srv *s, const char *req)
+{
+	char *hdr, *r;
+
+	if (!strncmp(req, "GET /token?", 11)) {
+		/* a 2 MiB token answer */
+		size_t n = 2u << 20;
+		char *big = lc_xmalloc(n + 1);
+
+		memset(big, 'a', n);
+		memcpy(big, "{\"token\":\"", 10);
+		memcpy(big + n - 2, "\"}", 2);
+		big[n] = 0;
+		r = reply(200, "Content-Type: application/json\r\n", big);
+		free(big);
+		return r;
+	}
+	if (!strncmp(req, "GET /v2/x/", 10)) {
+		hdr = lc_xasprintf("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\","
+				   "service=\"reg\"\r\n",
+				   s->port);
+		r = reply(401, hdr, "");
+		free(hdr);
+		return r;
+	}
+	if (!strncmp(req, "GET /loop ", 10))
+		return reply(302, "Location: /loop\r\n", "");
+	if (!strncmp(req, "GET /file ", 10))
+		return reply(307, "Location: file:///etc/passwd\r\n", "");
+	if (!strncmp(req, "GET /err ", 9)) {
+		/* a 1 MiB error body */
+		size_t n = 1u << 20;
+		char *big = lc_xmalloc(n + 1);
+
+		memset(big, 'e', n);
+		big[n] = 0;
+		r = reply(404, "", big);
+		free(big);
+		return r;
+	}
+	return reply(404, "", "");
+}
+
+START_TEST(http_hostile_bounds_and_redirects)
+{
+	struct srv s;
+	struct lc_ref *ref = NULL;
+	struct lc_registry *reg;
+	struct lc_http *h = lc_http_new();
+	struct lc_fetched_manifest m = { 0 };
+	struct lc_http_resp resp = { 0 };
+	struct lc_err *err = NULL;
+	char *url;
+
+	srv_start(&s, h_hostile);
+	/* a token answer over 1 MiB is refused, not buffered */
+	reg = test_registry(&s, &ref);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "latest", -1, &m, &err), &err, LC_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err->msg, "fetch token"));
+	ck_assert_ptr_nonnull(strstr(err->msg, "larger than 1048576 bytes"));
+	lc_err_free(err);
+	err = NULL;
+	lc_registry_free(reg);
+	lc_ref_free(ref);
+
+	/* an error body is kept up to LC_MAX_ERROR_BODY, the rest dropped */
+	url = lc_xasprintf("http://127.0.0.1:%d/err", s.port);
+	{
+		struct lc_http_req req = { .url = url, .max_body = 10 };
+
+		ck_assert_ok(lc_http_do(h, &req, &resp, &err), &err);
+		ck_assert_int_eq(resp.status, 404);
+		ck_assert_uint_eq(resp.len, LC_MAX_ERROR_BODY);
+		lc_http_resp_clear(&resp);
+	}
+	free(url);
+
+	/* a redirect loop stops after 10 hops: 11 requests */
+	pthread_mutex_lock(&s.lock);
+	s.counter = 0;
+	pthread_mutex_unlock(&s.lock);
+	url = lc_xasprintf("http://127.0.0.1:%d/loop", s.port);
+	{
+		struct lc_http_req req = { .url = url, .max_body = 10 };
+
+		ck_assert_fail(lc_http_do(h, &req, &resp, &err), &err, LC_ERR_PROTO);
+		ck_assert_ptr_nonnull(strstr(err->msg, "too many redirects"));
+		ck_assert_int_eq(s.counter, LC_MAX_REDIRECTS + 1);
+		lc_err_free(err);
+		err = NULL;
+	}
+	free(url);
+
+	/* a redirect to a file is refused, nothing read */
+	url = lc_xasprintf("http://127.0.0.1:%d/file", s.port);
+	{
+		struct lc_http_req req = { .url = url, .max_body = 1 << 20 };
+
+		ck_assert_fail(lc_http_do(h, &req, &resp, &err), &err, LC_ERR_UNSAFE);
+		ck_assert_ptr_nonnull(strstr(err->msg, "'file' URL"));
+		ck_assert_ptr_null(resp.body);
+		lc_err_free(err);
+	}
+	free(url);
+	lc_http_free(h);
+	srv_stop(&s);
 }
 END_TEST
 
@@ -910,6 +1040,7 @@ static Suite *fetch_suite(void)
 	tcase_add_test(net, http_token_flow_and_manifest_digest);
 	tcase_add_test(net, http_blob_redirect_drops_authorization);
 	tcase_add_test(net, http_retries_5xx_and_names_host_on_failure);
+	tcase_add_test(net, http_hostile_bounds_and_redirects);
 	suite_add_tcase(s, net);
 	return s;
 }
