@@ -8,6 +8,7 @@
  * Errors before execve come back over a CLOEXEC pipe; EOF on it means execve succeeded.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -88,6 +89,127 @@ int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t buf
 		p = e + 1;
 	}
 	return -ENOENT;
+}
+
+/* ---------- the container must never run our own binary (CVE-2019-5736) ---------- */
+
+#define EXEC_PEEK 256	   /* the kernel's BINPRM_BUF_SIZE: what it reads for "#!" */
+#define EXEC_MAX_DEPTH 8 /* the kernel gives up after 6 binfmt levels and one PT_INTERP */
+
+/* The PT_INTERP path of the ELF file fd (header in buf), into interp; false when none. */
+static bool elf_interp(int fd, const unsigned char *buf, size_t len, char *interp,
+		       size_t interp_sz)
+{
+	bool is64 = buf[EI_CLASS] == ELFCLASS64;
+	uint64_t phoff, off = 0, filesz = 0;
+	unsigned int phnum, phentsize;
+	bool found = false;
+
+	if (len < sizeof(Elf64_Ehdr) || buf[EI_DATA] != ELFDATA2LSB ||
+	    (buf[EI_CLASS] != ELFCLASS64 && buf[EI_CLASS] != ELFCLASS32))
+		return false;
+	if (is64) {
+		const Elf64_Ehdr *h = (const Elf64_Ehdr *)(const void *)buf;
+
+		phoff = h->e_phoff, phnum = h->e_phnum, phentsize = h->e_phentsize;
+		if (phentsize != sizeof(Elf64_Phdr))
+			return false;
+	} else {
+		const Elf32_Ehdr *h = (const Elf32_Ehdr *)(const void *)buf;
+
+		phoff = h->e_phoff, phnum = h->e_phnum, phentsize = h->e_phentsize;
+		if (phentsize != sizeof(Elf32_Phdr))
+			return false;
+	}
+	/* the kernel refuses program headers above 64 KiB; so do we, one at a time */
+	if ((uint64_t)phnum * phentsize > 65536)
+		return false;
+	for (unsigned int i = 0; i < phnum && !found; i++) {
+		unsigned char ph[sizeof(Elf64_Phdr)];
+
+		if (pread(fd, ph, phentsize, (off_t)(phoff + (uint64_t)i * phentsize)) !=
+		    (ssize_t)phentsize)
+			return false;
+		if (is64) {
+			const Elf64_Phdr *p = (const Elf64_Phdr *)(const void *)ph;
+
+			found = p->p_type == PT_INTERP;
+			off = p->p_offset, filesz = p->p_filesz;
+		} else {
+			const Elf32_Phdr *p = (const Elf32_Phdr *)(const void *)ph;
+
+			found = p->p_type == PT_INTERP;
+			off = p->p_offset, filesz = p->p_filesz;
+		}
+	}
+	if (!found || filesz < 2 || filesz > interp_sz)
+		return false;
+	if (pread(fd, interp, filesz, (off_t)off) != (ssize_t)filesz || interp[filesz - 1])
+		return false;
+	return true;
+}
+
+/* The interpreter named by a "#!" line in buf, into interp (the kernel's parsing). */
+static bool shebang_interp(const unsigned char *buf, size_t len, char *interp, size_t interp_sz)
+{
+	size_t i = 2, start, n;
+
+	if (len < 2 || buf[0] != '#' || buf[1] != '!')
+		return false;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	start = i;
+	while (i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != 0)
+		i++;
+	n = i - start;
+	if (n == 0 || n >= interp_sz)
+		return false;
+	memcpy(interp, buf + start, n);
+	interp[n] = 0;
+	return true;
+}
+
+static int check_exec_at(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
+			 int depth, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	unsigned char buf[EXEC_PEEK];
+	char next[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	/* followed like the kernel follows it: symlinks and /proc magic links alike */
+	if (depth >= EXEC_MAX_DEPTH || stat(path, &st) < 0)
+		return 0; /* execve will say what is wrong */
+	if (st.st_dev == self_dev && st.st_ino == self_ino && depth == 0)
+		return lc_err_set(err, LC_ERR_EXEC, 0,
+				  "exec: \"%s\": is the launcher's own binary: refusing to run it "
+				  "in the container",
+				  name);
+	if (st.st_dev == self_dev && st.st_ino == self_ino)
+		return lc_err_set(err, LC_ERR_EXEC, 0,
+				  "exec: \"%s\": its interpreter '%s' is the launcher's own binary: "
+				  "refusing to run it in the container",
+				  name, path);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		return 0;
+	if (shebang_interp(buf, (size_t)n, next, sizeof(next)) ||
+	    ((size_t)n >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0 &&
+	     elf_interp(fd, buf, (size_t)n, next, sizeof(next))))
+		return check_exec_at(name, next, self_dev, self_ino, depth + 1, err);
+	return 0;
+}
+
+int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
+			 struct lc_err **err)
+{
+	return check_exec_at(name, path, self_dev, self_ino, 0, err);
 }
 
 /* ---------- the child: resolving targets inside the rootfs ---------- */
@@ -583,6 +705,8 @@ struct launch_ctx {
 	size_t n_env;
 	bool need_home;
 	int statefd; /* -1: no /etc files */
+	dev_t self_dev; /* our own binary, which the container must never execute */
+	ino_t self_ino;
 };
 
 /* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
@@ -651,17 +775,8 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 		return -1;
 	if (enter_cwd(cfg->cwd, err) < 0)
 		return -1;
-	if (set_user(&c->user, c->need_home ? &home : NULL, err) < 0)
-		return lc_err_prefix(err, "user '%s'", cfg->user ? cfg->user : "root");
-	if (home)
-		c->envp[c->n_env] = home; /* freed by execve, one way or another */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
-	reset_signals();
-	umask(022);
-	if (cloexec_from_3(err) < 0)
-		return -1;
 
+	/* found and inspected while still root: a --x script is still run by its interpreter */
 	r = lc_launch_lookpath(name, lc_env_get(c->envp, "PATH"), path, sizeof(path));
 	if (r == -ENOENT && !strchr(name, '/')) {
 		*ret_status = 127;
@@ -673,6 +788,21 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 		return lc_err_set(err, r == -ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, -r,
 				  "exec: \"%s\": stat %s", name, name);
 	}
+	if (lc_launch_check_exec(name, path, c->self_dev, c->self_ino, err) < 0) {
+		*ret_status = 126;
+		return -1;
+	}
+
+	if (set_user(&c->user, c->need_home ? &home : NULL, err) < 0)
+		return lc_err_prefix(err, "user '%s'", cfg->user ? cfg->user : "root");
+	if (home)
+		c->envp[c->n_env] = home; /* freed by execve, one way or another */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
+	reset_signals();
+	umask(022);
+	if (cloexec_from_3(err) < 0)
+		return -1;
 	execve(path, cfg->argv, c->envp);
 	*ret_status = errno == ENOENT ? 127 : 126;
 	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno,
@@ -816,6 +946,16 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		c.envp[c.n_env++] = hostname_env = lc_xasprintf("HOSTNAME=%s", c.hostname);
 	c.need_home = !lc_env_get(c.envp, "HOME");
 
+	{
+		struct stat self;
+
+		if (stat("/proc/self/exe", &self) < 0) {
+			lc_err_set(err, LC_ERR_SYS, errno, "run: stat our own binary");
+			goto out;
+		}
+		c.self_dev = self.st_dev;
+		c.self_ino = self.st_ino;
+	}
 	if (cfg->state_dir && write_state(cfg->state_dir, c.hostname, &statefd, err) < 0)
 		goto out;
 	c.statefd = statefd;

@@ -53,9 +53,13 @@ struct lc_user_spec {
 	char group[LC_NAME_MAX];
 };
 
+/* The largest uid/gid a container may use (runc's maxID: signed 32-bit, CVE-2024-40635). */
+#define LC_ID_MAX 2147483647u
+
 /*
  * Parse "uid[:gid]" / "name[:group]" (mixed is fine). Numbers are decimal, at most
- * 4294967294 (uint32 minus the -1 "no change" value); signs, overflow, empty halves and names
+ * LC_ID_MAX (like runc: "uids and gids must be in range 0-2147483647"; CVE-2024-40635 turned
+ * a larger one into root); signs, overflow, empty halves and names
  * with characters outside [A-Za-z0-9._-] (or starting with '-') are LC_ERR_INVALID. NULL or ""
  * is root (0:0). Allocates only its error.
  */
@@ -79,7 +83,8 @@ struct lc_user {
  * be -1: absent). Like docker: a name must exist (LC_ERR_NOTFOUND "unable to find user
  * NAME: no matching entries in passwd file"); a numeric uid need not; the primary gid comes
  * from passwd unless given; supplementary groups are those of /etc/group listing the user's
- * name. Lines longer than LC_ENT_MAX_LINE or files above LC_ENT_MAX_FILE are LC_ERR_LIMIT.
+ * name. An entry that matches but carries an id above LC_ID_MAX is LC_ERR_INVALID (malformed
+ * lines are skipped). Lines longer than LC_ENT_MAX_LINE or files above LC_ENT_MAX_FILE are LC_ERR_LIMIT.
  * Works on fixed buffers (only an error allocates).
  */
 int lc_user_resolve(const struct lc_user_spec *spec, int passwd_fd, int group_fd,
@@ -96,6 +101,18 @@ int lc_user_resolve(const struct lc_user_spec *spec, int passwd_fd, int group_fd
  * no such file for a name with '/'), -ENAMETOOLONG, or -EACCES (found only non-executables).
  */
 int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t bufsz);
+
+/*
+ * CVE-2019-5736: refuse (LC_ERR_EXEC, exit 126) to execve path (found for the command name)
+ * when it is, or when its chain of "#!" interpreters and ELF PT_INTERP leads to, the file
+ * self_dev/self_ino: the launcher's own binary, reachable in the container as
+ * /proc/self/exe until the execve (an image whose /bin/sh is "#!/proc/self/exe" would run the
+ * host's binary as the container's PID 1, open to being rewritten from inside). Paths are
+ * followed as the kernel follows them (from the current root and cwd); what cannot be read
+ * is left to execve to report. Allocates only its error.
+ */
+int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
+			 struct lc_err **err);
 
 /* The value of KEY in a KEY=VALUE vector, or NULL. */
 const char *lc_env_get(char *const *env, const char *key);

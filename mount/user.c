@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * user: the image's User / -u value and its /etc/passwd and /etc/group. All of it is
- * untrusted: numbers are parsed strictly (CVE-2024-40635: a uid above INT32_MAX became root),
- * lines and files are bounded (an image's 1 GB /etc/group line must not stall the start).
+ * untrusted: numbers are parsed strictly and, like runc, kept to 0..2147483647
+ * (CVE-2024-40635: a uid above INT32_MAX overflowed into root somewhere down the line), lines
+ * and files are bounded (an image's 1 GB /etc/group line must not stall the start).
  * Resolution runs in the container child after pivot_root, on fixed buffers (only an error
  * allocates).
  */
@@ -12,20 +13,25 @@
 
 #include "mount-int.h"
 
-/* 0: a number <= 4294967294; -1: not all digits; -2: too big. */
-static int parse_u32(const char *s, size_t len, uint32_t *ret)
+#define RANGE_MSG "uids and gids must be in range 0-2147483647"
+
+/* 0: a number <= LC_ID_MAX; -1: not all digits (or empty); -2: too big (*ret untouched). */
+static int parse_id(const char *s, size_t len, uint32_t *ret)
 {
 	uint64_t v = 0;
+	bool big = false;
 
 	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > 4294967294ULL)
-			return -2;
+		if (!big)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		big = big || v > LC_ID_MAX;
 	}
+	if (big)
+		return -2;
 	*ret = (uint32_t)v;
 	return 0;
 }
@@ -44,9 +50,9 @@ static int parse_half(const char *s, size_t len, const char *what, bool *ret_is_
 	if (len == 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "empty %s", what);
 	if (all_digits(s, len)) {
-		if (parse_u32(s, len, ret_id) < 0)
+		if (parse_id(s, len, ret_id) < 0)
 			return lc_err_set(err, LC_ERR_INVALID, 0,
-					  "%s id '%.*s' is out of range (at most 4294967294)", what,
+					  "%s id '%.*s' is out of range: " RANGE_MSG, what,
 					  (int)(len > 32 ? 32 : len), s);
 		*ret_is_name = false;
 		return 0;
@@ -174,18 +180,25 @@ static int pw_line(char *line, void *vctx, struct lc_err **err)
 {
 	struct pw_ctx *c = vctx;
 	char *f[7];
-	uint32_t uid, gid;
+	uint32_t uid = 0, gid = 0;
 	size_t n;
+	int ru, rg;
 
-	(void)err;
 	if (line[0] == '#' || line[0] == '+' || line[0] == '-')
 		return 0;
 	n = split_fields(line, f, 7);
-	if (n < 4 || parse_u32(f[2], strlen(f[2]), &uid) < 0 ||
-	    parse_u32(f[3], strlen(f[3]), &gid) < 0)
+	if (n < 4)
 		return 0;
-	if (c->spec->uid_is_name ? strcmp(f[0], c->spec->name) != 0 : uid != c->spec->uid)
+	ru = parse_id(f[2], strlen(f[2]), &uid);
+	rg = parse_id(f[3], strlen(f[3]), &gid);
+	if (ru == -1 || rg == -1)
+		return 0; /* malformed: not an entry */
+	if (c->spec->uid_is_name ? strcmp(f[0], c->spec->name) != 0
+				 : ru < 0 || uid != c->spec->uid)
 		return 0;
+	if (ru < 0 || rg < 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "/etc/passwd entry of '%.64s': " RANGE_MSG, f[0]);
 	if (strlen(f[0]) >= sizeof(c->name) || (n >= 6 && strlen(f[5]) >= sizeof(c->home)))
 		return 0;
 	c->found = true;
@@ -226,18 +239,25 @@ static int gr_line(char *line, void *vctx, struct lc_err **err)
 {
 	struct gr_ctx *c = vctx;
 	char *f[4];
-	uint32_t gid;
+	uint32_t gid = 0;
+	bool named, member;
+	int r;
 
 	if (line[0] == '#' || line[0] == '+' || line[0] == '-')
 		return 0;
-	if (split_fields(line, f, 4) < 3 || parse_u32(f[2], strlen(f[2]), &gid) < 0)
+	if (split_fields(line, f, 4) < 3 || (r = parse_id(f[2], strlen(f[2]), &gid)) == -1)
 		return 0;
-	if (c->spec->has_group && c->spec->gid_is_name && !c->found &&
-	    strcmp(f[0], c->spec->group) == 0) {
+	named = c->spec->has_group && c->spec->gid_is_name && !c->found &&
+		strcmp(f[0], c->spec->group) == 0;
+	member = c->member && f[3] && has_member(f[3], c->member);
+	if ((named || member) && r < 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "/etc/group entry of '%.64s': " RANGE_MSG,
+				  f[0]);
+	if (named) {
 		c->found = true;
 		c->gid = gid;
 	}
-	if (c->member && f[3] && has_member(f[3], c->member)) {
+	if (member) {
 		for (size_t i = 0; i < c->u->n_groups; i++)
 			if (c->u->groups[i] == gid)
 				return 0;

@@ -3,9 +3,11 @@
  * mount: option strings, user parsing, PATH lookup (no privileges), and, tagged "root", real
  * overlay mounts and real containers from a busybox rootfs (CK_EXCLUDE_TAGS=root skips them).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -67,8 +69,11 @@ static const struct {
 	{ "", true, false, false, false, 0, 0, "", "" },
 	{ "0", true, false, false, false, 0, 0, "", "" },
 	{ "1000:1000", true, false, true, false, 1000, 1000, "", "" },
-	{ "2147483648", true, false, false, false, 2147483648u, 0, "", "" },
-	{ "4294967294:4294967294", true, false, true, false, 4294967294u, 4294967294u, "", "" },
+	{ "2147483647:2147483647", true, false, true, false, 2147483647u, 2147483647u, "", "" },
+	/* CVE-2024-40635: above INT32_MAX is refused, like runc's "must be in range" */
+	{ "2147483648", false, false, false, false, 0, 0, "", "" },
+	{ "0:2147483648", false, false, false, false, 0, 0, "", "" },
+	{ "4294967294:4294967294", false, false, false, false, 0, 0, "", "" },
 	{ "www-data", true, true, false, false, 0, 0, "www-data", "" },
 	{ "app:staff", true, true, true, true, 0, 0, "app", "staff" },
 	{ "1000:staff", true, false, true, true, 1000, 0, "", "staff" },
@@ -171,6 +176,41 @@ START_TEST(user_resolve_passwd_group)
 }
 END_TEST
 
+/* passwd/group entries with ids above LC_ID_MAX never become the container's ids */
+START_TEST(user_resolve_refuses_big_ids)
+{
+	char *dir = unit_tmpdir();
+	struct lc_err *err = NULL;
+	struct lc_user u;
+
+	put_file(dir, "passwd",
+		 "big:x:2147483648:0::/:/bin/sh\nwrap:x:4294967296:0::/:/bin/sh\n"
+		 "biggid:x:1000:2147483648::/:/bin/sh\napp:x:1001:1001::/home/app:/bin/sh\n",
+		 0644);
+	put_file(dir, "group", "app:x:1001:\nhuge:x:3000000000:app\n", 0644);
+	ck_assert_fail(resolve(dir, "big", &u, &err), &err, LC_ERR_INVALID);
+	ck_assert_str_eq(err->msg,
+			 "/etc/passwd entry of 'big': uids and gids must be in range 0-2147483647");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(resolve(dir, "wrap", &u, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(resolve(dir, "1000", &u, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	err = NULL;
+	/* a supplementary group listing the user with a huge gid */
+	ck_assert_fail(resolve(dir, "app", &u, &err), &err, LC_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err->msg, "/etc/group entry of 'huge'"));
+	lc_err_free(err);
+	err = NULL;
+	/* a numeric uid that no entry carries is fine; entries we do not use do not matter */
+	ck_assert_ok(resolve(dir, "4242", &u, &err), &err);
+	ck_assert_uint_eq(u.uid, 4242);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(user_resolve_bounded_lines)
 {
 	char *dir = unit_tmpdir();
@@ -196,6 +236,105 @@ START_TEST(user_resolve_bounded_lines)
 	lc_err_free(err);
 	free(path);
 	free(big);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+/* ---------- the container never runs the launcher's own binary ---------- */
+
+static void put_elf_with_interp(const char *dir, const char *name, const char *interp)
+{
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+		char interp[64];
+	} img = { 0 };
+	char *p = lc_xasprintf("%s/%s", dir, name);
+	int fd;
+
+	memcpy(img.eh.e_ident, ELFMAG, SELFMAG);
+	img.eh.e_ident[EI_CLASS] = ELFCLASS64;
+	img.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	img.eh.e_ident[EI_VERSION] = EV_CURRENT;
+	img.eh.e_type = ET_EXEC;
+	img.eh.e_machine = EM_X86_64;
+	img.eh.e_version = EV_CURRENT;
+	img.eh.e_phoff = offsetof(__typeof__(img), ph);
+	img.eh.e_ehsize = sizeof(Elf64_Ehdr);
+	img.eh.e_phentsize = sizeof(Elf64_Phdr);
+	img.eh.e_phnum = 1;
+	img.ph.p_type = PT_INTERP;
+	img.ph.p_offset = offsetof(__typeof__(img), interp);
+	img.ph.p_filesz = strlen(interp) + 1;
+	snprintf(img.interp, sizeof(img.interp), "%s", interp);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lc_write_all(fd, &img, sizeof(img)), 0);
+	close(fd);
+	free(p);
+}
+
+static int check_exec(const char *dir, const char *name, struct lc_err **err)
+{
+	struct stat self;
+	char *p = lc_xasprintf("%s/%s", dir, name);
+	int r;
+
+	ck_assert_int_eq(stat("/proc/self/exe", &self), 0);
+	r = lc_launch_check_exec(name, p, self.st_dev, self.st_ino, err);
+	free(p);
+	return r;
+}
+
+START_TEST(check_exec_refuses_own_binary)
+{
+	char *dir = unit_tmpdir();
+	char *a = lc_xasprintf("#!%s/direct arg\n", dir);
+	char *fifo = lc_xasprintf("%s/fifo", dir), *link = lc_xasprintf("%s/link", dir);
+	struct lc_err *err = NULL;
+
+	/* CVE-2019-5736: "#!/proc/self/exe", directly, through a chain, through PT_INTERP */
+	put_file(dir, "direct", "#!/proc/self/exe\n", 0755);
+	put_file(dir, "spaced", "#! \t/proc/1/../self/exe -x\n", 0755);
+	put_file(dir, "chain", a, 0755);
+	put_elf_with_interp(dir, "elf", "/proc/self/exe");
+	ck_assert_int_eq(symlink("/proc/self/exe", link), 0);
+	ck_assert_fail(check_exec(dir, "direct", &err), &err, LC_ERR_EXEC);
+	ck_assert_str_eq(err->msg, "exec: \"direct\": its interpreter '/proc/self/exe' is the "
+				   "launcher's own binary: refusing to run it in the container");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(check_exec(dir, "spaced", &err), &err, LC_ERR_EXEC);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(check_exec(dir, "chain", &err), &err, LC_ERR_EXEC);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(check_exec(dir, "elf", &err), &err, LC_ERR_EXEC);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(check_exec(dir, "link", &err), &err, LC_ERR_EXEC);
+	ck_assert_str_eq(err->msg, "exec: \"link\": is the launcher's own binary: refusing to "
+				   "run it in the container");
+	lc_err_free(err);
+	err = NULL;
+
+	/* ordinary programs pass; a FIFO is not read (no hang); missing is execve's business */
+	put_file(dir, "script", "#!/bin/sh\necho hi\n", 0755);
+	put_file(dir, "noshebang", "echo hi\n", 0755);
+	put_file(dir, "bare", "#!", 0755);
+	put_elf_with_interp(dir, "elfok", "/lib64/ld-linux-x86-64.so.2");
+	ck_assert_int_eq(mkfifo(fifo, 0755), 0);
+	ck_assert_ok(check_exec(dir, "script", &err), &err);
+	ck_assert_ok(check_exec(dir, "noshebang", &err), &err);
+	ck_assert_ok(check_exec(dir, "bare", &err), &err);
+	ck_assert_ok(check_exec(dir, "elfok", &err), &err);
+	ck_assert_ok(check_exec(dir, "fifo", &err), &err);
+	ck_assert_ok(check_exec(dir, "missing", &err), &err);
+	ck_assert_ok(lc_launch_check_exec("busybox", "/bin/busybox", 0, 0, &err), &err);
+	free(a);
+	free(fifo);
+	free(link);
 	unit_tmpdir_free(dir);
 }
 END_TEST
@@ -887,6 +1026,7 @@ static Suite *mount_suite(void)
 
 	tcase_add_loop_test(tc, user_parse_table, 0, LC_ARRAY_SIZE(users));
 	tcase_add_test(tc, user_resolve_passwd_group);
+	tcase_add_test(tc, user_resolve_refuses_big_ids);
 	tcase_add_test(tc, user_resolve_bounded_lines);
 	tcase_add_test(tc, overlay_legacy_opts_exact);
 	tcase_add_loop_test(tc, overlay_legacy_opts_refuse_separators, 0,
@@ -894,6 +1034,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, overlay_legacy_opts_page_bound);
 	tcase_add_test(tc, overlay_refuses_too_many_layers);
 	tcase_add_test(tc, lookpath_like_docker);
+	tcase_add_test(tc, check_exec_refuses_own_binary);
 	tcase_add_test(tc, env_get_exact_key);
 	suite_add_tcase(s, tc);
 
