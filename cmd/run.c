@@ -31,7 +31,7 @@ struct run_opts {
 	const char *workdir;
 };
 
-/* Image Env, then -e overrides by key; PATH, HOSTNAME and HOME as docker sets them. */
+/* Image Env, then -e overrides by key; PATH and HOSTNAME as docker sets them. */
 static char **build_env(char *const *image_env, char *const *overrides, const char *hostname)
 {
 	char **env = NULL;
@@ -74,11 +74,7 @@ static char **build_env(char *const *image_env, char *const *overrides, const ch
 
 		lc_strv_push(&env, h);
 	}
-	for (j = 0; env[j]; j++)
-		if (!strncmp(env[j], "HOME=", 5))
-			break;
-	if (!env[j])
-		lc_strv_push(&env, "HOME=/root");
+	/* no HOME here: the launcher takes it from the image's passwd entry of the user */
 	return env;
 }
 
