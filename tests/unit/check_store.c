@@ -548,6 +548,11 @@ static const struct {
 	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[],\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "duplicate" },
+	{ "duplicate keys in a layer descriptor",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[{\"mediaType\":\"x\",\"digest\":\"" D2
+	  "\",\"digest\":\"" D3 "\",\"size\":1}]}",
+	  NULL, LC_ERR_PROTO, "duplicate" },
 	{ "schema1 by content type",
 	  "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}",
 	  "application/vnd.docker.distribution.manifest.v1+prettyjws", LC_ERR_PROTO, "schema 1" },
@@ -595,6 +600,32 @@ START_TEST(manifest_hostile)
 	ck_assert_msg(strstr(err->msg, bad_manifests[_i].msg), "%s: message '%s' lacks '%s'",
 		      bad_manifests[_i].what, err->msg, bad_manifests[_i].msg);
 	lc_err_free(err);
+}
+END_TEST
+
+/* 3A item 9: deep nesting is refused by the parser's depth bound, not the stack. */
+START_TEST(manifest_deep_nesting)
+{
+	struct lc_err *err = NULL;
+	struct lc_manifest *m = NULL;
+	struct lc_image_config *c = NULL;
+	size_t depth = 200000, n = 0;
+	char *doc = lc_xmalloc(2 * depth + 64);
+
+	n += (size_t)snprintf(doc, 64, "{\"schemaVersion\":2,\"x\":");
+	memset(doc + n, '[', depth);
+	n += depth;
+	memset(doc + n, ']', depth);
+	n += depth;
+	doc[n++] = '}';
+	doc[n] = 0;
+	ck_assert_fail(lc_manifest_parse(doc, n, NULL, &m, &err), &err, LC_ERR_PROTO);
+	ck_assert_msg(strstr(err->msg, "depth"), "message '%s'", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_image_config_parse(doc, n, &c, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	free(doc);
 }
 END_TEST
 
@@ -1534,6 +1565,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, docker_manifest_without_body_media_type);
 	tcase_add_loop_test(tc, manifest_hostile, 0, LC_ARRAY_SIZE(bad_manifests));
 	tcase_add_test(tc, manifest_too_many_layers);
+	tcase_add_test(tc, manifest_deep_nesting);
 	tcase_add_test(tc, image_config_parse);
 	tcase_add_loop_test(tc, image_config_hostile, 0, LC_ARRAY_SIZE(bad_configs));
 	tcase_add_test(tc, chainid_known_answer);
