@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "../../fetch/fetch-int.h"
+#include "../../store/store.h"
 
 #define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define D "sha256:" HEX64
@@ -526,6 +527,8 @@ struct srv {
 	char *reqs[MAX_REQS];
 	int n_reqs;
 	int counter;
+	size_t resp_len; /* set by a handler whose answer holds NULs (0: strlen) */
+	void *ctx;	 /* the handler's */
 };
 
 static void *srv_main(void *data)
@@ -563,7 +566,7 @@ static void *srv_main(void *data)
 		pthread_mutex_unlock(&s->lock);
 		resp = s->handler(s, buf);
 		/* the client may hang up early (a bounded body): no SIGPIPE */
-		for (size_t off = 0, len = strlen(resp); off < len;) {
+		for (size_t off = 0, len = s->resp_len ? s->resp_len : strlen(resp); off < len;) {
 			ssize_t k = send(c, resp + off, len - off, MSG_NOSIGNAL);
 
 			if (k <= 0)
@@ -571,6 +574,7 @@ static void *srv_main(void *data)
 			off += (size_t)k;
 		}
 		free(resp);
+		s->resp_len = 0;
 		shutdown(c, SHUT_WR);
 		while (read(c, buf, sizeof(buf)) > 0)
 			;
@@ -1017,6 +1021,110 @@ START_TEST(http_hostile_bounds_and_redirects)
 }
 END_TEST
 
+/* A one-layer image whose layer descriptor carries foreign "urls" (3A item 8). */
+struct img {
+	char tar[1536];
+	char *manifest, *config;
+	char tar_digest[LC_DIGEST_BUFSZ], config_digest[LC_DIGEST_BUFSZ];
+};
+
+static void img_make(struct img *im, int foreign_port)
+{
+	char *h = im->tar;
+	unsigned sum = 0;
+
+	memset(im->tar, 0, sizeof(im->tar));
+	snprintf(h, 100, "hello");
+	snprintf(h + 100, 8, "%07o", 0644);
+	snprintf(h + 108, 8, "%07o", 0);
+	snprintf(h + 116, 8, "%07o", 0);
+	snprintf(h + 124, 12, "%011o", 0);
+	snprintf(h + 136, 12, "%011o", 1600000000);
+	memset(h + 148, ' ', 8);
+	h[156] = '0';
+	memcpy(h + 257, "ustar\0" "00", 8);
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+	lc_sha256_buf(im->tar, sizeof(im->tar), im->tar_digest);
+	im->config = lc_xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":"
+				  "{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+				  im->tar_digest);
+	lc_sha256_buf(im->config, strlen(im->config), im->config_digest);
+	im->manifest = lc_xasprintf(
+		"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{"
+		"\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\","
+		"\"size\":%zu},\"layers\":[{\"mediaType\":"
+		"\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu,"
+		"\"urls\":[\"http://127.0.0.1:%d/latest/meta-data\"]}]}",
+		im->config_digest, strlen(im->config), im->tar_digest, sizeof(im->tar), foreign_port);
+}
+
+static char *h_image(struct srv *s, const char *req)
+{
+	struct img *im = s->ctx;
+	char *r;
+
+	if (!strncmp(req, "GET /v2/x/manifests/latest ", 27))
+		return reply(200, "Content-Type: " LC_MT_OCI_MANIFEST "\r\n", im->manifest);
+	if (!strncmp(req, "GET /v2/x/blobs/", 16) && !strncmp(req + 16, im->config_digest, 71))
+		return reply(200, "", im->config);
+	if (!strncmp(req, "GET /v2/x/blobs/", 16) && !strncmp(req + 16, im->tar_digest, 71)) {
+		size_t hl;
+
+		r = lc_xasprintf("HTTP/1.1 200 X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+				 sizeof(im->tar));
+		hl = strlen(r);
+		r = lc_xrealloc(r, hl + sizeof(im->tar));
+		memcpy(r + hl, im->tar, sizeof(im->tar));
+		s->resp_len = hl + sizeof(im->tar);
+		return r;
+	}
+	return reply(404, "", "");
+}
+
+static char *h_foreign(struct srv *s, const char *req)
+{
+	(void)s, (void)req;
+	return reply(200, "", "secret meta-data");
+}
+
+START_TEST(pull_never_contacts_foreign_urls)
+{
+	struct srv reg, foreign;
+	struct img im = { 0 };
+	struct lc_store *st = NULL;
+	struct lc_ref *ref = NULL;
+	struct lc_pull_result res = { 0 };
+	struct lc_err *err = NULL;
+	char *dir = unit_tmpdir();
+	cleanup_free char *root = lc_xasprintf("%s/store", dir);
+	cleanup_free char *name = NULL;
+
+	srv_start(&foreign, h_foreign);
+	img_make(&im, foreign.port);
+	srv_start(&reg, h_image);
+	reg.ctx = &im;
+	name = lc_xasprintf("127.0.0.1:%d/x:latest", reg.port);
+	ck_assert_ok(lc_ref_parse(name, &ref, &err), &err);
+	ck_assert_ok(lc_store_open(root, &st, &err), &err);
+	ck_assert_ok(lc_fetch_pull(st, ref, NULL, &res, &err), &err);
+	ck_assert_uint_eq(res.n_fetched, 1);
+	ck_assert_str_eq(res.config, im.config_digest);
+	/* the layer came from the registry; the foreign URL saw nothing */
+	ck_assert_int_eq(foreign.counter, 0);
+	ck_assert_int_ge(reg.counter, 3);
+	lc_pull_result_clear(&res);
+	lc_store_close(st);
+	lc_ref_free(ref);
+	srv_stop(&reg);
+	srv_stop(&foreign);
+	free(im.manifest);
+	free(im.config);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *fetch_suite(void)
 {
 	Suite *s = suite_create("fetch");
@@ -1041,6 +1149,7 @@ static Suite *fetch_suite(void)
 	tcase_add_test(net, http_blob_redirect_drops_authorization);
 	tcase_add_test(net, http_retries_5xx_and_names_host_on_failure);
 	tcase_add_test(net, http_hostile_bounds_and_redirects);
+	tcase_add_test(net, pull_never_contacts_foreign_urls);
 	suite_add_tcase(s, net);
 	return s;
 }
