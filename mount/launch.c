@@ -411,6 +411,37 @@ static int mask_path(int rootfd, int nullfd, const char *path, struct lc_err **e
 	return 0;
 }
 
+/* docker also masks /sys/devices/system/cpu/cpuN/thermal_throttle, for every N */
+static int mask_cpu_thermal(int rootfd, int nullfd, struct lc_err **err)
+{
+	cleanup_close int cpus = resolve_in(rootfd, "sys/devices/system/cpu", T_DIR, 0, err);
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (cpus < 0)
+		return *err ? -1 : 0;
+	fd = openat(cpus, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return lc_err_set(err, LC_ERR_SYS, e, "list '/sys/devices/system/cpu'");
+	}
+	while ((de = readdir(d))) {
+		cleanup_free char *path = NULL;
+
+		if (strncmp(de->d_name, "cpu", 3) != 0 || !de->d_name[3] ||
+		    strspn(de->d_name + 3, "0123456789") != strlen(de->d_name + 3))
+			continue;
+		path = lc_xasprintf("sys/devices/system/cpu/%s/thermal_throttle", de->d_name);
+		if (mask_path(rootfd, nullfd, path, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 struct devnode {
 	const char *name;
 	unsigned int major, minor;
@@ -739,6 +770,8 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 	for (size_t i = 0; i < LC_ARRAY_SIZE(masked); i++)
 		if (mask_path(rootfd, nullfd, masked[i], err) < 0)
 			return -1;
+	if (mask_cpu_thermal(rootfd, nullfd, err) < 0)
+		return -1;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(readonly); i++)
 		if (readonly_path(rootfd, readonly[i], err) < 0)
 			return -1;
