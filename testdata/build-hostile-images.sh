@@ -20,6 +20,8 @@
 #                    "#!/bin/sh"; /bin/direct -> /proc/self/exe; /bin/elf is an ELF whose
 #                    PT_INTERP is /proc/self/exe; /bin/ok is "#!/bin/busybox sh" (a control)
 #   env-workdir      Env FOO=from-image, WorkingDir /srv/app (created by the launcher)
+#   setuid           /bin/euid: a 140-byte static x86-64 program, setuid root (mode 4755), whose
+#                    exit status is its effective uid & 255 (0 when it ran as root)
 #
 # Deterministic for a given base layer and PATH (sorted tar, mtime 0, uid/gid 0, gzip without
 # a timestamp). The layouts are small: build them per test run, into the test's temp dir.
@@ -119,6 +121,17 @@ def elf_with_interp(interp):
     return eh + ph + path
 
 
+def euid_program():
+    """A static x86-64 ELF: exit(geteuid()). No libc, no interpreter: one PT_LOAD."""
+    code = bytes.fromhex("b86b000000" "0f05" "89c7" "b83c000000" "0f05")
+    base, off = 0x400000, 64 + 56
+    size = off + len(code)
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    eh = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, base + off, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    ph = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    return eh + ph + code
+
+
 def write_blob(d, data):
     hexd = hashlib.sha256(data).hexdigest()
     with open(os.path.join(d, "blobs", "sha256", hexd), "wb") as f:
@@ -185,6 +198,8 @@ image("self-exe", [entry("bin", "dir"), entry("bin/sh", data=b"#!/proc/self/exe\
                    entry("bin/elf", data=elf_with_interp("/proc/self/exe"), mode=0o755),
                    entry("bin/ok", data=b"#!/bin/busybox sh\necho ok\n", mode=0o755)],
       cmd=("/bin/sh",))
+image("setuid", [entry("bin", "dir"), entry("bin/euid", data=euid_program(), mode=0o4755)],
+      cmd=("/bin/euid",))
 image("env-workdir", cmd=("sh", "-c", 'echo "$FOO $(pwd)"'),
       Env=[PATH_ENV, "FOO=from-image"], WorkingDir="/srv/app")
 EOF

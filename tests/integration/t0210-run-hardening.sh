@@ -1,6 +1,6 @@
 #!/bin/bash
 # run --rm, hardened like docker (REFERENCE.md §3C 21, 24-26): only fds 0-2, docker's
-# capabilities and no_new_privs, masked and read-only /proc and /sys, loopback-only network,
+# capabilities and no_new_privs (a setuid-root program stays unprivileged), masked and read-only /proc and /sys, loopback-only network,
 # a mount namespace of its own; -e -w -u -h --entrypoint and the image's Env/WorkingDir;
 # docker's exit codes 125/126/127.
 # shellcheck source=tests/lib.sh
@@ -8,7 +8,7 @@
 require_root
 require_layerctl
 
-plan 46
+plan 48
 
 start_registry
 push_images busybox
@@ -35,7 +35,7 @@ is "$rc" 0 "the busybox image runs (pulled once)"
 # fds the caller leaks into layerctl (not CLOEXEC) must not reach the container
 echo secret >"$TMPD/leaked"
 lc_run "$B" ls /proc/self/fd 7<"$TMPD/leaked" 9<>/dev/null
-is "$(echo $out)" "0 1 2 3" "only fds 0 1 2 (and ls's own) in the container, even when the caller leaks 7 and 9"
+is "$(printf '%s\n' "$out" | tr '\n' ' ')" "0 1 2 3 " "only fds 0 1 2 (and ls's own) in the container, even when the caller leaks 7 and 9"
 
 # --- items 25, 26: capabilities, no_new_privs -----------------------------------------------
 lc_run "$B" grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status
@@ -44,6 +44,15 @@ is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000
 lc_run -u 1000:1000 "$B" grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status
 is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1' \
 	"uid 1000: no capabilities left, same bounding set, no_new_privs"
+
+# a setuid-root program does not make a non-root user root (no_new_privs)
+"$TOP/testdata/build-hostile-images.sh" "$TMPD/images" --canary "$TMPD/canary" --base "$IMAGES_DIR" --quiet ||
+	bail_out "build-hostile-images.sh failed"
+push_layout setuid "$TMPD/images/setuid"
+lc_run "$REG/setuid" sh -c 'stat -c "%A %u" /bin/euid; /bin/euid; echo $?'
+is "$out" $'-rwsr-xr-x 0\n0' "the setuid-root probe reports euid 0 when root runs it"
+lc_run -u 1000 "$REG/setuid" sh -c '/bin/euid; echo $?'
+is "$out" $((1000 & 255)) "run by uid 1000 it still has euid 1000: no_new_privs ignores the setuid bit"
 
 # --- item 24: masked and read-only paths ----------------------------------------------------
 masked=(/proc/acpi /proc/asound /proc/interrupts /proc/kcore /proc/keys /proc/latency_stats
@@ -127,8 +136,6 @@ lc_run --entrypoint sh "$B" -c 'echo $0'
 is "$out" "sh" "--entrypoint is looked up in PATH"
 
 # the image's Env and WorkingDir
-"$TOP/testdata/build-hostile-images.sh" "$TMPD/images" --canary "$TMPD/canary" --base "$IMAGES_DIR" --quiet ||
-	bail_out "build-hostile-images.sh failed"
 push_layout env-workdir "$TMPD/images/env-workdir"
 lc_run "$REG/env-workdir"
 is "$out" "from-image /srv/app" "the image's Env and WorkingDir are honoured (the dir is created)"
