@@ -60,7 +60,7 @@ masked=(/proc/acpi /proc/asound /proc/interrupts /proc/kcore /proc/keys /proc/la
 	/sys/devices/virtual/powercap /sys/firmware)
 present=()
 for p in "${masked[@]}"; do [[ -e $p ]] && present+=("$p"); done
-diag "masked paths this kernel has: ${present[*]}"
+note "masked paths this kernel has: ${present[*]}"
 [[ ${#present[@]} -gt 0 ]] || bail_out "the host has none of docker's masked paths"
 # a masked file reads as empty, a masked dir lists nothing; print what is left otherwise
 lc_run "$B" sh -c 'for p; do
