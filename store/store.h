@@ -127,7 +127,8 @@ struct lc_layer_info {
 	char *chainid, *diff_id;
 	char *digest;	  /* compressed digest it was fetched as */
 	int64_t size;	  /* compressed size */
-	int64_t unpacked; /* bytes on disk (st_blocks * 512, hard links once) */
+	int64_t unpacked; /* bytes on disk, estimated: file data in 4 KiB blocks, 4 KiB a dir,
+			     hard links once */
 	uint64_t files;	  /* entries written */
 	char *link;	  /* "l/<short id>", relative to the store root */
 };

@@ -1108,6 +1108,49 @@ START_TEST(layer_whiteouts_to_overlay)
 }
 END_TEST
 
+/* Files are created with their final mode when the umask allows: whatever the umask, or a
+ * default ACL on the store, the modes are the tar's. */
+static const mode_t umasks[] = { 022, 0, 077, 0777 };
+
+START_TEST(layer_modes_exact_whatever_the_umask)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_PLAIN };
+	struct stat sb;
+	int fd;
+
+	umask(umasks[_i]);
+	if (_i == 3) {
+		/* a default ACL on tmp/ (inherited by the staging dirs): owner rwx, others none */
+		static const unsigned char acl[] = { 2, 0, 0, 0,		  /* version 2 */
+						     1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user_obj */
+						     4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group_obj */
+						     0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff }; /* other */
+		int t = openat(sfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		umask(022);
+		if (fsetxattr(t, "system.posix_acl_default", acl, sizeof(acl), 0) < 0) {
+			close(t);
+			ck_assert_msg(errno == EOPNOTSUPP, "setxattr: %s", strerror(errno));
+			return; /* no ACLs here */
+		}
+		close(t);
+	}
+	ck_assert_int_eq(ingest("basic", &o, &err), 0);
+	fd = layer_dir(o.chainid);
+	ck_assert_int_eq(fstatat(fd, "etc/hostname", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFREG | 0644);
+	ck_assert_int_eq(fstatat(fd, "bin/tool", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFREG | 04755);
+	ck_assert_int_eq(fstatat(fd, "owned", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFREG | 0600);
+	ck_assert_int_eq(sb.st_uid, 1000);
+	ck_assert_int_eq(fstatat(fd, "m/f", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(sb.st_mode, S_IFREG | 0644);
+	close(fd);
+}
+END_TEST
+
 START_TEST(layer_implicit_dirs_from_lower)
 {
 	struct lc_err *err = NULL;
@@ -1593,6 +1636,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, layer_whiteouts_to_overlay);
 	tcase_add_test(tc, layer_implicit_dirs_from_lower);
 	tcase_add_test(tc, layer_implicit_dirs_stop_at_opaque);
+	tcase_add_loop_test(tc, layer_modes_exact_whatever_the_umask, 0, LC_ARRAY_SIZE(umasks));
 	tcase_add_test(tc, layer_entry_count_bounded);
 	tcase_add_test(tc, layer_pax_record_bomb);
 	tcase_add_test(tc, layer_concurrent_same_chainid);
