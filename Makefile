@@ -8,7 +8,7 @@ CHECK_PKG := check
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
-	clang
+	clang umoci runc podman strace time
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings
@@ -127,6 +127,10 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
+
+# layerctl pull and run side by side with skopeo+umoci, skopeo+tar, podman and runc (ratios)
+bench: deps all
+	@tests/bench/bench.sh
 
 # CI also compiles with clang: it refuses a goto over a cleanup declaration, gcc does not.
 clang:
