@@ -8,7 +8,9 @@ CHECK_PKG := check
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
-	clang umoci runc podman strace time
+	clang
+# only make bench needs these (the peers it measures against)
+BENCH_PKGS := umoci runc podman strace time
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings
@@ -48,7 +50,7 @@ Q := @
 SAY := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps check unit unit-san integration demo bench clean fmt fmt-check analyze install \
+.PHONY: all deps bench-deps check unit unit-san integration integration-san demo bench clean fmt fmt-check analyze install \
 	testdata clang
 
 all: layerctl
@@ -60,6 +62,12 @@ layerctl: $(CMD_OBJ) $(B)/plain/liblayerctl.a
 $(B)/plain/liblayerctl.a: $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
+
+# the whole binary under ASan+UBSan, for the integration tests (make integration-san)
+$(B)/san/layerctl: $(CMD_SRC:%.c=$(B)/san/%.o) $(foreach m,$(MODULES),$(B)/san/lib$(m).a)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(CMD_SRC:%.c=$(B)/san/%.o) \
+		$(B)/san/libfetch.a $(B)/san/libmount.a $(B)/san/libstore.a $(B)/san/libbase.a $(LIBS)
 
 # one archive per module and build flavour
 define modlib
@@ -93,19 +101,26 @@ $(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
 
 # Install what is missing from Debian's archive (as root); a no-op when everything is there.
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+define install_missing
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
 		|| echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "make deps: missing Debian packages: $$missing (run as root)" >&2; exit 1; \
+			echo "make: missing Debian packages: $$missing (run as root)" >&2; exit 1; \
 		fi; \
-		echo "make deps: installing $$missing"; \
+		echo "make: installing $$missing"; \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			$$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+bench-deps:
+	$(call install_missing,$(DEB_PKGS) $(BENCH_PKGS))
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -117,19 +132,25 @@ unit-san: $(UNIT_BIN_SAN)
 integration: layerctl
 	@tests/run-integration.sh
 
+integration-san: $(B)/san/layerctl
+	@LAYERCTL=$(CURDIR)/$(B)/san/layerctl \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=99 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-integration.sh
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration-san
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
 # layerctl pull and run side by side with skopeo+umoci, skopeo+tar, podman and runc (ratios)
-bench: deps all
+bench: bench-deps all
 	@tests/bench/bench.sh
 
 # CI also compiles with clang: it refuses a goto over a cleanup declaration, gcc does not.
