@@ -117,6 +117,19 @@ int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino
 /* The value of KEY in a KEY=VALUE vector, or NULL. */
 const char *lc_env_get(char *const *env, const char *key);
 
+/* ---------- seccomp ---------- */
+
+/*
+ * Install docker's default seccomp policy (REFERENCE.md §3C 27) on the calling thread, for
+ * good: keyctl, bpf, io_uring, mount, unshare, setns, kexec, modules, ... are EPERM; clone
+ * with CLONE_NEW* flags and socket(AF_VSOCK or AF_ALG) are EPERM; personality takes only
+ * docker's values; clone3 is ENOSYS (glibc falls back to clone); syscalls of another ABI
+ * (i386, x32) are EPERM; numbers newer than the table are ENOSYS; the rest is allowed.
+ * Needs no_new_privs or CAP_SYS_ADMIN. Builds the program on the stack, allocates only its
+ * error (LC_ERR_SYS when the kernel refuses the filter or the architecture has none).
+ */
+int lc_seccomp_install(struct lc_err **err);
+
 /* docker's default capability set, as a bit mask (CapBnd 00000000a80425fb). */
 #define LC_DEFAULT_CAPS 0x00000000a80425fbULL
 

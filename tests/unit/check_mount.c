@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mount: option strings, user parsing, PATH lookup (no privileges), and, tagged "root", real
- * overlay mounts and real containers from a busybox rootfs (CK_EXCLUDE_TAGS=root skips them).
+ * mount: option strings, user parsing, PATH lookup, the seccomp filter (no privileges), and,
+ * tagged "root", real overlay mounts and real containers from a busybox rootfs
+ * (CK_EXCLUDE_TAGS=root skips them).
  */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -484,6 +490,220 @@ START_TEST(env_get_exact_key)
 	ck_assert_ptr_null(lc_env_get(NULL, "PATH"));
 }
 END_TEST
+
+/* ---------- seccomp ---------- */
+
+/*
+ * Each seccomp test forks: the filter is for good, and must not reach the test runner even
+ * with CK_FORK=no. The child writes what went wrong into a pipe and exits 1.
+ */
+static int sc_fd = -1;
+
+#define SC_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			dprintf(sc_fd, __VA_ARGS__);                                               \
+			_exit(1);                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static void sc_install(void)
+{
+	struct lc_err *err = NULL;
+
+	SC_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %m");
+	SC_CHECK(lc_seccomp_install(&err) == 0, "install: %s", err ? err->msg : "?");
+}
+
+/* Run fn(arg) in a child and fail the test with its message if it did not exit 0. */
+static void sc_in_child(void (*fn)(const void *), const void *arg)
+{
+	int p[2];
+	char msg[512] = "";
+	ssize_t n;
+	int ws;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		sc_fd = p[1];
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "filtered child: %s (wait status %#x)",
+		      msg[0] ? msg : "died", ws);
+}
+
+static const struct sc_case {
+	const char *what;
+	long nr;
+	long a[6];
+	int want; /* the errno the filter answers; 0: whatever the kernel answers without it */
+} sc_cases[] = {
+	{ "unshare(CLONE_NEWUSER)", SYS_unshare, { CLONE_NEWUSER }, EPERM },
+	{ "setns(-1, 0)", SYS_setns, { -1, 0 }, EPERM },
+	{ "clone(CLONE_NEWUSER)", SYS_clone, { CLONE_NEWUSER | SIGCHLD }, EPERM },
+	{ "clone(CLONE_NEWNET)", SYS_clone, { CLONE_NEWNET | SIGCHLD }, EPERM },
+	{ "clone(CLONE_NEWCGROUP) with high bits", SYS_clone,
+	  { (long)(0xffffffff00000000ULL | CLONE_NEWCGROUP | SIGCHLD) }, EPERM },
+	{ "clone3(NULL, 0)", SYS_clone3, { 0, 0 }, ENOSYS },
+	{ "keyctl(KEYCTL_GET_KEYRING_ID, session)", SYS_keyctl, { 0, -3, 0 }, EPERM },
+	{ "add_key", SYS_add_key, { (long)"user", (long)"lc", (long)"v", 1, -3 }, EPERM },
+	{ "socket(AF_VSOCK)", SYS_socket, { 40, SOCK_STREAM, 0 }, EPERM },
+	{ "socket(AF_ALG)", SYS_socket, { 38, SOCK_SEQPACKET, 0 }, EPERM },
+	{ "personality(ADDR_NO_RANDOMIZE)", SYS_personality, { 0x0040000 }, EPERM },
+	{ "mount(MS_REMOUNT) of a missing path", SYS_mount,
+	  { 0, (long)"/nonexistent-lc-sc", 0, MS_REMOUNT, 0 }, EPERM },
+	{ "umount2 of a missing path", SYS_umount2, { (long)"/nonexistent-lc-sc", 0 }, EPERM },
+	{ "open_tree(-1)", SYS_open_tree, { -1, (long)"", 0 }, EPERM },
+	{ "bpf(BPF_MAP_CREATE, NULL)", SYS_bpf, { 0, 0, 0 }, EPERM },
+	{ "perf_event_open(NULL)", SYS_perf_event_open, { 0, 0, -1, -1, 0 }, EPERM },
+	{ "io_uring_setup(1, NULL)", SYS_io_uring_setup, { 1, 0 }, EPERM },
+	{ "userfaultfd(0)", SYS_userfaultfd, { 0 }, EPERM },
+	{ "open_by_handle_at(-1)", SYS_open_by_handle_at, { -1, 0, 0 }, EPERM },
+	{ "init_module(NULL)", SYS_init_module, { 0, 0, (long)"" }, EPERM },
+	{ "kexec_load(0)", SYS_kexec_load, { 0, 0, 0, 0 }, EPERM },
+	{ "kcmp", SYS_kcmp, { 0, 0, 0, 0, 0 }, EPERM },
+	{ "syslog(READ_ALL)", SYS_syslog, { 3, 0, 0 }, EPERM },
+	{ "clock_settime(NULL)", SYS_clock_settime, { 0, 0 }, EPERM },
+#ifdef __x86_64__
+	{ "getpid with the x32 bit", 0x40000000 | SYS_getpid, { 0 }, EPERM },
+	{ "iopl(3)", SYS_iopl, { 3 }, EPERM },
+#endif
+	{ "open_tree_attr (newer than the table)", 467, { -1, (long)"", 0, 0, 0 }, ENOSYS },
+	{ "lsm_list_modules", 461, { 0, 0, 0 }, EPERM },
+	/* allowed: the same answer as without the filter */
+	{ "getpid", SYS_getpid, { 0 }, 0 },
+	{ "personality(0xffffffff)", SYS_personality, { 0xffffffff }, 0 },
+	{ "personality(PER_LINUX)", SYS_personality, { 0 }, 0 },
+	{ "socket(AF_UNIX)", SYS_socket, { AF_UNIX, SOCK_STREAM, 0 }, 0 },
+	{ "socket(AF_INET)", SYS_socket, { AF_INET, SOCK_DGRAM, 0 }, 0 },
+	{ "chroot of a missing path", SYS_chroot, { (long)"/nonexistent-lc-sc" }, 0 },
+	{ "name_to_handle_at(-1)", SYS_name_to_handle_at, { -1, (long)"x", 0, 0, 0 }, 0 },
+	{ "process_vm_readv(self, 0)", SYS_process_vm_readv, { 0, 0, 0, 0, 0, 0 }, 0 },
+	{ "fchmodat2(-1) (newer, allowed)", 452, { -1, (long)"x", 0, 0 }, 0 },
+	{ "map_shadow_stack(0, 0) (newer, allowed)", 453, { 0, 0, 0 }, 0 },
+};
+
+static long sc_call(const struct sc_case *c, int *ret_errno)
+{
+	long a0 = c->nr == SYS_process_vm_readv ? getpid() : c->a[0];
+	long r;
+
+	errno = 0;
+	r = syscall(c->nr, a0, c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+	*ret_errno = r < 0 ? errno : 0;
+	if (r == 0 && c->nr == SYS_clone)
+		_exit(0); /* the filter let a namespaced child through: its parent reports it */
+	return r;
+}
+
+static void sc_case_child(const void *arg)
+{
+	const struct sc_case *c = arg;
+	int before = 0, after;
+	long r;
+
+	if (c->want == 0)
+		sc_call(c, &before);
+	sc_install();
+	r = sc_call(c, &after);
+	if (c->want)
+		SC_CHECK(r == -1 && after == c->want, "%s: returned %ld, errno %d, want errno %d",
+			 c->what, r, after, c->want);
+	else
+		SC_CHECK(after == before, "%s: errno %d under the filter, %d without", c->what,
+			 after, before);
+}
+
+START_TEST(seccomp_answers_like_docker)
+{
+	sc_in_child(sc_case_child, &sc_cases[_i]);
+}
+END_TEST
+
+static void *sc_thread(void *arg)
+{
+	return arg;
+}
+
+static void sc_processes_child(const void *arg)
+{
+	pthread_t t;
+	void *res = NULL;
+	int ws = 0;
+	pid_t pid;
+	char *status;
+	size_t len;
+	struct lc_err *err = NULL;
+
+	(void)arg;
+	sc_install();
+	/* glibc tries clone3 first and must fall back to clone when it is ENOSYS */
+	SC_CHECK(pthread_create(&t, NULL, sc_thread, &ws) == 0, "pthread_create failed");
+	SC_CHECK(pthread_join(t, &res) == 0 && res == &ws, "pthread_join failed");
+	pid = fork();
+	SC_CHECK(pid >= 0, "fork: %m");
+	if (pid == 0)
+		_exit(7);
+	SC_CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 7,
+		 "forked child: wait status %#x", ws);
+	SC_CHECK(lc_read_file_at(AT_FDCWD, "/proc/self/status", 1 << 16, &status, &len, &err) == 0,
+		 "read /proc/self/status");
+	SC_CHECK(strstr(status, "\nSeccomp:\t2\n") && strstr(status, "\nSeccomp_filters:\t1\n"),
+		 "/proc/self/status does not show one filter:\n%s", status);
+	free(status);
+}
+
+START_TEST(seccomp_threads_and_fork_work)
+{
+	sc_in_child(sc_processes_child, NULL);
+}
+END_TEST
+
+#ifdef __x86_64__
+/* An i386 syscall from a 64-bit process: getpid is 20 there (setuid on x86_64). */
+static long int80_getpid(void)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
+	return r;
+}
+
+static void sc_int80_child(const void *arg)
+{
+	(void)arg;
+	sc_install();
+	SC_CHECK(int80_getpid() == -EPERM, "int 0x80 getpid: %ld, want -EPERM", int80_getpid());
+}
+
+START_TEST(seccomp_refuses_i386_abi)
+{
+	int ws;
+	pid_t pid;
+
+	/* without IA32 emulation int 0x80 is a SIGSEGV: nothing to filter */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(int80_getpid() == getpid() ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		return;
+	sc_in_child(sc_int80_child, NULL);
+}
+END_TEST
+#endif
 
 /* ---------- root: overlay ---------- */
 
@@ -1036,6 +1256,11 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, lookpath_like_docker);
 	tcase_add_test(tc, check_exec_refuses_own_binary);
 	tcase_add_test(tc, env_get_exact_key);
+	tcase_add_loop_test(tc, seccomp_answers_like_docker, 0, LC_ARRAY_SIZE(sc_cases));
+	tcase_add_test(tc, seccomp_threads_and_fork_work);
+#ifdef __x86_64__
+	tcase_add_test(tc, seccomp_refuses_i386_abi);
+#endif
 	suite_add_tcase(s, tc);
 
 	tcase_set_tags(ovl, "root");
