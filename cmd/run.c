@@ -132,6 +132,29 @@ static int ensure_image(struct lc_store *s, const char *name, const struct run_o
 	return cmd_image_load(s, canon, im, err);
 }
 
+/*
+ * Containers whose layerctl was killed (their init died with it: PR_SET_PDEATHSIG) are still
+ * mounted and on disk. Whoever runs next cleans them up; failing that must not stop this run.
+ */
+static void sweep_stale_containers(struct lc_store *s)
+{
+	cleanup_strv char **ids = NULL;
+	struct lc_err *e = NULL;
+
+	if (lc_store_container_list_stale(s, &ids, &e) < 0) {
+		lc_err_free(e);
+		return;
+	}
+	for (size_t i = 0; ids[i]; i++) {
+		cleanup_free char *dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
+
+		if (lc_overlay_umount(dir, &e) == 0)
+			lc_store_container_remove(s, ids[i], &e);
+		lc_err_free(e);
+		e = NULL;
+	}
+}
+
 static int run_container(struct lc_store *s, const struct cmd_image *im, const struct run_opts *o,
 			 char *const *user_cmd, int *ret_status, struct lc_err **err)
 {
@@ -146,6 +169,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	argv = build_argv(im->config, o->entrypoint, user_cmd);
 	if (!argv || !argv[0])
 		return lc_err_set(err, LC_ERR_INVALID, 0, "no command specified");
+	sweep_stale_containers(s);
 	if (lc_store_container_create(s, &id, &cdir, err) < 0)
 		return -1;
 	snprintf(hostname, sizeof(hostname), "%.12s", id);

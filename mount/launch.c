@@ -16,6 +16,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -836,6 +837,13 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 	umask(022);
 	if (cloexec_from_3(err) < 0)
 		return -1;
+	/*
+	 * Last before execve (after no_new_privs, which an unprivileged user needs for it): the
+	 * filter binds every syscall from here on, ours included, and none of the setup above
+	 * may be refused by it. *ret_status stays 125.
+	 */
+	if (!cfg->no_seccomp && lc_seccomp_install(err) < 0)
+		return -1;
 	execve(path, cfg->argv, c->envp);
 	*ret_status = errno == ENOENT ? 127 : 126;
 	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno,
@@ -947,6 +955,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	cleanup_close int statefd = -1;
 	cleanup_close int pidns = -1;
 	int pipefd[2] = { -1, -1 };
+	int alive[2] = { -1, -1 }; /* we hold the write end: its EOF tells the child we died */
 	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
 	sigset_t block, oldmask;
 	struct sync_msg m;
@@ -996,6 +1005,10 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
 		goto out;
 	}
+	if (pipe2(alive, O_CLOEXEC) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+		goto out;
+	}
 	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: open our pid namespace");
@@ -1019,7 +1032,20 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	pid = fork();
 	fork_errno = errno;
 	if (pid == 0) {
+		struct pollfd pf;
+
 		close(pipefd[0]);
+		/*
+		 * Child. A foreground container dies with its layerctl, even a SIGKILLed one
+		 * (no daemon will ever reap it or unmount its rootfs). If we already lost the
+		 * parent before asking, the pipe's write end is gone: stop here.
+		 */
+		close(alive[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		pf = (struct pollfd){ .fd = alive[0], .events = POLLIN };
+		if (poll(&pf, 1, 0) != 0)
+			_exit(125);
+		close(alive[0]);
 		child_main(&c, pipefd[1]);
 	}
 	if (setns(pidns, CLONE_NEWPID) < 0) {
@@ -1075,6 +1101,10 @@ out:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
+	if (alive[0] >= 0)
+		close(alive[0]);
+	if (alive[1] >= 0)
+		close(alive[1]);
 	free(c.envp);
 	return r;
 }

@@ -13,6 +13,12 @@ struct lc_store {
 	int tmpfd;   /* tmp/, O_RDONLY|O_DIRECTORY (flock, readdir) */
 	int layersfd; /* layers/sha256/ */
 	int blobsfd;  /* blobs/sha256/ */
+	/* containers this process created: each dir's fd holds its flock until removed */
+	struct lc_store_owned {
+		char id[65];
+		int fd;
+	} *owned;
+	size_t n_owned;
 };
 
 /* Default bounds on one layer. */

@@ -194,6 +194,9 @@ void lc_store_close(struct lc_store *s)
 		close(s->layersfd);
 	if (s->blobsfd >= 0)
 		close(s->blobsfd);
+	for (size_t i = 0; i < s->n_owned; i++)
+		close(s->owned[i].fd);
+	free(s->owned);
 	free(s);
 }
 
@@ -606,33 +609,52 @@ int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
 		mode_t mode;
 	} subs[] = { { "upper", 0755 }, { "work", 0700 }, { "merged", 0755 } };
 	char id[65];
+	cleanup_free char *name = NULL;
 	cleanup_close int fd = -1;
 	cleanup_close int cfd = -1;
+	struct lc_err *ign = NULL;
 
+	/*
+	 * Built in tmp/ under its flock, then renamed into containers/: a container dir is
+	 * always whole and always locked by its owner, so one nobody locks is stale.
+	 */
 	lc_random_hex(id, 64);
 	cfd = openat(s->rootfd, "containers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
-	if (mkdirat(cfd, id, 0700) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "create container dir");
-	fd = openat(cfd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = lc_store_tmp_create(s, "container", true, &name, err);
 	if (fd < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "open container dir");
+		return -1;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(subs); i++) {
 		/* mkdirat applies the umask; the upper's root mode is the container's / mode */
 		if (mkdirat(fd, subs[i].name, 0700) < 0 ||
 		    fchmodat(fd, subs[i].name, subs[i].mode, 0) < 0) {
-			int e = errno;
-			struct lc_err *ign = NULL;
-
-			lc_rm_rf_at(cfd, id, &ign);
-			lc_err_free(ign);
-			return lc_err_set(err, LC_ERR_SYS, e, "create container '%s'", subs[i].name);
+			lc_err_set(err, LC_ERR_SYS, errno, "create container '%s'", subs[i].name);
+			goto fail;
 		}
 	}
+	if (fchmod(fd, 0700) < 0 || renameat(s->tmpfd, name, cfd, id) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "create container dir");
+		goto fail;
+	}
+	s->owned = lc_xrealloc(s->owned, (s->n_owned + 1) * sizeof(*s->owned));
+	snprintf(s->owned[s->n_owned].id, sizeof(s->owned[s->n_owned].id), "%s", id);
+	s->owned[s->n_owned++].fd = TAKE_FD(fd);
 	*ret_id = lc_xstrdup(id);
 	*ret_dir = lc_xasprintf("%s/containers/%s", s->root, id);
 	return 0;
+fail:
+	lc_rm_rf_at(s->tmpfd, name, &ign);
+	lc_err_free(ign);
+	return -1;
+}
+
+static ssize_t owned_index(const struct lc_store *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_owned; i++)
+		if (!strcmp(s->owned[i].id, id))
+			return (ssize_t)i;
+	return -1;
 }
 
 static bool id_valid(const char *id)
@@ -654,6 +676,7 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 	struct dirent *de;
 	struct stat st, cst;
 	char rnd[33];
+	ssize_t own;
 
 	if (!id_valid(id))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'", id ? id : "");
@@ -688,13 +711,54 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 			return lc_err_set(err, LC_ERR_EXISTS, EBUSY,
 					  "container '%s' is still mounted ('%s')", id, de->d_name);
 	}
-	/* Hold the entry's flock while it sits in trash, so a sweep leaves our rm -rf alone. */
-	if (flock(fd, LOCK_EX) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "lock container '%s'", id);
+	/*
+	 * Hold the entry's flock while it sits in trash, so a sweep leaves our rm -rf alone. Ours
+	 * is held already (by another fd: flock would wait for ourselves); someone else's is
+	 * in use, not stale.
+	 */
+	own = owned_index(s, id);
+	if (own < 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
+				  "container '%s' is in use", id);
 	lc_random_hex(rnd, 32);
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 || renameat(cfd, id, trashfd, rnd) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "move container '%s' to trash", id);
 	if (lc_rm_rf_at(trashfd, rnd, err) < 0)
 		return lc_err_prefix(err, "remove container '%s'", id);
+	if (own >= 0) {
+		close(s->owned[own].fd);
+		s->owned[own] = s->owned[--s->n_owned];
+	}
+	return 0;
+}
+
+int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc_err **err)
+{
+	cleanup_dir DIR *d = NULL;
+	cleanup_strv char **ids = NULL;
+	struct dirent *de;
+	int dfd;
+
+	dfd = openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
+	}
+	while ((errno = 0, de = readdir(d))) {
+		cleanup_close int fd = -1;
+
+		if (!id_valid(de->d_name) || owned_index(s, de->d_name) >= 0)
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* whoever runs it holds its flock: a free lock is a container nobody owns */
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			lc_strv_push(&ids, de->d_name);
+	}
+	if (errno)
+		return lc_err_set(err, LC_ERR_SYS, errno, "read 'containers'");
+	if (!ids)
+		ids = lc_xcalloc(1, sizeof(char *));
+	*ret_ids = TAKE_PTR(ids);
 	return 0;
 }

@@ -190,11 +190,22 @@ void lc_store_layer_abort(struct lc_layer_ingest *in);
 
 /*
  * Create containers/<id>/ with upper/ work/ merged/ (id: 64 random hex chars). *ret_id and
- * *ret_dir (absolute path of containers/<id>) are the caller's.
+ * *ret_dir (absolute path of containers/<id>) are the caller's. The store handle owns the
+ * container (holds its lock) until lc_store_container_remove or lc_store_close.
  */
 int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
 			      struct lc_err **err);
-/* Remove a container's dir (renamed into tmp/trash first, then deleted). Must be unmounted. */
+/*
+ * Remove a container's dir (renamed into tmp/trash first, then deleted). Must be unmounted.
+ * A container this store handle created is ours to remove; another one only when nobody holds
+ * it (LC_ERR_EXISTS "in use" otherwise).
+ */
 int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err);
+/*
+ * The containers nobody owns any more: their layerctl died without cleaning up (a container's
+ * dir is flocked by the process that created it for as long as that lives). *ret_ids is a
+ * NULL-terminated list, the caller's. Unmount, then lc_store_container_remove each.
+ */
+int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc_err **err);
 
 #endif

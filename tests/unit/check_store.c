@@ -1523,6 +1523,75 @@ START_TEST(container_create_remove)
 END_TEST
 
 /* root: mounts a tmpfs on merged/ */
+/* A container's owner holds it; one whose owner died is stale, and only then removable. */
+START_TEST(container_stale_only_when_owner_gone)
+{
+	struct lc_err *err = NULL;
+	char *mine = NULL, *dir = NULL, **ids = NULL;
+	char idbuf[2][65] = { { 0 } };
+	int pfd[2], go[2], status;
+	pid_t dead, live;
+
+	ck_assert_ok(lc_store_container_create(st, &mine, &dir, &err), &err);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	/* one owner exits without cleaning up, another stays alive until told */
+	for (int k = 0; k < 2; k++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct lc_store *cs = NULL;
+			struct lc_err *cerr = NULL;
+			char *cid = NULL, *cdir = NULL, c;
+
+			if (lc_store_open(lc_store_root(st), &cs, &cerr) < 0 ||
+			    lc_store_container_create(cs, &cid, &cdir, &cerr) < 0)
+				_exit(1);
+			if (write(pfd[1], cid, 64) != 64)
+				_exit(1);
+			if (k == 1 && read(go[0], &c, 1) < 0)
+				_exit(1);
+			_exit(0); /* no remove, no close: like a SIGKILLed layerctl */
+		}
+		ck_assert_int_eq(read(pfd[0], idbuf[k], 64), 64);
+		if (k == 0) {
+			dead = pid;
+			ck_assert_int_eq(waitpid(dead, &status, 0), dead);
+			ck_assert_int_eq(status, 0);
+		} else {
+			live = pid;
+		}
+	}
+	ck_assert_ok(lc_store_container_list_stale(st, &ids, &err), &err);
+	ck_assert_ptr_nonnull(ids[0]);
+	ck_assert_str_eq(ids[0], idbuf[0]);
+	ck_assert_ptr_null(ids[1]); /* not ours (owned), not the live one's */
+	lc_strv_free(ids);
+	ck_assert_fail(lc_store_container_remove(st, idbuf[1], &err), &err, LC_ERR_EXISTS);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_ok(lc_store_container_remove(st, idbuf[0], &err), &err);
+	/* the live owner exits: its container becomes stale too */
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(live, &status, 0), live);
+	ck_assert_ok(lc_store_container_list_stale(st, &ids, &err), &err);
+	ck_assert_str_eq(ids[0], idbuf[1]);
+	ck_assert_ptr_null(ids[1]);
+	lc_strv_free(ids);
+	ck_assert_ok(lc_store_container_remove(st, idbuf[1], &err), &err);
+	ck_assert_ok(lc_store_container_remove(st, mine, &err), &err);
+	ck_assert_int_eq(count_entries("containers"), 0);
+	assert_tmp_clean();
+	close(pfd[0]);
+	close(pfd[1]);
+	close(go[0]);
+	close(go[1]);
+	free(mine);
+	free(dir);
+}
+END_TEST
+
 START_TEST(container_remove_refuses_mounted)
 {
 	struct lc_err *err = NULL;
@@ -1643,6 +1712,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
 	tcase_add_test(tc, container_remove_refuses_mounted);
+	tcase_add_test(tc, container_stale_only_when_owner_gone);
 	suite_add_tcase(s, tc);
 	return s;
 }
