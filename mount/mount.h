@@ -35,6 +35,7 @@ struct lc_launch_cfg {
 	const char *state_dir;
 	const char *user;     /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
 	bool tty;	      /* stdin is a terminal (unused for now) */
+	bool no_seccomp;      /* skip docker's default seccomp filter (seccomp=unconfined) */
 };
 
 /*
@@ -43,9 +44,11 @@ struct lc_launch_cfg {
  * Failures before the command runs are -1 with *err (code LC_ERR_NOEXEC when the command
  * does not exist: exit 127; LC_ERR_EXEC when it cannot be executed: 126; others 125).
  * Needs root (LC_ERR_INVALID otherwise). The command runs as PID 1 of its namespace with
- * docker's default capabilities, no_new_privs, docker's masked /proc paths and only fds
- * 0, 1, 2. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are forwarded to it while
- * lc_launch waits; when it returns, nothing of the container is left running.
+ * docker's default capabilities, no_new_privs, docker's masked /proc paths, only fds 0, 1, 2
+ * and docker's default seccomp filter (unless cfg->no_seccomp; a kernel that refuses the
+ * filter fails the start: 125). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are
+ * forwarded to it while lc_launch waits; when it returns, nothing of the container is left
+ * running.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
 
