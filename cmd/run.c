@@ -16,6 +16,7 @@ static const char run_usage[] =
 	"  -h, --hostname string     container host name (default: the short container id)\n"
 	"      --platform string     pull this platform if the image is missing\n"
 	"      --pull string         missing (default), always or never\n"
+	"      --security-opt list   seccomp=unconfined: no seccomp filter (default: docker's)\n"
 	"  -u, --user string         user name or uid[:gid]\n"
 	"  -w, --workdir string      working directory inside the container\n"
 	"      --help                print this help\n";
@@ -29,6 +30,7 @@ struct run_opts {
 	const char *pull; /* missing|always|never */
 	const char *user;
 	const char *workdir;
+	bool no_seccomp;
 };
 
 /* Image Env, then -e overrides by key; PATH and HOSTNAME as docker sets them. */
@@ -189,6 +191,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 			     : (im->config->workdir && *im->config->workdir ? im->config->workdir
 									    : "/");
 	cfg.hostname = o->hostname ? o->hostname : hostname;
+	cfg.no_seccomp = o->no_seccomp;
 	cfg.user = o->user ? o->user : (im->config->user && *im->config->user ? im->config->user
 										 : NULL);
 	r = lc_launch(&cfg, ret_status, err);
@@ -219,6 +222,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "hostname", required_argument, NULL, 'h' },
 		{ "platform", required_argument, NULL, 'P' },
 		{ "pull", required_argument, NULL, 'p' },
+		{ "security-opt", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'H' },
@@ -257,6 +261,18 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 				return EXIT_RUN_FAILED;
 			}
 			o.pull = optarg;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "seccomp=unconfined") || !strcmp(optarg, "seccomp:unconfined")) {
+				o.no_seccomp = true;
+			} else if (strcmp(optarg, "no-new-privileges") != 0 &&
+				   strcmp(optarg, "no-new-privileges=true") != 0 &&
+				   strcmp(optarg, "no-new-privileges:true") != 0) {
+				/* no_new_privs is always on; anything else we cannot honour */
+				lc_strv_free(o.env);
+				cmd_usage_error("run", "unsupported --security-opt '%s'", optarg);
+				return EXIT_RUN_FAILED;
+			}
 			break;
 		case 'u':
 			o.user = optarg;
