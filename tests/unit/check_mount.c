@@ -906,6 +906,9 @@ struct run {
 	int r;
 };
 
+/* cfg.no_seccomp for the next run_in (each test is its own process: CK_FORK) */
+static bool run_no_seccomp;
+
 static void run_in(const char *rootfs, const char *user, const char *cwd, char *const *argv,
 		   struct run *res)
 {
@@ -920,6 +923,7 @@ static void run_in(const char *rootfs, const char *user, const char *cwd, char *
 		.hostname = "box1",
 		.user = user,
 		.state_dir = sd,
+		.no_seccomp = run_no_seccomp,
 	};
 	int outfd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int saved = dup(1);
@@ -1136,6 +1140,38 @@ START_TEST(launch_hardening)
 }
 END_TEST
 
+START_TEST(launch_seccomp)
+{
+	char *rootfs = busybox_rootfs();
+	struct run r;
+
+	run_sh(rootfs,
+	       "grep -E '^Seccomp' /proc/self/status; "
+	       "busybox unshare -U true 2>/dev/null || echo no-userns; "
+	       "busybox linux32 true && echo linux32",
+	       &r);
+	ck_assert_str_eq(r.out, "Seccomp:\t2\nSeccomp_filters:\t1\nno-userns\nlinux32\n");
+	ck_assert_int_eq(r.status, 0);
+	run_free(&r);
+	/* and the same as a user: the filter does not depend on privileges */
+	{
+		char *argv[] = { (char *)"grep", (char *)"-c", (char *)"^Seccomp:.2$",
+				 (char *)"/proc/self/status", NULL };
+
+		run_in(rootfs, "1000:1000", NULL, argv, &r);
+		ck_assert_msg(r.r == 0, "launch: %s", r.err ? r.err->msg : "?");
+		ck_assert_str_eq(r.out, "1\n");
+		run_free(&r);
+	}
+	run_no_seccomp = true;
+	run_sh(rootfs, "grep -E '^Seccomp' /proc/self/status; busybox unshare -U true && echo userns",
+	       &r);
+	ck_assert_str_eq(r.out, "Seccomp:\t0\nSeccomp_filters:\t0\nuserns\n");
+	run_free(&r);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
 START_TEST(launch_user_and_cwd)
 {
 	char *rootfs = busybox_rootfs();
@@ -1278,6 +1314,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(run, launch_exec_errors);
 	tcase_add_test(run, launch_hardening);
 	tcase_add_test(run, launch_user_and_cwd);
+	tcase_add_test(run, launch_seccomp);
 	tcase_add_loop_test(run, launch_refuses_symlinked_mount_points, 0,
 			    LC_ARRAY_SIZE(hostile));
 	tcase_add_test(run, launch_etc_symlink_lands_inside);
