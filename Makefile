@@ -8,7 +8,7 @@ CHECK_PKG := check
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
-	clang
+	clang clang-format cppcheck
 # only make bench needs these (the peers it measures against)
 BENCH_PKGS := umoci runc podman strace time
 
@@ -138,6 +138,7 @@ integration-san: $(B)/san/layerctl
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-integration.sh
 
 check: deps
+	@$(MAKE) --no-print-directory fmt-check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory unit
@@ -165,7 +166,8 @@ fmt:
 	clang-format -i $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
 
 fmt-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
+	@echo "  FMT    clang-format --dry-run"
+	$(Q)clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
 
 analyze:
 	cppcheck --error-exitcode=1 --quiet --inline-suppr -D_GNU_SOURCE --std=c11 \

@@ -68,11 +68,11 @@ void lc_fclosep(FILE **f);
 void lc_closedirp(DIR **d);
 void lc_strvfreep(char ***v);
 
-#define cleanup_free __attribute__((cleanup(lc_freep)))
-#define cleanup_close __attribute__((cleanup(lc_closep)))
+#define cleanup_free   __attribute__((cleanup(lc_freep)))
+#define cleanup_close  __attribute__((cleanup(lc_closep)))
 #define cleanup_fclose __attribute__((cleanup(lc_fclosep)))
-#define cleanup_dir __attribute__((cleanup(lc_closedirp)))
-#define cleanup_strv __attribute__((cleanup(lc_strvfreep)))
+#define cleanup_dir    __attribute__((cleanup(lc_closedirp)))
+#define cleanup_strv   __attribute__((cleanup(lc_strvfreep)))
 
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \
@@ -107,7 +107,7 @@ void lc_strv_free(char **v);
 /* ---------- digests ---------- */
 
 /* "sha256:" + 64 hex + NUL */
-#define LC_DIGEST_LEN 71
+#define LC_DIGEST_LEN	71
 #define LC_DIGEST_BUFSZ 72
 
 struct lc_sha256;

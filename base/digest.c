@@ -85,8 +85,9 @@ int lc_digest_check(const char *d, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "missing digest");
 	colon = strchr(d, ':');
 	if (colon && (colon - d != 6 || strncmp(d, "sha256", 6) != 0))
-		return lc_err_set(err, LC_ERR_PROTO, 0,
-				  "unsupported digest algorithm in '%.80s' (only sha256 is verified)", d);
+		return lc_err_set(
+			err, LC_ERR_PROTO, 0,
+			"unsupported digest algorithm in '%.80s' (only sha256 is verified)", d);
 	return lc_err_set(err, LC_ERR_PROTO, 0,
 			  "invalid digest '%.80s': want sha256: and 64 lowercase hex digits", d);
 }

@@ -56,8 +56,8 @@ int lc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
 			break;
 		len += (size_t)r;
 		if (len > max)
-			return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s' is larger than %zu bytes", path,
-					  max);
+			return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s' is larger than %zu bytes",
+					  path, max);
 	}
 	if (!buf)
 		buf = lc_xmalloc(1);
@@ -116,7 +116,8 @@ int lc_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct lc_err **err)
 		if (fstatat(dirfd, copy, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", copy);
 		if (!S_ISDIR(st.st_mode))
-			return lc_err_set(err, LC_ERR_UNSAFE, ENOTDIR, "'%s' is not a directory", copy);
+			return lc_err_set(err, LC_ERR_UNSAFE, ENOTDIR, "'%s' is not a directory",
+					  copy);
 		if (!slash)
 			break;
 		*slash = '/';
@@ -172,9 +173,10 @@ int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err)
 		struct stat parent;
 
 		if (fstat(dirfd, &parent) == 0 && parent.st_dev != st.st_dev)
-			return lc_err_set(err, LC_ERR_UNSAFE, EBUSY,
-					  "refusing to remove '%s': another filesystem is mounted there",
-					  name);
+			return lc_err_set(
+				err, LC_ERR_UNSAFE, EBUSY,
+				"refusing to remove '%s': another filesystem is mounted there",
+				name);
 	}
 	if (rm_rf_children(fd, err) < 0)
 		return lc_err_prefix(err, "'%s'", name);

@@ -4,8 +4,7 @@
 
 #include "cmd.h"
 
-int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret,
-		   struct lc_err **err)
+int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret, struct lc_err **err)
 {
 	struct cmd_image im = { 0 };
 	cleanup_free char *mbuf = NULL, *cbuf = NULL;

@@ -51,12 +51,9 @@ static void split_name(const char *canonical, char **repo, char **tag)
 int cmd_images(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
-		{ "digests", no_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "no-trunc", no_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "digests", no_argument, NULL, 'd' },	{ "format", required_argument, NULL, 'f' },
+		{ "no-trunc", no_argument, NULL, 'n' }, { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 },
 	};
 	bool digests = false, notrunc = false, quiet = false, json = false;
 	struct lc_err *err = NULL;
@@ -75,9 +72,9 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			if (!strcmp(optarg, "json"))
 				json = true;
 			else if (strcmp(optarg, "table") != 0)
-				return cmd_usage_error("images",
-						       "unsupported --format '%s' (want table or json)",
-						       optarg);
+				return cmd_usage_error(
+					"images", "unsupported --format '%s' (want table or json)",
+					optarg);
 			break;
 		case 'n':
 			notrunc = true;
@@ -101,7 +98,9 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		return cmd_report(err, EXIT_ERR);
 	}
 	if (!quiet && !json) {
-		const char *hdr[] = { "REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE" };
+		const char *hdr[] = {
+			"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"
+		};
 
 		table = cmd_table_new(digests ? 6 : 5);
 		if (!digests)

@@ -70,7 +70,8 @@ static char **build_env(char *const *image_env, char *const *overrides, const ch
 		if (!strncmp(env[j], "PATH=", 5))
 			break;
 	if (!env || !env[j])
-		lc_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+		lc_strv_push(&env,
+			     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	{
 		cleanup_free char *h = lc_xasprintf("HOSTNAME=%s", hostname);
 
@@ -192,8 +193,8 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 									    : "/");
 	cfg.hostname = o->hostname ? o->hostname : hostname;
 	cfg.no_seccomp = o->no_seccomp;
-	cfg.user = o->user ? o->user : (im->config->user && *im->config->user ? im->config->user
-										 : NULL);
+	cfg.user = o->user ? o->user
+			   : (im->config->user && *im->config->user ? im->config->user : NULL);
 	r = lc_launch(&cfg, ret_status, err);
 	if (lc_overlay_umount(cdir, &cleanup_err) < 0) {
 		if (r == 0)
@@ -256,14 +257,17 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
 			    strcmp(optarg, "never")) {
 				lc_strv_free(o.env);
-				cmd_usage_error("run", "invalid --pull '%s' (want missing, always or never)",
-						optarg);
+				cmd_usage_error(
+					"run",
+					"invalid --pull '%s' (want missing, always or never)",
+					optarg);
 				return EXIT_RUN_FAILED;
 			}
 			o.pull = optarg;
 			break;
 		case 'S':
-			if (!strcmp(optarg, "seccomp=unconfined") || !strcmp(optarg, "seccomp:unconfined")) {
+			if (!strcmp(optarg, "seccomp=unconfined") ||
+			    !strcmp(optarg, "seccomp:unconfined")) {
 				o.no_seccomp = true;
 			} else if (strcmp(optarg, "no-new-privileges") != 0 &&
 				   strcmp(optarg, "no-new-privileges=true") != 0 &&

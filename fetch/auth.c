@@ -169,7 +169,7 @@ int lc_challenge_parse(const char *value, struct lc_challenge *ret, struct lc_er
 			lc_challenge_clear(&cur);
 		}
 		continue;
-malformed_cur:
+	malformed_cur:
 		lc_challenge_clear(&cur);
 		goto malformed;
 	}
@@ -187,8 +187,9 @@ malformed_cur:
 		*ret = basic.c;
 		return 0;
 	}
-	return lc_err_set(err, LC_ERR_AUTH, 0, "no supported authentication challenge (want "
-					       "Bearer or Basic)");
+	return lc_err_set(err, LC_ERR_AUTH, 0,
+			  "no supported authentication challenge (want "
+			  "Bearer or Basic)");
 malformed:
 	lc_challenge_clear(&bearer.c);
 	lc_challenge_clear(&basic.c);
@@ -362,9 +363,10 @@ int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_
 		plain = b64_decode(json_string_value(a));
 		colon = plain ? strchr(plain, ':') : NULL;
 		if (!colon || colon == plain) {
-			r = lc_err_set(err, LC_ERR_INVALID, 0,
-				       "'%s': invalid \"auth\" for '%s': want base64 of user:password",
-				       path, key);
+			r = lc_err_set(
+				err, LC_ERR_INVALID, 0,
+				"'%s': invalid \"auth\" for '%s': want base64 of user:password",
+				path, key);
 			break;
 		}
 		*ret_basic = lc_xstrdup(json_string_value(a));

@@ -14,12 +14,12 @@
 #include "fetch.h"
 
 /* Bounds on what a registry may send us besides manifests. */
-#define LC_MAX_TOKEN_SIZE (1u << 20)   /* token responses */
-#define LC_MAX_ERROR_BODY (64u << 10)  /* error bodies we keep to explain a failure */
-#define LC_MAX_CONFIG_SIZE (4u << 20)  /* image config blobs */
-#define LC_MAX_HEADER_VALUE (8u << 10) /* one response header we keep */
-#define LC_MAX_REDIRECTS 10
-#define LC_HTTP_TRIES 3
+#define LC_MAX_TOKEN_SIZE   (1u << 20)	/* token responses */
+#define LC_MAX_ERROR_BODY   (64u << 10) /* error bodies we keep to explain a failure */
+#define LC_MAX_CONFIG_SIZE  (4u << 20)	/* image config blobs */
+#define LC_MAX_HEADER_VALUE (8u << 10)	/* one response header we keep */
+#define LC_MAX_REDIRECTS    10
+#define LC_HTTP_TRIES	    3
 
 /* ---------- platform.c ---------- */
 
@@ -186,9 +186,8 @@ int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const cha
  * Stream blob digest (size bytes) to fn. Counts the bytes: more than size fails at size+1
  * (LC_ERR_DIGEST). The caller verifies the digest (the store does, for layers).
  */
-int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
-			 int64_t size, lc_http_data_fn fn, void *data, atomic_bool *cancel,
-			 struct lc_err **err);
+int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest, int64_t size,
+			 lc_http_data_fn fn, void *data, atomic_bool *cancel, struct lc_err **err);
 /* Fetch a small blob (at most max bytes) into memory, verifying size and digest. */
 int lc_registry_get_small_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
 			       int64_t size, size_t max, char **ret, size_t *ret_len,

@@ -36,9 +36,9 @@ char *lc_ref_base_url(const struct lc_ref *r, bool insecure);
 /* ---------- pulling ---------- */
 
 enum lc_pull_event {
-	LC_PULL_RESOLVED,      /* the tag resolved: digest set */
-	LC_PULL_LAYER_EXISTS,  /* "Already exists" */
-	LC_PULL_LAYER_WAITING, /* "Waiting" / "Pulling fs layer" */
+	LC_PULL_RESOLVED,	/* the tag resolved: digest set */
+	LC_PULL_LAYER_EXISTS,	/* "Already exists" */
+	LC_PULL_LAYER_WAITING,	/* "Waiting" / "Pulling fs layer" */
 	LC_PULL_LAYER_PROGRESS, /* bytes current of total arrived */
 	LC_PULL_LAYER_VERIFYING,
 	LC_PULL_LAYER_DONE, /* "Pull complete" */

@@ -105,8 +105,8 @@ int lc_redirect_policy(const char *from, const char *location, unsigned hops, bo
 
 		if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 		    strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
-			return lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing redirect to a '%.20s' URL",
-					  scheme);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "refusing redirect to a '%.20s' URL", scheme);
 	}
 	if (lc_url_parse(from, &f, err) < 0)
 		goto out;
@@ -124,8 +124,7 @@ int lc_redirect_policy(const char *from, const char *location, unsigned hops, bo
 			   "refusing redirect from https to plain http ('%.200s')", t.host);
 		goto out;
 	}
-	*ret_keep_auth = !strcmp(f.scheme, t.scheme) && !strcmp(f.host, t.host) &&
-			 f.port == t.port;
+	*ret_keep_auth = !strcmp(f.scheme, t.scheme) && !strcmp(f.host, t.host) && f.port == t.port;
 	*ret_url = lc_xstrdup(abs);
 	r = 0;
 out:

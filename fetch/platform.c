@@ -11,14 +11,22 @@ void lc_fetch_host_platform(const char **os, const char **arch, const char **var
 	static const struct {
 		const char *machine, *arch, *variant;
 	} map[] = {
-		{ "x86_64", "amd64", NULL }, { "amd64", "amd64", NULL },
-		{ "aarch64", "arm64", "v8" }, { "arm64", "arm64", "v8" },
-		{ "armv7l", "arm", "v7" },   { "armv7", "arm", "v7" },
-		{ "armv6l", "arm", "v6" },   { "armv5tel", "arm", "v5" },
-		{ "i386", "386", NULL },     { "i486", "386", NULL },
-		{ "i586", "386", NULL },     { "i686", "386", NULL },
-		{ "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
-		{ "riscv64", "riscv64", NULL }, { "mips64", "mips64", NULL },
+		{ "x86_64", "amd64", NULL },
+		{ "amd64", "amd64", NULL },
+		{ "aarch64", "arm64", "v8" },
+		{ "arm64", "arm64", "v8" },
+		{ "armv7l", "arm", "v7" },
+		{ "armv7", "arm", "v7" },
+		{ "armv6l", "arm", "v6" },
+		{ "armv5tel", "arm", "v5" },
+		{ "i386", "386", NULL },
+		{ "i486", "386", NULL },
+		{ "i586", "386", NULL },
+		{ "i686", "386", NULL },
+		{ "ppc64le", "ppc64le", NULL },
+		{ "s390x", "s390x", NULL },
+		{ "riscv64", "riscv64", NULL },
+		{ "mips64", "mips64", NULL },
 		{ "loongarch64", "loong64", NULL },
 	};
 	struct utsname u;
@@ -176,8 +184,7 @@ const struct lc_descriptor *lc_platform_match(const struct lc_manifest *index, c
 			if ((d = find(index, os, a, lv)))
 				return d;
 		}
-	} else if (!strcmp(a, "amd64") && v && v[0] == 'v' && v[1] >= '2' && v[1] <= '4' &&
-		   !v[2]) {
+	} else if (!strcmp(a, "amd64") && v && v[0] == 'v' && v[1] >= '2' && v[1] <= '4' && !v[2]) {
 		for (char lower = (char)(v[1] - 1); lower >= '2'; lower--) {
 			char lv[3] = { 'v', lower, 0 };
 

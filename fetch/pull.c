@@ -11,7 +11,7 @@
 #include "fetch-int.h"
 
 #define PROGRESS_BYTES (512u << 10)
-#define PROGRESS_NS (100 * 1000000LL)
+#define PROGRESS_NS    (100 * 1000000LL)
 
 static const char *const layer_types[] = {
 	"application/vnd.oci.image.layer.v1.tar",
@@ -108,8 +108,8 @@ static int layer_write(const void *buf, size_t len, void *data, struct lc_err **
 		return -1;
 	c->current += (int64_t)len;
 	t = now_ns();
-	if (c->current - c->reported >= (int64_t)PROGRESS_BYTES || t - c->reported_at >= PROGRESS_NS ||
-	    c->current == d->size) {
+	if (c->current - c->reported >= (int64_t)PROGRESS_BYTES ||
+	    t - c->reported_at >= PROGRESS_NS || c->current == d->size) {
 		c->reported = c->current;
 		c->reported_at = t;
 		emit(c->p, LC_PULL_LAYER_PROGRESS, c->index, d->digest, c->current, d->size);
@@ -425,14 +425,14 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		m = plat_m;
 		manifest_digest = plat.digest;
 	} else if (top_m->kind != LC_MEDIA_MANIFEST) {
-		return lc_err_set(err, LC_ERR_PROTO, 0, "manifest %s: not an image manifest or index",
-				  top.digest);
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "manifest %s: not an image manifest or index", top.digest);
 	}
 	emit(&p, LC_PULL_RESOLVED, 0, top.digest, 0, 0);
 
 	/* 3. the config: the diff_ids name the layers before any is fetched */
-	if (m->config.media_type && !in_list(m->config.media_type, config_types,
-					     LC_ARRAY_SIZE(config_types)))
+	if (m->config.media_type &&
+	    !in_list(m->config.media_type, config_types, LC_ARRAY_SIZE(config_types)))
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "not a container image: config media type '%.100s'",
 				  m->config.media_type);
@@ -476,7 +476,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		const struct lc_descriptor *d = &m->layers[i];
 
 		/* descriptors' foreign "urls" are never followed: every byte comes from the registry */
-		if (!d->media_type || !in_list(d->media_type, layer_types, LC_ARRAY_SIZE(layer_types)))
+		if (!d->media_type ||
+		    !in_list(d->media_type, layer_types, LC_ARRAY_SIZE(layer_types)))
 			return lc_err_set(err, LC_ERR_PROTO, 0,
 					  "layer %s: unsupported media type '%.100s' (want a tar, "
 					  "tar+gzip or tar+zstd layer)",
@@ -486,7 +487,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	for (size_t i = 0; i < m->n_layers; i++) {
 		if (lc_store_layer_has(s, chain[i]) == 1) {
 			done[i] = true;
-			emit(&p, LC_PULL_LAYER_EXISTS, i, m->layers[i].digest, 0, m->layers[i].size);
+			emit(&p, LC_PULL_LAYER_EXISTS, i, m->layers[i].digest, 0,
+			     m->layers[i].size);
 		} else {
 			queue[n_queue++] = i;
 		}

@@ -13,7 +13,7 @@
 #include "fetch-int.h"
 
 #define NAME_TOTAL_MAX 255
-#define TAG_MAX 128
+#define TAG_MAX	       128
 
 static bool is_lower_alnum(char c)
 {
@@ -227,8 +227,9 @@ static int parse_full(const char *s, struct lc_ref *r, struct lc_err **err)
 		for (char *p = low; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 		if (has_upper(path, path_len) && path_valid(low, path_len))
-			return lc_err_set(err, LC_ERR_INVALID, 0,
-					  "invalid reference format: repository name must be lowercase");
+			return lc_err_set(
+				err, LC_ERR_INVALID, 0,
+				"invalid reference format: repository name must be lowercase");
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid reference format");
 	}
 	if (colon && !tag_valid(colon + 1))
@@ -369,7 +370,8 @@ static char *domain_host(const char *domain)
 	if (domain[0] == '[') {
 		const char *close = strchr(domain, ']');
 
-		return close ? lc_xstrndup(domain, (size_t)(close - domain) + 1) : lc_xstrdup(domain);
+		return close ? lc_xstrndup(domain, (size_t)(close - domain) + 1)
+			     : lc_xstrdup(domain);
 	}
 	return lc_xstrndup(domain, strcspn(domain, ":"));
 }

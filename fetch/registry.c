@@ -157,7 +157,8 @@ static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
 	if (lc_url_parse(c->realm, &realm, err) < 0)
 		return lc_err_prefix(err, "token realm");
 	if (strcmp(realm.scheme, "https") != 0 &&
-	    !(strcmp(realm.scheme, "http") == 0 && (r->insecure || lc_host_is_loopback(realm.host)))) {
+	    !(strcmp(realm.scheme, "http") == 0 &&
+	      (r->insecure || lc_host_is_loopback(realm.host)))) {
 		lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing token realm '%.200s' (want https)",
 			   c->realm);
 		goto out;
@@ -191,8 +192,9 @@ static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
 	if (resp.status != 200) {
 		cleanup_free char *d = status_detail(&resp);
 
-		lc_err_set(err, resp.status == 401 || resp.status == 403 ? LC_ERR_AUTH : LC_ERR_PROTO,
-			   0, "fetch token from '%s': HTTP %ld%s%s", realm.host, resp.status,
+		lc_err_set(err,
+			   resp.status == 401 || resp.status == 403 ? LC_ERR_AUTH : LC_ERR_PROTO, 0,
+			   "fetch token from '%s': HTTP %ld%s%s", realm.host, resp.status,
 			   *d ? ": " : "", d);
 		goto out;
 	}
@@ -332,8 +334,9 @@ static int status_error(struct lc_registry *r, const struct lc_http_resp *resp, 
 		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "blob unknown: '%s' not found in '%s'",
 				  reference, r->name);
 	case 429:
-		return lc_err_set(err, LC_ERR_NET, 0, "toomanyrequests: registry '%s' rate limit%s%s",
-				  r->domain, sep, d);
+		return lc_err_set(err, LC_ERR_NET, 0,
+				  "toomanyrequests: registry '%s' rate limit%s%s", r->domain, sep,
+				  d);
 	default:
 		return lc_err_set(err, resp->status >= 500 ? LC_ERR_NET : LC_ERR_PROTO, 0,
 				  "registry '%s' answered HTTP %ld for %s '%s'%s%s", r->domain,
@@ -380,9 +383,10 @@ int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const cha
 			if (size >= 0) { /* more than its descriptor said: not the manifest named */
 				lc_err_free(*err);
 				*err = NULL;
-				lc_err_set(err, LC_ERR_DIGEST, 0,
-					   "manifest '%s' is larger than its descriptor's %lld bytes",
-					   reference, (long long)size);
+				lc_err_set(
+					err, LC_ERR_DIGEST, 0,
+					"manifest '%s' is larger than its descriptor's %lld bytes",
+					reference, (long long)size);
 			} else {
 				lc_err_prefix(err, "manifest '%s'", reference);
 			}
@@ -441,9 +445,8 @@ static int blob_count(const void *buf, size_t len, void *data, struct lc_err **e
 	return b->fn(buf, len, b->data, err);
 }
 
-int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
-			 int64_t size, lc_http_data_fn fn, void *data, atomic_bool *cancel,
-			 struct lc_err **err)
+int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest, int64_t size,
+			 lc_http_data_fn fn, void *data, atomic_bool *cancel, struct lc_err **err)
 {
 	cleanup_free char *url = NULL;
 	struct blob_sink sink = { .size = size, .fn = fn, .data = data };

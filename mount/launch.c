@@ -42,7 +42,7 @@
 #endif
 #ifndef RESOLVE_NO_MAGICLINKS
 #define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_IN_ROOT 0x10
+#define RESOLVE_IN_ROOT	      0x10
 #endif
 
 struct lc_open_how {
@@ -94,12 +94,11 @@ int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t buf
 
 /* ---------- the container must never run our own binary (CVE-2019-5736) ---------- */
 
-#define EXEC_PEEK 256	   /* the kernel's BINPRM_BUF_SIZE: what it reads for "#!" */
-#define EXEC_MAX_DEPTH 8 /* the kernel gives up after 6 binfmt levels and one PT_INTERP */
+#define EXEC_PEEK      256 /* the kernel's BINPRM_BUF_SIZE: what it reads for "#!" */
+#define EXEC_MAX_DEPTH 8   /* the kernel gives up after 6 binfmt levels and one PT_INTERP */
 
 /* The PT_INTERP path of the ELF file fd (header in buf), into interp; false when none. */
-static bool elf_interp(int fd, const unsigned char *buf, size_t len, char *interp,
-		       size_t interp_sz)
+static bool elf_interp(int fd, const unsigned char *buf, size_t len, char *interp, size_t interp_sz)
 {
 	bool is64 = buf[EI_CLASS] == ELFCLASS64;
 	uint64_t phoff, off = 0, filesz = 0;
@@ -188,10 +187,11 @@ static int check_exec_at(const char *name, const char *path, dev_t self_dev, ino
 				  "in the container",
 				  name);
 	if (st.st_dev == self_dev && st.st_ino == self_ino)
-		return lc_err_set(err, LC_ERR_EXEC, 0,
-				  "exec: \"%s\": its interpreter '%s' is the launcher's own binary: "
-				  "refusing to run it in the container",
-				  name, path);
+		return lc_err_set(
+			err, LC_ERR_EXEC, 0,
+			"exec: \"%s\": its interpreter '%s' is the launcher's own binary: "
+			"refusing to run it in the container",
+			name, path);
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -258,9 +258,9 @@ static int resolve_in(int rootfd, const char *path, enum target_kind kind, int f
 					return lc_err_set(err, LC_ERR_SYS, errno,
 							  "create mount point '/%s'", path);
 			} else {
-				int nfd = openat(cur, comp,
-						 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-						 0644);
+				int nfd = openat(
+					cur, comp,
+					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 				if (nfd < 0 && errno != EEXIST)
 					return lc_err_set(err, LC_ERR_SYS, errno,
@@ -299,13 +299,13 @@ static int resolve_in(int rootfd, const char *path, enum target_kind kind, int f
 		if ((!last || kind == T_DIR) && !S_ISDIR(st.st_mode)) {
 			close(fd);
 			return lc_err_set(err, LC_ERR_UNSAFE, 0,
-					  "'/%.*s' in the image is not a directory", (int)(p - path) +
-					  (int)len, path);
+					  "'/%.*s' in the image is not a directory",
+					  (int)(p - path) + (int)len, path);
 		}
 		if (last && kind == T_FILE && S_ISDIR(st.st_mode)) {
 			close(fd);
-			return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' in the image is a directory",
-					  path);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "'/%s' in the image is a directory", path);
 		}
 		close(cur);
 		cur = fd;
@@ -347,7 +347,8 @@ static int mount_in(int rootfd, const char *path, enum target_kind kind, int tfl
 	again = resolve_in(rootfd, path, kind, 0, err);
 	if (again < 0) {
 		if (!*err)
-			lc_err_set(err, LC_ERR_UNSAFE, ENOENT, "'/%s' vanished after mounting", path);
+			lc_err_set(err, LC_ERR_UNSAFE, ENOENT, "'/%s' vanished after mounting",
+				   path);
 		return -1;
 	}
 	if (magic && (fstatfs(again, &sfs) < 0 || sfs.f_type != magic))
@@ -452,15 +453,14 @@ static const struct devnode devnodes[] = {
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 static const char *const devlinks[][2] = {
-	{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+	{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
 	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	{ "ptmx", "pts/ptmx" },
 };
 static const char *const masked[] = {
-	"proc/acpi",	    "proc/asound",	"proc/interrupts",
-	"proc/kcore",	    "proc/keys",	"proc/latency_stats",
-	"proc/sched_debug", "proc/scsi",	"proc/timer_list",
-	"proc/timer_stats", "sys/firmware", "sys/devices/virtual/powercap",
+	"proc/acpi",	   "proc/asound",	 "proc/interrupts",  "proc/kcore",
+	"proc/keys",	   "proc/latency_stats", "proc/sched_debug", "proc/scsi",
+	"proc/timer_list", "proc/timer_stats",	 "sys/firmware",     "sys/devices/virtual/powercap",
 };
 static const char *const readonly[] = {
 	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
@@ -616,7 +616,8 @@ static int enter_cwd(const char *cwd, struct lc_err **err)
 						 cwd);
 	}
 	if (fd < 0)
-		return lc_err_set(err, errno == ELOOP || errno == EXDEV ? LC_ERR_UNSAFE : LC_ERR_SYS,
+		return lc_err_set(err,
+				  errno == ELOOP || errno == EXDEV ? LC_ERR_UNSAFE : LC_ERR_SYS,
 				  errno, "working directory '%s'", cwd);
 	if (fchdir(fd) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to '%s'", cwd);
@@ -628,9 +629,10 @@ static int enter_cwd(const char *cwd, struct lc_err **err)
 }
 
 static const int default_caps[] = {
-	CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,	     CAP_FOWNER,	 CAP_MKNOD,
-	CAP_NET_RAW, CAP_SETGID,       CAP_SETUID,	     CAP_SETFCAP,	 CAP_SETPCAP,
-	CAP_NET_BIND_SERVICE,	       CAP_SYS_CHROOT,	     CAP_KILL,		 CAP_AUDIT_WRITE,
+	CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,	     CAP_FOWNER,
+	CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,	     CAP_SETUID,
+	CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+	CAP_KILL,    CAP_AUDIT_WRITE,
 };
 
 static uint64_t default_cap_mask(void)
@@ -733,10 +735,10 @@ struct launch_ctx {
 	const struct lc_launch_cfg *cfg;
 	const char *hostname;
 	struct lc_user_spec user;
-	char **envp;	/* with a free slot for HOME at envp[n_env] */
+	char **envp; /* with a free slot for HOME at envp[n_env] */
 	size_t n_env;
 	bool need_home;
-	int statefd; /* -1: no /etc files */
+	int statefd;	/* -1: no /etc files */
 	dev_t self_dev; /* our own binary, which the container must never execute */
 	ino_t self_ino;
 };
@@ -846,8 +848,8 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 		return -1;
 	execve(path, cfg->argv, c->envp);
 	*ret_status = errno == ENOENT ? 127 : 126;
-	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno,
-			  "exec: \"%s\"", name);
+	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno, "exec: \"%s\"",
+			  name);
 }
 
 /* What goes through the sync pipe when the child fails before execve. */

@@ -33,9 +33,9 @@ struct lc_launch_cfg {
 	 * /etc/hosts and /etc/resolv.conf. NULL: the image's own files are left as they are.
 	 */
 	const char *state_dir;
-	const char *user;     /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
-	bool tty;	      /* stdin is a terminal (unused for now) */
-	bool no_seccomp;      /* skip docker's default seccomp filter (seccomp=unconfined) */
+	const char *user; /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
+	bool tty;	  /* stdin is a terminal (unused for now) */
+	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
 };
 
 /*

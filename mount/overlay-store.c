@@ -33,8 +33,8 @@ int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_low
 		}
 		links[i] = infos[i]->link;
 	}
-	r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_lowers, rel,
-				   LC_OVL_API_AUTO, err);
+	r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_lowers, rel, LC_OVL_API_AUTO,
+				   err);
 out:
 	for (size_t i = 0; i < n_lowers; i++)
 		if (infos[i])

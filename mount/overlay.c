@@ -47,9 +47,10 @@ int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const cha
 	if (n_lowers == 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "overlay needs at least one layer");
 	if (!ovl_path_ok(upper) || !ovl_path_ok(work))
-		return lc_err_set(err, LC_ERR_UNSAFE, 0,
-				  "overlay upper/work path '%s' is empty or contains ':', ',' or '\\'",
-				  ovl_path_ok(upper) ? work : upper);
+		return lc_err_set(
+			err, LC_ERR_UNSAFE, 0,
+			"overlay upper/work path '%s' is empty or contains ':', ',' or '\\'",
+			ovl_path_ok(upper) ? work : upper);
 	len = strlen("lowerdir=") + strlen(",upperdir=") + strlen(upper) + strlen(",workdir=") +
 	      strlen(work) + (index_off ? strlen(",index=off") : 0);
 	for (size_t i = 0; i < n_lowers; i++) {
@@ -60,10 +61,11 @@ int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const cha
 		len += strlen(lowers[i]) + (i ? 1 : 0);
 	}
 	if (len > max_len)
-		return lc_err_set(err, LC_ERR_LIMIT, 0,
-				  "%zu layers need %zu bytes of overlay options, the kernel takes at "
-				  "most %zu (kernels >= 6.8 lift this limit)",
-				  n_lowers, len, max_len);
+		return lc_err_set(
+			err, LC_ERR_LIMIT, 0,
+			"%zu layers need %zu bytes of overlay options, the kernel takes at "
+			"most %zu (kernels >= 6.8 lift this limit)",
+			n_lowers, len, max_len);
 	s = lc_xmalloc(len + 1);
 	off += (size_t)snprintf(s + off, len + 1 - off, "lowerdir=");
 	for (size_t i = 0; i < n_lowers; i++)
@@ -148,8 +150,8 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		return -1;
 	}
 	for (size_t i = 0; i < j->n_lowers; i++) {
-		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i],
-			    0) < 0) {
+		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i], 0) <
+		    0) {
 			/* "Unknown parameter" on 6.5..6.7: fall back before anything else */
 			if (i == 0 && errno == EINVAL)
 				return 1;
@@ -240,9 +242,9 @@ static int ovl_fail(const struct ovl_job *j, const char *root_name, size_t n_low
 {
 	const char *meaning = ovl_errno_meaning(j->err_no);
 	cleanup_free char *what = lc_xasprintf(
-		"mount overlay on '%s%s%s' (%zu layers): %s%s%s%s", j->merged[0] == '/' ? "" : root_name,
-		j->merged[0] == '/' ? "" : "/", j->merged, n_lowers,
-		j->stage, j->bad ? " '" : "", j->bad ? j->bad : "", j->bad ? "'" : "");
+		"mount overlay on '%s%s%s' (%zu layers): %s%s%s%s",
+		j->merged[0] == '/' ? "" : root_name, j->merged[0] == '/' ? "" : "/", j->merged,
+		n_lowers, j->stage, j->bad ? " '" : "", j->bad ? j->bad : "", j->bad ? "'" : "");
 
 	if (meaning && j->klog[0])
 		lc_err_set(err, LC_ERR_SYS, 0, "%s: %s (kernel: %s)", what, meaning, j->klog);

@@ -57,8 +57,8 @@
 #define LC_NR_futex_requeue	456
 #define LC_NR_statmount		457
 #define LC_NR_listmount		458
-#define LC_NR_lsm_get_self_attr	459
-#define LC_NR_lsm_set_self_attr	460
+#define LC_NR_lsm_get_self_attr 459
+#define LC_NR_lsm_set_self_attr 460
 #define LC_NR_lsm_list_modules	461
 #define LC_NR_mseal		462
 #define LC_NR_setxattrat	463
@@ -69,38 +69,78 @@
 #ifdef LC_AUDIT_ARCH
 
 /* Syscalls docker's default profile refuses a container with its default capabilities. */
+/* clang-format off: grouped by reason, one reason a line */
 static const unsigned int denied[] = {
 	/* kernel keyrings are not namespaced */
-	__NR_add_key, __NR_keyctl, __NR_request_key,
+	__NR_add_key,
+	__NR_keyctl,
+	__NR_request_key,
 	/* loading code into the kernel, rebooting into another one */
-	__NR_init_module, __NR_finit_module, __NR_delete_module, __NR_kexec_load,
+	__NR_init_module,
+	__NR_finit_module,
+	__NR_delete_module,
+	__NR_kexec_load,
 #ifdef __NR_kexec_file_load
 	__NR_kexec_file_load,
 #endif
 #ifdef __NR_create_module
-	__NR_create_module, __NR_get_kernel_syms, __NR_query_module,
+	__NR_create_module,
+	__NR_get_kernel_syms,
+	__NR_query_module,
 #endif
-	__NR_bpf, __NR_perf_event_open,
+	__NR_bpf,
+	__NR_perf_event_open,
 #ifdef __NR_lookup_dcookie
 	__NR_lookup_dcookie,
 #endif
 	/* io_uring bypasses this very filter (its operations are not syscalls); userfaultfd
 	 * stretches kernel races */
-	__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register, __NR_userfaultfd,
+	__NR_io_uring_setup,
+	__NR_io_uring_enter,
+	__NR_io_uring_register,
+	__NR_userfaultfd,
 	/* new namespaces and mounts: CAP_SYS_ADMIN only (clone is filtered by its flags) */
-	__NR_unshare, __NR_setns, __NR_mount, __NR_umount2, __NR_pivot_root, __NR_fsopen,
-	__NR_fsconfig, __NR_fsmount, __NR_fspick, __NR_move_mount, __NR_open_tree,
+	__NR_unshare,
+	__NR_setns,
+	__NR_mount,
+	__NR_umount2,
+	__NR_pivot_root,
+	__NR_fsopen,
+	__NR_fsconfig,
+	__NR_fsmount,
+	__NR_fspick,
+	__NR_move_mount,
+	__NR_open_tree,
 	__NR_mount_setattr,
 	/* open_by_handle_at walks out of any mount (the "shocker" escape) */
 	__NR_open_by_handle_at,
 	/* the host's clock, swap, accounting, quotas, kernel log, NUMA policy */
-	__NR_settimeofday, __NR_clock_settime, __NR_swapon, __NR_swapoff, __NR_reboot, __NR_acct,
-	__NR_quotactl, __NR_quotactl_fd, __NR_syslog, __NR_sethostname, __NR_setdomainname,
-	__NR_vhangup, __NR_get_mempolicy, __NR_set_mempolicy, __NR_set_mempolicy_home_node,
-	__NR_mbind, __NR_migrate_pages, __NR_move_pages, __NR_fanotify_init,
+	__NR_settimeofday,
+	__NR_clock_settime,
+	__NR_swapon,
+	__NR_swapoff,
+	__NR_reboot,
+	__NR_acct,
+	__NR_quotactl,
+	__NR_quotactl_fd,
+	__NR_syslog,
+	__NR_sethostname,
+	__NR_setdomainname,
+	__NR_vhangup,
+	__NR_get_mempolicy,
+	__NR_set_mempolicy,
+	__NR_set_mempolicy_home_node,
+	__NR_mbind,
+	__NR_migrate_pages,
+	__NR_move_pages,
+	__NR_fanotify_init,
 	/* other processes' memory and fds: CAP_SYS_PTRACE only */
-	__NR_kcmp, __NR_pidfd_getfd, __NR_process_madvise,
-	LC_NR_lsm_get_self_attr, LC_NR_lsm_set_self_attr, LC_NR_lsm_list_modules,
+	__NR_kcmp,
+	__NR_pidfd_getfd,
+	__NR_process_madvise,
+	LC_NR_lsm_get_self_attr,
+	LC_NR_lsm_set_self_attr,
+	LC_NR_lsm_list_modules,
 	/* obsolete or unimplemented, refused by docker all the same */
 	__NR_nfsservctl,
 #ifdef __NR_uselib
@@ -116,23 +156,29 @@ static const unsigned int denied[] = {
 	__NR__sysctl,
 #endif
 #ifdef __NR_iopl
-	__NR_iopl, __NR_ioperm,
+	__NR_iopl,
+	__NR_ioperm,
 #endif
 #ifdef __NR_afs_syscall
-	__NR_afs_syscall, __NR_getpmsg, __NR_putpmsg, __NR_security, __NR_tuxcall,
+	__NR_afs_syscall,
+	__NR_getpmsg,
+	__NR_putpmsg,
+	__NR_security,
+	__NR_tuxcall,
 	__NR_vserver,
 #endif
 };
 
 /* Syscalls above LC_NR_KNOWN_LAST that docker's current profile allows. */
 static const unsigned int newer_allowed[] = {
-	LC_NR_cachestat,   LC_NR_fchmodat2,	 LC_NR_map_shadow_stack, LC_NR_futex_wake,
-	LC_NR_futex_wait,  LC_NR_futex_requeue, LC_NR_statmount,	    LC_NR_listmount,
-	LC_NR_mseal,	   LC_NR_setxattrat,	 LC_NR_getxattrat,	    LC_NR_listxattrat,
+	LC_NR_cachestat,     LC_NR_fchmodat2,	  LC_NR_map_shadow_stack, LC_NR_futex_wake,
+	LC_NR_futex_wait,    LC_NR_futex_requeue, LC_NR_statmount,	  LC_NR_listmount,
+	LC_NR_mseal,	     LC_NR_setxattrat,	  LC_NR_getxattrat,	  LC_NR_listxattrat,
 	LC_NR_removexattrat,
 };
 
 /* personality(2) values docker allows: PER_LINUX, PER_LINUX32, their UNAME26, and a query */
+/* clang-format on */
 static const unsigned int personalities[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
 
 /* clone flags that would create namespaces (CLONE_NEWTIME only exists for unshare/clone3) */

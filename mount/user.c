@@ -163,8 +163,9 @@ static int ent_scan(int fd, const char *what, ent_line_fn fn, void *ctx, struct 
 		memmove(buf, buf + start, have - start);
 		have -= start;
 		if (have == LC_ENT_MAX_LINE)
-			return lc_err_set(err, LC_ERR_LIMIT, 0, "%s has a line longer than %d bytes",
-					  what, LC_ENT_MAX_LINE);
+			return lc_err_set(err, LC_ERR_LIMIT, 0,
+					  "%s has a line longer than %d bytes", what,
+					  LC_ENT_MAX_LINE);
 	}
 }
 
@@ -193,8 +194,7 @@ static int pw_line(char *line, void *vctx, struct lc_err **err)
 	rg = parse_id(f[3], strlen(f[3]), &gid);
 	if (ru == -1 || rg == -1)
 		return 0; /* malformed: not an entry */
-	if (c->spec->uid_is_name ? strcmp(f[0], c->spec->name) != 0
-				 : ru < 0 || uid != c->spec->uid)
+	if (c->spec->uid_is_name ? strcmp(f[0], c->spec->name) != 0 : ru < 0 || uid != c->spec->uid)
 		return 0;
 	if (ru < 0 || rg < 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0,
@@ -295,9 +295,10 @@ int lc_user_resolve(const struct lc_user_spec *spec, int passwd_fd, int group_fd
 		return -1;
 	if (spec->has_group) {
 		if (spec->gid_is_name && !gr.found)
-			return lc_err_set(err, LC_ERR_NOTFOUND, 0,
-					  "unable to find group %s: no matching entries in group file",
-					  spec->group);
+			return lc_err_set(
+				err, LC_ERR_NOTFOUND, 0,
+				"unable to find group %s: no matching entries in group file",
+				spec->group);
 		u.gid = spec->gid_is_name ? gr.gid : spec->gid;
 	}
 	*ret = u;

@@ -25,10 +25,10 @@
 #include "store-int.h"
 
 #define OVL_OPAQUE "trusted.overlay.opaque"
-#define WH_PREFIX ".wh."
-#define WH_META ".wh..wh."
-#define WH_OPAQUE ".wh..wh..opq"
-#define MAX_UID 4294967294ll
+#define WH_PREFIX  ".wh."
+#define WH_META	   ".wh..wh."
+#define WH_OPAQUE  ".wh..wh..opq"
+#define MAX_UID	   4294967294ll
 
 /* ---------- a small string set (implicit dirs) ---------- */
 
@@ -156,7 +156,8 @@ static int walk_dirs(int dirfd, const char *path, bool create, created_fn create
 
 		if (slash)
 			*slash = '\0';
-		fd = openat(cur >= 0 ? cur : dirfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(cur >= 0 ? cur : dirfd, p,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && create) {
 			if (mkdirat(cur >= 0 ? cur : dirfd, p, 0755) < 0 && errno != EEXIST)
 				goto fail;
@@ -316,10 +317,11 @@ static int parent_fd(struct xt *x, const char *entry, const char *parent, struct
 		fd = walk_dirs(x->rootfd, parent, true, implicit_created, x);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
-			return lc_err_set(err, LC_ERR_UNSAFE, 0,
-					  "refusing '%s': '%s' is a symlink or not a directory in the "
-					  "layer",
-					  entry, parent);
+			return lc_err_set(
+				err, LC_ERR_UNSAFE, 0,
+				"refusing '%s': '%s' is a symlink or not a directory in the "
+				"layer",
+				entry, parent);
 		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", parent);
 	}
 	cache_drop(x);
@@ -332,8 +334,7 @@ static int parent_fd(struct xt *x, const char *entry, const char *parent, struct
  * Canonical form of a tar name: no leading "/" or "./", no "." or empty components. ".."
  * is refused (LC_ERR_UNSAFE). out is "" for the root itself.
  */
-static int norm_path(const char *in, char *out, size_t outsz, const char *what,
-		     struct lc_err **err)
+static int norm_path(const char *in, char *out, size_t outsz, const char *what, struct lc_err **err)
 {
 	size_t o = 0;
 	const char *p = in;
@@ -345,12 +346,12 @@ static int norm_path(const char *in, char *out, size_t outsz, const char *what,
 		if (n == 0 || (n == 1 && p[0] == '.')) {
 			/* skip */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			return lc_err_set(err, LC_ERR_UNSAFE, 0, "refusing %s '%.200s': it contains '..'",
-					  what, in);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "refusing %s '%.200s': it contains '..'", what, in);
 		} else {
 			if (o + n + 2 > outsz)
-				return lc_err_set(err, LC_ERR_LIMIT, 0, "%s '%.100s...' is too long", what,
-						  in);
+				return lc_err_set(err, LC_ERR_LIMIT, 0,
+						  "%s '%.100s...' is too long", what, in);
 			if (o)
 				out[o++] = '/';
 			memcpy(out + o, p, n);
@@ -374,7 +375,8 @@ static int clear_existing(struct xt *x, int pfd, const char *name, const char *p
 		*was_whiteout = S_ISCHR(st.st_mode) && st.st_rdev == 0;
 	cache_invalidate(x, path);
 	if (S_ISDIR(st.st_mode))
-		return lc_rm_rf_at(pfd, name, err) < 0 ? lc_err_prefix(err, "replace '%s'", path) : 0;
+		return lc_rm_rf_at(pfd, name, err) < 0 ? lc_err_prefix(err, "replace '%s'", path)
+						       : 0;
 	if (unlinkat(pfd, name, 0) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "replace '%s'", path);
 	return 0;
@@ -405,9 +407,10 @@ static int set_xattrs(struct xt *x, struct archive_entry *e, int fd, const char 
 			continue;
 		if (!strcmp(name, "system.posix_acl_default"))
 			x->umask = 0777;
-		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP && errno != EOPNOTSUPP &&
-		    errno != EPERM)
-			return lc_err_set(err, LC_ERR_SYS, errno, "set xattr '%s' on '%s'", name, path);
+		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP &&
+		    errno != EOPNOTSUPP && errno != EPERM)
+			return lc_err_set(err, LC_ERR_SYS, errno, "set xattr '%s' on '%s'", name,
+					  path);
 	}
 	return 0;
 }
@@ -582,7 +585,8 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	if (norm_path(raw_target, tpath, sizeof(tpath), "hard link target", err) < 0)
 		return lc_err_prefix(err, "hard link '%s'", path);
 	if (!*tpath)
-		return lc_err_set(err, LC_ERR_UNSAFE, 0, "hard link '%s' points at the layer root", path);
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "hard link '%s' points at the layer root",
+				  path);
 	if (!strcmp(tpath, path))
 		return lc_err_set(err, LC_ERR_PROTO, 0, "hard link '%s' points at itself", path);
 	tslash = strrchr(tpath, '/');
@@ -600,10 +604,11 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	}
 	if (fstatat(tpfd >= 0 ? tpfd : x->rootfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return lc_err_set(err, LC_ERR_UNSAFE, errno,
-				  "hard link '%s': target '%s' is not in the layer", path, raw_target);
+				  "hard link '%s': target '%s' is not in the layer", path,
+				  raw_target);
 	if (S_ISDIR(st.st_mode))
-		return lc_err_set(err, LC_ERR_UNSAFE, 0, "hard link '%s': target '%s' is a directory",
-				  path, raw_target);
+		return lc_err_set(err, LC_ERR_UNSAFE, 0,
+				  "hard link '%s': target '%s' is a directory", path, raw_target);
 	for (int i = 0; i < 2; i++) {
 		/* no AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself */
 		r = linkat(tpfd >= 0 ? tpfd : x->rootfd, tname, pfd, name, 0);
@@ -684,9 +689,11 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 		struct dirtime *dt;
 
 		if (type != AE_IFDIR || hl)
-			return lc_err_set(err, LC_ERR_UNSAFE, 0, "entry '%s' replaces the layer root", raw);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "entry '%s' replaces the layer root", raw);
 		if (fchown(x->rootfd, (uid_t)uid, (gid_t)gid) < 0 || fchmod(x->rootfd, mode) < 0)
-			return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of the layer root");
+			return lc_err_set(err, LC_ERR_SYS, errno,
+					  "set owner/mode of the layer root");
 		x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
 		dt = &x->dirs[x->n_dirs++];
 		dt->path = lc_xstrdup("");
@@ -708,7 +715,8 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 		if (!strncmp(c, WH_PREFIX, strlen(WH_PREFIX))) {
 			if (!strncmp(c, WH_META, strlen(WH_META)))
 				return 0;
-			return lc_err_set(err, LC_ERR_UNSAFE, 0, "entry '%s' is below a whiteout", path);
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "entry '%s' is below a whiteout",
+					  path);
 		}
 		c += n;
 		if (*c)
@@ -811,7 +819,9 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 {
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
 	struct rd rd = { fn, opaque };
-	struct xt x = { .rootfd = layerfd, .cache_fd = -1, .max_entries = max_entries,
+	struct xt x = { .rootfd = layerfd,
+			.cache_fd = -1,
+			.max_entries = max_entries,
 			.umask = process_umask() };
 	struct archive_entry *e;
 	int r = -1;
@@ -886,8 +896,8 @@ static int opaque_ancestor(int lowerfd, const char *path)
 	return 0;
 }
 
-int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
-			    struct lc_err **err)
+int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds,
+			    size_t n_lowers, struct lc_err **err)
 {
 	for (size_t i = 0; implicit && implicit[i]; i++) {
 		for (size_t l = 0; l < n_lowers; l++) {
@@ -908,7 +918,8 @@ int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lower
 			fd = lc_openat_beneath(layerfd, implicit[i], O_RDONLY | O_DIRECTORY, 0);
 			if (fd < 0)
 				break; /* replaced later in the tar: nothing to fix */
-			if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+			if (fchown(fd, st.st_uid, st.st_gid) < 0 ||
+			    fchmod(fd, st.st_mode & 07777) < 0)
 				return lc_err_set(err, LC_ERR_SYS, errno,
 						  "copy attributes of '%s' from the layer below",
 						  implicit[i]);

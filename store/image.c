@@ -8,7 +8,7 @@
 
 #include "store-int.h"
 
-#define MT_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
+#define MT_SCHEMA1     "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_SCHEMA1_JWS "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
@@ -58,8 +58,7 @@ static bool is_schema1(const char *mt)
 }
 
 /* An optional string member: NULL when absent or null, error when another type. */
-static int opt_string(json_t *o, const char *key, const char *what, char **ret,
-		      struct lc_err **err)
+static int opt_string(json_t *o, const char *key, const char *what, char **ret, struct lc_err **err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -146,8 +145,8 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 		/* Some registries and static servers answer with a generic type: go by the body. */
 		if (ct_kind == LC_MEDIA_UNKNOWN && strcmp(ct, "application/json") != 0 &&
 		    strcmp(ct, "application/octet-stream") != 0 && strcmp(ct, "text/plain") != 0)
-			return lc_err_set(err, LC_ERR_PROTO, 0, "unsupported manifest media type '%.100s'",
-					  ct);
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "unsupported manifest media type '%.100s'", ct);
 	}
 	j = lc_json_parse(buf, len, "manifest", err);
 	if (!j)
@@ -157,7 +156,8 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 	if (opt_string(j, "mediaType", "manifest", &body_mt, err) < 0)
 		return -1;
 	sv = json_object_get(j, "schemaVersion");
-	if ((body_mt && is_schema1(body_mt)) || (json_is_integer(sv) && json_integer_value(sv) == 1))
+	if ((body_mt && is_schema1(body_mt)) ||
+	    (json_is_integer(sv) && json_integer_value(sv) == 1))
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "Docker schema 1 manifests are not supported; push the image "
 				  "again with a current docker or buildah");
@@ -169,23 +169,28 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 	config = json_object_get(j, "config");
 	/* CVE-2021-41190: one document must not be read as an index by one and a manifest by another. */
 	if (manifests && (layers || config))
-		return lc_err_set(err, LC_ERR_PROTO, 0,
-				  "ambiguous manifest: it has both \"manifests\" and \"layers\"/\"config\"");
-	shape = manifests ? LC_MEDIA_INDEX : (layers || config) ? LC_MEDIA_MANIFEST : LC_MEDIA_UNKNOWN;
+		return lc_err_set(
+			err, LC_ERR_PROTO, 0,
+			"ambiguous manifest: it has both \"manifests\" and \"layers\"/\"config\"");
+	shape = manifests	     ? LC_MEDIA_INDEX
+		: (layers || config) ? LC_MEDIA_MANIFEST
+				     : LC_MEDIA_UNKNOWN;
 	if (shape == LC_MEDIA_UNKNOWN)
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "manifest has neither \"manifests\" nor \"layers\"");
 	if (body_mt) {
 		if (media_kind(body_mt) == LC_MEDIA_UNKNOWN)
-			return lc_err_set(err, LC_ERR_PROTO, 0, "unsupported manifest mediaType '%.100s'",
-					  body_mt);
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "unsupported manifest mediaType '%.100s'", body_mt);
 		if (media_kind(body_mt) != shape)
 			return lc_err_set(err, LC_ERR_PROTO, 0,
-					  "manifest mediaType '%s' does not match its content", body_mt);
+					  "manifest mediaType '%s' does not match its content",
+					  body_mt);
 		if (ct_kind != LC_MEDIA_UNKNOWN && strcmp(ct, body_mt) != 0)
-			return lc_err_set(err, LC_ERR_PROTO, 0,
-					  "Content-Type '%s' does not match the manifest's mediaType '%s'",
-					  ct, body_mt);
+			return lc_err_set(
+				err, LC_ERR_PROTO, 0,
+				"Content-Type '%s' does not match the manifest's mediaType '%s'",
+				ct, body_mt);
 	} else if (ct_kind != LC_MEDIA_UNKNOWN && ct_kind != shape) {
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "Content-Type '%s' does not match the manifest's content", ct);
@@ -198,13 +203,15 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 	else if (ct_kind != LC_MEDIA_UNKNOWN)
 		m->media_type = lc_xstrdup(ct);
 	else
-		m->media_type = lc_xstrdup(shape == LC_MEDIA_INDEX ? LC_MT_OCI_INDEX : LC_MT_OCI_MANIFEST);
+		m->media_type =
+			lc_xstrdup(shape == LC_MEDIA_INDEX ? LC_MT_OCI_INDEX : LC_MT_OCI_MANIFEST);
 
 	if (shape == LC_MEDIA_INDEX) {
 		size_t n = json_array_size(manifests);
 
 		if (!json_is_array(manifests))
-			return lc_err_set(err, LC_ERR_PROTO, 0, "index: \"manifests\" is not an array");
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "index: \"manifests\" is not an array");
 		if (n > 4096)
 			return lc_err_set(err, LC_ERR_LIMIT, 0, "index lists %zu manifests", n);
 		m->manifests = lc_xcalloc(n + 1, sizeof(*m->manifests));
@@ -213,16 +220,19 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 
 			snprintf(what, sizeof(what), "index entry %zu", i);
 			m->n_manifests = i + 1;
-			if (desc_parse(json_array_get(manifests, i), what, true, &m->manifests[i], err) < 0)
+			if (desc_parse(json_array_get(manifests, i), what, true, &m->manifests[i],
+				       err) < 0)
 				return -1;
 		}
 	} else {
 		size_t n = json_array_size(layers);
 
 		if (!json_is_object(config))
-			return lc_err_set(err, LC_ERR_PROTO, 0, "manifest has no \"config\" object");
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "manifest has no \"config\" object");
 		if (!json_is_array(layers))
-			return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: \"layers\" is not an array");
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "manifest: \"layers\" is not an array");
 		if (n > LC_MAX_LAYERS)
 			return lc_err_set(err, LC_ERR_LIMIT, 0,
 					  "manifest has %zu layers, more than the limit of %d", n,
@@ -235,7 +245,8 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 
 			snprintf(what, sizeof(what), "layer %zu", i);
 			m->n_layers = i + 1;
-			if (desc_parse(json_array_get(layers, i), what, false, &m->layers[i], err) < 0)
+			if (desc_parse(json_array_get(layers, i), what, false, &m->layers[i], err) <
+			    0)
 				return -1;
 		}
 	}
@@ -316,9 +327,11 @@ static int opt_strv(json_t *o, const char *key, char ***ret, struct lc_err **err
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return lc_err_set(err, LC_ERR_PROTO, 0, "image config: \"%s\" is not an array", key);
+		return lc_err_set(err, LC_ERR_PROTO, 0, "image config: \"%s\" is not an array",
+				  key);
 	*ret = lc_xcalloc(1, sizeof(char *));
-	json_array_foreach (v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e))
 			return lc_err_set(err, LC_ERR_PROTO, 0,
 					  "image config: \"%s\"[%zu] is not a string", key, i);
@@ -353,9 +366,11 @@ int lc_image_config_parse(const char *buf, size_t len, struct lc_image_config **
 	cfg = json_object_get(j, "config");
 	if (cfg && !json_is_null(cfg)) {
 		if (!json_is_object(cfg))
-			return lc_err_set(err, LC_ERR_PROTO, 0, "image config: \"config\" is not an object");
+			return lc_err_set(err, LC_ERR_PROTO, 0,
+					  "image config: \"config\" is not an object");
 		if (opt_strv(cfg, "Entrypoint", &c->entrypoint, err) < 0 ||
-		    opt_strv(cfg, "Cmd", &c->cmd, err) < 0 || opt_strv(cfg, "Env", &c->env, err) < 0 ||
+		    opt_strv(cfg, "Cmd", &c->cmd, err) < 0 ||
+		    opt_strv(cfg, "Env", &c->env, err) < 0 ||
 		    opt_string(cfg, "WorkingDir", "image config", &c->workdir, err) < 0 ||
 		    opt_string(cfg, "User", "image config", &c->user, err) < 0)
 			return -1;
@@ -365,15 +380,19 @@ int lc_image_config_parse(const char *buf, size_t len, struct lc_image_config **
 		return lc_err_set(err, LC_ERR_PROTO, 0, "image config has no \"rootfs\" object");
 	type = json_string_value(json_object_get(rootfs, "type"));
 	if (!type || strcmp(type, "layers") != 0)
-		return lc_err_set(err, LC_ERR_PROTO, 0, "image config: rootfs.type must be \"layers\"");
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "image config: rootfs.type must be \"layers\"");
 	ids = json_object_get(rootfs, "diff_ids");
 	if (!json_is_array(ids))
-		return lc_err_set(err, LC_ERR_PROTO, 0, "image config: rootfs.diff_ids is not an array");
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "image config: rootfs.diff_ids is not an array");
 	if (json_array_size(ids) > LC_MAX_LAYERS)
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "image config lists %zu layers, more than %d",
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "image config lists %zu layers, more than %d",
 				  json_array_size(ids), LC_MAX_LAYERS);
 	c->diff_ids = lc_xcalloc(1, sizeof(char *));
-	json_array_foreach (ids, i, e) {
+	json_array_foreach(ids, i, e)
+	{
 		if (lc_digest_check(json_string_value(e), err) < 0)
 			return lc_err_prefix(err, "image config: diff_id %zu", i);
 		lc_strv_push(&c->diff_ids, json_string_value(e));

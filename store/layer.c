@@ -18,8 +18,8 @@
 
 #include "store-int.h"
 
-#define CHUNK (128u << 10)
-#define QUEUE_MAX 32 /* chunks: 4 MiB between the threads */
+#define CHUNK	     (128u << 10)
+#define QUEUE_MAX    32 /* chunks: 4 MiB between the threads */
 #define SHORT_ID_LEN 26
 
 enum comp { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD };
@@ -38,10 +38,10 @@ struct lc_layer_ingest {
 	uint64_t max_unpacked, max_entries;
 	enum state state;
 
-	int lockfd;	  /* tmp/locks/<hex>.lock, held until commit/abort */
-	int stagefd;	  /* tmp/ingest-..., flocked so a sweep leaves it alone */
+	int lockfd;  /* tmp/locks/<hex>.lock, held until commit/abort */
+	int stagefd; /* tmp/ingest-..., flocked so a sweep leaves it alone */
 	char *stage_name;
-	int layerfd;	  /* stage/layer */
+	int layerfd; /* stage/layer */
 
 	struct lc_sha256 *h_blob, *h_tar;
 	int64_t n_blob;
@@ -139,7 +139,8 @@ static int queue_push(struct lc_layer_ingest *in, struct lc_err **err)
 		free(c);
 		/* the extractor is done and its error no longer changes */
 		if (rc < 0)
-			return lc_err_set(err, in->ext_err ? in->ext_err->code : LC_ERR_PROTO, 0, "%s",
+			return lc_err_set(err, in->ext_err ? in->ext_err->code : LC_ERR_PROTO, 0,
+					  "%s",
 					  in->ext_err ? in->ext_err->msg : "extraction failed");
 		return 0; /* the tar ended: what follows is only hashed (diff_id covers it) */
 	}
@@ -369,7 +370,8 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	in->stagefd = lc_store_tmp_create(s, prefix, true, &in->stage_name, err);
 	if (in->stagefd < 0)
 		goto fail;
-	if (mkdirat(in->stagefd, "layer", 0700) < 0 || fchmodat(in->stagefd, "layer", 0755, 0) < 0) {
+	if (mkdirat(in->stagefd, "layer", 0700) < 0 ||
+	    fchmodat(in->stagefd, "layer", 0755, 0) < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "create staging dir");
 		goto fail;
 	}
@@ -455,7 +457,8 @@ static int finish_check(struct lc_layer_ingest *in, struct lc_err **err)
 	/* what was announced first, then the stream, then what it unpacked to */
 	if (in->n_blob != in->size) {
 		lc_err_free(serr);
-		return lc_err_set(err, LC_ERR_DIGEST, 0, "size mismatch: expected %lld bytes, got %lld",
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "size mismatch: expected %lld bytes, got %lld",
 				  (long long)in->size, (long long)in->n_blob);
 	}
 	lc_sha256_final(in->h_blob, got);
@@ -529,8 +532,8 @@ static int write_meta(struct lc_layer_ingest *in, const char *link, struct lc_er
 		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "serialize layer metadata");
 	fd = openat(in->stagefd, "meta.json", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		    0644);
-	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, txt, strlen(txt)) < 0 ||
-	    fsync(fd) < 0)
+	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 ||
+	    lc_write_all(fd, txt, strlen(txt)) < 0 || fsync(fd) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "write layer metadata");
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "meta.json", in->s->layersfd, name) < 0)

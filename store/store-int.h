@@ -8,22 +8,22 @@
 #include "store.h"
 
 struct lc_store {
-	char *root;  /* absolute */
-	int rootfd;  /* O_PATH|O_DIRECTORY */
-	int tmpfd;   /* tmp/, O_RDONLY|O_DIRECTORY (flock, readdir) */
+	char *root;   /* absolute */
+	int rootfd;   /* O_PATH|O_DIRECTORY */
+	int tmpfd;    /* tmp/, O_RDONLY|O_DIRECTORY (flock, readdir) */
 	int layersfd; /* layers/sha256/ */
 	int blobsfd;  /* blobs/sha256/ */
 	/* containers this process created: each dir's fd holds its flock until removed */
 	struct lc_store_owned {
 		char id[65];
 		int fd;
-	} *owned;
+	} * owned;
 	size_t n_owned;
 };
 
 /* Default bounds on one layer. */
 #define LC_LAYER_MAX_UNPACKED (64ull << 30)
-#define LC_LAYER_MAX_ENTRIES 1000000u
+#define LC_LAYER_MAX_ENTRIES  1000000u
 
 /*
  * Fault injection (sqlite's test_syscall.c): the store's publishing syscalls go through
@@ -36,7 +36,7 @@ enum lc_store_sys {
 	LC_SYS_WRITE,	/* data writes: blob temp files, extracted files */
 	LC_SYS_OPEN,	/* file creation during extraction and publishing */
 	LC_SYS_SYNC,	/* fsync/syncfs before a commit */
-	LC_SYS_OPENAT2,	/* openat2 (fail with ENOSYS to exercise the < 5.6 fallback) */
+	LC_SYS_OPENAT2, /* openat2 (fail with ENOSYS to exercise the < 5.6 fallback) */
 };
 void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
 void lc_store_fault_disarm(void);
@@ -64,8 +64,8 @@ typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
 int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, uint64_t max_entries,
 		   char ***ret_implicit, struct lc_extract_stats *ret_stats, struct lc_err **err);
 /* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */
-int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds, size_t n_lowers,
-			    struct lc_err **err);
+int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds,
+			    size_t n_lowers, struct lc_err **err);
 /* Open dirfd/path as a directory without following any symlink and without leaving dirfd. */
 int lc_openat_beneath(int dirfd, const char *path, int flags, mode_t mode);
 

@@ -14,9 +14,9 @@
 
 #include "store-int.h"
 
-#define REFS_FILE "refs.json"
-#define REFS_MAX (16u << 20)
-#define REF_NAME_MAX 1024
+#define REFS_FILE      "refs.json"
+#define REFS_MAX       (16u << 20)
+#define REF_NAME_MAX   1024
 #define LAYER_JSON_MAX (64u << 10)
 
 /* ---------- fault injection ---------- */
@@ -156,12 +156,13 @@ int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char *
 		if (dir) {
 			if (mkdirat(s->tmpfd, name, 0700) < 0)
 				return lc_err_set(err, LC_ERR_SYS, errno, "mkdir 'tmp/%s'", name);
-			fd = openat(s->tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			fd = openat(s->tmpfd, name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		} else if (lc_store_sys_fail(LC_SYS_OPEN) < 0) {
 			fd = -1;
 		} else {
-			fd = openat(s->tmpfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				    0600);
+			fd = openat(s->tmpfd, name,
+				    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		}
 		if (fd < 0) {
 			if (errno == ENOENT)
@@ -299,8 +300,8 @@ int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, 
 		return -1;
 	lc_sha256_buf(data, len, got);
 	if (strcmp(got, digest) != 0)
-		return lc_err_set(err, LC_ERR_DIGEST, 0, "blob: digest mismatch: expected %s, got %s",
-				  digest, got);
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "blob: digest mismatch: expected %s, got %s", digest, got);
 	if (lc_store_blob_has(s, digest))
 		return 0;
 	fd = lc_store_tmp_create(s, "blob", false, &name, err);
@@ -331,8 +332,8 @@ int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char *
 		return lc_err_prefix(err, "blob %s", digest);
 	lc_sha256_buf(buf, len, got);
 	if (strcmp(got, digest) != 0)
-		return lc_err_set(err, LC_ERR_DIGEST, 0, "blob %s is corrupt: its content hashes to %s",
-				  digest, got);
+		return lc_err_set(err, LC_ERR_DIGEST, 0,
+				  "blob %s is corrupt: its content hashes to %s", digest, got);
 	*ret = TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = len;
@@ -375,7 +376,8 @@ static int ref_name_check(const char *name, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "image name too long");
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		if (*p <= ' ' || *p == 0x7f)
-			return lc_err_set(err, LC_ERR_INVALID, 0, "invalid image name '%.80s'", name);
+			return lc_err_set(err, LC_ERR_INVALID, 0, "invalid image name '%.80s'",
+					  name);
 	return 0;
 }
 
@@ -487,7 +489,8 @@ int lc_store_ref_get(struct lc_store *s, const char *name, struct lc_store_ref *
 
 static int ref_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct lc_store_ref *)a)->name, ((const struct lc_store_ref *)b)->name);
+	return strcmp(((const struct lc_store_ref *)a)->name,
+		      ((const struct lc_store_ref *)b)->name);
 }
 
 int lc_store_ref_list(struct lc_store *s, struct lc_store_ref **ret, size_t *ret_n,
@@ -503,7 +506,8 @@ int lc_store_ref_list(struct lc_store *s, struct lc_store_ref **ret, size_t *ret
 		return -1;
 	refs = json_object_get(j, "refs");
 	v = lc_xcalloc(json_object_size(refs) + 1, sizeof(*v));
-	json_object_foreach (refs, k, o) {
+	json_object_foreach(refs, k, o)
+	{
 		if (!json_is_object(o))
 			continue;
 		if (ref_from_json(k, o, &v[n], err) < 0) {
@@ -679,7 +683,8 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 	ssize_t own;
 
 	if (!id_valid(id))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'", id ? id : "");
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'",
+				  id ? id : "");
 	cfd = openat(s->rootfd, "containers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	trashfd = openat(s->rootfd, "tmp/trash", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd < 0 || trashfd < 0)
@@ -707,7 +712,8 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fstatat(fd, de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 && cs.st_dev != cst.st_dev)
+		if (fstatat(fd, de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    cs.st_dev != cst.st_dev)
 			return lc_err_set(err, LC_ERR_EXISTS, EBUSY,
 					  "container '%s' is still mounted ('%s')", id, de->d_name);
 	}

@@ -11,7 +11,7 @@
 
 /* Bounds on untrusted metadata. */
 #define LC_MAX_MANIFEST_SIZE (4u << 20)
-#define LC_MAX_LAYERS 500
+#define LC_MAX_LAYERS	     500
 
 struct lc_store;
 
@@ -25,7 +25,7 @@ void lc_store_close(struct lc_store *s);
 /* The default root: $LAYERCTL_ROOT, else /var/lib/layerctl as root, else $XDG_DATA_HOME/layerctl. */
 char *lc_store_default_root(void);
 const char *lc_store_root(const struct lc_store *s); /* absolute path */
-int lc_store_rootfd(const struct lc_store *s);	    /* O_PATH|O_DIRECTORY fd, owned by the store */
+int lc_store_rootfd(const struct lc_store *s);	     /* O_PATH|O_DIRECTORY fd, owned by the store */
 
 /* ---------- blobs: manifests, indexes, configs ---------- */
 
@@ -49,9 +49,9 @@ enum lc_media {
 	LC_MEDIA_MANIFEST, /* OCI image manifest or Docker schema 2 manifest */
 };
 
-#define LC_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define LC_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define LC_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define LC_MT_OCI_INDEX	      "application/vnd.oci.image.index.v1+json"
+#define LC_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
+#define LC_MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
 #define LC_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 
 struct lc_descriptor {

@@ -12,7 +12,8 @@ START_TEST(err_prefix_builds_one_line)
 	ck_assert_int_eq(lc_err_set(&err, LC_ERR_SYS, ENOENT, "open '%s'", "x"), -1);
 	lc_err_prefix(&err, "layer %s", "sha256:ab");
 	lc_err_prefix(&err, "pull '%s'", "nginx");
-	ck_assert_str_eq(err->msg, "pull 'nginx': layer sha256:ab: open 'x': No such file or directory");
+	ck_assert_str_eq(err->msg,
+			 "pull 'nginx': layer sha256:ab: open 'x': No such file or directory");
 	ck_assert_int_eq(err->code, LC_ERR_SYS);
 	ck_assert_int_eq(err->sys_errno, ENOENT);
 	/* set once: a second set keeps the first error */

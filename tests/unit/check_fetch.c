@@ -15,7 +15,7 @@
 #include "../../store/store.h"
 
 #define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define D "sha256:" HEX64
+#define D     "sha256:" HEX64
 
 /* ---------- references ---------- */
 
@@ -25,7 +25,10 @@ static const struct {
 	const char *familiar;  /* or the error message (substring) */
 	const char *domain, *path, *tag, *digest;
 } refs[] = {
-#define REF_ERR(in, msg) { in, NULL, msg, NULL, NULL, NULL, NULL }
+#define REF_ERR(in, msg)                                                                           \
+	{                                                                                          \
+		in, NULL, msg, NULL, NULL, NULL, NULL                                              \
+	}
 	{ "nginx", "docker.io/library/nginx:latest", "nginx:latest", "docker.io", "library/nginx",
 	  "latest", NULL },
 	{ "user/app", "docker.io/user/app:latest", "user/app:latest", "docker.io", "user/app",
@@ -50,10 +53,10 @@ static const struct {
 	  "127.0.0.1:5000/busybox:latest", "127.0.0.1:5000", "busybox", "latest", NULL },
 	{ "[::1]:5000/x:1", "[::1]:5000/x:1", "[::1]:5000/x:1", "[::1]:5000", "x", "1", NULL },
 	{ "ghcr.io/a/b:tag@" D, "ghcr.io/a/b@" D, "ghcr.io/a/b@" D, "ghcr.io", "a/b", NULL, D },
-	{ "host:5000/a/b:tag@" D, "host:5000/a/b@" D, "host:5000/a/b@" D, "host:5000", "a/b",
-	  NULL, D },
-	{ "nginx@" D, "docker.io/library/nginx@" D, "nginx@" D, "docker.io", "library/nginx",
-	  NULL, D },
+	{ "host:5000/a/b:tag@" D, "host:5000/a/b@" D, "host:5000/a/b@" D, "host:5000", "a/b", NULL,
+	  D },
+	{ "nginx@" D, "docker.io/library/nginx@" D, "nginx@" D, "docker.io", "library/nginx", NULL,
+	  D },
 	{ "Foo/bar", "Foo/bar:latest", "Foo/bar:latest", "Foo", "bar", "latest", NULL },
 	{ "a.b-c.io/e__f--g.h_i:V1_x.y-z", "a.b-c.io/e__f--g.h_i:V1_x.y-z",
 	  "a.b-c.io/e__f--g.h_i:V1_x.y-z", "a.b-c.io", "e__f--g.h_i", "V1_x.y-z", NULL },
@@ -196,13 +199,15 @@ static const struct {
 	{ "bearer REALM=\"http://127.0.0.1:1/t\" , Service=reg", "bearer", "http://127.0.0.1:1/t",
 	  "reg", NULL, NULL, LC_ERR_OK },
 	{ "BEARER realm=\"a\\\"b\\\\c\"", "bearer", "a\"b\\c", NULL, NULL, NULL, LC_ERR_OK },
-	{ "Bearer realm=\"r\",error=\"invalid_token\"", "bearer", "r", NULL, NULL,
-	  "invalid_token", LC_ERR_OK },
-	{ "Basic realm=\"Registry Realm\"", "basic", "Registry Realm", NULL, NULL, NULL, LC_ERR_OK },
+	{ "Bearer realm=\"r\",error=\"invalid_token\"", "bearer", "r", NULL, NULL, "invalid_token",
+	  LC_ERR_OK },
+	{ "Basic realm=\"Registry Realm\"", "basic", "Registry Realm", NULL, NULL, NULL,
+	  LC_ERR_OK },
 	{ "Basic realm=\"x\", Bearer realm=\"https://t/token\",service=\"s\"", "bearer",
 	  "https://t/token", "s", NULL, NULL, LC_ERR_OK },
 	{ "Negotiate abc==, Bearer realm=\"r2\"", "bearer", "r2", NULL, NULL, NULL, LC_ERR_OK },
-	{ "Bearer realm=\"r3\", service=\"a,b\", scope=\"x\"", "bearer", "r3", "a,b", "x", NULL, LC_ERR_OK },
+	{ "Bearer realm=\"r3\", service=\"a,b\", scope=\"x\"", "bearer", "r3", "a,b", "x", NULL,
+	  LC_ERR_OK },
 	{ "Bearer realm=\"unterminated", NULL, NULL, NULL, NULL, NULL, LC_ERR_PROTO },
 	{ "Bearer service=\"s\"", NULL, NULL, NULL, NULL, NULL, LC_ERR_PROTO },
 	{ "Digest realm=\"x\", nonce=\"y\"", NULL, NULL, NULL, NULL, NULL, LC_ERR_AUTH },
@@ -345,8 +350,8 @@ static const struct {
 	{ "https://r.example/a", "http://cdn.example/b", 0, true, "http://cdn.example/b", false },
 	/* a remote registry may not send us to local plain-http services */
 	{ "https://r.example/a", "http://127.0.0.2:8080/b", 0, false, NULL, false },
-	{ "https://127.0.0.1:5000/a", "http://127.0.0.2:8080/b", 0, false, "http://127.0.0.2:8080/b",
-	  false },
+	{ "https://127.0.0.1:5000/a", "http://127.0.0.2:8080/b", 0, false,
+	  "http://127.0.0.2:8080/b", false },
 	{ "http://127.0.0.1:5000/a", "file:///etc/passwd", 0, false, NULL, false },
 	{ "http://127.0.0.1:5000/a", "ftp://127.0.0.1/x", 0, false, NULL, false },
 	{ "http://127.0.0.1:5000/a", "gopher://127.0.0.1/x", 0, false, NULL, false },
@@ -485,11 +490,17 @@ START_TEST(platform_match_and_list)
 {
 	struct lc_descriptor e[] = {
 		{ .digest = (char *)"sha256:1", .os = (char *)"linux", .arch = (char *)"amd64" },
-		{ .digest = (char *)"sha256:2", .os = (char *)"linux", .arch = (char *)"arm64",
+		{ .digest = (char *)"sha256:2",
+		  .os = (char *)"linux",
+		  .arch = (char *)"arm64",
 		  .variant = (char *)"v8" },
-		{ .digest = (char *)"sha256:3", .os = (char *)"linux", .arch = (char *)"arm",
+		{ .digest = (char *)"sha256:3",
+		  .os = (char *)"linux",
+		  .arch = (char *)"arm",
 		  .variant = (char *)"v6" },
-		{ .digest = (char *)"sha256:4", .os = (char *)"unknown", .arch = (char *)"unknown" },
+		{ .digest = (char *)"sha256:4",
+		  .os = (char *)"unknown",
+		  .arch = (char *)"unknown" },
 	};
 	struct lc_manifest idx = { .kind = LC_MEDIA_INDEX, .manifests = e, .n_manifests = 4 };
 	const char *os, *arch, *variant;
@@ -760,7 +771,8 @@ START_TEST(http_token_flow_and_manifest_digest)
 	ck_assert_ptr_nonnull(strstr(err->msg, "larger than its descriptor's 5 bytes"));
 	lc_err_free(err);
 	err = NULL;
-	ck_assert_fail(lc_registry_get_manifest(reg, h, digest, 100, &m, &err), &err, LC_ERR_DIGEST);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, digest, 100, &m, &err), &err,
+		       LC_ERR_DIGEST);
 	ck_assert_ptr_nonnull(strstr(err->msg, "size mismatch"));
 	lc_err_free(err);
 	err = NULL;
@@ -773,7 +785,8 @@ START_TEST(http_token_flow_and_manifest_digest)
 	lc_err_free(err);
 	err = NULL;
 	/* 404 with the registry's JSON error */
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "nope", -1, &m, &err), &err, LC_ERR_NOTFOUND);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "nope", -1, &m, &err), &err,
+		       LC_ERR_NOTFOUND);
 	{
 		cleanup_free char *want =
 			lc_xasprintf("manifest unknown: '127.0.0.1:%d/x:nope' not found", s.port);
@@ -969,7 +982,8 @@ START_TEST(http_hostile_bounds_and_redirects)
 	srv_start(&s, h_hostile);
 	/* a token answer over 1 MiB is refused, not buffered */
 	reg = test_registry(&s, &ref);
-	ck_assert_fail(lc_registry_get_manifest(reg, h, "latest", -1, &m, &err), &err, LC_ERR_LIMIT);
+	ck_assert_fail(lc_registry_get_manifest(reg, h, "latest", -1, &m, &err), &err,
+		       LC_ERR_LIMIT);
 	ck_assert_ptr_nonnull(strstr(err->msg, "fetch token"));
 	ck_assert_ptr_nonnull(strstr(err->msg, "larger than 1048576 bytes"));
 	lc_err_free(err);
@@ -1042,7 +1056,10 @@ static void img_make(struct img *im, int foreign_port)
 	snprintf(h + 136, 12, "%011o", 1600000000);
 	memset(h + 148, ' ', 8);
 	h[156] = '0';
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	for (int i = 0; i < 512; i++)
 		sum += (unsigned char)h[i];
 	snprintf(h + 148, 8, "%06o", sum);
@@ -1057,7 +1074,8 @@ static void img_make(struct img *im, int foreign_port)
 		"\"size\":%zu},\"layers\":[{\"mediaType\":"
 		"\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu,"
 		"\"urls\":[\"http://127.0.0.1:%d/latest/meta-data\"]}]}",
-		im->config_digest, strlen(im->config), im->tar_digest, sizeof(im->tar), foreign_port);
+		im->config_digest, strlen(im->config), im->tar_digest, sizeof(im->tar),
+		foreign_port);
 }
 
 static char *h_image(struct srv *s, const char *req)
@@ -1072,8 +1090,9 @@ static char *h_image(struct srv *s, const char *req)
 	if (!strncmp(req, "GET /v2/x/blobs/", 16) && !strncmp(req + 16, im->tar_digest, 71)) {
 		size_t hl;
 
-		r = lc_xasprintf("HTTP/1.1 200 X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-				 sizeof(im->tar));
+		r = lc_xasprintf(
+			"HTTP/1.1 200 X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			sizeof(im->tar));
 		hl = strlen(r);
 		r = lc_xrealloc(r, hl + sizeof(im->tar));
 		memcpy(r + hl, im->tar, sizeof(im->tar));

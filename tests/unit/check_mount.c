@@ -147,10 +147,12 @@ START_TEST(user_resolve_passwd_group)
 
 	put_file(dir, "passwd",
 		 "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken line\n"
-		 "app:x:1000:1001:App:/home/app:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false",
+		 "app:x:1000:1001:App:/home/app:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/"
+		 "false",
 		 0644);
 	put_file(dir, "group",
-		 "root:x:0:\nstaff:x:50:app,other\napp:x:1001:\naudio:x:29:bob,app\nvideo:x:44:bob\n",
+		 "root:x:0:\nstaff:x:50:app,other\napp:x:1001:\naudio:x:29:bob,app\nvideo:x:44:"
+		 "bob\n",
 		 0644);
 	ck_assert_ok(resolve(dir, "app", &u, &err), &err);
 	ck_assert_uint_eq(u.uid, 1000);
@@ -553,16 +555,20 @@ static const struct sc_case {
 	{ "setns(-1, 0)", SYS_setns, { -1, 0 }, EPERM },
 	{ "clone(CLONE_NEWUSER)", SYS_clone, { CLONE_NEWUSER | SIGCHLD }, EPERM },
 	{ "clone(CLONE_NEWNET)", SYS_clone, { CLONE_NEWNET | SIGCHLD }, EPERM },
-	{ "clone(CLONE_NEWCGROUP) with high bits", SYS_clone,
-	  { (long)(0xffffffff00000000ULL | CLONE_NEWCGROUP | SIGCHLD) }, EPERM },
+	{ "clone(CLONE_NEWCGROUP) with high bits",
+	  SYS_clone,
+	  { (long)(0xffffffff00000000ULL | CLONE_NEWCGROUP | SIGCHLD) },
+	  EPERM },
 	{ "clone3(NULL, 0)", SYS_clone3, { 0, 0 }, ENOSYS },
 	{ "keyctl(KEYCTL_GET_KEYRING_ID, session)", SYS_keyctl, { 0, -3, 0 }, EPERM },
 	{ "add_key", SYS_add_key, { (long)"user", (long)"lc", (long)"v", 1, -3 }, EPERM },
 	{ "socket(AF_VSOCK)", SYS_socket, { 40, SOCK_STREAM, 0 }, EPERM },
 	{ "socket(AF_ALG)", SYS_socket, { 38, SOCK_SEQPACKET, 0 }, EPERM },
 	{ "personality(ADDR_NO_RANDOMIZE)", SYS_personality, { 0x0040000 }, EPERM },
-	{ "mount(MS_REMOUNT) of a missing path", SYS_mount,
-	  { 0, (long)"/nonexistent-lc-sc", 0, MS_REMOUNT, 0 }, EPERM },
+	{ "mount(MS_REMOUNT) of a missing path",
+	  SYS_mount,
+	  { 0, (long)"/nonexistent-lc-sc", 0, MS_REMOUNT, 0 },
+	  EPERM },
 	{ "umount2 of a missing path", SYS_umount2, { (long)"/nonexistent-lc-sc", 0 }, EPERM },
 	{ "open_tree(-1)", SYS_open_tree, { -1, (long)"", 0 }, EPERM },
 	{ "bpf(BPF_MAP_CREATE, NULL)", SYS_bpf, { 0, 0, 0 }, EPERM },
@@ -826,8 +832,8 @@ START_TEST(overlay_many_layers)
 	free(p);
 	umount_store(root);
 	/* and all 300 through fsconfig("lowerdir+") where the kernel has it */
-	if (lc_overlay_mount_links(rootfd, root, links, n, "containers/c", LC_OVL_API_AUTO,
-				   &err) < 0) {
+	if (lc_overlay_mount_links(rootfd, root, links, n, "containers/c", LC_OVL_API_AUTO, &err) <
+	    0) {
 		ck_assert_int_eq(err->code, LC_ERR_LIMIT); /* old kernel: same clear refusal */
 		lc_err_free(err);
 	} else {
@@ -872,8 +878,8 @@ END_TEST
 
 /* ---------- root: containers ---------- */
 
-static const char *const applets[] = { "sh", "echo", "hostname", "cat", "ls", "grep", "id",
-				       "pwd", "wc", "sleep", "touch", "test", "kill", "head" };
+static const char *const applets[] = { "sh",  "echo", "hostname", "cat",   "ls",   "grep", "id",
+				       "pwd", "wc",   "sleep",	  "touch", "test", "kill", "head" };
 
 /* A tiny rootfs: busybox and its applets, an /etc/passwd and /etc/group. */
 static char *busybox_rootfs(void)
@@ -1122,7 +1128,8 @@ START_TEST(launch_hardening)
 	       "cat /proc/kcore 2>/dev/null | wc -c; wc -c < /proc/timer_list; "
 	       "wc -c < /proc/interrupts; ls /sys/firmware | wc -l; "
 	       "echo x 2>/dev/null > /proc/sys/kernel/core_pattern || echo ro1; "
-	       "touch /sys/x 2>/dev/null || echo ro2; grep -c ' /proc/sys ro,' /proc/self/mountinfo",
+	       "touch /sys/x 2>/dev/null || echo ro2; grep -c ' /proc/sys ro,' "
+	       "/proc/self/mountinfo",
 	       &r);
 	ck_assert_str_eq(r.out, "0\n0\n0\n0\nro1\nro2\n1\n");
 	run_free(&r);
@@ -1164,8 +1171,8 @@ START_TEST(launch_seccomp)
 		run_free(&r);
 	}
 	run_no_seccomp = true;
-	run_sh(rootfs, "grep -E '^Seccomp' /proc/self/status; busybox unshare -U true && echo userns",
-	       &r);
+	run_sh(rootfs,
+	       "grep -E '^Seccomp' /proc/self/status; busybox unshare -U true && echo userns", &r);
 	ck_assert_str_eq(r.out, "Seccomp:\t0\nSeccomp_filters:\t0\nuserns\n");
 	run_free(&r);
 	unit_tmpdir_free(rootfs);
@@ -1285,8 +1292,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, user_resolve_refuses_big_ids);
 	tcase_add_test(tc, user_resolve_bounded_lines);
 	tcase_add_test(tc, overlay_legacy_opts_exact);
-	tcase_add_loop_test(tc, overlay_legacy_opts_refuse_separators, 0,
-			    LC_ARRAY_SIZE(bad_paths));
+	tcase_add_loop_test(tc, overlay_legacy_opts_refuse_separators, 0, LC_ARRAY_SIZE(bad_paths));
 	tcase_add_test(tc, overlay_legacy_opts_page_bound);
 	tcase_add_test(tc, overlay_refuses_too_many_layers);
 	tcase_add_test(tc, lookpath_like_docker);
@@ -1315,8 +1321,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(run, launch_hardening);
 	tcase_add_test(run, launch_user_and_cwd);
 	tcase_add_test(run, launch_seccomp);
-	tcase_add_loop_test(run, launch_refuses_symlinked_mount_points, 0,
-			    LC_ARRAY_SIZE(hostile));
+	tcase_add_loop_test(run, launch_refuses_symlinked_mount_points, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_test(run, launch_etc_symlink_lands_inside);
 	suite_add_tcase(s, run);
 	return s;

@@ -24,10 +24,10 @@
 
 #define SCRIPT "testdata/make-hostile-tars.py"
 
-static char *gen;	/* generated once: gen/tars/<case>.tar, gen/canary/ */
-static char *tdir;	/* per test */
+static char *gen;  /* generated once: gen/tars/<case>.tar, gen/canary/ */
+static char *tdir; /* per test */
 static struct lc_store *st;
-static int sfd = -1;	/* store root, O_PATH */
+static int sfd = -1; /* store root, O_PATH */
 
 /* ---------- fixtures ---------- */
 
@@ -112,7 +112,8 @@ static void assert_tmp_clean(void)
 		ck_assert_ptr_nonnull(d);
 		while ((de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-			    (i == 0 && (!strcmp(de->d_name, "locks") || !strcmp(de->d_name, "trash"))))
+			    (i == 0 &&
+			     (!strcmp(de->d_name, "locks") || !strcmp(de->d_name, "trash"))))
 				continue;
 			ck_abort_msg("debris left in %s: '%s'", sub[i], de->d_name);
 		}
@@ -189,7 +190,8 @@ static void gz_member(const char *p, size_t n, char **out, size_t *olen)
 	size_t cap = compressBound(n) + 64;
 
 	*out = lc_xrealloc(*out, *olen + cap);
-	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+			 Z_OK);
 	z.next_in = (unsigned char *)p;
 	z.avail_in = (uInt)n;
 	z.next_out = (unsigned char *)*out + *olen;
@@ -261,8 +263,8 @@ enum corrupt { OK, BAD_DIGEST, BAD_DIFFID, SIZE_SHORT, SIZE_LONG, FLIP_BYTE };
 
 struct ing {
 	enum comp comp;
-	const char *parent;	      /* parent chain id */
-	const char *const *lowers;   /* for commit */
+	const char *parent;	   /* parent chain id */
+	const char *const *lowers; /* for commit */
 	size_t n_lowers;
 	uint64_t max_unpacked;
 	uint64_t max_entries;
@@ -296,9 +298,11 @@ static int ingest(const char *name, struct ing *o, struct lc_err **err)
 	d.max_unpacked = o->max_unpacked;
 	d.max_entries = o->max_entries;
 	if (o->corrupt == BAD_DIGEST)
-		d.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+		d.digest =
+			"sha256:0000000000000000000000000000000000000000000000000000000000000000";
 	if (o->corrupt == BAD_DIFFID)
-		d.diff_id = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+		d.diff_id =
+			"sha256:1111111111111111111111111111111111111111111111111111111111111111";
 	if (o->corrupt == SIZE_SHORT)
 		d.size = (int64_t)blen + 1;
 	if (o->corrupt == SIZE_LONG)
@@ -392,9 +396,12 @@ START_TEST(blob_put_get_has)
 	ck_assert_fail(lc_store_blob_get(st, dg, 1024, &got, &len, &err), &err, LC_ERR_DIGEST);
 	lc_err_free(err);
 	err = NULL;
-	ck_assert_fail(lc_store_blob_get(st, "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6",
-					 1024, &got, &len, &err),
-		       &err, LC_ERR_NOTFOUND);
+	ck_assert_fail(
+		lc_store_blob_get(
+			st,
+			"sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6",
+			1024, &got, &len, &err),
+		&err, LC_ERR_NOTFOUND);
 	lc_err_free(err);
 	free(p);
 	assert_tmp_clean();
@@ -432,7 +439,8 @@ START_TEST(blob_invalid_digest_creates_nothing)
 	ck_assert_fail(lc_store_blob_put(st, bad_digests[_i], "a", 1, &err), &err, LC_ERR_PROTO);
 	lc_err_free(err);
 	err = NULL;
-	ck_assert_fail(lc_store_blob_get(st, bad_digests[_i], 10, &got, NULL, &err), &err, LC_ERR_PROTO);
+	ck_assert_fail(lc_store_blob_get(st, bad_digests[_i], 10, &got, NULL, &err), &err,
+		       LC_ERR_PROTO);
 	lc_err_free(err);
 	ck_assert_int_eq(lc_store_blob_has(st, bad_digests[_i]), 0);
 	ck_assert_int_eq(count_entries("blobs/sha256"), 0);
@@ -447,21 +455,22 @@ END_TEST
 #define D3 "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6"
 
 #define OCI_MANIFEST                                                                               \
-	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\","                             \
-	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1    \
+	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\","                           \
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1  \
 	"\",\"size\":100},"                                                                        \
-	"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2 \
-	"\",\"size\":2000},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","         \
+	"\"layers\":[{\"mediaType\":\"application/"                                                \
+	"vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2                                       \
+	"\",\"size\":2000},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","        \
 	"\"digest\":\"" D3 "\",\"size\":0}]}"
 
 #define OCI_INDEX                                                                                  \
-	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX "\",\"manifests\":["                 \
-	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":10,"                \
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"             \
-	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":10,"                \
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"           \
-	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D3 "\",\"size\":10,"                \
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"                              \
+	"{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX "\",\"manifests\":["               \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":10,"             \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"            \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":10,"             \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"          \
+	"{\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"digest\":\"" D3 "\",\"size\":10,"             \
+	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"                             \
 	"{\"mediaType\":\"application/vnd.example+json\",\"digest\":\"" D3 "\",\"size\":1}]}"
 
 START_TEST(manifest_and_index_parse)
@@ -470,8 +479,9 @@ START_TEST(manifest_and_index_parse)
 	struct lc_manifest *m = NULL;
 	const struct lc_descriptor *d;
 
-	ck_assert_ok(lc_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), LC_MT_OCI_MANIFEST, &m, &err),
-		     &err);
+	ck_assert_ok(
+		lc_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), LC_MT_OCI_MANIFEST, &m, &err),
+		&err);
 	ck_assert_int_eq(m->kind, LC_MEDIA_MANIFEST);
 	ck_assert_str_eq(m->media_type, LC_MT_OCI_MANIFEST);
 	ck_assert_str_eq(m->config.digest, D1);
@@ -492,8 +502,8 @@ START_TEST(manifest_and_index_parse)
 	lc_manifest_free(m);
 	m = NULL;
 
-	ck_assert_ok(lc_manifest_parse(OCI_INDEX, strlen(OCI_INDEX), LC_MT_OCI_INDEX "; charset=utf-8",
-				       &m, &err),
+	ck_assert_ok(lc_manifest_parse(OCI_INDEX, strlen(OCI_INDEX),
+				       LC_MT_OCI_INDEX "; charset=utf-8", &m, &err),
 		     &err);
 	ck_assert_int_eq(m->kind, LC_MEDIA_INDEX);
 	ck_assert_uint_eq(m->n_manifests, 4);
@@ -515,7 +525,8 @@ END_TEST
 
 START_TEST(docker_manifest_without_body_media_type)
 {
-	const char *doc = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\","
+	const char *doc = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/"
+			  "vnd.docker.container.image.v1+json\","
 			  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}";
 	struct lc_err *err = NULL;
 	struct lc_manifest *m = NULL;
@@ -533,54 +544,63 @@ static const struct {
 	const char *msg; /* substring of the error */
 } bad_manifests[] = {
 	{ "both manifests and layers (CVE-2021-41190)",
-	  "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[],\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
-	  "\",\"size\":1}}",
+	  "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[],\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1}}",
 	  NULL, LC_ERR_PROTO, "both" },
 	{ "digest as a path",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
-	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[{\"mediaType\":\"x\",\"digest\":\"sha256:../../etc/passwd\",\"size\":1}]}",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[{\"mediaType\":\"x\",\"digest\":\"sha256:."
+	  "./../etc/passwd\",\"size\":1}]}",
 	  NULL, LC_ERR_PROTO, "sha256:../../etc/passwd" },
 	{ "uppercase hex",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
-	  "\"digest\":\"sha256:CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB\",\"size\":1},\"layers\":[]}",
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
+	  "\"digest\":\"sha256:CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB\","
+	  "\"size\":1},\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "invalid digest" },
 	{ "duplicate keys",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[],\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "duplicate" },
 	{ "duplicate keys in a layer descriptor",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[{\"mediaType\":\"x\",\"digest\":\"" D2
 	  "\",\"digest\":\"" D3 "\",\"size\":1}]}",
 	  NULL, LC_ERR_PROTO, "duplicate" },
-	{ "schema1 by content type",
-	  "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}",
+	{ "schema1 by content type", "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}",
 	  "application/vnd.docker.distribution.manifest.v1+prettyjws", LC_ERR_PROTO, "schema 1" },
-	{ "schema1 by body", "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}", "application/json",
-	  LC_ERR_PROTO, "schema 1" },
+	{ "schema1 by body", "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}",
+	  "application/json", LC_ERR_PROTO, "schema 1" },
 	{ "negative size",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":-1},\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "size" },
 	{ "size not an integer",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\"x\","
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_MANIFEST
+	  "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":1.5},\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "size" },
-	{ "content type says index, body is a manifest", OCI_MANIFEST, LC_MT_OCI_INDEX, LC_ERR_PROTO,
-	  "does not match" },
-	{ "content type says docker, body says oci", OCI_MANIFEST, LC_MT_DOCKER_MANIFEST, LC_ERR_PROTO,
-	  "does not match" },
+	{ "content type says index, body is a manifest", OCI_MANIFEST, LC_MT_OCI_INDEX,
+	  LC_ERR_PROTO, "does not match" },
+	{ "content type says docker, body says oci", OCI_MANIFEST, LC_MT_DOCKER_MANIFEST,
+	  LC_ERR_PROTO, "does not match" },
 	{ "mediaType index with layers",
-	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX "\",\"config\":{\"mediaType\":\"x\","
+	  "{\"schemaVersion\":2,\"mediaType\":\"" LC_MT_OCI_INDEX
+	  "\",\"config\":{\"mediaType\":\"x\","
 	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}",
 	  NULL, LC_ERR_PROTO, "does not match" },
 	{ "unknown content type", OCI_MANIFEST, "text/html", LC_ERR_PROTO, "unsupported" },
-	{ "schemaVersion 3", "{\"schemaVersion\":3,\"manifests\":[]}", NULL, LC_ERR_PROTO, "schemaVersion" },
+	{ "schemaVersion 3", "{\"schemaVersion\":3,\"manifests\":[]}", NULL, LC_ERR_PROTO,
+	  "schemaVersion" },
 	{ "not an object", "[1,2]", NULL, LC_ERR_PROTO, "object" },
 	{ "not json", "{\"schemaVersion\":", NULL, LC_ERR_PROTO, "invalid JSON" },
 	{ "index entry without digest",
-	  "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1}]}", NULL, LC_ERR_PROTO,
-	  "missing digest" },
+	  "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1}]}", NULL,
+	  LC_ERR_PROTO, "missing digest" },
 	{ "sha512 digest",
 	  "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1,\"digest\":\"sha512:"
 	  "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\"}]}",
@@ -641,7 +661,8 @@ START_TEST(manifest_too_many_layers)
 			     "\",\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
 			     "\",\"size\":1},\"layers\":[");
 	for (int i = 0; i <= LC_MAX_LAYERS; i++)
-		n += (size_t)snprintf(doc + n, cap - n, "%s{\"mediaType\":\"x\",\"digest\":\"" D2 "\",\"size\":1}",
+		n += (size_t)snprintf(doc + n, cap - n,
+				      "%s{\"mediaType\":\"x\",\"digest\":\"" D2 "\",\"size\":1}",
 				      i ? "," : "");
 	n += (size_t)snprintf(doc + n, cap - n, "]}");
 	ck_assert_fail(lc_manifest_parse(doc, n, NULL, &m, &err), &err, LC_ERR_LIMIT);
@@ -687,7 +708,8 @@ END_TEST
 static const char *bad_configs[] = {
 	"{\"rootfs\":{\"type\":\"tarballs\",\"diff_ids\":[]}}",
 	"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:../../x\"]}}",
-	"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+	"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1
+	"\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
 	"{\"config\":{\"Cmd\":\"not an array\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
 	"{\"config\":{\"Env\":[1]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
 	"{\"config\":{}}",
@@ -698,8 +720,8 @@ START_TEST(image_config_hostile)
 	struct lc_err *err = NULL;
 	struct lc_image_config *c = NULL;
 
-	ck_assert_fail(lc_image_config_parse(bad_configs[_i], strlen(bad_configs[_i]), &c, &err), &err,
-		       LC_ERR_PROTO);
+	ck_assert_fail(lc_image_config_parse(bad_configs[_i], strlen(bad_configs[_i]), &c, &err),
+		       &err, LC_ERR_PROTO);
 	ck_assert_ptr_null(c);
 	lc_err_free(err);
 }
@@ -712,9 +734,11 @@ START_TEST(chainid_known_answer)
 	lc_chainid(NULL, D1, a);
 	ck_assert_str_eq(a, D1);
 	lc_chainid(a, D2, ab);
-	ck_assert_str_eq(ab, "sha256:51c0c8ace48498d6f5fee6b0592cc06f2da0f3cbe09c5a34a97dce85c3889676");
+	ck_assert_str_eq(ab,
+			 "sha256:51c0c8ace48498d6f5fee6b0592cc06f2da0f3cbe09c5a34a97dce85c3889676");
 	lc_chainid(ab, D3, abc);
-	ck_assert_str_eq(abc, "sha256:2fce7f8ce91bcf0a1428b36e1024639fdbd9469eea762dba98aa749631885106");
+	ck_assert_str_eq(abc,
+			 "sha256:2fce7f8ce91bcf0a1428b36e1024639fdbd9469eea762dba98aa749631885106");
 }
 END_TEST
 
@@ -761,7 +785,8 @@ START_TEST(refs_set_get_list_remove)
 	lc_err_free(err);
 	err = NULL;
 	ck_assert_ok(lc_store_ref_remove(st, "docker.io/library/alpine:3", &err), &err);
-	ck_assert_fail(lc_store_ref_remove(st, "docker.io/library/alpine:3", &err), &err, LC_ERR_NOTFOUND);
+	ck_assert_fail(lc_store_ref_remove(st, "docker.io/library/alpine:3", &err), &err,
+		       LC_ERR_NOTFOUND);
 	lc_err_free(err);
 	err = NULL;
 	ck_assert_ok(lc_store_ref_list(st, &v, &n, &err), &err);
@@ -900,8 +925,8 @@ START_TEST(layer_streams)
 	} else {
 		ck_assert_int_lt(r, 0);
 		ck_assert_int_eq(err->code, streams[_i].code);
-		ck_assert_msg(strstr(err->msg, streams[_i].msg), "message '%s' lacks '%s'", err->msg,
-			      streams[_i].msg);
+		ck_assert_msg(strstr(err->msg, streams[_i].msg), "message '%s' lacks '%s'",
+			      err->msg, streams[_i].msg);
 		lc_err_free(err);
 		ck_assert_int_eq(count_entries("layers/sha256"), 0);
 	}
@@ -1122,10 +1147,12 @@ START_TEST(layer_modes_exact_whatever_the_umask)
 	umask(umasks[_i]);
 	if (_i == 3) {
 		/* a default ACL on tmp/ (inherited by the staging dirs): owner rwx, others none */
-		static const unsigned char acl[] = { 2, 0, 0, 0,		  /* version 2 */
-						     1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user_obj */
-						     4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group_obj */
-						     0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff }; /* other */
+		static const unsigned char acl[] = {
+			2,    0, 0, 0,			       /* version 2 */
+			1,    0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user_obj */
+			4,    0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group_obj */
+			0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff
+		}; /* other */
 		int t = openat(sfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		umask(022);
@@ -1255,7 +1282,10 @@ static void ustar_header(char h[512], const char *name, char type, uint64_t size
 	snprintf(h + 136, 12, "%011o", 1600000000);
 	memset(h + 148, ' ', 8);
 	h[156] = type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	for (int i = 0; i < 512; i++)
 		sum += (unsigned char)h[i];
 	snprintf(h + 148, 8, "%06o", sum);
@@ -1405,8 +1435,8 @@ START_TEST(layer_concurrent_same_chainid)
 	for (int i = 0; i < 2; i++)
 		ck_assert_int_eq(waitpid(pid[i], &status[i], 0), pid[i]);
 	ck_assert(WIFEXITED(status[0]) && WIFEXITED(status[1]));
-	ck_assert_int_eq(WEXITSTATUS(status[0]), 0); /* extracted */
-	ck_assert_int_eq(WEXITSTATUS(status[1]), 1); /* waited, found it committed */
+	ck_assert_int_eq(WEXITSTATUS(status[0]), 0);	     /* extracted */
+	ck_assert_int_eq(WEXITSTATUS(status[1]), 1);	     /* waited, found it committed */
 	ck_assert_int_eq(count_entries("layers/sha256"), 2); /* dir + .json */
 	assert_tmp_clean();
 	close(pfd[0]);
@@ -1474,13 +1504,15 @@ END_TEST
 START_TEST(store_layout_private)
 {
 	struct stat sb;
-	static const char *dirs[] = { "blobs/sha256", "layers/sha256", "l", "refs", "containers", "tmp" };
+	static const char *dirs[] = { "blobs/sha256", "layers/sha256", "l",
+				      "refs",	      "containers",    "tmp" };
 	char *d;
 
 	ck_assert_int_eq(fstatat(sfd, "", &sb, AT_EMPTY_PATH), 0);
 	ck_assert_int_eq(sb.st_mode & 07777, 0700);
 	for (size_t i = 0; i < LC_ARRAY_SIZE(dirs); i++)
-		ck_assert_msg(fstatat(sfd, dirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode),
+		ck_assert_msg(fstatat(sfd, dirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+				      S_ISDIR(sb.st_mode),
 			      "missing %s", dirs[i]);
 	ck_assert_str_eq(lc_store_root(st) + strlen(lc_store_root(st)) - 6, "/store");
 	setenv("LAYERCTL_ROOT", "/x/y", 1);
@@ -1618,10 +1650,9 @@ static const struct {
 	enum lc_store_sys which;
 	unsigned nth;
 } faults[] = {
-	{ LC_SYS_RENAME, 1 }, /* the .json */
-	{ LC_SYS_RENAME, 2 }, /* the layer dir */
-	{ LC_SYS_SYNC, 1 },
-	{ LC_SYS_WRITE, 3 },  /* a file in the middle of the tar */
+	{ LC_SYS_RENAME, 1 },			   /* the .json */
+	{ LC_SYS_RENAME, 2 },			   /* the layer dir */
+	{ LC_SYS_SYNC, 1 },   { LC_SYS_WRITE, 3 }, /* a file in the middle of the tar */
 	{ LC_SYS_OPEN, 2 },
 };
 
@@ -1729,7 +1760,8 @@ int main(void)
 	gen = lc_xstrdup(tmpl);
 	cmd = lc_xasprintf("/usr/bin/python3 " SCRIPT " '%s/tars' '%s/canary'", gen, gen);
 	if (access(SCRIPT, R_OK) != 0 || system(cmd) != 0) {
-		fprintf(stderr, "check_store: cannot run %s (run from the repository root)\n", SCRIPT);
+		fprintf(stderr, "check_store: cannot run %s (run from the repository root)\n",
+			SCRIPT);
 		return EXIT_FAILURE;
 	}
 	free(cmd);
