@@ -33,8 +33,11 @@ struct run_opts {
 	bool no_seccomp;
 };
 
-/* Image Env, then -e overrides by key; PATH and HOSTNAME as docker sets them. */
-static char **build_env(char *const *image_env, char *const *overrides, const char *hostname)
+/*
+ * Image Env, then -e overrides by key. The launcher adds what docker adds when it is missing
+ * (PATH, HOSTNAME, HOME from the user's passwd entry).
+ */
+static char **build_env(char *const *image_env, char *const *overrides)
 {
 	char **env = NULL;
 	size_t i, j;
@@ -66,19 +69,7 @@ static char **build_env(char *const *image_env, char *const *overrides, const ch
 			lc_strv_push(&env, kv);
 		}
 	}
-	for (j = 0; env && env[j]; j++)
-		if (!strncmp(env[j], "PATH=", 5))
-			break;
-	if (!env || !env[j])
-		lc_strv_push(&env,
-			     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	{
-		cleanup_free char *h = lc_xasprintf("HOSTNAME=%s", hostname);
-
-		lc_strv_push(&env, h);
-	}
-	/* no HOME here: the launcher takes it from the image's passwd entry of the user */
-	return env;
+	return env ? env : lc_xcalloc(1, sizeof(char *));
 }
 
 /* Entrypoint + (user command, else image Cmd), docker's rules. */
@@ -182,7 +173,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 		lowers[i] = lc_xstrdup(im->chainids[im->n_layers - 1 - i]);
 	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
 		goto fail_rm;
-	env = build_env(im->config->env, o->env, o->hostname ? o->hostname : hostname);
+	env = build_env(im->config->env, o->env);
 	rootfs = lc_xasprintf("%s/merged", cdir);
 	cfg.rootfs = rootfs;
 	cfg.state_dir = cdir;
@@ -242,6 +233,12 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			o.rm = true;
 			break;
 		case 'e':
+			if (!*optarg || *optarg == '=') {
+				lc_strv_free(o.env);
+				cmd_usage_error("run", "invalid environment variable: '%s'",
+						optarg);
+				return EXIT_RUN_FAILED;
+			}
 			lc_strv_push(&o.env, optarg);
 			break;
 		case 'E':
