@@ -10,7 +10,16 @@ start_registry
 push_images
 echo "registry at $REG: busybox, nginx and python, nginx and python on busybox's layer"
 
-L() { printf '$ layerctl'; printf ' %q' "$@"; echo; "$LAYERCTL" --root "$ROOT" "$@"; }
+# show a command as one would type it: words with shell characters in single quotes
+show() {
+	local a
+	printf '$ layerctl'
+	for a in "$@"; do
+		if [[ $a =~ [^A-Za-z0-9_./:=@,+-] ]]; then printf " '%s'" "${a//\'/\'\\\'\'}"; else printf ' %s' "$a"; fi
+	done
+	echo
+}
+L() { show "$@"; "$LAYERCTL" --root "$ROOT" "$@"; }
 
 step "pull nginx: two layers downloaded, verified and unpacked in one pass"
 L pull "$REG/nginx"
