@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "mount-int.h"
@@ -672,7 +673,7 @@ static int set_caps(bool root, struct lc_err **err)
 	return 0;
 }
 
-static int set_user(const struct lc_user_spec *spec, char **home_env, struct lc_err **err)
+static int set_user(const struct lc_user_spec *spec, bool tty, char **home_env, struct lc_err **err)
 {
 	cleanup_close int pw = -1;
 	cleanup_close int gr = -1;
@@ -688,6 +689,9 @@ static int set_user(const struct lc_user_spec *spec, char **home_env, struct lc_
 		return -1;
 	if (home_env)
 		*home_env = lc_xasprintf("HOME=%s", u.home[0] ? u.home : "/");
+	/* the user's own terminal, as with docker -t -u: it may reopen /dev/pts/0 (/dev/stdout) */
+	if (tty && fchown(0, u.uid, (gid_t)-1) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "tty: give it to uid %u", u.uid);
 	if (setgroups(u.n_groups, u.groups) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "setgroups");
 	if (setgid(u.gid) < 0)
@@ -741,7 +745,47 @@ struct launch_ctx {
 	int statefd;	/* -1: no /etc files */
 	dev_t self_dev; /* our own binary, which the container must never execute */
 	ino_t self_ino;
+	int ttysock;	   /* cfg->tty: where the pty's master goes */
+	struct winsize ws; /* cfg->tty: the caller's window size, if has_ws */
+	bool has_ws;
 };
+
+/*
+ * fds 0, 1, 2 of the container. -t: a new pty of the container's own devpts becomes its
+ * controlling terminal (we lead a session of our own by now) and all three fds; the master
+ * goes to the launcher, which alone holds it from here on. Without -i, stdin is the
+ * container's /dev/null (docker's); with -i it stays the caller's.
+ */
+static int setup_stdio(const struct launch_ctx *c, int rootfd, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	if (c->cfg->tty) {
+		cleanup_close int pts = resolve_in(rootfd, "dev/pts", T_DIR, 0, err);
+		cleanup_close int master = -1;
+
+		if (pts < 0)
+			return *err ? -1 : lc_err_set(err, LC_ERR_SYS, ENOENT, "open '/dev/pts'");
+		if (lc_pty_open(pts, c->has_ws ? &c->ws : NULL, &master, &fd, err) < 0)
+			return lc_err_prefix(err, "tty");
+		if (ioctl(fd, TIOCSCTTY, 0) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno,
+					  "tty: make it the controlling terminal");
+		for (int i = 0; i < 3; i++)
+			if (dup2(fd, i) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno, "tty: make it fd %d", i);
+		return lc_fd_send(c->ttysock, master, err);
+	}
+	if (c->cfg->interactive)
+		return 0;
+	fd = openat(rootfd, "dev/null", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/dev/null' is not the null device");
+	if (dup2(fd, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "stdin from '/dev/null'");
+	return 0;
+}
 
 /* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
 static int child_setup(const struct launch_ctx *c, struct lc_err **err)
@@ -751,6 +795,13 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 	cleanup_close int nullfd = -1;
 
 	umask(0);
+	/*
+	 * A session of our own: the caller's terminal, if any, is no longer our controlling
+	 * terminal, so the image can neither push input into it (TIOCSTI needs the controlling
+	 * tty or CAP_SYS_ADMIN) nor take its foreground process group (TIOCSPGRP).
+	 */
+	if (setsid() < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
 	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	/* nothing we mount from here on may propagate back to the host */
@@ -765,7 +816,7 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 	if (mount_in(rootfd, "proc", T_DIR, T_CREATE, "proc", "proc",
 		     MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, PROC_SUPER_MAGIC, err) < 0)
 		return -1;
-	if (setup_dev(rootfd, &nullfd, err) < 0)
+	if (setup_dev(rootfd, &nullfd, err) < 0 || setup_stdio(c, rootfd, err) < 0)
 		return -1;
 	if (mount_in(rootfd, "sys", T_DIR, T_CREATE, "sysfs", "sysfs",
 		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, SYSFS_MAGIC, err) < 0)
@@ -829,7 +880,7 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 		return -1;
 	}
 
-	if (set_user(&c->user, c->need_home ? &home : NULL, err) < 0)
+	if (set_user(&c->user, cfg->tty, c->need_home ? &home : NULL, err) < 0)
 		return lc_err_prefix(err, "user '%s'", cfg->user ? cfg->user : "root");
 	if (home)
 		c->envp[c->n_env] = home; /* freed by execve, one way or another */
@@ -950,12 +1001,41 @@ static int wait_child(pid_t pid, int *ret_ws)
 	}
 }
 
+/*
+ * Parent, -t: the container runs; until it is gone, the caller's stdin (with -i) goes into the
+ * pty and the pty comes out on our stdout, the caller's terminal raw meanwhile. On failure the
+ * container is killed (the caller still reaps it).
+ */
+static int run_tty(const struct lc_launch_cfg *cfg, pid_t pid, int master, int size_fd,
+		   struct lc_err **err)
+{
+	cleanup_close int pidfd = -1;
+	int r;
+
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before 5.3: the pty's EIO ends it */
+#endif
+	/* lc_launch checked that stdin is a terminal */
+	if (cfg->interactive && lc_tty_make_raw(0, err) < 0) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	r = lc_pty_proxy(master, cfg->interactive ? 0 : -1, 1, size_fd, pidfd, err);
+	lc_tty_restore();
+	if (r < 0)
+		kill(pid, SIGKILL);
+	return r;
+}
+
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err)
 {
-	struct launch_ctx c = { .cfg = cfg, .statefd = -1 };
+	struct launch_ctx c = { .cfg = cfg, .statefd = -1, .ttysock = -1 };
 	cleanup_free char *hostname_env = NULL;
 	cleanup_close int statefd = -1;
 	cleanup_close int pidns = -1;
+	cleanup_close int master = -1;
+	int ttysock[2] = { -1, -1 }; /* -t: the child sends the pty's master on [1] */
+	int size_fd = -1;	     /* -t: the terminal whose window size the pty takes */
 	int pipefd[2] = { -1, -1 };
 	int alive[2] = { -1, -1 }; /* we hold the write end: its EOF tells the child we died */
 	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
@@ -963,7 +1043,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	struct sync_msg m;
 	size_t got = 0;
 	pid_t pid;
-	int ws, fork_errno, r = -1;
+	int ws, fork_errno, pr = 0, r = -1;
 
 	if (geteuid() != 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0,
@@ -978,6 +1058,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid hostname '%.80s'", c.hostname);
 	if (lc_user_parse(cfg->user, &c.user, err) < 0)
 		return -1;
+	if (cfg->tty && cfg->interactive && !isatty(0))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "the input device is not a TTY");
 
 	/* the environment, with docker's defaults for what the image left out */
 	c.n_env = lc_strv_len(cfg->env);
@@ -1011,6 +1093,15 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
 		goto out;
 	}
+	if (cfg->tty) {
+		size_fd = isatty(0) ? 0 : isatty(1) ? 1 : -1;
+		c.has_ws = size_fd >= 0 && ioctl(size_fd, TIOCGWINSZ, &c.ws) == 0;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysock) < 0) {
+			lc_err_set(err, LC_ERR_SYS, errno, "run: socketpair");
+			goto out;
+		}
+		c.ttysock = ttysock[1];
+	}
 	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: open our pid namespace");
@@ -1037,6 +1128,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		struct pollfd pf;
 
 		close(pipefd[0]);
+		if (ttysock[0] >= 0)
+			close(ttysock[0]);
 		/*
 		 * Child. A foreground container dies with its layerctl, even a SIGKILLed one
 		 * (no daemon will ever reap it or unmount its rootfs). If we already lost the
@@ -1069,13 +1162,21 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	if (ttysock[1] >= 0)
+		close(ttysock[1]);
+	ttysock[1] = -1;
 	forward_pid = pid;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &fwd, &old[i]);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 
+	/* the pty comes before the exec, or not at all (EOF: the child failed, the pipe says why) */
+	if (cfg->tty && lc_fd_recv(ttysock[0], &master, err) < 0) {
+		kill(pid, SIGKILL);
+		pr = -1;
+	}
 	/* EOF: execve closed the pipe, the command runs; a message: it never started */
-	while (got < sizeof(m)) {
+	while (pr == 0 && got < sizeof(m)) {
 		ssize_t n = read(pipefd[0], (char *)&m + got, sizeof(m) - got);
 
 		if (n < 0 && errno == EINTR)
@@ -1084,9 +1185,14 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			break;
 		got += (size_t)n;
 	}
-	if (wait_child(pid, &ws) < 0)
-		lc_err_set(err, LC_ERR_SYS, errno, "run: wait for the container");
-	else if (got == sizeof(m)) {
+	if (pr == 0 && got < sizeof(m) && master >= 0)
+		pr = run_tty(cfg, pid, master, size_fd, err);
+	if (wait_child(pid, &ws) < 0) {
+		if (pr == 0)
+			lc_err_set(err, LC_ERR_SYS, errno, "run: wait for the container");
+	} else if (pr < 0) {
+		/* *err says what went wrong with the terminal */
+	} else if (got == sizeof(m)) {
 		m.msg[sizeof(m.msg) - 1] = 0;
 		lc_err_set(err, (enum lc_errc)m.code, 0, "%s", m.msg);
 		if (err && *err)
@@ -1107,6 +1213,10 @@ out:
 		close(alive[0]);
 	if (alive[1] >= 0)
 		close(alive[1]);
+	if (ttysock[0] >= 0)
+		close(ttysock[0]);
+	if (ttysock[1] >= 0)
+		close(ttysock[1]);
 	free(c.envp);
 	return r;
 }

@@ -117,6 +117,51 @@ int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino
 /* The value of KEY in a KEY=VALUE vector, or NULL. */
 const char *lc_env_get(char *const *env, const char *key);
 
+/* ---------- terminal (pty.c) ---------- */
+
+struct winsize;
+
+/*
+ * Open a new pty in the devpts instance whose directory ptsdir is (its "ptmx" must be a devpts
+ * node: LC_ERR_UNSAFE otherwise), unlock it, give it the window size ws (NULL: leave it 0x0)
+ * and open its slave (TIOCGPTPEER: the peer of this master, not a name). Both fds are
+ * O_CLOEXEC and O_NOCTTY; the caller owns them. Returns 0 or -1 with *err.
+ */
+int lc_pty_open(int ptsdir, const struct winsize *ws, int *ret_master, int *ret_slave,
+		struct lc_err **err);
+
+/* Send fd over the unix socket sock (SCM_RIGHTS, one byte of data). */
+int lc_fd_send(int sock, int fd, struct lc_err **err);
+/*
+ * Receive one fd sent by lc_fd_send, O_CLOEXEC. When the peer closed the socket without
+ * sending, returns 0 with *ret_fd = -1. Extra fds are closed; a message without one is
+ * LC_ERR_SYS.
+ */
+int lc_fd_recv(int sock, int *ret_fd, struct lc_err **err);
+
+/*
+ * Put the terminal fd in raw mode (cfmakeraw, as docker does for -it) and remember its settings
+ * for lc_tty_restore. Until then, a fatal signal whose action is the default (SIGABRT,
+ * SIGSEGV, SIGUSR1, SIGALRM, ... but not SIGINT, SIGTERM, SIGHUP, SIGQUIT, which lc_launch
+ * forwards, nor SIGPIPE, which lc_pty_proxy ignores) restores the settings before the process
+ * dies of it. One terminal at a time (LC_ERR_INVALID for a second). Returns 0 or -1 with *err,
+ * the terminal untouched.
+ */
+int lc_tty_make_raw(int fd, struct lc_err **err);
+/* Restore the terminal lc_tty_make_raw changed and the signal actions; no-op when none is. */
+void lc_tty_restore(void);
+
+/*
+ * Proxy a container's pty master: bytes read from in_fd (-1: none) are written to master,
+ * bytes read from master to out_fd, until the master reports EOF or EIO (every slave closed)
+ * or pidfd (-1: none) becomes readable (the container's init exited) and the master has
+ * nothing left to read. Input at EOF or error stops forwarding input; a failing out_fd drops
+ * output (the container must never block on a full pty). While it runs, SIGPIPE is ignored
+ * and SIGWINCH copies the window size of size_fd (-1: none) to master (once at the start
+ * too). Returns 0, or -1 with *err when poll or a read of master fails otherwise.
+ */
+int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, struct lc_err **err);
+
 /* ---------- seccomp ---------- */
 
 /*

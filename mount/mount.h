@@ -34,7 +34,13 @@ struct lc_launch_cfg {
 	 */
 	const char *state_dir;
 	const char *user; /* "uid[:gid]" or "name[:group]" from the image/-u; NULL: root */
-	bool tty;	  /* stdin is a terminal (unused for now) */
+	/*
+	 * -t: the container's fds 0, 1, 2 are a pty of its own devpts (its controlling
+	 * terminal), proxied to the caller's fds 0 (with interactive) and 1; the caller's
+	 * terminal, if stdin is one, goes raw meanwhile (with interactive) and lends its size.
+	 */
+	bool tty;
+	bool interactive; /* -i: fd 0 is the caller's (or proxied, with tty); else /dev/null */
 	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
 };
 
@@ -48,7 +54,10 @@ struct lc_launch_cfg {
  * and docker's default seccomp filter (unless cfg->no_seccomp; a kernel that refuses the
  * filter fails the start: 125). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are
  * forwarded to it while lc_launch waits; when it returns, nothing of the container is left
- * running.
+ * running. The command runs in a session of its own: whatever terminal the caller has is
+ * never its controlling terminal (no TIOCSTI, no TIOCSPGRP on it). cfg->tty with
+ * cfg->interactive needs a terminal on fd 0 (LC_ERR_INVALID "the input device is not a TTY");
+ * a terminal lc_launch made raw is restored before it returns.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
 

@@ -8,16 +8,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 
 #include "unit.h"
@@ -493,6 +496,202 @@ START_TEST(env_get_exact_key)
 }
 END_TEST
 
+/* ---------- terminal ---------- */
+
+static bool same_termios(const struct termios *a, const struct termios *b)
+{
+	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
+	       a->c_lflag == b->c_lflag && !memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc));
+}
+
+START_TEST(tty_raw_and_restore)
+{
+	struct lc_err *err = NULL;
+	struct termios before, raw, after;
+	int m, s, nul;
+
+	ck_assert_int_eq(openpty(&m, &s, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(tcgetattr(s, &before), 0);
+	ck_assert(before.c_lflag & ICANON);
+	ck_assert_ok(lc_tty_make_raw(s, &err), &err);
+	ck_assert_int_eq(tcgetattr(s, &raw), 0);
+	ck_assert(!(raw.c_lflag & (ICANON | ECHO | ISIG)));
+	ck_assert(!(raw.c_oflag & OPOST));
+	/* one terminal at a time */
+	ck_assert_fail(lc_tty_make_raw(s, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	err = NULL;
+	lc_tty_restore();
+	ck_assert_int_eq(tcgetattr(s, &after), 0);
+	ck_assert(same_termios(&before, &after));
+	lc_tty_restore(); /* a no-op now */
+	/* not a terminal: refused */
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_fail(lc_tty_make_raw(nul, &err), &err, LC_ERR_SYS);
+	lc_err_free(err);
+	close(nul);
+	close(m);
+	close(s);
+}
+END_TEST
+
+/* A fatal signal while the terminal is raw: it is restored, and the process dies of it. */
+START_TEST(tty_restored_by_fatal_signal)
+{
+	/* not SIGALRM: Check's timeout handler owns it */
+	static const int sigs[] = { SIGUSR1, SIGUSR2, SIGABRT };
+	struct termios before, after;
+	int m, s, ws;
+	pid_t pid;
+
+	ck_assert_int_eq(openpty(&m, &s, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(tcgetattr(s, &before), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct lc_err *err = NULL;
+
+		if (lc_tty_make_raw(s, &err) < 0)
+			_exit(3);
+		raise(sigs[_i]);
+		_exit(4); /* survived */
+	}
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == sigs[_i], "wait status %#x", ws);
+	ck_assert_int_eq(tcgetattr(s, &after), 0);
+	ck_assert(same_termios(&before, &after));
+	close(m);
+	close(s);
+}
+END_TEST
+
+START_TEST(fd_send_recv)
+{
+	struct lc_err *err = NULL;
+	int sv[2], p[2], fd = -2;
+	char buf[8] = "";
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_ok(lc_fd_send(sv[1], p[1], &err), &err);
+	close(p[1]);
+	ck_assert_ok(lc_fd_recv(sv[0], &fd, &err), &err);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(write(fd, "via", 3), 3);
+	close(fd);
+	ck_assert_int_eq(read(p[0], buf, sizeof(buf)), 3);
+	ck_assert_str_eq(buf, "via");
+	/* the peer goes away without sending: no fd, no error */
+	close(sv[1]);
+	fd = -2;
+	ck_assert_ok(lc_fd_recv(sv[0], &fd, &err), &err);
+	ck_assert_int_eq(fd, -1);
+	close(sv[0]);
+	close(p[0]);
+}
+END_TEST
+
+static size_t read_until_eof(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/*
+ * lc_pty_proxy in a child: input from a pipe reaches the pty's slave, what the slave writes
+ * comes out whole, and the proxy ends once the slave is closed.
+ */
+START_TEST(pty_proxy_both_ways)
+{
+	enum { BIG = 48 * 1024 };
+	int m, s, in[2], out[2], ws;
+	char *big = lc_xmalloc(BIG), *got = lc_xmalloc(BIG + 1), buf[16] = "";
+	struct termios t;
+	pid_t pid;
+
+	ck_assert_int_eq(openpty(&m, &s, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(tcgetattr(s, &t), 0);
+	cfmakeraw(&t);
+	ck_assert_int_eq(tcsetattr(s, TCSANOW, &t), 0);
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(in[1], "ping", 4), 4);
+	close(in[1]); /* then EOF: input stops, the proxy goes on */
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct lc_err *err = NULL;
+
+		close(s);
+		close(out[0]);
+		_exit(lc_pty_proxy(m, in[0], out[1], -1, -1, &err) == 0 ? 0 : 1);
+	}
+	close(m);
+	close(in[0]);
+	close(out[1]);
+	ck_assert_int_eq(read(s, buf, 4), 4);
+	ck_assert_str_eq(buf, "ping");
+	for (size_t i = 0; i < BIG; i++)
+		big[i] = (char)('a' + i % 26);
+	ck_assert_int_eq(lc_write_all(s, big, BIG), 0);
+	close(s);
+	ck_assert_uint_eq(read_until_eof(out[0], got, BIG + 1), BIG);
+	ck_assert(!memcmp(got, big, BIG));
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "proxy: wait status %#x", ws);
+	close(out[0]);
+	free(big);
+	free(got);
+}
+END_TEST
+
+/* A pty of a devpts instance of our own, like the container's; a fake ptmx is refused. */
+START_TEST(pty_open_in_own_devpts)
+{
+	char *dir = unit_tmpdir();
+	struct lc_err *err = NULL;
+	struct winsize ws = { .ws_row = 33, .ws_col = 101 }, got = { 0 };
+	unsigned int n = 99;
+	int pts, master = -1, slave = -1;
+	char buf[4] = "";
+
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	/* a tmpfs dir with a regular "ptmx" first */
+	put_file(dir, "ptmx", "", 0666);
+	pts = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_fail(lc_pty_open(pts, &ws, &master, &slave, &err), &err, LC_ERR_UNSAFE);
+	lc_err_free(err);
+	err = NULL;
+	close(pts);
+	ck_assert_int_eq(mount("devpts", dir, "devpts", MS_NOSUID | MS_NOEXEC,
+			       "newinstance,ptmxmode=0666,mode=0620"),
+			 0);
+	pts = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_ok(lc_pty_open(pts, &ws, &master, &slave, &err), &err);
+	ck_assert_int_eq(ioctl(master, TIOCGPTN, &n), 0);
+	ck_assert_uint_eq(n, 0); /* the first pty of the new instance: /dev/pts/0 */
+	ck_assert_int_eq(ioctl(slave, TIOCGWINSZ, &got), 0);
+	ck_assert_uint_eq(got.ws_row, 33);
+	ck_assert_uint_eq(got.ws_col, 101);
+	ck_assert_int_eq(fcntl(slave, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(write(slave, "ok", 2), 2);
+	ck_assert_int_eq(read(master, buf, 2), 2);
+	ck_assert_str_eq(buf, "ok");
+	close(master);
+	close(slave);
+	close(pts);
+	ck_assert_int_eq(umount2(dir, MNT_DETACH), 0);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
 /* ---------- seccomp ---------- */
 
 /*
@@ -878,8 +1077,9 @@ END_TEST
 
 /* ---------- root: containers ---------- */
 
-static const char *const applets[] = { "sh",  "echo", "hostname", "cat",   "ls",   "grep", "id",
-				       "pwd", "wc",   "sleep",	  "touch", "test", "kill", "head" };
+static const char *const applets[] = { "sh",   "echo", "hostname", "cat",   "ls",      "grep",
+				       "id",   "pwd",  "wc",	   "sleep", "touch",   "test",
+				       "kill", "head", "tty",	   "stty",  "readlink" };
 
 /* A tiny rootfs: busybox and its applets, an /etc/passwd and /etc/group. */
 static char *busybox_rootfs(void)
@@ -912,8 +1112,8 @@ struct run {
 	int r;
 };
 
-/* cfg.no_seccomp for the next run_in (each test is its own process: CK_FORK) */
-static bool run_no_seccomp;
+/* cfg.no_seccomp, .tty, .interactive for the next run_in (each test is its own process: CK_FORK) */
+static bool run_no_seccomp, run_tty, run_interactive;
 
 static void run_in(const char *rootfs, const char *user, const char *cwd, char *const *argv,
 		   struct run *res)
@@ -930,6 +1130,8 @@ static void run_in(const char *rootfs, const char *user, const char *cwd, char *
 		.user = user,
 		.state_dir = sd,
 		.no_seccomp = run_no_seccomp,
+		.tty = run_tty,
+		.interactive = run_interactive,
 	};
 	int outfd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int saved = dup(1);
@@ -1147,6 +1349,76 @@ START_TEST(launch_hardening)
 }
 END_TEST
 
+/* stdin: /dev/null unless interactive; the caller's terminal is never the controlling one */
+START_TEST(launch_stdin_and_session)
+{
+	char *rootfs = busybox_rootfs();
+	struct run r;
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "hi\n", 3), 3);
+	close(p[1]);
+	ck_assert_int_eq(dup2(p[0], 0), 0);
+	close(p[0]);
+	run_sh(rootfs, "cat; readlink /proc/self/fd/0; cat /dev/tty 2>/dev/null || echo no-ctty",
+	       &r);
+	ck_assert_str_eq(r.out, "/dev/null\nno-ctty\n");
+	run_free(&r);
+	run_interactive = true;
+	run_sh(rootfs, "cat", &r);
+	ck_assert_str_eq(r.out, "hi\n");
+	run_free(&r);
+	/* -it needs a terminal on stdin: refused before anything starts */
+	run_tty = true;
+	run_in(rootfs, NULL, NULL, (char *[]){ (char *)"true", NULL }, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_INVALID);
+	ck_assert_str_eq(r.err->msg, "the input device is not a TTY");
+	run_free(&r);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
+/* -t: a pty of the container's devpts is its controlling terminal and fds 0 1 2 */
+START_TEST(launch_tty)
+{
+	char *rootfs = busybox_rootfs();
+	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
+	struct run r;
+	int m, s;
+
+	/* the caller's terminal, whose size the container's pty takes (not read: no -i) */
+	ck_assert_int_eq(openpty(&m, &s, NULL, NULL, &ws), 0);
+	ck_assert_int_eq(dup2(s, 0), 0);
+	run_tty = true;
+	run_sh(rootfs,
+	       "tty; test -t 0 && test -t 1 && echo all-tty; echo err >&2; "
+	       "readlink /proc/self/fd/2; stty size; exit 3",
+	       &r);
+	ck_assert_str_eq(r.out, "/dev/pts/0\r\nall-tty\r\nerr\r\n/dev/pts/0\r\n33 101\r\n");
+	ck_assert_int_eq(r.status, 3);
+	run_free(&r);
+	/* a user owns its terminal */
+	run_in(rootfs, "1000:1000", NULL,
+	       (char *[]){ (char *)"sh", (char *)"-c", (char *)"id -u; echo x > /dev/stdout",
+			   NULL },
+	       &r);
+	ck_assert_msg(r.r == 0, "%s", r.err ? r.err->msg : "?");
+	ck_assert_str_eq(r.out, "1000\r\nx\r\n");
+	run_free(&r);
+	/* a failure before exec still comes back as an error, the pty notwithstanding */
+	run_in(rootfs, NULL, NULL, (char *[]){ (char *)"nosuch", NULL }, &r);
+	ck_assert_int_eq(r.r, -1);
+	ck_assert_int_eq(r.err->code, LC_ERR_NOEXEC);
+	run_free(&r);
+	ck_assert(!mounted_under(rootfs));
+	close(m);
+	close(s);
+	unit_tmpdir_free(rootfs);
+}
+END_TEST
+
 START_TEST(launch_seccomp)
 {
 	char *rootfs = busybox_rootfs();
@@ -1300,6 +1572,10 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, env_get_exact_key);
 	tcase_add_loop_test(tc, seccomp_answers_like_docker, 0, LC_ARRAY_SIZE(sc_cases));
 	tcase_add_test(tc, seccomp_threads_and_fork_work);
+	tcase_add_test(tc, tty_raw_and_restore);
+	tcase_add_loop_test(tc, tty_restored_by_fatal_signal, 0, 3);
+	tcase_add_test(tc, fd_send_recv);
+	tcase_add_test(tc, pty_proxy_both_ways);
 #ifdef __x86_64__
 	tcase_add_test(tc, seccomp_refuses_i386_abi);
 #endif
@@ -1310,6 +1586,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(ovl, overlay_whiteout_hides_lower_file);
 	tcase_add_test(ovl, overlay_many_layers);
 	tcase_add_test(ovl, overlay_reports_missing_layer);
+	tcase_add_test(ovl, pty_open_in_own_devpts);
 	suite_add_tcase(s, ovl);
 
 	tcase_set_tags(run, "root");
@@ -1321,6 +1598,8 @@ static Suite *mount_suite(void)
 	tcase_add_test(run, launch_hardening);
 	tcase_add_test(run, launch_user_and_cwd);
 	tcase_add_test(run, launch_seccomp);
+	tcase_add_test(run, launch_stdin_and_session);
+	tcase_add_test(run, launch_tty);
 	tcase_add_loop_test(run, launch_refuses_symlinked_mount_points, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_test(run, launch_etc_symlink_lands_inside);
 	suite_add_tcase(s, run);
