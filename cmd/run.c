@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -14,9 +15,12 @@ static const char run_usage[] =
 	"  -e, --env list            set environment variables (KEY=VALUE, or KEY to copy ours)\n"
 	"      --entrypoint string   overwrite the image's ENTRYPOINT\n"
 	"  -h, --hostname string     container host name (default: the short container id)\n"
+	"  -i, --interactive         keep STDIN attached (default: the container reads /dev/null)\n"
 	"      --platform string     pull this platform if the image is missing\n"
 	"      --pull string         missing (default), always or never\n"
 	"      --security-opt list   seccomp=unconfined: no seccomp filter (default: docker's)\n"
+	"  -t, --tty                 allocate a pseudo-TTY in the container (with -i: STDIN\n"
+	"                            must be a terminal, put in raw mode while it runs)\n"
 	"  -u, --user string         user name or uid[:gid]\n"
 	"  -w, --workdir string      working directory inside the container\n"
 	"      --help                print this help\n";
@@ -31,6 +35,8 @@ struct run_opts {
 	const char *user;
 	const char *workdir;
 	bool no_seccomp;
+	bool interactive; /* -i */
+	bool tty;	  /* -t */
 };
 
 /*
@@ -184,6 +190,8 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 									    : "/");
 	cfg.hostname = o->hostname ? o->hostname : hostname;
 	cfg.no_seccomp = o->no_seccomp;
+	cfg.interactive = o->interactive;
+	cfg.tty = o->tty;
 	cfg.user = o->user ? o->user
 			   : (im->config->user && *im->config->user ? im->config->user : NULL);
 	r = lc_launch(&cfg, ret_status, err);
@@ -212,9 +220,11 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "env", required_argument, NULL, 'e' },
 		{ "entrypoint", required_argument, NULL, 'E' },
 		{ "hostname", required_argument, NULL, 'h' },
+		{ "interactive", no_argument, NULL, 'i' },
 		{ "platform", required_argument, NULL, 'P' },
 		{ "pull", required_argument, NULL, 'p' },
 		{ "security-opt", required_argument, NULL, 'S' },
+		{ "tty", no_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'H' },
@@ -227,7 +237,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+e:h:u:w:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:h:itu:w:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R':
 			o.rm = true;
@@ -246,6 +256,12 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			break;
 		case 'h':
 			o.hostname = optarg;
+			break;
+		case 'i':
+			o.interactive = true;
+			break;
+		case 't':
+			o.tty = true;
 			break;
 		case 'P':
 			o.platform = optarg;
@@ -300,6 +316,12 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		lc_strv_free(o.env);
 		fprintf(stderr, "layerctl: run: only 'run --rm' is supported so far "
 				"(kept and detached containers are not implemented yet)\n");
+		return EXIT_RUN_FAILED;
+	}
+	/* docker's check, before anything is pulled or started */
+	if (o.tty && o.interactive && !isatty(STDIN_FILENO)) {
+		lc_strv_free(o.env);
+		fprintf(stderr, "layerctl: run: the input device is not a TTY\n");
 		return EXIT_RUN_FAILED;
 	}
 	if (cmd_store_open(g, &s, &err) < 0) {

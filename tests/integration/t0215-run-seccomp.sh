@@ -88,7 +88,7 @@ int main(void)
 }
 EOF
 if gcc -static -O -o "$TMPD/probe" "$TMPD/probe.c" -pthread 2>"$TMPD/gcc.err"; then
-	lc_run "$B" sh -c 'cat > /tmp/probe && chmod +x /tmp/probe && /tmp/probe' <"$TMPD/probe"
+	lc_run -i "$B" sh -c 'cat > /tmp/probe && chmod +x /tmp/probe && /tmp/probe' <"$TMPD/probe"
 	is "$out" "clone3 ENOSYS
 keyctl EPERM
 unshare-net EPERM
