@@ -276,16 +276,22 @@ static int feed(struct lc_layer_ingest *in, const unsigned char *p, size_t n, st
 
 /* ---------- begin / write / finish ---------- */
 
+/* Cancel the extraction thread, if it runs, and wait for it. */
+static void stop_extractor(struct lc_layer_ingest *in)
+{
+	if (!in->thr_started)
+		return;
+	pthread_mutex_lock(&in->mu);
+	in->cancel = true;
+	pthread_cond_broadcast(&in->cv_get);
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->thr, NULL);
+	in->thr_started = false;
+}
+
 static void ingest_free(struct lc_layer_ingest *in)
 {
-	if (in->thr_started) {
-		pthread_mutex_lock(&in->mu);
-		in->cancel = true;
-		pthread_cond_broadcast(&in->cv_get);
-		pthread_mutex_unlock(&in->mu);
-		pthread_join(in->thr, NULL);
-		in->thr_started = false;
-	}
+	stop_extractor(in);
 	while (in->qhead) {
 		struct chunk *c = in->qhead;
 
@@ -497,14 +503,7 @@ int lc_store_layer_finish(struct lc_layer_ingest *in, struct lc_err **err)
 fail:
 	lc_err_free(e);
 	in->state = ST_FAILED;
-	if (in->thr_started) {
-		pthread_mutex_lock(&in->mu);
-		in->cancel = true;
-		pthread_cond_broadcast(&in->cv_get);
-		pthread_mutex_unlock(&in->mu);
-		pthread_join(in->thr, NULL);
-		in->thr_started = false;
-	}
+	stop_extractor(in);
 	if (in->layerfd >= 0) {
 		struct lc_err *ign = NULL;
 
