@@ -54,7 +54,6 @@ struct pull {
 	const struct lc_manifest *m;
 	const struct lc_image_config *cfg;
 	char (*chain)[LC_DIGEST_BUFSZ];
-	size_t n;
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t cond;
@@ -497,11 +496,9 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	/* 5. fetch the missing ones in parallel, commit in order */
 	p.s = s;
 	p.reg = reg;
-	p.o = o;
 	p.m = m;
 	p.cfg = cfg;
 	p.chain = chain;
-	p.n = m->n_layers;
 	p.done = done;
 	p.queue = queue;
 	p.n_queue = n_queue;
