@@ -49,6 +49,9 @@ struct cmd_image {
 /* Load the image name points at. LC_ERR_NOTFOUND if the store has no such ref. */
 int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret,
 		   struct lc_err **err);
+/* The same for a ref already read (from lc_store_ref_list): refs.json is not read again. */
+int cmd_image_load_ref(struct lc_store *s, const struct lc_store_ref *ref, struct cmd_image *ret,
+		       struct lc_err **err);
 void cmd_image_clear(struct cmd_image *im);
 /* Sum of the image's unpacked layer sizes. */
 int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);

@@ -4,15 +4,15 @@
 
 #include "cmd.h"
 
-int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret, struct lc_err **err)
+/* The image ref points at; ref becomes im's (freed on failure too). */
+static int image_load(struct lc_store *s, struct lc_store_ref *ref, struct cmd_image *ret,
+		      struct lc_err **err)
 {
-	struct cmd_image im = { 0 };
+	struct cmd_image im = { .ref = ref };
 	cleanup_free char *mbuf = NULL, *cbuf = NULL;
 	size_t mlen = 0, clen = 0, i;
 	char chain[LC_DIGEST_BUFSZ];
 
-	if (lc_store_ref_get(s, name, &im.ref, err) < 0)
-		return -1;
 	if (lc_store_blob_get(s, im.ref->manifest, LC_MAX_MANIFEST_SIZE, &mbuf, &mlen, err) < 0 ||
 	    lc_manifest_parse(mbuf, mlen, NULL, &im.manifest, err) < 0) {
 		lc_err_prefix(err, "manifest %s", im.ref->manifest);
@@ -44,6 +44,27 @@ int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret, 
 fail:
 	cmd_image_clear(&im);
 	return -1;
+}
+
+int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret, struct lc_err **err)
+{
+	struct lc_store_ref *ref = NULL;
+
+	if (lc_store_ref_get(s, name, &ref, err) < 0)
+		return -1;
+	return image_load(s, ref, ret, err);
+}
+
+int cmd_image_load_ref(struct lc_store *s, const struct lc_store_ref *ref, struct cmd_image *ret,
+		       struct lc_err **err)
+{
+	struct lc_store_ref *copy = lc_xcalloc(1, sizeof(*copy));
+
+	copy->name = lc_xstrdup(ref->name);
+	copy->digest = ref->digest ? lc_xstrdup(ref->digest) : NULL;
+	copy->manifest = ref->manifest ? lc_xstrdup(ref->manifest) : NULL;
+	copy->config = ref->config ? lc_xstrdup(ref->config) : NULL;
+	return image_load(s, copy, ret, err);
 }
 
 void cmd_image_clear(struct cmd_image *im)

@@ -111,8 +111,9 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		struct cmd_image im = { 0 };
 		cleanup_free char *repo = NULL, *tag = NULL;
 		char id[LC_DIGEST_BUFSZ], since[48], size[32];
+		int64_t bytes;
 
-		if (cmd_image_load(s, refs[i].name, &im, &err) < 0) {
+		if (cmd_image_load_ref(s, &refs[i], &im, &err) < 0) {
 			/* one broken image must not hide the others */
 			fprintf(stderr, "layerctl: image '%s': %s\n", refs[i].name, err->msg);
 			lc_err_free(err);
@@ -125,14 +126,15 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		if (!notrunc)
 			id[12] = '\0';
 		cmd_human_since(im.config->created, since, sizeof(since));
-		lc_human_size((uint64_t)cmd_image_size(s, &im), size, sizeof(size));
+		bytes = cmd_image_size(s, &im);
+		lc_human_size((uint64_t)bytes, size, sizeof(size));
 		if (quiet) {
 			printf("%s\n", id);
 		} else if (json) {
 			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Repository",
 					      repo, "Tag", tag, "Digest", im.ref->digest, "ID", id,
 					      "CreatedSince", since, "Size", size, "VirtualSize",
-					      (json_int_t)cmd_image_size(s, &im));
+					      (json_int_t)bytes);
 			char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 			if (line)

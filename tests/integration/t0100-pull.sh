@@ -2,7 +2,7 @@
 # Pull from a real registry: layers verified and unpacked once, a shared base downloaded once.
 . "$(dirname "$0")/../lib.sh"
 
-plan 17
+plan 20
 
 start_registry
 push_images
@@ -34,6 +34,19 @@ is "$(blob_get_count "$(oci_layers python | sed -n 2p)")" 1 "and downloads nothi
 rc=0; out=$("$LAYERCTL" --root "$ROOT" images) || rc=$?
 is "$rc" 0 "images"
 is "$(printf '%s\n' "$out" | grep -c "^$REG/")" 3 "images lists the three images"
+cfg=$(oci_config_digest busybox)
+out=$("$LAYERCTL" --root "$ROOT" images --format json)
+is "$(printf '%s\n' "$out" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    o = json.loads(l)
+    if o["Repository"].endswith("/busybox"):
+        print(o["Tag"], o["ID"], o["VirtualSize"] > 0)')" "latest ${cfg:7:12} True" \
+	"images --format json: busybox's tag, image ID (its config digest) and size"
+is "$(printf '%s\n' "$out" | grep -c '"VirtualSize":[1-9]')" 3 "every image has a size"
+is "$("$LAYERCTL" --root "$ROOT" images -q | sort | tr '\n' ' ')" \
+	"$(for i in busybox nginx python; do d=$(oci_config_digest $i); echo "${d:7:12}"; done |
+		sort | tr '\n' ' ')" "images -q lists the three image IDs"
 is "$(find "$ROOT/tmp" -mindepth 1 -maxdepth 1 ! -name locks ! -name trash | wc -l)" 0 \
 	"nothing is left in tmp/"
 
