@@ -231,6 +231,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .pull = "missing" };
+	cleanup_strv char **env = NULL; /* o.env, freed on every way out */
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct cmd_image im = { 0 };
@@ -244,12 +245,11 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			break;
 		case 'e':
 			if (!*optarg || *optarg == '=') {
-				lc_strv_free(o.env);
 				cmd_usage_error("run", "invalid environment variable: '%s'",
 						optarg);
 				return EXIT_RUN_FAILED;
 			}
-			lc_strv_push(&o.env, optarg);
+			lc_strv_push(&env, optarg);
 			break;
 		case 'E':
 			o.entrypoint = optarg;
@@ -269,7 +269,6 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		case 'p':
 			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
 			    strcmp(optarg, "never")) {
-				lc_strv_free(o.env);
 				cmd_usage_error(
 					"run",
 					"invalid --pull '%s' (want missing, always or never)",
@@ -286,7 +285,6 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 				   strcmp(optarg, "no-new-privileges=true") != 0 &&
 				   strcmp(optarg, "no-new-privileges:true") != 0) {
 				/* no_new_privs is always on; anything else we cannot honour */
-				lc_strv_free(o.env);
 				cmd_usage_error("run", "unsupported --security-opt '%s'", optarg);
 				return EXIT_RUN_FAILED;
 			}
@@ -299,41 +297,34 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			break;
 		case 'H':
 			fputs(run_usage, stdout);
-			lc_strv_free(o.env);
 			return EXIT_OK;
 		default:
-			lc_strv_free(o.env);
 			cmd_usage_error("run", "unknown option");
 			return EXIT_RUN_FAILED;
 		}
 	}
 	if (optind >= argc) {
-		lc_strv_free(o.env);
 		cmd_usage_error("run", "\"run\" requires at least 1 argument");
 		return EXIT_RUN_FAILED;
 	}
 	if (!o.rm) {
-		lc_strv_free(o.env);
 		fprintf(stderr, "layerctl: run: only 'run --rm' is supported so far "
 				"(kept and detached containers are not implemented yet)\n");
 		return EXIT_RUN_FAILED;
 	}
 	/* docker's check, before anything is pulled or started */
 	if (o.tty && o.interactive && !isatty(STDIN_FILENO)) {
-		lc_strv_free(o.env);
 		fprintf(stderr, "layerctl: run: the input device is not a TTY\n");
 		return EXIT_RUN_FAILED;
 	}
-	if (cmd_store_open(g, &s, &err) < 0) {
-		lc_strv_free(o.env);
+	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);
-	}
+	o.env = env;
 	r = ensure_image(s, argv[optind], &o, &im, &err);
 	if (r == 0)
 		r = run_container(s, &im, &o, argv + optind + 1, &status, &err);
 	cmd_image_clear(&im);
 	lc_store_close(s);
-	lc_strv_free(o.env);
 	if (r < 0) {
 		int code = EXIT_RUN_FAILED;
 
