@@ -220,6 +220,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap '_lc_err_at="${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
 
+# container_pid LPID: the pid of the container started by the layerctl LPID (its child, once it
+# runs something other than layerctl), waiting up to 10 s; prints nothing and fails without one
+container_pid() {
+	local cpid i
+	for ((i = 0; i < 100; i++)); do
+		cpid=$(ps -o pid= --ppid "$1" | tr -d " " | head -1 || true)
+		if [[ -n $cpid && $(readlink "/proc/$cpid/exe" 2>/dev/null) != "$(readlink -f "$LAYERCTL")" ]]; then
+			echo "$cpid"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------------------------------
 # Registry
 

@@ -11,16 +11,12 @@ ok -m "pull busybox" "$LAYERCTL" --root "$ROOT" pull -q "$REG/busybox"
 
 "$LAYERCTL" --root "$ROOT" run --rm "$REG/busybox" sleep 300 &
 lpid=$!
-cpid=
-for _ in $(seq 100); do
-	cpid=$(ps -o pid= --ppid "$lpid" | tr -d " " | head -1 || true)
-	[ -n "$cpid" ] && [ "$(readlink "/proc/$cpid/exe" 2>/dev/null)" != "$(readlink -f "$LAYERCTL")" ] && break
-	sleep 0.1
-done
+cpid=$(container_pid "$lpid") || cpid=
 kill -KILL "$lpid"
 wait "$lpid" 2>/dev/null || true
 gone=no
 for _ in $(seq 50); do
+	[[ -n $cpid ]] || break # no container seen: nothing to prove gone
 	kill -0 "$cpid" 2>/dev/null || { gone=yes; break; }
 	sleep 0.1
 done
