@@ -344,14 +344,19 @@ int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char *
 
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
-void lc_store_ref_free(struct lc_store_ref *r)
+static void ref_clear(struct lc_store_ref *r)
 {
-	if (!r)
-		return;
 	free(r->name);
 	free(r->digest);
 	free(r->manifest);
 	free(r->config);
+}
+
+void lc_store_ref_free(struct lc_store_ref *r)
+{
+	if (!r)
+		return;
+	ref_clear(r);
 	free(r);
 }
 
@@ -359,12 +364,8 @@ void lc_store_ref_list_free(struct lc_store_ref *v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].digest);
-		free(v[i].manifest);
-		free(v[i].config);
-	}
+	for (size_t i = 0; i < n; i++)
+		ref_clear(&v[i]);
 	free(v);
 }
 
