@@ -159,7 +159,7 @@ int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err);
 /* Random lowercase hex string of n chars (n even, <= 64) from getrandom(2). */
 void lc_random_hex(char *out, size_t n);
 
-/* Format a byte count like docker does: "1.23MB", "512B" (SI units, 3 significant digits). */
+/* Format a byte count like docker does: "187.7MB", "512B" (SI units, 4 significant digits). */
 void lc_human_size(uint64_t bytes, char *out, size_t outsz);
 
 /* ---------- JSON (jansson) ---------- */
