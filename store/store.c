@@ -228,7 +228,8 @@ static int open_sub(struct lc_store *s, const char *sub, dev_t dev, struct lc_er
 int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 {
 	__attribute__((cleanup(store_freep))) struct lc_store *s = NULL;
-	static const char *const subs[] = { "l", "refs", "containers", "tmp/locks", "tmp/trash" };
+	/* blobs/, layers/, tmp/ and tmp/trash/ are made by the open_sub()s that keep their fd */
+	static const char *const subs[] = { "l", "refs", "containers", "tmp/locks" };
 	static const char *const keep[] = { "locks", "trash", NULL };
 	cleanup_close int rfd = -1;
 	cleanup_close int trashfd = -1;
