@@ -419,18 +419,18 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *data)
 	return size * nmemb;
 }
 
+static bool cancelled(const struct lc_http_req *req)
+{
+	return req->cancel && atomic_load(req->cancel);
+}
+
 static int on_xferinfo(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
 {
 	struct xfer *x = data;
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return x->req->cancel && atomic_load(x->req->cancel) ? 1 : 0;
-}
-
-static bool cancelled(const struct lc_http_req *req)
-{
-	return req->cancel && atomic_load(req->cancel);
+	return cancelled(x->req) ? 1 : 0;
 }
 
 /* Sleep ms milliseconds, waking early when the request is cancelled. */
