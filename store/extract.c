@@ -431,12 +431,22 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2])
 		ts[1].tv_nsec = 0;
 }
 
+/* Remember a dir's times, set once its children are written (creating them changes them). */
+static void dirtime_add(struct xt *x, const char *path, struct archive_entry *e)
+{
+	struct dirtime *dt;
+
+	x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
+	dt = &x->dirs[x->n_dirs++];
+	dt->path = lc_xstrdup(path);
+	entry_times(e, dt->ts);
+}
+
 static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *name,
 		  const char *path, uid_t uid, gid_t gid, mode_t mode, struct lc_err **err)
 {
 	bool was_whiteout = false, need_fd;
 	cleanup_close int fd = -1;
-	struct dirtime *dt;
 
 	if (mkdirat(pfd, name, 0700) < 0) {
 		struct stat st;
@@ -472,11 +482,7 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
 		if (was_whiteout && fsetxattr(fd, OVL_OPAQUE, "y", 1, 0) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "mark '%s' opaque", path);
 	}
-	/* mtimes last: creating the children changes them */
-	x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
-	dt = &x->dirs[x->n_dirs++];
-	dt->path = lc_xstrdup(path);
-	entry_times(e, dt->ts);
+	dirtime_add(x, path, e);
 	x->st.unpacked += 4096;
 	return 0;
 }
@@ -686,18 +692,13 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 
 	if (!*path) {
 		/* "./": the layer root's own attributes */
-		struct dirtime *dt;
-
 		if (type != AE_IFDIR || hl)
 			return lc_err_set(err, LC_ERR_UNSAFE, 0,
 					  "entry '%s' replaces the layer root", raw);
 		if (fchown(x->rootfd, (uid_t)uid, (gid_t)gid) < 0 || fchmod(x->rootfd, mode) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno,
 					  "set owner/mode of the layer root");
-		x->dirs = lc_xrealloc(x->dirs, (x->n_dirs + 1) * sizeof(*x->dirs));
-		dt = &x->dirs[x->n_dirs++];
-		dt->path = lc_xstrdup("");
-		entry_times(e, dt->ts);
+		dirtime_add(x, "", e);
 		return 0;
 	}
 	slash = strrchr(path, '/');
