@@ -20,7 +20,6 @@ enum {
 
 struct lc_global {
 	const char *root; /* --root, or NULL for the default */
-	bool debug;
 };
 
 int cmd_pull(int argc, char **argv, const struct lc_global *g);

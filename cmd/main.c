@@ -14,7 +14,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR   store location (default $LAYERCTL_ROOT, else /var/lib/layerctl)\n"
-	"      --debug      print debug details on errors\n"
+	"      --debug      accepted, as docker's; errors are one full line either way\n"
 	"  -h, --help       print this help\n"
 	"  -v, --version    print the version\n"
 	"\n"
@@ -84,8 +84,7 @@ int main(int argc, char **argv)
 		case 'r':
 			g.root = optarg;
 			break;
-		case 'D':
-			g.debug = true;
+		case 'D': /* docker's flag: scripts pass it; nothing more to print */
 			break;
 		case 'h':
 			fputs(usage, stdout);

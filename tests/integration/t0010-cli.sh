@@ -2,7 +2,7 @@
 # The CLI's contract with scripts: usage errors, help, bad references, exit codes.
 . "$(dirname "$0")/../lib.sh"
 
-plan 12
+plan 13
 
 rc=0; out=$("$LAYERCTL" --help) || rc=$?
 is "$rc" 0 "layerctl --help exits 0"
@@ -29,5 +29,7 @@ is "$rc" 125 "run without an image fails with docker's 125"
 rc=0; out=$("$LAYERCTL" --root "$ROOT" images) || rc=$?
 is "$rc" 0 "images on an empty store works"
 is "$(printf '%s\n' "$out" | wc -l)" 1 "and shows only the header"
+rc=0; "$LAYERCTL" --debug --root "$ROOT" images >/dev/null || rc=$?
+is "$rc" 0 "--debug is accepted before the verb"
 
 done_testing
