@@ -167,8 +167,9 @@ like "$out" $'echo hel""lo\nhello\n' "  the typed line is echoed by the containe
 tty_restored "interactive sh"
 left_behind "interactive sh"
 
-# Ctrl-C is a byte in raw mode: the container's tty driver turns it into SIGINT for sleep
-ptyrun --send $'\x03' --after 'ready' -- -it "$B" sh -c 'trap "echo trapped" INT; echo ready; sleep 30; echo "sleep: $?"'
+# Ctrl-C is a byte in raw mode: the container's tty driver turns it into SIGINT for sleep. The
+# child that prints ready becomes sleep (exec): a SIGINT right after ready cannot come too early.
+ptyrun --send $'\x03' --after 'ready' -- -it "$B" sh -c 'trap "echo trapped" INT; sh -c "echo ready; exec sleep 30"; echo "sleep: $?"'
 like "$out" $'^ready\n\\^C' "-it: Ctrl-C reaches the container's pty as a byte (echoed ^C)"
 like "$out" $'trapped\n' "  which sends SIGINT to the container's foreground group: the shell's trap runs"
 like "$out" $'sleep: 130$' "  and sleep dies of it"
