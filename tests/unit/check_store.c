@@ -1504,8 +1504,8 @@ END_TEST
 START_TEST(store_layout_private)
 {
 	struct stat sb;
-	static const char *dirs[] = { "blobs/sha256", "layers/sha256", "l",
-				      "refs",	      "containers",    "tmp" };
+	static const char *dirs[] = { "blobs/sha256", "layers/sha256", "l",	    "refs",
+				      "containers",   "tmp",	       "tmp/locks", "tmp/trash" };
 	char *d;
 
 	ck_assert_int_eq(fstatat(sfd, "", &sb, AT_EMPTY_PATH), 0);
