@@ -121,16 +121,20 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			rc = EXIT_ERR;
 			continue;
 		}
-		split_name(refs[i].name, &repo, &tag);
 		snprintf(id, sizeof(id), "%s", notrunc ? im.ref->config : im.ref->config + 7);
 		if (!notrunc)
 			id[12] = '\0';
+		if (quiet) {
+			/* the ID alone: no layer metadata to read for a size nobody sees */
+			printf("%s\n", id);
+			cmd_image_clear(&im);
+			continue;
+		}
+		split_name(refs[i].name, &repo, &tag);
 		cmd_human_since(im.config->created, since, sizeof(since));
 		bytes = cmd_image_size(s, &im);
 		lc_human_size((uint64_t)bytes, size, sizeof(size));
-		if (quiet) {
-			printf("%s\n", id);
-		} else if (json) {
+		if (json) {
 			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Repository",
 					      repo, "Tag", tag, "Digest", im.ref->digest, "ID", id,
 					      "CreatedSince", since, "Size", size, "VirtualSize",
