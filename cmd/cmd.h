@@ -30,6 +30,11 @@ int cmd_run(int argc, char **argv, const struct lc_global *g);
 int cmd_report(struct lc_err *err, int code);
 /* Open the store at g->root (or the default). */
 int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err);
+/*
+ * docker's "unknown flag: '--x'" (or "flag needs an argument") for what getopt refused:
+ * c is getopt's return (':' for a missing value, with ':' leading the option string). Returns 2.
+ */
+int cmd_bad_flag(const char *verb, char *const *argv, int c);
 /* Print a usage error ("layerctl VERB: msg" + "See 'layerctl VERB --help'.") and return 2. */
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

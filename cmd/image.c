@@ -109,7 +109,8 @@ void cmd_human_since(const char *rfc3339, char *out, size_t outsz)
 	if (secs < 1)
 		snprintf(out, outsz, "Less than a second ago");
 	else if (secs < 60)
-		snprintf(out, outsz, "%ld seconds ago", (long)secs);
+		snprintf(out, outsz, (long)secs == 1 ? "1 second ago" : "%ld seconds ago",
+			 (long)secs);
 	else if ((v = (long)(secs / 60)) < 60)
 		if (v == 1)
 			snprintf(out, outsz, "About a minute ago");

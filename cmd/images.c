@@ -63,7 +63,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	size_t n = 0, i;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			digests = true;
@@ -86,7 +86,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			fputs(images_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_usage_error("images", "unknown option");
+			return cmd_bad_flag("images", argv, c);
 		}
 	}
 	if (optind != argc)
@@ -135,7 +135,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		bytes = cmd_image_size(s, &im);
 		lc_human_size((uint64_t)bytes, size, sizeof(size));
 		if (json) {
-			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Repository",
+			json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "Repository",
 					      repo, "Tag", tag, "Digest", im.ref->digest, "ID", id,
 					      "CreatedSince", since, "Size", size, "VirtualSize",
 					      (json_int_t)bytes);

@@ -44,6 +44,16 @@ int cmd_usage_error(const char *verb, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cmd_bad_flag(const char *verb, char *const *argv, int c)
+{
+	/* getopt stays quiet (a leading ':' in the option string): one line, like docker */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (c == ':')
+		return cmd_usage_error(verb, "flag needs an argument: '%s'", arg);
+	return cmd_usage_error(verb, "unknown flag: '%s'", arg);
+}
+
 int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err)
 {
 	cleanup_free char *def = NULL;
@@ -79,7 +89,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	/* "+": stop at the verb, its options are its own */
-	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			g.root = optarg;
@@ -93,8 +103,7 @@ int main(int argc, char **argv)
 			printf("layerctl version %s\n", LAYERCTL_VERSION);
 			return EXIT_OK;
 		default:
-			fputs("See 'layerctl --help'.\n", stderr);
-			return EXIT_USAGE;
+			return cmd_bad_flag(NULL, argv, c);
 		}
 	}
 	if (optind >= argc) {

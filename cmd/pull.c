@@ -184,7 +184,7 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 	bool quiet = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			o.platform = optarg;
@@ -211,7 +211,7 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			fputs(pull_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_usage_error("pull", "unknown option");
+			return cmd_bad_flag("pull", argv, c);
 		}
 	}
 	if (argc - optind != 1)

@@ -238,7 +238,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+e:h:itu:w:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:h:itu:w:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R':
 			o.rm = true;
@@ -299,7 +299,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			fputs(run_usage, stdout);
 			return EXIT_OK;
 		default:
-			cmd_usage_error("run", "unknown option");
+			cmd_bad_flag("run", argv, c);
 			return EXIT_RUN_FAILED;
 		}
 	}

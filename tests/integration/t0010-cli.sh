@@ -2,7 +2,7 @@
 # The CLI's contract with scripts: usage errors, help, bad references, exit codes.
 . "$(dirname "$0")/../lib.sh"
 
-plan 13
+plan 17
 
 rc=0; out=$("$LAYERCTL" --help) || rc=$?
 is "$rc" 0 "layerctl --help exits 0"
@@ -31,5 +31,13 @@ is "$rc" 0 "images on an empty store works"
 is "$(printf '%s\n' "$out" | wc -l)" 1 "and shows only the header"
 rc=0; "$LAYERCTL" --debug --root "$ROOT" images >/dev/null || rc=$?
 is "$rc" 0 "--debug is accepted before the verb"
+
+rc=0; out=$("$LAYERCTL" --root "$ROOT" images --bogus 2>&1) || rc=$?
+is "$rc" 2 "an unknown flag is a usage error"
+is "$out" "layerctl images: unknown flag: '--bogus'"$'\n'"See 'layerctl images --help'." \
+	"named in one line, docker's way"
+rc=0; out=$("$LAYERCTL" --root "$ROOT" run -e 2>&1) || rc=$?
+is "$rc" 125 "run's usage errors are 125, as docker's"
+like "$out" "flag needs an argument: '-e'" "a flag without its value is named"
 
 done_testing
