@@ -23,6 +23,25 @@ START_TEST(err_prefix_builds_one_line)
 }
 END_TEST
 
+START_TEST(err_move_keeps_the_first)
+{
+	struct lc_err *to = NULL, *from = NULL;
+
+	/* an empty target takes the error */
+	lc_err_set(&from, LC_ERR_NET, 0, "first");
+	ck_assert_int_eq(lc_err_move(&to, &from), -1);
+	ck_assert_ptr_null(from);
+	ck_assert_str_eq(to->msg, "first");
+	/* a set target keeps its own: the later one is freed (ASan would see a leak) */
+	lc_err_set(&from, LC_ERR_SYS, 0, "second");
+	lc_err_move(&to, &from);
+	ck_assert_ptr_null(from);
+	ck_assert_str_eq(to->msg, "first");
+	ck_assert_int_eq(to->code, LC_ERR_NET);
+	lc_err_free(to);
+}
+END_TEST
+
 static const struct {
 	const char *in;
 	const char *out;
@@ -121,6 +140,7 @@ static Suite *base_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, err_prefix_builds_one_line);
+	tcase_add_test(tc, err_move_keeps_the_first);
 	tcase_add_loop_test(tc, sha256_known_answers, 0, LC_ARRAY_SIZE(sha_known));
 	tcase_add_loop_test(tc, digest_validation, 0, LC_ARRAY_SIZE(digests));
 	tcase_add_test(tc, files_atomic_read_limit_rmrf);
