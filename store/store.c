@@ -280,14 +280,20 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 
 /* ---------- blobs ---------- */
 
-int lc_store_blob_has(struct lc_store *s, const char *digest)
+/* 1 if dirfd holds <hex of digest> as an entry of the given type (S_IFREG, S_IFDIR), else 0 */
+static int digest_entry_is(int dirfd, const char *digest, mode_t type)
 {
 	struct stat st;
 
 	if (!lc_digest_valid(digest))
 		return 0;
-	return fstatat(s->blobsfd, lc_digest_hex(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISREG(st.st_mode);
+	return fstatat(dirfd, lc_digest_hex(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       (st.st_mode & S_IFMT) == type;
+}
+
+int lc_store_blob_has(struct lc_store *s, const char *digest)
+{
+	return digest_entry_is(s->blobsfd, digest, S_IFREG);
 }
 
 int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, size_t len,
@@ -546,12 +552,7 @@ int lc_store_ref_remove(struct lc_store *s, const char *name, struct lc_err **er
 
 int lc_store_layer_has(struct lc_store *s, const char *chainid)
 {
-	struct stat st;
-
-	if (!lc_digest_valid(chainid))
-		return 0;
-	return fstatat(s->layersfd, lc_digest_hex(chainid), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISDIR(st.st_mode);
+	return digest_entry_is(s->layersfd, chainid, S_IFDIR);
 }
 
 void lc_layer_info_free(struct lc_layer_info *i)
