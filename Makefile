@@ -33,6 +33,7 @@ MODULES := base store fetch mount
 # Unit suites link only the modules they test and what those may include (DESIGN.md).
 DEPS_base := base
 DEPS_store := store base
+DEPS_store_usage := store base
 DEPS_fetch := fetch store base
 DEPS_mount := mount store base
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)

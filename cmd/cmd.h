@@ -25,6 +25,8 @@ struct lc_global {
 int cmd_pull(int argc, char **argv, const struct lc_global *g);
 int cmd_images(int argc, char **argv, const struct lc_global *g);
 int cmd_run(int argc, char **argv, const struct lc_global *g);
+int cmd_du(int argc, char **argv, const struct lc_global *g);
+int cmd_system(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);
@@ -59,6 +61,8 @@ int cmd_image_load_ref(struct lc_store *s, const struct lc_store_ref *ref, struc
 void cmd_image_clear(struct cmd_image *im);
 /* Sum of the image's unpacked layer sizes. */
 int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
+/* "127.0.0.1:5000/nginx:latest" -> repository "127.0.0.1:5000/nginx", tag "latest" (familiar). */
+void cmd_split_name(const char *canonical, char **repo, char **tag);
 /* docker's "2 weeks ago" for an RFC 3339 time; "N/A" when unparseable. */
 void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
 

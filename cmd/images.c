@@ -18,8 +18,7 @@ static const char images_usage[] =
 	"  -q, --quiet          only show image IDs\n"
 	"  -h, --help           print this help\n";
 
-/* "127.0.0.1:5000/nginx:latest" -> repository "127.0.0.1:5000/nginx", tag "latest" (familiar). */
-static void split_name(const char *canonical, char **repo, char **tag)
+void cmd_split_name(const char *canonical, char **repo, char **tag)
 {
 	struct lc_ref *r = NULL;
 	struct lc_err *err = NULL;
@@ -130,7 +129,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			cmd_image_clear(&im);
 			continue;
 		}
-		split_name(refs[i].name, &repo, &tag);
+		cmd_split_name(refs[i].name, &repo, &tag);
 		cmd_human_since(im.config->created, since, sizeof(since));
 		bytes = cmd_image_size(s, &im);
 		lc_human_size((uint64_t)bytes, size, sizeof(size));

@@ -22,6 +22,8 @@ static const char usage[] =
 	"  pull      Download an image from a registry\n"
 	"  images    List images\n"
 	"  run       Create and run a container from an image\n"
+	"  du        Show the store's disk usage (also 'system df')\n"
+	"  system    Manage the store (df)\n"
 	"\n"
 	"Run 'layerctl COMMAND --help' for more information on a command.\n";
 
@@ -70,9 +72,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct lc_global *g);
 } verbs[] = {
-	{ "pull", cmd_pull },
-	{ "images", cmd_images },
-	{ "run", cmd_run },
+	{ "pull", cmd_pull }, { "images", cmd_images }, { "run", cmd_run },
+	{ "du", cmd_du },     { "system", cmd_system },
 };
 
 int main(int argc, char **argv)

@@ -177,6 +177,17 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	lowers = lc_xcalloc(im->n_layers + 1, sizeof(char *));
 	for (i = 0; i < im->n_layers; i++)
 		lowers[i] = lc_xstrdup(im->chainids[im->n_layers - 1 - i]);
+	/* which image it uses: rmi, du and gc read it */
+	if (lc_store_container_config_write(s,
+					    &(struct lc_container_config){
+						    .id = id,
+						    .image = im->ref->name,
+						    .image_id = im->ref->config,
+						    .layers = lowers,
+						    .n_layers = im->n_layers,
+					    },
+					    err) < 0)
+		goto fail_rm;
 	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
 		goto fail_rm;
 	env = build_env(im->config->env, o->env);

@@ -483,7 +483,6 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
 			return lc_err_set(err, LC_ERR_SYS, errno, "mark '%s' opaque", path);
 	}
 	dirtime_add(x, path, e);
-	x->st.unpacked += 4096;
 	return 0;
 }
 
@@ -493,7 +492,7 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 {
 	cleanup_close int fd = -1;
 	struct timespec ts[2];
-	int64_t end = 0, written = 0;
+	int64_t end = 0;
 	/* created with its final mode when the umask keeps it whole (no fchmod); setuid and
 	 * friends always come last, after the chown that would clear them */
 	bool direct = !(mode & 07000) && !(mode & x->umask);
@@ -525,7 +524,6 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, buf, size) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", path);
 		end = off + (int64_t)size;
-		written += (int64_t)size;
 	}
 	/* a sparse file ending in a hole */
 	if (archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
@@ -538,8 +536,6 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	entry_times(e, ts);
 	if (futimens(fd, ts) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
-	/* the data in 4 KiB blocks (an estimate that saves an fstat per file) */
-	x->st.unpacked += (written + 4095) / 4096 * 4096;
 	return 0;
 }
 

@@ -590,6 +590,10 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		lc_err_set(err, LC_ERR_SYS, errno, "sync");
 		goto out;
 	}
+	/* what it takes on disk, counted once here (after the sync: allocation is settled) so
+	 * that du reads it from the metadata instead of walking the tree */
+	if (lc_store_tree_bytes_at(in->stagefd, "layer", &in->stats.unpacked, err) < 0)
+		goto out;
 	link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
 	if (write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)

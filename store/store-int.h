@@ -43,6 +43,11 @@ void lc_store_fault_disarm(void);
 /* Returns -1 with errno set when the armed fault fires for this call, else 0. */
 int lc_store_sys_fail(enum lc_store_sys which);
 
+/* A container id is 64 lowercase hex digits. */
+bool lc_store_container_id_valid(const char *id);
+/* true if this store handle created the container (and holds its lock). */
+bool lc_store_container_owned(const struct lc_store *s, const char *id);
+
 /* Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. */
 int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err);
 
@@ -58,7 +63,7 @@ int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char *
 struct lc_extract;
 struct lc_extract_stats {
 	uint64_t files;
-	int64_t unpacked;
+	int64_t unpacked; /* filled in at commit (lc_store_tree_bytes_at), not by the extractor */
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
 int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, uint64_t max_entries,

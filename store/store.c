@@ -674,6 +674,16 @@ static bool id_valid(const char *id)
 	return n == 64;
 }
 
+bool lc_store_container_id_valid(const char *id)
+{
+	return id_valid(id);
+}
+
+bool lc_store_container_owned(const struct lc_store *s, const char *id)
+{
+	return owned_index(s, id) >= 0;
+}
+
 int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err)
 {
 	cleanup_close int cfd = -1;

@@ -127,8 +127,8 @@ struct lc_layer_info {
 	char *chainid, *diff_id;
 	char *digest;	  /* compressed digest it was fetched as */
 	int64_t size;	  /* compressed size */
-	int64_t unpacked; /* bytes on disk, estimated: file data in 4 KiB blocks, 4 KiB a dir,
-			     hard links once */
+	int64_t unpacked; /* bytes allocated on disk (st_blocks * 512 of every inode once, the
+			     layer's own dir included), counted when the layer was committed */
 	uint64_t files;	  /* entries written */
 	char *link;	  /* "l/<short id>", relative to the store root */
 };
@@ -207,5 +207,97 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
  * NULL-terminated list, the caller's. Unmount, then lc_store_container_remove each.
  */
 int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc_err **err);
+
+/*
+ * Every container under containers/ (running or not), sorted. *ret_ids is NULL-terminated, the
+ * caller's.
+ */
+int lc_store_container_list(struct lc_store *s, char ***ret_ids, struct lc_err **err);
+/* 1 if a process holds the container's lock (it runs, or is being set up), else 0. */
+int lc_store_container_in_use(struct lc_store *s, const char *id);
+
+/* What containers/<id>/config.json records: which image a container was made from. */
+struct lc_container_config {
+	char *id;
+	char *name;	/* "" when unnamed */
+	char *image;	/* the reference as the user gave it, normalized */
+	char *image_id; /* "sha256:<config digest>", docker's image ID */
+	char **layers;	/* chain ids, topmost first, NULL-terminated */
+	size_t n_layers;
+	char *created; /* RFC 3339, UTC */
+};
+/*
+ * Write containers/<id>/config.json atomically (temp file, fsync, rename). The fields above
+ * replace their keys ("Id", "Name", "Image", "ImageID", "Layers", "Created"); every other key
+ * already in the file is kept. created NULL: now. LC_ERR_NOTFOUND if the container dir is gone.
+ */
+int lc_store_container_config_write(struct lc_store *s, const struct lc_container_config *c,
+				    struct lc_err **err);
+/* Read it back (unknown keys ignored). LC_ERR_NOTFOUND when the container has no config. */
+int lc_store_container_config_read(struct lc_store *s, const char *id,
+				   struct lc_container_config **ret, struct lc_err **err);
+void lc_container_config_free(struct lc_container_config *c);
+
+/* ---------- usage (du): computed from metadata, never by walking a layer ---------- */
+
+/* One image, as the caller resolved it from its ref. */
+struct lc_usage_in {
+	const char *id;	       /* image ID: refs naming the same ID are one image */
+	char *const *chainids; /* its layers, bottom first */
+	size_t n_layers;
+};
+
+struct lc_usage_image {
+	int64_t size;	   /* its layers' bytes */
+	int64_t shared;	   /* bytes of its layers that another image (another ID) uses too */
+	int64_t unique;	   /* size - shared */
+	size_t containers; /* containers made from it (by image ID) */
+	size_t missing;	   /* layers it lists that the store does not hold */
+};
+
+struct lc_usage_layer {
+	char *chainid;
+	int64_t bytes;
+	size_t *images; /* indexes into the input of the images using it (first ref of each ID) */
+	size_t n_images;
+	size_t containers; /* containers whose image lists it */
+};
+
+struct lc_usage_container {
+	struct lc_container_config *config; /* NULL when it has none (or it is unreadable) */
+	char *id;
+	int64_t bytes; /* its writable layer (upper/), walked */
+	bool running;
+};
+
+struct lc_usage {
+	struct lc_usage_image *images; /* parallel to the input */
+	struct lc_usage_layer *layers; /* every layer in the store, by chain id */
+	size_t n_layers;
+	struct lc_usage_container *containers;
+	size_t n_containers;
+	size_t n_distinct;	   /* distinct image IDs in the input */
+	size_t n_active;	   /* of those, images some container was made from */
+	int64_t layers_bytes;	   /* every layer in the store, each once */
+	int64_t apart_bytes;	   /* the distinct images' sizes added up: stored apart */
+	int64_t reclaimable_bytes; /* layers that no container and no active image use */
+	int64_t containers_bytes;  /* all writable layers */
+	int64_t containers_idle;   /* writable layers of containers that do not run */
+	size_t n_running;
+};
+/*
+ * Account the store: every layer's recorded size (its .json, no walk), which of the given
+ * images use it, the containers (config.json) and their upper dirs (walked: they are small).
+ * A layer whose metadata is unreadable counts 0 bytes. *ret is the caller's (lc_usage_free).
+ */
+int lc_store_usage(struct lc_store *s, const struct lc_usage_in *in, size_t n,
+		   struct lc_usage **ret, struct lc_err **err);
+void lc_usage_free(struct lc_usage *u);
+
+/*
+ * Bytes allocated under dirfd/name (st_blocks * 512, each inode once, the dir itself included),
+ * never following a symlink nor crossing into another filesystem. As GNU du -sB1.
+ */
+int lc_store_tree_bytes_at(int dirfd, const char *name, int64_t *ret, struct lc_err **err);
 
 #endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: usage accounting (du). A layer's size is what its .json recorded when it was committed
+ * (st_blocks of every inode once, lc_store_tree_bytes_at): du reads metadata, never a layer's
+ * tree. Containers' upper dirs are walked, they are small.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store-int.h"
+
+/* Deeper than any path a layer can hold (PATH_MAX, two bytes a level). */
+#define WALK_MAX_DEPTH 2048
+
+/* ---------- the tree walk ---------- */
+
+/* Inodes with more than one link, seen once: open addressing on (dev, ino). */
+struct ino_set {
+	struct ino_key {
+		dev_t dev;
+		ino_t ino;
+	} * v;
+	size_t n, cap;
+};
+
+static size_t ino_hash(dev_t dev, ino_t ino, size_t cap)
+{
+	uint64_t h = ((uint64_t)ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)dev;
+
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* true if (dev, ino) was new */
+static bool ino_add(struct ino_set *set, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	if ((set->n + 1) * 2 > set->cap) {
+		struct ino_set bigger = { .cap = set->cap ? set->cap * 2 : 256 };
+
+		bigger.v = lc_xcalloc(bigger.cap, sizeof(*bigger.v));
+		for (i = 0; i < set->cap; i++)
+			if (set->v[i].ino)
+				ino_add(&bigger, set->v[i].dev, set->v[i].ino);
+		free(set->v);
+		*set = bigger;
+	}
+	for (i = ino_hash(dev, ino, set->cap); set->v[i].ino; i = (i + 1) & (set->cap - 1))
+		if (set->v[i].ino == ino && set->v[i].dev == dev)
+			return false;
+	set->v[i].dev = dev;
+	set->v[i].ino = ino;
+	set->n++;
+	return true;
+}
+
+struct walk {
+	dev_t dev;
+	struct ino_set seen;
+	int64_t bytes;
+};
+
+static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, struct lc_err **err)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0; /* removed while we walked (a running container) */
+		return lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", name);
+	}
+	if (st.st_dev != w->dev)
+		return 0; /* a mount point: another filesystem's bytes */
+	/* hard links (and, with dedup, the pool's files) count once */
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !ino_add(&w->seen, st.st_dev, st.st_ino))
+		return 0;
+	w->bytes += (int64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (depth >= WALK_MAX_DEPTH)
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s': more than %d levels of dirs", name,
+				  WALK_MAX_DEPTH);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (walk_at(w, fd, de->d_name, depth + 1, err) < 0)
+			return lc_err_prefix(err, "'%s'", name);
+	}
+	if (errno)
+		return lc_err_set(err, LC_ERR_SYS, errno, "read '%s'", name);
+	return 0;
+}
+
+int lc_store_tree_bytes_at(int dirfd, const char *name, int64_t *ret, struct lc_err **err)
+{
+	struct walk w = { 0 };
+	struct stat st;
+	int r;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				  "stat '%s'", name);
+	w.dev = st.st_dev;
+	r = walk_at(&w, dirfd, name, 0, err);
+	free(w.seen.v);
+	if (r < 0)
+		return -1;
+	*ret = w.bytes;
+	return 0;
+}
+
+/* ---------- accounting ---------- */
+
+void lc_usage_free(struct lc_usage *u)
+{
+	if (!u)
+		return;
+	free(u->images);
+	for (size_t i = 0; i < u->n_layers; i++) {
+		free(u->layers[i].chainid);
+		free(u->layers[i].images);
+	}
+	free(u->layers);
+	for (size_t i = 0; i < u->n_containers; i++) {
+		lc_container_config_free(u->containers[i].config);
+		free(u->containers[i].id);
+	}
+	free(u->containers);
+	free(u);
+}
+
+static int layer_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lc_usage_layer *)a)->chainid,
+		      ((const struct lc_usage_layer *)b)->chainid);
+}
+
+static struct lc_usage_layer *layer_find(struct lc_usage *u, const char *chainid)
+{
+	struct lc_usage_layer key = { .chainid = (char *)chainid };
+
+	if (!u->n_layers)
+		return NULL;
+	return bsearch(&key, u->layers, u->n_layers, sizeof(key), layer_cmp);
+}
+
+static bool hex64(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+/* Every committed layer with its recorded size (0 when its metadata is unreadable). */
+static int load_layers(struct lc_store *s, struct lc_usage *u, struct lc_err **err)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'layers/sha256'");
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct lc_layer_info *li = NULL;
+		struct lc_err *e = NULL;
+		cleanup_free char *cid = NULL;
+
+		if (!hex64(de->d_name))
+			continue; /* <hex>.json, or debris */
+		cid = lc_xasprintf("sha256:%s", de->d_name);
+		if (!lc_store_layer_has(s, cid))
+			continue;
+		u->layers = lc_xrealloc(u->layers, (u->n_layers + 1) * sizeof(*u->layers));
+		memset(&u->layers[u->n_layers], 0, sizeof(*u->layers));
+		if (lc_store_layer_info(s, cid, &li, &e) == 0 && li->unpacked > 0)
+			u->layers[u->n_layers].bytes = li->unpacked;
+		lc_layer_info_free(li);
+		lc_err_free(e);
+		u->layers[u->n_layers++].chainid = TAKE_PTR(cid);
+	}
+	if (errno)
+		return lc_err_set(err, LC_ERR_SYS, errno, "read 'layers/sha256'");
+	if (u->n_layers)
+		qsort(u->layers, u->n_layers, sizeof(*u->layers), layer_cmp);
+	return 0;
+}
+
+static int load_containers(struct lc_store *s, struct lc_usage *u, struct lc_err **err)
+{
+	cleanup_strv char **ids = NULL;
+	cleanup_close int cfd = -1;
+	size_t n;
+
+	if (lc_store_container_list(s, &ids, err) < 0)
+		return -1;
+	cfd = openat(s->rootfd, "containers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
+	n = lc_strv_len(ids);
+	u->containers = lc_xcalloc(n + 1, sizeof(*u->containers));
+	for (size_t i = 0; i < n; i++) {
+		struct lc_usage_container *c = &u->containers[u->n_containers];
+		cleanup_free char *upper = lc_xasprintf("%s/upper", ids[i]);
+		struct lc_err *e = NULL;
+
+		c->id = lc_xstrdup(ids[i]);
+		u->n_containers++;
+		if (lc_store_container_config_read(s, ids[i], &c->config, &e) < 0) {
+			lc_err_free(e);
+			e = NULL;
+		}
+		c->running = lc_store_container_in_use(s, ids[i]) == 1;
+		/* removed meanwhile, or half made: 0 bytes, not a failure of du */
+		if (lc_store_tree_bytes_at(cfd, upper, &c->bytes, &e) < 0)
+			lc_err_free(e);
+	}
+	return 0;
+}
+
+int lc_store_usage(struct lc_store *s, const struct lc_usage_in *in, size_t n,
+		   struct lc_usage **ret, struct lc_err **err)
+{
+	struct lc_usage *u = lc_xcalloc(1, sizeof(*u));
+	cleanup_free size_t *first = lc_xcalloc(n + 1, sizeof(size_t));
+
+	u->images = lc_xcalloc(n + 1, sizeof(*u->images));
+	if (load_layers(s, u, err) < 0 || load_containers(s, u, err) < 0) {
+		lc_usage_free(u);
+		return -1;
+	}
+	/* refs of one image ID are one image: index them all by its first ref */
+	for (size_t i = 0; i < n; i++) {
+		first[i] = i;
+		for (size_t j = 0; j < i; j++)
+			if (in[i].id && in[j].id && !strcmp(in[i].id, in[j].id)) {
+				first[i] = j;
+				break;
+			}
+		if (first[i] != i)
+			continue;
+		u->n_distinct++;
+		for (size_t l = 0; l < in[i].n_layers; l++) {
+			struct lc_usage_layer *ly = layer_find(u, in[i].chainids[l]);
+
+			if (!ly) {
+				u->images[i].missing++;
+				continue;
+			}
+			/* an image that lists a layer twice still uses it once */
+			if (ly->n_images && ly->images[ly->n_images - 1] == i)
+				continue;
+			ly->images = lc_xrealloc(ly->images, (ly->n_images + 1) * sizeof(size_t));
+			ly->images[ly->n_images++] = i;
+		}
+	}
+	for (size_t c = 0; c < u->n_containers; c++) {
+		const struct lc_container_config *cc = u->containers[c].config;
+
+		u->containers_bytes += u->containers[c].bytes;
+		if (u->containers[c].running)
+			u->n_running++;
+		else
+			u->containers_idle += u->containers[c].bytes;
+		if (!cc)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (first[i] == i && in[i].id && cc->image_id &&
+			    !strcmp(in[i].id, cc->image_id))
+				u->images[i].containers++;
+		for (size_t l = 0; l < cc->n_layers; l++) {
+			struct lc_usage_layer *ly = layer_find(u, cc->layers[l]);
+
+			if (ly)
+				ly->containers++;
+		}
+	}
+	for (size_t l = 0; l < u->n_layers; l++) {
+		struct lc_usage_layer *ly = &u->layers[l];
+		bool active = ly->containers > 0;
+
+		u->layers_bytes += ly->bytes;
+		for (size_t k = 0; k < ly->n_images; k++) {
+			struct lc_usage_image *im = &u->images[ly->images[k]];
+
+			im->size += ly->bytes;
+			if (ly->n_images > 1)
+				im->shared += ly->bytes;
+			if (im->containers)
+				active = true;
+		}
+		if (!active)
+			u->reclaimable_bytes += ly->bytes;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (first[i] != i) {
+			u->images[i] = u->images[first[i]];
+			continue;
+		}
+		u->images[i].unique = u->images[i].size - u->images[i].shared;
+		u->apart_bytes += u->images[i].size;
+		if (u->images[i].containers)
+			u->n_active++;
+	}
+	*ret = u;
+	return 0;
+}
