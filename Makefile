@@ -36,6 +36,7 @@ DEPS_store := store base
 DEPS_store_usage := store base
 DEPS_fetch := fetch store base
 DEPS_mount := mount store base
+DEPS_cgroup := mount store base
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/plain/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)

@@ -161,6 +161,17 @@ void lc_random_hex(char *out, size_t n);
 
 /* Format a byte count like docker does: "187.7MB", "512B" (SI units, 4 significant digits). */
 void lc_human_size(uint64_t bytes, char *out, size_t outsz);
+/* The same in binary units, like docker's units.BytesSize: "100MiB", "1.5GiB", "512B". */
+void lc_human_size_binary(uint64_t bytes, char *out, size_t outsz);
+
+/*
+ * Parse a size the way docker's flags do (go-units RAMInBytes): a decimal number, an optional
+ * space, then an optional unit k, m, g, t or p (any case, binary: k = 1024) optionally
+ * followed by "i" and/or "b": "100m", "1g", "512k", "1.5g", "10MiB", "4096". A fraction is
+ * truncated to whole bytes. Signs, other units, empty input and values above INT64_MAX are
+ * -1 (nothing written); 0 otherwise.
+ */
+int lc_parse_size(const char *s, int64_t *ret);
 
 /* ---------- JSON (jansson) ---------- */
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -161,4 +162,67 @@ void lc_human_size(uint64_t bytes, char *out, size_t outsz)
 		u++;
 	}
 	snprintf(out, outsz, "%.4g%s", v, units[u]);
+}
+
+void lc_human_size_binary(uint64_t bytes, char *out, size_t outsz)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024.0 && u + 1 < LC_ARRAY_SIZE(units)) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(out, outsz, "%.4g%s", v, units[u]);
+}
+
+int lc_parse_size(const char *s, int64_t *ret)
+{
+	static const char units[] = "kmgtp";
+	uint64_t whole = 0, frac_num = 0, frac_den = 1, mul = 1, v;
+	const char *p = s;
+	const char *u;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		/* 18 digits of fraction are more than any unit can make whole bytes of */
+		for (int n = 0; isdigit((unsigned char)*p); p++, n++) {
+			if (n < 18) {
+				frac_num = frac_num * 10 + (uint64_t)(*p - '0');
+				frac_den *= 10;
+			}
+		}
+	}
+	if (*p == ' ')
+		p++;
+	if (*p && (u = strchr(units, tolower((unsigned char)*p)))) {
+		for (long i = 0; i <= u - units; i++)
+			mul *= 1024;
+		p++;
+	}
+	if (*p == 'i' || *p == 'I')
+		p++;
+	if (*p == 'b' || *p == 'B')
+		p++;
+	if (*p)
+		return -1;
+	if (whole > (uint64_t)INT64_MAX / mul)
+		return -1;
+	v = whole * mul;
+	/* frac_num / frac_den * mul, without overflowing: mul is a power of two up to 2^50 */
+	v += (uint64_t)((unsigned __int128)frac_num * mul / frac_den);
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*ret = (int64_t)v;
+	return 0;
 }

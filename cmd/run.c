@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,10 +16,25 @@ static const char run_usage[] =
 	"\n"
 	"Options:\n"
 	"      --rm                  remove the container when it exits (required for now)\n"
+	"      --blkio-weight uint16 block IO weight, 10 to 1000 (0: the default)\n"
+	"      --cgroup-parent string  parent cgroup of the container's (default \"layerctl\")\n"
+	"      --cpu-shares int      CPU shares, relative weight (-c)\n"
+	"      --cpus decimal        number of CPUs (e.g. 0.5)\n"
+	"      --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)\n"
+	"      --device-read-bps list   limit read rate (bytes per second) from a device\n"
+	"      --device-read-iops list  limit read rate (IO per second) from a device\n"
+	"      --device-write-bps list  limit write rate (bytes per second) to a device\n"
+	"      --device-write-iops list limit write rate (IO per second) to a device\n"
 	"  -e, --env list            set environment variables (KEY=VALUE, or KEY to copy ours)\n"
 	"      --entrypoint string   overwrite the image's ENTRYPOINT\n"
 	"  -h, --hostname string     container host name (default: the short container id)\n"
 	"  -i, --interactive         keep STDIN attached (default: the container reads /dev/null)\n"
+	"  -m, --memory bytes        memory limit (100m, 1g: k, m, g units)\n"
+	"      --memory-reservation bytes  memory soft limit\n"
+	"      --memory-swap bytes   memory + swap limit (-1: unlimited swap; default: twice\n"
+	"                            --memory)\n"
+	"      --oom-kill-disable    disable the OOM killer (cgroup v1 only)\n"
+	"      --pids-limit int      tune the container's pids limit (-1: unlimited)\n"
 	"      --platform string     pull this platform if the image is missing\n"
 	"      --pull string         missing (default), always or never\n"
 	"      --security-opt list   seccomp=unconfined: no seccomp filter (default: docker's)\n"
@@ -37,7 +56,13 @@ struct run_opts {
 	bool no_seccomp;
 	bool interactive; /* -i */
 	bool tty;	  /* -t */
+	struct lc_cgroup_limits limits;
+	const char *cgroup_parent;
 };
+
+/* Where a container's cgroup parent is noted, for the sweep after a killed layerctl. */
+#define CGROUP_PARENT_FILE    "cgroup-parent"
+#define DEFAULT_CGROUP_PARENT "layerctl"
 
 /*
  * Image Env, then -e overrides by key. The launcher adds what docker adds when it is missing
@@ -148,11 +173,64 @@ static void sweep_stale_containers(struct lc_store *s)
 	for (size_t i = 0; ids[i]; i++) {
 		cleanup_free char *dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
 
+		cleanup_free char *parent = NULL;
+		struct lc_err *pe = NULL;
+		int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+		/* its cgroup first: the dir is where we noted its parent */
+		if (dirfd >= 0 &&
+		    lc_read_file_at(dirfd, CGROUP_PARENT_FILE, 4096, &parent, NULL, &pe) == 0 &&
+		    lc_cgroup_remove(parent, ids[i], &e) < 0) {
+			/* keep the container, so the next run tries again */
+			close(dirfd);
+			lc_err_free(e);
+			e = NULL;
+			continue;
+		}
+		lc_err_free(pe);
+		if (dirfd >= 0)
+			close(dirfd);
 		if (lc_overlay_umount(dir, &e) == 0)
 			lc_store_container_remove(s, ids[i], &e);
 		lc_err_free(e);
 		e = NULL;
 	}
+}
+
+/* Note the cgroup's parent in the container's dir (for the sweep), then make the cgroup. */
+static int create_cgroup(const struct run_opts *o, const char *id, const char *cdir,
+			 struct lc_cgroup **ret, struct lc_err **err)
+{
+	const char *parent = o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT;
+	cleanup_close int dirfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (dirfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", cdir);
+	if (lc_write_file_atomic_at(dirfd, CGROUP_PARENT_FILE, parent, strlen(parent), 0600, err) <
+	    0)
+		return -1;
+	return lc_cgroup_create(parent, id, &o->limits, ret, err);
+}
+
+/*
+ * One line, beyond docker (which only records OOMKilled): the memory cgroup's OOM killer
+ * killed the container, or one of its processes when the container lived on.
+ */
+static void report_oom(const char *id, int status, const struct lc_cgroup_limits *l)
+{
+	char lim[48] = "";
+
+	if (l->memory > 0) {
+		char h[24];
+
+		lc_human_size_binary((uint64_t)l->memory, h, sizeof(h));
+		snprintf(lim, sizeof(lim), " (limit %s)", h);
+	}
+	if (status == 128 + SIGKILL)
+		fprintf(stderr, "container %.12s was killed: out of memory%s\n", id, lim);
+	else
+		fprintf(stderr, "container %.12s: a process was killed: out of memory%s\n", id,
+			lim);
 }
 
 static int run_container(struct lc_store *s, const struct cmd_image *im, const struct run_opts *o,
@@ -163,6 +241,8 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	char hostname[13];
 	struct lc_launch_cfg cfg = { 0 };
 	struct lc_err *cleanup_err = NULL;
+	struct lc_cgroup *cg = NULL;
+	bool oom = false;
 	size_t i;
 	int r;
 
@@ -173,6 +253,9 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	if (lc_store_container_create(s, &id, &cdir, err) < 0)
 		return -1;
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
+	/* no limit, no cgroup: the container stays in ours, and nothing is written */
+	if (lc_cgroup_limits_any(&o->limits) && create_cgroup(o, id, cdir, &cg, err) < 0)
+		goto fail_rm;
 	/* overlay wants the topmost layer first */
 	lowers = lc_xcalloc(im->n_layers + 1, sizeof(char *));
 	for (i = 0; i < im->n_layers; i++)
@@ -205,7 +288,18 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	cfg.tty = o->tty;
 	cfg.user = o->user ? o->user
 			   : (im->config->user && *im->config->user ? im->config->user : NULL);
+	cfg.cgroup = cg;
 	r = lc_launch(&cfg, ret_status, err);
+	if (r == 0 && lc_cgroup_oom_killed(cg, &oom, &cleanup_err) == 0 && oom)
+		report_oom(id, *ret_status, &o->limits);
+	lc_err_free(cleanup_err);
+	cleanup_err = NULL;
+	if (lc_cgroup_destroy(TAKE_PTR(cg), &cleanup_err) < 0 && r == 0) {
+		lc_err_move(err, &cleanup_err);
+		r = -1;
+	}
+	lc_err_free(cleanup_err);
+	cleanup_err = NULL;
 	if (lc_overlay_umount(cdir, &cleanup_err) < 0) {
 		if (r == 0)
 			lc_err_move(err, &cleanup_err);
@@ -219,9 +313,115 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	lc_err_free(cleanup_err);
 	return r;
 fail_rm:
+	lc_cgroup_destroy(cg, NULL);
 	lc_store_container_remove(s, id, &cleanup_err);
 	lc_err_free(cleanup_err);
 	return -1;
+}
+
+enum {
+	OPT_MEMORY_SWAP = 256,
+	OPT_MEMORY_RESERVATION,
+	OPT_CPUS,
+	OPT_CPUSET_CPUS,
+	OPT_PIDS_LIMIT,
+	OPT_BLKIO_WEIGHT,
+	OPT_OOM_KILL_DISABLE,
+	OPT_CGROUP_PARENT,
+	OPT_RATE, /* + enum lc_cgroup_rate_kind */
+	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
+};
+
+static bool is_limit_opt(int c)
+{
+	return c == 'm' || c == 'c' || (c >= OPT_MEMORY_SWAP && c <= OPT_OOM_KILL_DISABLE) ||
+	       (c >= OPT_RATE && c <= OPT_RATE_END);
+}
+
+/* A decimal int64 like Go's strconv.ParseInt, with its error text. */
+static int parse_int(const char *s, const char *flag, int64_t *ret, struct lc_err **err)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoll(s, &end, 10);
+	if (!*s || *end || errno || *s == ' ')
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
+				  "parsing \"%s\": %s",
+				  s, flag, s,
+				  errno == ERANGE ? "value out of range" : "invalid syntax");
+	return 0;
+}
+
+static int parse_size_flag(const char *s, const char *flag, int64_t *ret, struct lc_err **err)
+{
+	if (lc_parse_size(s, ret) < 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", s,
+				  flag, s);
+	return 0;
+}
+
+/* One of docker's resource flags into l (rates appended to *rates, which l points at). */
+static int parse_limit(int c, const char *v, struct lc_cgroup_limits *l,
+		       struct lc_cgroup_rate **rates, struct lc_err **err)
+{
+	int64_t n;
+
+	switch (c) {
+	case 'm':
+		return parse_size_flag(v, "-m, --memory", &l->memory, err);
+	case OPT_MEMORY_SWAP:
+		/* docker's MemSwapBytes: -1 is unlimited swap, else a size */
+		if (!strcmp(v, "-1")) {
+			l->memory_swap = -1;
+			return 0;
+		}
+		return parse_size_flag(v, "--memory-swap", &l->memory_swap, err);
+	case OPT_MEMORY_RESERVATION:
+		return parse_size_flag(v, "--memory-reservation", &l->memory_reservation, err);
+	case OPT_CPUS: {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (lc_cgroup_parse_cpus(v, ncpu > 0 ? ncpu : 1, &l->nano_cpus, err) < 0)
+			return lc_err_prefix(err, "invalid argument \"%s\" for \"--cpus\" flag", v);
+		return 0;
+	}
+	case 'c':
+		return parse_int(v, "-c, --cpu-shares", &l->cpu_shares, err);
+	case OPT_CPUSET_CPUS:
+		if (lc_cgroup_parse_cpuset(v, err) < 0)
+			return -1;
+		l->cpuset_cpus = v;
+		return 0;
+	case OPT_PIDS_LIMIT:
+		return parse_int(v, "--pids-limit", &l->pids_limit, err);
+	case OPT_BLKIO_WEIGHT:
+		if (parse_int(v, "--blkio-weight", &n, err) < 0)
+			return -1;
+		if (n < 0 || n > 65535)
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "invalid argument \"%s\" for \"--blkio-weight\" flag: "
+					  "strconv.ParseUint: parsing \"%s\": value out of range",
+					  v, v);
+		l->blkio_weight = (int)n;
+		return 0;
+	case OPT_OOM_KILL_DISABLE:
+		l->oom_kill_disable = true;
+		return 0;
+	default: {
+		struct lc_cgroup_rate r;
+
+		if (lc_cgroup_parse_rate(v, (enum lc_cgroup_rate_kind)(c - OPT_RATE), NULL, &r,
+					 err) < 0)
+			return -1;
+		*rates = lc_xrealloc(*rates, (l->n_rates + 1) * sizeof(**rates));
+		(*rates)[l->n_rates++] = r;
+		l->rates = *rates;
+		return 0;
+	}
+	}
 }
 
 int cmd_run(int argc, char **argv, const struct lc_global *g)
@@ -238,18 +438,41 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "tty", no_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
+		{ "memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "cpu-shares", required_argument, NULL, 'c' },
+		{ "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
+		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+		{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
+		{ "device-read-bps", required_argument, NULL, OPT_RATE + LC_RATE_READ_BPS },
+		{ "device-write-bps", required_argument, NULL, OPT_RATE + LC_RATE_WRITE_BPS },
+		{ "device-read-iops", required_argument, NULL, OPT_RATE + LC_RATE_READ_IOPS },
+		{ "device-write-iops", required_argument, NULL, OPT_RATE + LC_RATE_WRITE_IOPS },
+		{ "oom-kill-disable", no_argument, NULL, OPT_OOM_KILL_DISABLE },
+		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .pull = "missing" };
-	cleanup_strv char **env = NULL; /* o.env, freed on every way out */
+	cleanup_strv char **env = NULL;			  /* o.env, freed on every way out */
+	cleanup_free struct lc_cgroup_rate *rates = NULL; /* o.limits.rates */
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct cmd_image im = { 0 };
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+:e:h:itu:w:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:h:itu:w:m:c:", opts, NULL)) != -1) {
+		if (is_limit_opt(c)) {
+			if (parse_limit(c, optarg, &o.limits, &rates, &err) < 0) {
+				cmd_usage_error("run", "%s", err->msg);
+				lc_err_free(err);
+				return EXIT_RUN_FAILED;
+			}
+			continue;
+		}
 		switch (c) {
 		case 'R':
 			o.rm = true;
@@ -306,6 +529,14 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		case 'w':
 			o.workdir = optarg;
 			break;
+		case OPT_CGROUP_PARENT:
+			if (lc_cgroup_parent_check(optarg, &err) < 0) {
+				cmd_usage_error("run", "%s", err->msg);
+				lc_err_free(err);
+				return EXIT_RUN_FAILED;
+			}
+			o.cgroup_parent = optarg;
+			break;
 		case 'H':
 			fputs(run_usage, stdout);
 			return EXIT_OK;
@@ -327,6 +558,12 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	if (o.tty && o.interactive && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "layerctl: run: the input device is not a TTY\n");
 		return EXIT_RUN_FAILED;
+	}
+	/* docker's daemon checks, before anything is pulled or started */
+	if (lc_cgroup_limits_check(&o.limits, &err) < 0 ||
+	    lc_cgroup_check_layout(&o.limits, &err) < 0) {
+		lc_err_prefix(&err, "run");
+		return cmd_report(err, EXIT_RUN_FAILED);
 	}
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);

@@ -794,6 +794,13 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 	cleanup_close int rootfd = -1;
 	cleanup_close int nullfd = -1;
 
+	/*
+	 * First of all, so that everything the container does is counted and limited. The
+	 * child joins by itself (through fds opened by the parent): the parent writing our pid
+	 * would need one more round trip on a pipe to hold us until it is done.
+	 */
+	if (cfg->cgroup && lc_cgroup_enter(cfg->cgroup, err) < 0)
+		return -1;
 	umask(0);
 	/*
 	 * A session of our own: the caller's terminal, if any, is no longer our controlling

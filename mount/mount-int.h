@@ -175,6 +175,52 @@ int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, stru
  */
 int lc_seccomp_install(struct lc_err **err);
 
+/* ---------- cgroups ---------- */
+
+enum lc_cg_ctrl {
+	LC_CG_MEMORY,
+	LC_CG_CPU,
+	LC_CG_CPUSET,
+	LC_CG_PIDS,
+	LC_CG_IO,
+	LC_CG_DEVICES,
+	LC_CG_N
+};
+
+/* Where the cgroup hierarchies are mounted. */
+struct lc_cgroup_layout {
+	char *v2;	     /* the cgroup2 mount, or NULL */
+	char *v1[LC_CG_N];   /* each controller's v1 hierarchy, or NULL */
+	bool on_v2[LC_CG_N]; /* the controller is in <v2>/cgroup.controllers */
+	bool fake;	     /* a unit test's cgroupfs: files are created, no bpf */
+};
+
+/*
+ * Read the layout from mountinfo text: hierarchies mounted at their root ("/" as the root
+ * field), the first mount of each. prefix (NULL: none) goes before every mount point, so a
+ * test can point the layout at a fake cgroupfs in a temp dir. Reads <v2>/cgroup.controllers.
+ */
+int lc_cgroup_layout_parse(const char *mountinfo, const char *prefix, struct lc_cgroup_layout *ret,
+			   struct lc_err **err);
+void lc_cgroup_layout_clear(struct lc_cgroup_layout *lay);
+/* cgroup v2 alone (no v1 controller of ours mounted): the container gets a cgroup namespace. */
+bool lc_cgroup_layout_unified(const struct lc_cgroup_layout *lay);
+/* lc_cgroup_create and lc_cgroup_remove on a given layout. */
+int lc_cgroup_create_in(const struct lc_cgroup_layout *lay, const char *parent, const char *id,
+			const struct lc_cgroup_limits *l, struct lc_cgroup **ret,
+			struct lc_err **err);
+int lc_cgroup_remove_in(const struct lc_cgroup_layout *lay, const char *parent, const char *id,
+			struct lc_err **err);
+/* runc's --cpu-shares to cpu.weight: 1 + ((shares - 2) * 9999) / 262142, shares clamped. */
+uint64_t lc_cgroup_shares_to_weight(uint64_t shares);
+
+struct bpf_insn;
+/* docker's device allow-list as a BPF_PROG_TYPE_CGROUP_DEVICE program: writes at most max
+ * instructions into out and returns how many it takes. */
+size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max);
+/* Load that program and attach it to the v2 cgroup dir (BPF_F_ALLOW_MULTI). */
+int lc_cgroup_bpf_devices(const char *dir, struct lc_err **err);
+
 /* docker's default capability set, as a bit mask (CapBnd 00000000a80425fb). */
 #define LC_DEFAULT_CAPS 0x00000000a80425fbULL
 

@@ -6,6 +6,7 @@
 #ifndef LC_MOUNT_H
 #define LC_MOUNT_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../base/base.h"
@@ -20,6 +21,94 @@ int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_low
 		     const char *cdir, struct lc_err **err);
 /* Unmount <cdir>/merged (lazily if busy). Not mounted is success. */
 int lc_overlay_umount(const char *cdir, struct lc_err **err);
+
+/* ---------- cgroups (cgroup.c) ---------- */
+
+enum lc_cgroup_rate_kind {
+	LC_RATE_READ_BPS,
+	LC_RATE_WRITE_BPS,
+	LC_RATE_READ_IOPS,
+	LC_RATE_WRITE_IOPS,
+};
+
+/* One --device-{read,write}-{bps,iops} value, its device resolved. */
+struct lc_cgroup_rate {
+	unsigned int major, minor;
+	enum lc_cgroup_rate_kind kind;
+	uint64_t rate; /* bytes or operations per second */
+};
+
+/* docker's resource flags, in docker's units. Zero everywhere: no limit at all. */
+struct lc_cgroup_limits {
+	int64_t memory;		    /* --memory, bytes; 0: none */
+	int64_t memory_swap;	    /* --memory-swap: memory+swap bytes; -1: unlimited; 0: unset */
+	int64_t memory_reservation; /* --memory-reservation (soft limit), bytes; 0: none */
+	int64_t nano_cpus;	    /* --cpus x 1e9; 0: none */
+	int64_t cpu_shares;	    /* --cpu-shares (v1 units; v2 gets runc's weight); 0: none */
+	const char *cpuset_cpus;    /* --cpuset-cpus "0-1,3"; NULL: none */
+	int64_t pids_limit;	    /* --pids-limit; 0 or less: none */
+	int blkio_weight;	    /* --blkio-weight 10..1000; 0: none */
+	struct lc_cgroup_rate *rates; /* --device-*-bps/iops; the caller owns the array */
+	size_t n_rates;
+	bool oom_kill_disable; /* --oom-kill-disable (v1 only) */
+};
+
+/* Whether any limit is set: without one, no cgroup is made (and none is needed). */
+bool lc_cgroup_limits_any(const struct lc_cgroup_limits *l);
+/*
+ * docker's daemon checks on l, with its messages (LC_ERR_INVALID: "Minimum memory limit
+ * allowed is 6MB", "Minimum memoryswap limit should be larger than memory limit, see usage",
+ * ...), then docker's default: --memory alone allows as much swap again (memory_swap =
+ * 2 x memory).
+ */
+int lc_cgroup_limits_check(struct lc_cgroup_limits *l, struct lc_err **err);
+/* --cpus: a decimal number of CPUs, in [0.01, ncpu] (0: no limit), into nanoCPUs. */
+int lc_cgroup_parse_cpus(const char *s, long ncpu, int64_t *ret_nano, struct lc_err **err);
+/* --cpuset-cpus: "0-3,5"; only the syntax is checked here (the kernel knows the CPUs). */
+int lc_cgroup_parse_cpuset(const char *s, struct lc_err **err);
+/*
+ * DEVICE:RATE of a --device-*-bps (RATE a size: "1mb", "512k") or --device-*-iops flag
+ * (RATE an integer), with docker's messages; DEVICE must be a block device under /dev/,
+ * looked up at dev_prefix + DEVICE (NULL prefix: as it is) for its major:minor.
+ */
+int lc_cgroup_parse_rate(const char *s, enum lc_cgroup_rate_kind kind, const char *dev_prefix,
+			 struct lc_cgroup_rate *ret, struct lc_err **err);
+/* --cgroup-parent: names of [A-Za-z0-9_.-] joined by '/', no "." or ".."; a leading '/' ok. */
+int lc_cgroup_parent_check(const char *parent, struct lc_err **err);
+/* Refuse what this host's layout cannot honour before anything starts (--oom-kill-disable
+ * on cgroup v2, docker's "Your kernel does not support OomKillDisable"). */
+int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err);
+
+/* A container's cgroup: a directory in each hierarchy it uses. */
+struct lc_cgroup;
+
+/*
+ * Create the cgroup <parent>/<id> in every hierarchy (v1, v2 or both, found in
+ * /proc/self/mountinfo) with the limits l and docker's default device allow-list, making the
+ * missing parents (v2: with the needed controllers enabled in their subtree_control; v1 cpuset:
+ * with their parent's cpus and mems). An existing <id> is an error. A limit whose controller
+ * the host lacks is LC_ERR_INVALID naming it. On failure nothing created is left.
+ * Free with lc_cgroup_destroy.
+ */
+int lc_cgroup_create(const char *parent, const char *id, const struct lc_cgroup_limits *l,
+		     struct lc_cgroup **ret, struct lc_err **err);
+/*
+ * In the container's first process, before it runs anything of the image: move the calling
+ * process into cg (through fds lc_cgroup_create opened, so no path is looked up here), close
+ * those fds, and on a cgroup v2 host unshare a cgroup namespace.
+ */
+int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err);
+/* Whether the memory cgroup's OOM killer killed a process of cg (false without a memory
+ * cgroup; NULL cg is false). */
+int lc_cgroup_oom_killed(const struct lc_cgroup *cg, bool *ret, struct lc_err **err);
+/*
+ * Kill whatever is still in cg, remove its directories (never the parents) and free it.
+ * NULL is fine. Returns -1 with the first error but removes and frees all it can.
+ */
+int lc_cgroup_destroy(struct lc_cgroup *cg, struct lc_err **err);
+/* The same for a container whose cgroup object is gone (a killed layerctl): by name.
+ * What does not exist is success. */
+int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err);
 
 struct lc_launch_cfg {
 	const char *rootfs;   /* the merged dir */
@@ -42,6 +131,12 @@ struct lc_launch_cfg {
 	bool tty;
 	bool interactive; /* -i: fd 0 is the caller's (or proxied, with tty); else /dev/null */
 	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
+	/*
+	 * The container's cgroup (NULL: none, the caller's). The container's first process
+	 * joins it before it does anything else (lc_cgroup_enter); the caller creates and
+	 * removes it, and asks it about OOM kills after lc_launch returns.
+	 */
+	struct lc_cgroup *cgroup;
 };
 
 /*
