@@ -172,24 +172,23 @@ static void sweep_stale_containers(struct lc_store *s)
 	}
 	for (size_t i = 0; ids[i]; i++) {
 		cleanup_free char *dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
-
 		cleanup_free char *parent = NULL;
+		cleanup_close int dirfd =
+			open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		struct lc_err *pe = NULL;
-		int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 		/* its cgroup first: the dir is where we noted its parent */
 		if (dirfd >= 0 &&
 		    lc_read_file_at(dirfd, CGROUP_PARENT_FILE, 4096, &parent, NULL, &pe) == 0 &&
-		    lc_cgroup_remove(parent, ids[i], &e) < 0) {
-			/* keep the container, so the next run tries again */
-			close(dirfd);
+		    lc_cgroup_remove(parent, ids[i], &e) < 0 && e->code != LC_ERR_INVALID) {
+			/* still there (busy): keep the container, so a later run tries again */
 			lc_err_free(e);
 			e = NULL;
 			continue;
 		}
 		lc_err_free(pe);
-		if (dirfd >= 0)
-			close(dirfd);
+		lc_err_free(e);
+		e = NULL;
 		if (lc_overlay_umount(dir, &e) == 0)
 			lc_store_container_remove(s, ids[i], &e);
 		lc_err_free(e);
