@@ -394,7 +394,6 @@ struct lc_cgroup {
 	size_t n;
 	int mem; /* index in dirs of the memory cgroup, -1: none */
 	bool mem_v2;
-	bool cgroupns; /* cgroup v2 only: the container gets a cgroup namespace */
 	bool fake;
 };
 
@@ -998,7 +997,6 @@ int lc_cgroup_create_in(const struct lc_cgroup_layout *lay, const char *parent, 
 			goto fail;
 		cg->procs[cg->n] = -1;
 		v2dir = cg->dirs[cg->n++];
-		cg->cgroupns = lc_cgroup_layout_unified(lay);
 	}
 	if (write_limits(lay, dirs, v2dir, l, err) < 0)
 		goto fail;
@@ -1060,9 +1058,7 @@ int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err)
 		close(cg->procs[i]);
 		cg->procs[i] = -1;
 	}
-	/* v2, like docker there: /proc/self/cgroup shows "0::/", not the host's path */
-	if (cg->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "create cgroup namespace");
+	/* the launcher then gives the container a cgroup namespace rooted here */
 	return 0;
 }
 

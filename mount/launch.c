@@ -62,16 +62,56 @@ const char *lc_env_get(char *const *env, const char *key)
 	return NULL;
 }
 
-int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t bufsz)
+/*
+ * Open name (absolute: from rootfd; relative: from the cwd) as the kernel would, except that
+ * a /proc magic link anywhere on the way is refused (ELOOP), and an absolute name cannot
+ * climb above rootfd. < 5.6 has no openat2: plain openat (the launcher holds no fd that
+ * leads out by then, see lc_fds_keep_only).
+ */
+static int open_exec_candidate(int rootfd, const char *name, int flags)
 {
+	struct lc_open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_NO_MAGICLINKS |
+			   (name[0] == '/' && rootfd >= 0 ? RESOLVE_IN_ROOT : 0),
+	};
+	int dirfd = name[0] == '/' && rootfd >= 0 ? rootfd : AT_FDCWD;
+	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, name, (int)how.flags);
+	return fd;
+}
+
+/* 0 and the fd when root/cand is an executable regular file, else -errno */
+static int exec_candidate(int rootfd, const char *cand, int *ret_fd)
+{
+	cleanup_close int fd = open_exec_candidate(rootfd, cand, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return -EACCES;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int lc_launch_lookpath(int rootfd, const char *name, const char *path, char *buf, size_t bufsz,
+		       int *ret_fd)
+{
+	int r;
 
 	if (!name[0])
 		return -ENOENT;
 	if (strchr(name, '/')) {
 		if ((size_t)snprintf(buf, bufsz, "%s", name) >= bufsz)
 			return -ENAMETOOLONG;
-		return stat(name, &st) < 0 ? -errno : 0;
+		r = exec_candidate(rootfd, name, ret_fd);
+		/* execve reports a directory or a mode without x itself: EACCES either way */
+		return r;
 	}
 	for (const char *p = path ? path : "";;) {
 		const char *e = strchr(p, ':');
@@ -83,8 +123,7 @@ int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t buf
 			n = snprintf(buf, bufsz, "./%s", name);
 		else
 			n = snprintf(buf, bufsz, "%.*s/%s", (int)dlen, p, name);
-		if (n >= 0 && (size_t)n < bufsz && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (st.st_mode & 0111))
+		if (n >= 0 && (size_t)n < bufsz && exec_candidate(rootfd, buf, ret_fd) == 0)
 			return 0;
 		if (!e)
 			break;
@@ -170,23 +209,31 @@ static bool shebang_interp(const unsigned char *buf, size_t len, char *interp, s
 	return true;
 }
 
+/* The next interpreter of the file open at fd (regular, header peeked), into next; or false. */
+static bool next_interp(int fd, char *next, size_t next_sz, bool *ret_script)
+{
+	unsigned char buf[EXEC_PEEK];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	if (n <= 0)
+		return false;
+	if (ret_script)
+		*ret_script = n >= 2 && buf[0] == '#' && buf[1] == '!';
+	return shebang_interp(buf, (size_t)n, next, next_sz) ||
+	       ((size_t)n >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0 &&
+		elf_interp(fd, buf, (size_t)n, next, next_sz));
+}
+
 static int check_exec_at(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
 			 int depth, struct lc_err **err)
 {
 	cleanup_close int fd = -1;
-	unsigned char buf[EXEC_PEEK];
 	char next[PATH_MAX];
 	struct stat st;
-	ssize_t n;
 
-	/* followed like the kernel follows it: symlinks and /proc magic links alike */
+	/* an interpreter is followed like the kernel follows it: symlinks and magic links alike */
 	if (depth >= EXEC_MAX_DEPTH || stat(path, &st) < 0)
 		return 0; /* execve will say what is wrong */
-	if (st.st_dev == self_dev && st.st_ino == self_ino && depth == 0)
-		return lc_err_set(err, LC_ERR_EXEC, 0,
-				  "exec: \"%s\": is the launcher's own binary: refusing to run it "
-				  "in the container",
-				  name);
 	if (st.st_dev == self_dev && st.st_ino == self_ino)
 		return lc_err_set(
 			err, LC_ERR_EXEC, 0,
@@ -198,20 +245,29 @@ static int check_exec_at(const char *name, const char *path, dev_t self_dev, ino
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = pread(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		return 0;
-	if (shebang_interp(buf, (size_t)n, next, sizeof(next)) ||
-	    ((size_t)n >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0 &&
-	     elf_interp(fd, buf, (size_t)n, next, sizeof(next))))
+	if (next_interp(fd, next, sizeof(next), NULL))
 		return check_exec_at(name, next, self_dev, self_ino, depth + 1, err);
 	return 0;
 }
 
-int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
+int lc_launch_check_exec(const char *name, int fd, dev_t self_dev, ino_t self_ino, bool *ret_script,
 			 struct lc_err **err)
 {
-	return check_exec_at(name, path, self_dev, self_ino, 0, err);
+	char next[PATH_MAX];
+	struct stat st;
+
+	if (ret_script)
+		*ret_script = false;
+	if (fstat(fd, &st) < 0)
+		return 0; /* execveat will say what is wrong */
+	if (st.st_dev == self_dev && st.st_ino == self_ino)
+		return lc_err_set(err, LC_ERR_EXEC, 0,
+				  "exec: \"%s\": is the launcher's own binary: refusing to run it "
+				  "in the container",
+				  name);
+	if (S_ISREG(st.st_mode) && next_interp(fd, next, sizeof(next), ret_script))
+		return check_exec_at(name, next, self_dev, self_ino, 1, err);
+	return 0;
 }
 
 /* ---------- the child: resolving targets inside the rootfs ---------- */
@@ -467,25 +523,60 @@ static const char *const readonly[] = {
 	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
 };
 
-/* A minimal /dev: tmpfs, the six usual nodes, pts, shm, mqueue, the usual links. */
+/*
+ * Bind the host's device node /dev/<name> (checked to be that char device, opened without
+ * following links, mounted from the fd: CVE-2025-31133) onto a new empty file in dev. The
+ * container's /dev is nodev, so these binds (which keep the host's /dev mount flags) are the
+ * only device nodes in it that open: one it makes with mknod opens nothing.
+ */
+static int bind_devnode(int dev, const struct devnode *n, struct lc_err **err)
+{
+	cleanup_close int host = -1;
+	cleanup_close int target = -1;
+	cleanup_free char *hpath = lc_xasprintf("/dev/%s", n->name);
+	char src[32], dst[32];
+	struct stat st;
+
+	host = open(hpath, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (host < 0 || fstat(host, &st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open the host's '%s'", hpath);
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(n->major, n->minor))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "the host's '%s' is not device %u:%u",
+				  hpath, n->major, n->minor);
+	target = openat(dev, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (target < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'", n->name);
+	fd_path(host, src);
+	fd_path(target, dst);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "bind the host's '%s'", hpath);
+	close(target);
+	target = openat(dev, n->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0 || fstat(target, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(n->major, n->minor))
+		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/dev/%s' is not the device just bound",
+				  n->name);
+	return 0;
+}
+
+/* A minimal /dev: a nodev tmpfs, the six usual nodes bound from the host's, pts, shm, mqueue. */
 static int setup_dev(int rootfd, int *ret_nullfd, struct lc_err **err)
 {
 	cleanup_close int dev = -1;
 	cleanup_close int nullfd = -1;
 	struct stat st;
 
-	if (mount_in(rootfd, "dev", T_DIR, T_CREATE, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
-		     "mode=755,size=65536k", TMPFS_MAGIC, err) < 0)
+	if (mount_in(rootfd, "dev", T_DIR, T_CREATE, "tmpfs", "tmpfs",
+		     MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k", TMPFS_MAGIC,
+		     err) < 0)
 		return -1;
 	dev = resolve_in(rootfd, "dev", T_DIR, 0, err);
 	if (dev < 0)
 		return *err ? -1 : lc_err_set(err, LC_ERR_SYS, ENOENT, "open '/dev'");
 	/* our own empty tmpfs: nothing of the image is left in it to trick us */
 	for (size_t i = 0; i < LC_ARRAY_SIZE(devnodes); i++)
-		if (mknodat(dev, devnodes[i].name, S_IFCHR | 0666,
-			    makedev(devnodes[i].major, devnodes[i].minor)) < 0)
-			return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'",
-					  devnodes[i].name);
+		if (bind_devnode(dev, &devnodes[i], err) < 0)
+			return -1;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(devlinks); i++)
 		if (symlinkat(devlinks[i][1], dev, devlinks[i][0]) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'",
@@ -701,27 +792,56 @@ static int set_user(const struct lc_user_spec *spec, bool tty, char **home_env, 
 	return set_caps(u.uid == 0, err);
 }
 
-/* Mark every fd but 0, 1, 2 close-on-exec (CVE-2024-21626); the sync pipe goes at execve. */
-static int cloexec_from_3(struct lc_err **err)
+/* close every fd >= from; /proc/self/fd where close_range is missing (< 5.9) */
+static int close_from(int from, struct lc_err **err)
 {
 	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
 
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+	if (syscall(SYS_close_range, (unsigned int)from, ~0U, 0) == 0)
 		return 0;
-	d = opendir("/proc/self/fd"); /* kernels < 5.11 */
+	d = opendir("/proc/self/fd");
 	if (!d)
 		return lc_err_set(err, LC_ERR_SYS, errno, "list open fds");
 	while ((de = readdir(d))) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 
-		if (*end || end == de->d_name || fd < 3 || fd == dirfd(d))
+		if (*end || end == de->d_name || fd < from || fd == dirfd(d))
 			continue;
-		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
-			return lc_err_set(err, LC_ERR_SYS, errno, "mark fd %ld close-on-exec", fd);
+		close((int)fd);
 	}
 	return 0;
+}
+
+int lc_fds_keep_only(int *const *keep, size_t n, struct lc_err **err)
+{
+	int tmp[8];
+	int min = 3 + (int)n;
+
+	if (n > LC_ARRAY_SIZE(tmp))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "keep at most %zu fds",
+				  LC_ARRAY_SIZE(tmp));
+	/* copies above the target slots first, so that no move overwrites a later one */
+	for (size_t i = 0; i < n; i++) {
+		tmp[i] = *keep[i] < 0 ? -1 : fcntl(*keep[i], F_DUPFD_CLOEXEC, min);
+		if (*keep[i] >= 0 && tmp[i] < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "move fd %d", *keep[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int want = 3 + (int)i;
+
+		if (tmp[i] < 0) {
+			close(want);
+			*keep[i] = -1;
+		} else if (dup3(tmp[i], want, O_CLOEXEC) < 0) {
+			return lc_err_set(err, LC_ERR_SYS, errno, "move fd %d to %d", *keep[i],
+					  want);
+		} else {
+			*keep[i] = want;
+		}
+	}
+	return close_from(min, err);
 }
 
 static void reset_signals(void)
@@ -748,6 +868,7 @@ struct launch_ctx {
 	int ttysock;	   /* cfg->tty: where the pty's master goes */
 	struct winsize ws; /* cfg->tty: the caller's window size, if has_ws */
 	bool has_ws;
+	struct lc_stdio_plan stdio; /* !cfg->tty: pipes for the fds that may not pass through */
 };
 
 /*
@@ -756,7 +877,7 @@ struct launch_ctx {
  * goes to the launcher, which alone holds it from here on. Without -i, stdin is the
  * container's /dev/null (docker's); with -i it stays the caller's.
  */
-static int setup_stdio(const struct launch_ctx *c, int rootfd, struct lc_err **err)
+static int setup_stdio(struct launch_ctx *c, int rootfd, struct lc_err **err)
 {
 	cleanup_close int fd = -1;
 	struct stat st;
@@ -775,7 +896,11 @@ static int setup_stdio(const struct launch_ctx *c, int rootfd, struct lc_err **e
 		for (int i = 0; i < 3; i++)
 			if (dup2(fd, i) < 0)
 				return lc_err_set(err, LC_ERR_SYS, errno, "tty: make it fd %d", i);
-		return lc_fd_send(c->ttysock, master, err);
+		if (lc_fd_send(c->ttysock, master, err) < 0)
+			return -1;
+		close(c->ttysock);
+		c->ttysock = -1;
+		return 0;
 	}
 	if (c->cfg->interactive)
 		return 0;
@@ -787,20 +912,29 @@ static int setup_stdio(const struct launch_ctx *c, int rootfd, struct lc_err **e
 	return 0;
 }
 
+/*
+ * First thing in the child: the container's fds 0, 1, 2 (pipes where ours may not pass
+ * through), the launch protocol's fds at 3 (sync pipe), 4 (state dir), 5 (tty socket), and
+ * nothing else: the store's dirs and whatever else the caller had open are closed before
+ * anything of the image is looked at.
+ */
+static int child_fds(struct launch_ctx *c, int *syncfd, struct lc_err **err)
+{
+	int *const keep[] = { syncfd, &c->statefd, &c->ttysock };
+
+	for (int i = 0; i < 3; i++)
+		if (c->stdio.child[i] >= 0 && dup2(c->stdio.child[i], i) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "stdio: make the pipe fd %d", i);
+	return lc_fds_keep_only(keep, LC_ARRAY_SIZE(keep), err);
+}
+
 /* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
-static int child_setup(const struct launch_ctx *c, struct lc_err **err)
+static int child_setup(struct launch_ctx *c, struct lc_err **err)
 {
 	const struct lc_launch_cfg *cfg = c->cfg;
 	cleanup_close int rootfd = -1;
 	cleanup_close int nullfd = -1;
 
-	/*
-	 * First of all, so that everything the container does is counted and limited. The
-	 * child joins by itself (through fds opened by the parent): the parent writing our pid
-	 * would need one more round trip on a pipe to hold us until it is done.
-	 */
-	if (cfg->cgroup && lc_cgroup_enter(cfg->cgroup, err) < 0)
-		return -1;
 	umask(0);
 	/*
 	 * A session of our own: the caller's terminal, if any, is no longer our controlling
@@ -809,7 +943,7 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 	 */
 	if (setsid() < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
-	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
+	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	/* nothing we mount from here on may propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -838,6 +972,9 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 			return -1;
 	if (c->statefd >= 0 && setup_etc(rootfd, cfg->state_dir, c->statefd, err) < 0)
 		return -1;
+	if (c->statefd >= 0)
+		close(c->statefd);
+	c->statefd = -1;
 	if (loopback_up(err) < 0)
 		return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
@@ -856,35 +993,74 @@ static int child_setup(const struct launch_ctx *c, struct lc_err **err)
 }
 
 /* After pivot_root: cwd, user, capabilities, exec. Returns only on failure. */
-static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err **err)
+static int child_exec(struct launch_ctx *c, int *ret_status, struct lc_err **err)
 {
 	const struct lc_launch_cfg *cfg = c->cfg;
+	cleanup_close int exe = -1;
+	cleanup_close int dir = -1;
+	const char *base;
 	char *home = NULL;
 	char path[PATH_MAX];
 	const char *name = cfg->argv[0];
+	bool script = false;
 	int r;
 
 	*ret_status = 125;
+	/* from here on, only 0, 1, 2 and the sync pipe (3): no fd leads out of the root */
+	if (close_from(4, err) < 0)
+		return -1;
 	if (drop_bounding(err) < 0)
 		return -1;
 	if (enter_cwd(cfg->cwd, err) < 0)
 		return -1;
 
 	/* found and inspected while still root: a --x script is still run by its interpreter */
-	r = lc_launch_lookpath(name, lc_env_get(c->envp, "PATH"), path, sizeof(path));
+	{
+		cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (root < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "open '/'");
+		r = lc_launch_lookpath(root, name, lc_env_get(c->envp, "PATH"), path, sizeof(path),
+				       &exe);
+	}
 	if (r == -ENOENT && !strchr(name, '/')) {
 		*ret_status = 127;
 		return lc_err_set(err, LC_ERR_NOEXEC, 0,
 				  "exec: \"%s\": executable file not found in $PATH", name);
 	}
-	if (r < 0) {
-		*ret_status = r == -ENOENT ? 127 : 126;
-		return lc_err_set(err, r == -ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, -r,
-				  "exec: \"%s\": stat %s", name, name);
+	if (r == -ENOENT) {
+		*ret_status = 127;
+		return lc_err_set(err, LC_ERR_NOEXEC, ENOENT, "exec: \"%s\": stat %s", name, name);
 	}
-	if (lc_launch_check_exec(name, path, c->self_dev, c->self_ino, err) < 0) {
+	if (r == -ELOOP || r == -EXDEV) {
+		*ret_status = 126;
+		return lc_err_set(err, LC_ERR_EXEC, 0,
+				  "exec: \"%s\": leads through a /proc magic link or a symlink "
+				  "loop: refusing to run it",
+				  name);
+	}
+	if (r < 0) {
+		*ret_status = 126;
+		return lc_err_set(err, LC_ERR_EXEC, -r, "exec: \"%s\"", name);
+	}
+	if (lc_launch_check_exec(name, exe, c->self_dev, c->self_ino, &script, err) < 0) {
 		*ret_status = 126;
 		return -1;
+	}
+	base = strrchr(path, '/') + 1; /* lookpath's paths all have one */
+	if (!script) {
+		struct stat a, b;
+		cleanup_free char *dname = lc_xstrndup(path, (size_t)(base - path));
+
+		dir = open_exec_candidate(-1, dname, O_PATH | O_DIRECTORY);
+		if (dir < 0)
+			return lc_err_set(err, LC_ERR_EXEC, errno, "exec: \"%s\": open '%s'", name,
+					  dname);
+		/* what execveat will find there is what we checked (symlinks followed alike) */
+		if (fstat(exe, &a) < 0 || fstatat(dir, base, &b, 0) < 0 || a.st_dev != b.st_dev ||
+		    a.st_ino != b.st_ino)
+			return lc_err_set(err, LC_ERR_UNSAFE, 0,
+					  "exec: \"%s\": changed while starting", name);
 	}
 
 	if (set_user(&c->user, cfg->tty, c->need_home ? &home : NULL, err) < 0)
@@ -895,8 +1071,6 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
 	reset_signals();
 	umask(022);
-	if (cloexec_from_3(err) < 0)
-		return -1;
 	/*
 	 * Last before execve (after no_new_privs, which an unprivileged user needs for it): the
 	 * filter binds every syscall from here on, ours included, and none of the setup above
@@ -904,7 +1078,18 @@ static int child_exec(const struct launch_ctx *c, int *ret_status, struct lc_err
 	 */
 	if (!cfg->no_seccomp && lc_seccomp_install(err) < 0)
 		return -1;
-	execve(path, cfg->argv, c->envp);
+	/*
+	 * An ELF runs from the dir we resolved without magic links, by the name we checked
+	 * there (execveat on the dir fd: the process is still named after the command, which
+	 * execveat on the file's own fd would rename to "4" before Linux 6.14, or to a
+	 * symlink's target). A "#!" script runs by its path: its interpreter must open it by
+	 * name, which a close-on-exec fd would not allow. Either way no fd we hold leads out of
+	 * the root, and nothing in the container runs yet to swap what we checked.
+	 */
+	if (!script && dir >= 0)
+		syscall(SYS_execveat, dir, base, cfg->argv, c->envp, 0);
+	else
+		execve(path, cfg->argv, c->envp);
 	*ret_status = errno == ENOENT ? 127 : 126;
 	return lc_err_set(err, errno == ENOENT ? LC_ERR_NOEXEC : LC_ERR_EXEC, errno, "exec: \"%s\"",
 			  name);
@@ -916,13 +1101,20 @@ struct sync_msg {
 	char msg[1024];
 };
 
-static _Noreturn void child_main(const struct launch_ctx *c, int syncfd)
+static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 {
 	struct lc_err *err = NULL;
 	struct sync_msg m = { 0 };
 	int status = 125;
 
-	if (child_setup(c, &err) == 0)
+	/*
+	 * First of all, so that everything the container does is counted and limited (and
+	 * before child_fds closes the cgroup.procs fds the parent opened for us): the child
+	 * joins by itself, the parent writing our pid would need one more round trip on a pipe.
+	 * The cgroup namespace child_setup creates is then rooted at the container's cgroup.
+	 */
+	if ((!c->cfg->cgroup || lc_cgroup_enter(c->cfg->cgroup, &err) == 0) &&
+	    child_fds(c, &syncfd, &err) == 0 && child_setup(c, &err) == 0)
 		child_exec(c, &status, &err);
 	if (!err)
 		lc_err_set(&err, LC_ERR_SYS, 0, "container setup failed (no reason given: bug)");
@@ -1036,7 +1228,11 @@ static int run_tty(const struct lc_launch_cfg *cfg, pid_t pid, int master, int s
 
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err)
 {
-	struct launch_ctx c = { .cfg = cfg, .statefd = -1, .ttysock = -1 };
+	struct launch_ctx c = { .cfg = cfg,
+				.statefd = -1,
+				.ttysock = -1,
+				.stdio = { { -1, -1, -1 }, { -1, -1, -1 } } };
+	cleanup_close int pidfd = -1;
 	cleanup_free char *hostname_env = NULL;
 	cleanup_close int statefd = -1;
 	cleanup_close int pidns = -1;
@@ -1108,6 +1304,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			goto out;
 		}
 		c.ttysock = ttysock[1];
+	} else if (lc_stdio_plan_open(&c.stdio, cfg->interactive, err) < 0) {
+		goto out;
 	}
 	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0) {
@@ -1172,6 +1370,11 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	if (ttysock[1] >= 0)
 		close(ttysock[1]);
 	ttysock[1] = -1;
+	for (int i = 0; i < 3; i++) {
+		if (c.stdio.child[i] >= 0)
+			close(c.stdio.child[i]);
+		c.stdio.child[i] = -1;
+	}
 	forward_pid = pid;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &fwd, &old[i]);
@@ -1194,6 +1397,15 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	}
 	if (pr == 0 && got < sizeof(m) && master >= 0)
 		pr = run_tty(cfg, pid, master, size_fd, err);
+	if (pr == 0 && got < sizeof(m) && lc_stdio_plan_any(&c.stdio)) {
+#ifdef SYS_pidfd_open
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+		/* without a pidfd (< 5.3) the output pipes' EOF alone ends the copy */
+		pr = lc_stdio_relay(&c.stdio, pidfd, err);
+		if (pr < 0)
+			kill(pid, SIGKILL);
+	}
 	if (wait_child(pid, &ws) < 0) {
 		if (pr == 0)
 			lc_err_set(err, LC_ERR_SYS, errno, "run: wait for the container");
@@ -1224,6 +1436,7 @@ out:
 		close(ttysock[0]);
 	if (ttysock[1] >= 0)
 		close(ttysock[1]);
+	lc_stdio_plan_close(&c.stdio);
 	free(c.envp);
 	return r;
 }

@@ -95,24 +95,66 @@ int lc_user_resolve(const struct lc_user_spec *spec, int passwd_fd, int group_fd
 #define LC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
- * Find name like exec.LookPath does in the current root: names with a '/' are taken as they
- * are; others are tried in each element of path (empty element: "."), the first regular file
- * with an execute bit wins. Writes the path into buf. Returns 0, or -ENOENT (not found, or
- * no such file for a name with '/'), -ENAMETOOLONG, or -EACCES (found only non-executables).
+ * Find name like exec.LookPath does, inside the root rootfd (the container's "/" once
+ * pivoted): names with a '/' are taken as they are (absolute ones from rootfd, relative ones
+ * from the cwd); others are tried in each element of path (empty element: "."), the first
+ * regular file with an execute bit wins. Every lookup is openat2(RESOLVE_NO_MAGICLINKS, and
+ * RESOLVE_IN_ROOT for absolute names): no "/proc/self/fd/N/.." or "/proc/1/root" can lead out
+ * of the root. Writes the path into buf and an O_RDONLY|O_CLOEXEC fd of the file (to
+ * execveat) into *ret_fd. Returns 0, or -ENOENT (not found, or no such file for a name with
+ * '/'), -ENAMETOOLONG, -ELOOP (through a magic link), or -EACCES (found only
+ * non-executables).
  */
-int lc_launch_lookpath(const char *name, const char *path, char *buf, size_t bufsz);
+int lc_launch_lookpath(int rootfd, const char *name, const char *path, char *buf, size_t bufsz,
+		       int *ret_fd);
 
 /*
- * CVE-2019-5736: refuse (LC_ERR_EXEC, exit 126) to execve path (found for the command name)
- * when it is, or when its chain of "#!" interpreters and ELF PT_INTERP leads to, the file
- * self_dev/self_ino: the launcher's own binary, reachable in the container as
- * /proc/self/exe until the execve (an image whose /bin/sh is "#!/proc/self/exe" would run the
- * host's binary as the container's PID 1, open to being rewritten from inside). Paths are
- * followed as the kernel follows them (from the current root and cwd); what cannot be read
- * is left to execve to report. Allocates only its error.
+ * CVE-2019-5736: refuse (LC_ERR_EXEC, exit 126) to run the file open at fd (the command name)
+ * when it is, or when its chain of "#!" interpreters and ELF PT_INTERP
+ * leads to, the file self_dev/self_ino: the launcher's own binary, reachable in the container
+ * as /proc/self/exe until the execve (an image whose /bin/sh is "#!/proc/self/exe" would run
+ * the host's binary as the container's PID 1, open to being rewritten from inside).
+ * Interpreters are followed as the kernel follows them (from the current root and cwd); what
+ * cannot be read is left to execve to report. *ret_script (may be NULL) tells whether the
+ * file starts with "#!". Allocates only its error.
  */
-int lc_launch_check_exec(const char *name, const char *path, dev_t self_dev, ino_t self_ino,
+int lc_launch_check_exec(const char *name, int fd, dev_t self_dev, ino_t self_ino, bool *ret_script,
 			 struct lc_err **err);
+
+/*
+ * Close every fd but 0, 1, 2 and the n fds in keep, which are moved to 3, 4, ... 3+n-1 in
+ * order (close-on-exec; a -1 entry stays -1 and takes no number). *keep[i] is updated.
+ * Not merely close-on-exec: until execve completes, the kernel resolves the command, its "#!"
+ * interpreter and its ELF interpreter with every fd still open, and /proc/self/fd/N/.. leads
+ * out of any root (runc's CVE-2024-21626 class).
+ */
+int lc_fds_keep_only(int *const *keep, size_t n, struct lc_err **err);
+
+/* ---------- standard streams (stdio.c) ---------- */
+
+/*
+ * Whether fd may be handed to a container as it is: a pipe, a socket, /dev/null or a closed
+ * fd. Anything else (a terminal, a regular file, a directory, another device) would be
+ * reachable again through /proc/self/fd/N, reopened read-write or walked, and gets a pipe.
+ */
+bool lc_stdio_passes_through(int fd);
+
+/* Pipes for the container's fds 0 (with_stdin), 1 and 2 that may not pass through. */
+struct lc_stdio_plan {
+	int child[3];  /* the end the container gets as fd i, or -1: fd i passes through */
+	int parent[3]; /* the end the launcher copies from (1, 2) or to (0), or -1 */
+};
+int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err);
+void lc_stdio_plan_close(struct lc_stdio_plan *p);
+bool lc_stdio_plan_any(const struct lc_stdio_plan *p);
+
+/*
+ * Copy the container's output pipes to our fds 1 and 2 and our fd 0 into its stdin pipe,
+ * until both output pipes reach EOF and pidfd (the container's init, -1: none) is readable.
+ * Our EOF on fd 0 closes the container's stdin; a failing fd 1 or 2 drops what comes (the
+ * container must never block on us). SIGPIPE is ignored meanwhile. Closes the parent ends.
+ */
+int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, struct lc_err **err);
 
 /* The value of KEY in a KEY=VALUE vector, or NULL. */
 const char *lc_env_get(char *const *env, const char *key);

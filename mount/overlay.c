@@ -28,6 +28,9 @@
 #ifndef FSMOUNT_CLOEXEC
 #define FSMOUNT_CLOEXEC 0x00000001
 #endif
+#ifndef MOUNT_ATTR_NODEV
+#define MOUNT_ATTR_NODEV 0x00000004
+#endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
@@ -180,7 +183,8 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "create overlay";
 		goto fail_errno;
 	}
-	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+	/* nodev: a device node made in the container (CAP_MKNOD) or shipped in a layer opens nothing */
+	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
 	if (mfd < 0) {
 		j->stage = "fsmount overlay";
 		goto fail_errno;
@@ -229,7 +233,7 @@ static void *ovl_thread(void *arg)
 		j->stage = "legacy";
 		return NULL;
 	}
-	if (mount("overlay", j->merged, "overlay", 0, j->legacy_opts) < 0) {
+	if (mount("overlay", j->merged, "overlay", MS_NODEV, j->legacy_opts) < 0) {
 		j->err_no = errno;
 		j->stage = "mount overlay";
 	}

@@ -22,6 +22,10 @@
 #   env-workdir      Env FOO=from-image, WorkingDir /srv/app (created by the launcher)
 #   setuid           /bin/euid: a 140-byte static x86-64 program, setuid root (mode 4755), whose
 #                    exit status is its effective uid & 255 (0 when it ran as root)
+#   fd-entry-N       (N = 3..12) Entrypoint /proc/self/fd/N/../../(x20)dirname(PATH)/sh,
+#                    Cmd -c "echo ESCAPED": a host program through an fd the launcher held
+#   fd-path          Env PATH of /proc/self/fd/N/../..(x20)dirname(PATH) for N = 3..12, Cmd sh
+#   fd-shebang       /bin/fdN (N = 3..12) are "#!/proc/self/fd/N/../..(x20)dirname(PATH)/sh"
 #
 # Deterministic for a given base layer and PATH (sorted tar, mtime 0, uid/gid 0, gzip without
 # a timestamp). The layouts are small: build them per test run, into the test's temp dir.
@@ -200,6 +204,14 @@ image("self-exe", [entry("bin", "dir"), entry("bin/sh", data=b"#!/proc/self/exe\
       cmd=("/bin/sh",))
 image("setuid", [entry("bin", "dir"), entry("bin/euid", data=euid_program(), mode=0o4755)],
       cmd=("/bin/euid",))
+fd_dir = lambda n: "/proc/self/fd/%d/%s%s" % (n, "../" * 20, canary_dir.lstrip("/"))
+for n in range(3, 13):
+    image("fd-entry-%d" % n, cmd=("-c", "echo ESCAPED"), Entrypoint=[fd_dir(n) + "/sh"])
+image("fd-path", cmd=("sh", "-c", "echo ESCAPED"),
+      Env=["PATH=" + ":".join(fd_dir(n) for n in range(3, 13))])
+image("fd-shebang", [entry("bin", "dir")] +
+      [entry("bin/fd%d" % n, data=("#!%s/sh\necho ESCAPED\n" % fd_dir(n)).encode(), mode=0o755)
+       for n in range(3, 13)], cmd=("/bin/fd3",))
 image("env-workdir", cmd=("sh", "-c", 'echo "$FOO $(pwd)"'),
       Env=[PATH_ENV, "FOO=from-image"], WorkingDir="/srv/app")
 EOF

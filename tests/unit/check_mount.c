@@ -285,16 +285,25 @@ static void put_elf_with_interp(const char *dir, const char *name, const char *i
 	free(p);
 }
 
-static int check_exec(const char *dir, const char *name, struct lc_err **err)
+/* lc_launch_check_exec on dir/name opened as the launcher opens a command */
+static int check_exec_script(const char *dir, const char *name, bool *script, struct lc_err **err)
 {
 	struct stat self;
 	char *p = lc_xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	int r;
 
 	ck_assert_int_eq(stat("/proc/self/exe", &self), 0);
-	r = lc_launch_check_exec(name, p, self.st_dev, self.st_ino, err);
+	r = lc_launch_check_exec(name, fd, self.st_dev, self.st_ino, script, err);
+	if (fd >= 0)
+		close(fd);
 	free(p);
 	return r;
+}
+
+static int check_exec(const char *dir, const char *name, struct lc_err **err)
+{
+	return check_exec_script(dir, name, NULL, err);
 }
 
 START_TEST(check_exec_refuses_own_binary)
@@ -336,13 +345,26 @@ START_TEST(check_exec_refuses_own_binary)
 	put_file(dir, "bare", "#!", 0755);
 	put_elf_with_interp(dir, "elfok", "/lib64/ld-linux-x86-64.so.2");
 	ck_assert_int_eq(mkfifo(fifo, 0755), 0);
-	ck_assert_ok(check_exec(dir, "script", &err), &err);
-	ck_assert_ok(check_exec(dir, "noshebang", &err), &err);
+	{
+		bool script = false;
+
+		ck_assert_ok(check_exec_script(dir, "script", &script, &err), &err);
+		ck_assert(script);
+		ck_assert_ok(check_exec_script(dir, "noshebang", &script, &err), &err);
+		ck_assert(!script);
+		ck_assert_ok(check_exec_script(dir, "elfok", &script, &err), &err);
+		ck_assert(!script);
+	}
 	ck_assert_ok(check_exec(dir, "bare", &err), &err);
 	ck_assert_ok(check_exec(dir, "elfok", &err), &err);
 	ck_assert_ok(check_exec(dir, "fifo", &err), &err);
 	ck_assert_ok(check_exec(dir, "missing", &err), &err);
-	ck_assert_ok(lc_launch_check_exec("busybox", "/bin/busybox", 0, 0, &err), &err);
+	{
+		int fd = open("/bin/busybox", O_RDONLY | O_CLOEXEC);
+
+		ck_assert_ok(lc_launch_check_exec("busybox", fd, 0, 0, NULL, &err), &err);
+		close(fd);
+	}
 	free(a);
 	free(fifo);
 	free(link);
@@ -447,6 +469,26 @@ END_TEST
 
 /* ---------- PATH lookup ---------- */
 
+/* lc_launch_lookpath from the host's "/", its fd checked against the path it reports */
+static int lookpath(const char *name, const char *path, char *buf, size_t bufsz)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1, r;
+	struct stat a, b;
+
+	ck_assert_int_ge(root, 0);
+	r = lc_launch_lookpath(root, name, path, buf, bufsz, &fd);
+	if (r == 0) {
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(fstat(fd, &a), 0);
+		ck_assert_int_eq(stat(buf, &b), 0);
+		ck_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+		ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+		close(fd);
+	}
+	close(root);
+	return r;
+}
+
 START_TEST(lookpath_like_docker)
 {
 	char *dir = unit_tmpdir();
@@ -462,26 +504,127 @@ START_TEST(lookpath_like_docker)
 	free(path);
 	path = lc_xasprintf("%s/nonexistent:%s/a:%s/b", dir, dir, dir);
 	/* the first executable regular file wins */
-	ck_assert_int_eq(lc_launch_lookpath("tool", path, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(lookpath("tool", path, buf, sizeof(buf)), 0);
 	want = lc_xasprintf("%s/a/tool", dir);
 	ck_assert_str_eq(buf, want);
 	free(want);
 	/* a non-executable file is skipped, like exec.LookPath */
-	ck_assert_int_eq(lc_launch_lookpath("data", path, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(lookpath("data", path, buf, sizeof(buf)), 0);
 	want = lc_xasprintf("%s/b/data", dir);
 	ck_assert_str_eq(buf, want);
 	free(want);
 	/* directories are not commands */
-	ck_assert_int_eq(lc_launch_lookpath("sub", path, buf, sizeof(buf)), -ENOENT);
-	ck_assert_int_eq(lc_launch_lookpath("nope", path, buf, sizeof(buf)), -ENOENT);
-	ck_assert_int_eq(lc_launch_lookpath("", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lookpath("sub", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lookpath("nope", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lookpath("", path, buf, sizeof(buf)), -ENOENT);
 	/* a name with '/' is not searched */
-	ck_assert_int_eq(lc_launch_lookpath("a/tool", path, buf, sizeof(buf)), -ENOENT);
-	ck_assert_int_eq(lc_launch_lookpath("/bin/sh", path, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(lookpath("a/tool", path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lookpath("/bin/sh", path, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "/bin/sh");
-	ck_assert_int_eq(lc_launch_lookpath("tool", path, buf, 8), -ENOENT);
+	ck_assert_int_eq(lookpath("tool", path, buf, 8), -ENOENT);
 	free(path);
 	unit_tmpdir_free(dir);
+}
+END_TEST
+
+/* a command, or a PATH entry, through /proc/self/fd/N or /proc/1/root is never followed */
+START_TEST(lookpath_refuses_magic_links)
+{
+	char *dir = unit_tmpdir();
+	char buf[4096];
+	int root, fd = -1, dfd;
+	char *path, *name;
+
+	put_file(dir, "bin/tool", "#!/bin/sh\n", 0755);
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(root, 0);
+	/* inside the root: absolute names are the root's, ".." stops at it */
+	ck_assert_int_eq(lc_launch_lookpath(root, "/bin/tool", NULL, buf, sizeof(buf), &fd), 0);
+	close(fd);
+	fd = -1;
+	ck_assert_int_eq(
+		lc_launch_lookpath(root, "/../../../bin/tool", NULL, buf, sizeof(buf), &fd), 0);
+	close(fd);
+	fd = -1;
+	ck_assert_int_eq(lc_launch_lookpath(root, "tool", "/bin", buf, sizeof(buf), &fd), 0);
+	close(fd);
+	fd = -1;
+	/* the escapes of issue 5: a held fd's magic link, as the name and as a PATH entry */
+	name = lc_xasprintf("/proc/self/fd/%d/bin/tool", dfd);
+	path = lc_xasprintf("/proc/self/fd/%d/bin", dfd);
+	close(root);
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_eq(lc_launch_lookpath(root, name, NULL, buf, sizeof(buf), &fd), -ELOOP);
+	ck_assert_int_eq(lc_launch_lookpath(root, "tool", path, buf, sizeof(buf), &fd), -ENOENT);
+	ck_assert_int_eq(fd, -1);
+	/* the same name works when magic links are not involved (the test is not vacuous) */
+	free(name);
+	name = lc_xasprintf("%s/bin/tool", dir);
+	ck_assert_int_eq(lc_launch_lookpath(root, name, NULL, buf, sizeof(buf), &fd), 0);
+	close(fd);
+	free(name);
+	free(path);
+	close(root);
+	close(dfd);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
+/*
+ * lc_fds_keep_only: the kept fds at 3, 4, 5, nothing else above 2. In a child of its own:
+ * closing every other fd also closes Check's pipe to its runner.
+ */
+static int keep_only_child(void)
+{
+	int a[2], b, c, d = -1, n = 0;
+	int *keep[] = { &b, &d, &c };
+	struct lc_err *err = NULL;
+	struct stat st;
+	DIR *dir;
+	struct dirent *de;
+
+	if (pipe2(a, O_CLOEXEC) < 0)
+		return 1;
+	for (int i = 0; i < 20; i++)
+		if (open("/", O_PATH | O_CLOEXEC) < 0) /* leaked on purpose */
+			return 2;
+	b = a[1];
+	c = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c < 0 || lc_fds_keep_only(keep, 3, &err) < 0)
+		return 3;
+	if (b != 3 || d != -1 || c != 5)
+		return 4;
+	if (fstat(3, &st) < 0 || !S_ISFIFO(st.st_mode) || fstat(5, &st) < 0 ||
+	    !S_ISDIR(st.st_mode) || fcntl(4, F_GETFD) != -1)
+		return 5;
+	if (!(fcntl(3, F_GETFD) & FD_CLOEXEC) || !(fcntl(5, F_GETFD) & FD_CLOEXEC))
+		return 6;
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return 7;
+	while ((de = readdir(dir))) {
+		long fd = strtol(de->d_name, NULL, 10);
+
+		if (de->d_name[0] != '.' && fd > 2 && fd != dirfd(dir))
+			n++;
+	}
+	closedir(dir);
+	return n == 2 ? 0 : 8;
+}
+
+START_TEST(fds_keep_only_closes_the_rest)
+{
+	pid_t pid = fork();
+	int ws = 0;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(keep_only_child());
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "keep_only_child failed at step %d",
+		      WEXITSTATUS(ws));
 }
 END_TEST
 
@@ -1568,6 +1711,8 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, overlay_legacy_opts_page_bound);
 	tcase_add_test(tc, overlay_refuses_too_many_layers);
 	tcase_add_test(tc, lookpath_like_docker);
+	tcase_add_test(tc, lookpath_refuses_magic_links);
+	tcase_add_test(tc, fds_keep_only_closes_the_rest);
 	tcase_add_test(tc, check_exec_refuses_own_binary);
 	tcase_add_test(tc, env_get_exact_key);
 	tcase_add_loop_test(tc, seccomp_answers_like_docker, 0, LC_ARRAY_SIZE(sc_cases));
