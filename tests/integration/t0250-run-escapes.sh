@@ -14,7 +14,7 @@
 require_root
 require_layerctl
 
-plan 119
+plan 91
 
 start_registry
 push_images busybox
