@@ -288,10 +288,11 @@ static int resolve_in(int rootfd, const char *path, enum target_kind kind, int f
 		      struct lc_err **err)
 {
 	cleanup_close int cur = -1;
-	const char *p = path;
+	const char *p;
 
-	while (*p == '/')
-		p++;
+	while (*path == '/')
+		path++; /* our messages add the one '/' */
+	p = path;
 	cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cur < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open the rootfs");
@@ -703,7 +704,7 @@ static int enter_cwd(const char *cwd, struct lc_err **err)
 			return lc_err_set(err, LC_ERR_SYS, errno, "open '/'");
 		fd = resolve_in(root, cwd, T_DIR, T_CREATE, err);
 		if (fd < 0)
-			return *err ? lc_err_prefix(err, "working directory")
+			return *err ? lc_err_prefix(err, "working directory '%s'", cwd)
 				    : lc_err_set(err, LC_ERR_SYS, ENOENT, "working directory '%s'",
 						 cwd);
 	}

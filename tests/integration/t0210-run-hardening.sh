@@ -94,7 +94,7 @@ is "$out" "inet 127.0.0.1/8" "lo has 127.0.0.1"
 lc_run "$B" cat /proc/self/mountinfo
 is "$rc" 0 "mountinfo readable"
 mpoints=$(printf '%s\n' "$out" | awk '{print $5}')
-unexpected=$(printf '%s\n' "$mpoints" | grep -vxE '/|/proc(/(acpi|asound|interrupts|kcore|keys|latency_stats|sched_debug|scsi|timer_list|timer_stats|bus|fs|irq|sys|sysrq-trigger))?|/dev(/(pts|shm|mqueue))?|/sys(/firmware|/devices/virtual/powercap)?|/etc/(hostname|hosts|resolv\.conf)' || true)
+unexpected=$(printf '%s\n' "$mpoints" | grep -vxE '/|/proc(/(acpi|asound|interrupts|kcore|keys|latency_stats|sched_debug|scsi|timer_list|timer_stats|bus|fs|irq|sys|sysrq-trigger))?|/dev(/(pts|shm|mqueue|null|zero|full|random|urandom|tty))?|/sys(/firmware|/devices/virtual/powercap)?|/etc/(hostname|hosts|resolv\.conf)' || true)
 is "$unexpected" "" "the container sees only its own mounts (no host mount points)"
 is "$(printf '%s\n' "$mpoints" | grep -c "^$TMPD" || true)" 0 "no mount point at a host path"
 lc_run "$B" sh -c 'ls /work /mnt 2>/dev/null; ls /proc/1/root/ | tr "\n" " "'

@@ -67,7 +67,7 @@ ok -m "pull python" "$LAYERCTL" --root "$ROOT" pull -q "$P"
 # --- no limit, no cgroup ---------------------------------------------------------------------
 lc_run --cgroup-parent "$PARENT" "$B" cat /proc/self/cgroup
 is "$rc" 0 "a run without limits works"
-is "$out" "$(cat /proc/self/cgroup)" "  and its processes stay in the caller's cgroups"
+is "$out" "$(sed 's/:[^:]*$/:\//' /proc/self/cgroup)" "  it sees the root of its cgroup namespace in every hierarchy (no host path)"
 is "$(cgroups_under "$PARENT"; find "$CG" -maxdepth 2 -name "$PARENT")" "" "  no cgroup (not even the parent) was made"
 
 # --- the lesson's experiment, verbatim ---------------------------------------------------------
@@ -156,7 +156,7 @@ lc_run --cgroup-parent "$PARENT" --pids-limit 100 "$B" sh -c '
 is "$out" $'mknod ok\nmknod ok\nnull ok\nzero ok\nurandom ok\nrandom ok\nfull ok' \
 	"with a cgroup: mknod works, but char 1:11 and block 7:0 cannot be opened; /dev/null, zero, urandom, random, full can"
 lc_run --cgroup-parent "$PARENT" --pids-limit 100 "$B" sh -c 'mknod /mem c 1 1; head -c 1 /mem; echo $?'
-like "$err" "Operation not permitted" "/dev/mem made by mknod cannot be read (EPERM)"
+like "$err" "Operation not permitted|Permission denied" "/dev/mem made by mknod cannot be read (nodev: EACCES; the device cgroup: EPERM)"
 
 # --- flag errors, docker's words, exit 125, nothing made ----------------------------------------
 bad() { # bad EXPECTED-ERE OPTIONS...
