@@ -35,6 +35,7 @@ enum lc_errc {
 	LC_ERR_EXISTS,	 /* the thing already exists */
 	LC_ERR_EXEC,	 /* the container command could not be executed */
 	LC_ERR_NOEXEC,	 /* the container command was not found */
+	LC_ERR_USAGE,	 /* the command line asks for the impossible (a port above 65535) */
 };
 
 struct lc_err {
@@ -158,6 +159,16 @@ int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err);
 
 /* Random lowercase hex string of n chars (n even, <= 64) from getrandom(2). */
 void lc_random_hex(char *out, size_t n);
+/* n random bytes from getrandom(2) (aborts if the kernel cannot give them). */
+void lc_random_bytes(void *out, size_t n);
+
+/*
+ * A copy of s fit for one terminal line (caller frees): C0 controls, DEL and the C1 controls
+ * (as UTF-8, or as lone bytes) become escapes like Go's %q ("\n", "\t", "\x1b", "\u009b"),
+ * so that untrusted text can neither split an error over lines nor drive the terminal. A
+ * backslash stays as it is; other bytes are copied.
+ */
+char *lc_escape_ctl(const char *s);
 
 /* Format a byte count like docker does: "187.7MB", "512B" (SI units, 4 significant digits). */
 void lc_human_size(uint64_t bytes, char *out, size_t outsz);

@@ -127,16 +127,30 @@ void lc_strv_free(char **v)
 	free(v);
 }
 
-void lc_random_hex(char *out, size_t n)
+/* two lowercase hex digits of c at o; returns 2 */
+static int hex2(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[32];
-	size_t i, got = 0;
 
-	if (n > 64)
-		n = 64;
-	while (got < (n + 1) / 2) {
-		ssize_t r = getrandom(raw + got, (n + 1) / 2 - got, 0);
+	o[0] = hex[c >> 4];
+	o[1] = hex[c & 0xf];
+	return 2;
+}
+
+/* "\xNN" at o; returns 4 */
+static int esc_x(char *o, unsigned char c)
+{
+	o[0] = '\\';
+	o[1] = 'x';
+	return 2 + hex2(o + 2, c);
+}
+
+void lc_random_bytes(void *out, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom((char *)out + got, n - got, 0);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -145,9 +159,47 @@ void lc_random_hex(char *out, size_t n)
 		}
 		got += (size_t)r;
 	}
+}
+
+void lc_random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+	size_t i;
+
+	if (n > 64)
+		n = 64;
+	lc_random_bytes(raw, (n + 1) / 2);
 	for (i = 0; i < n; i++)
 		out[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
 	out[n] = '\0';
+}
+
+char *lc_escape_ctl(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	/* at most 6 bytes ("\u009b") for 2 in, 4 ("\x1b") for 1 in */
+	char *out = lc_xmalloc(4 * n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\n' || c == '\r' || c == '\t') {
+			*o++ = '\\';
+			*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f)) {
+			o += esc_x(o, c);
+		} else if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+			memcpy(o, "\\u00", 4);
+			o += 4;
+			o += hex2(o, p[++i]);
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 void lc_human_size(uint64_t bytes, char *out, size_t outsz)

@@ -29,19 +29,26 @@ static const char usage[] =
 
 int cmd_report(struct lc_err *err, int code)
 {
-	fprintf(stderr, "layerctl: %s\n", err && err->msg ? err->msg : "unknown error");
+	/* messages quote references, registry answers and file names: one line, no escapes */
+	cleanup_free char *msg = lc_escape_ctl(err && err->msg ? err->msg : "unknown error");
+
+	fprintf(stderr, "layerctl: %s\n", msg);
 	lc_err_free(err);
 	return code;
 }
 
 int cmd_usage_error(const char *verb, const char *fmt, ...)
 {
+	cleanup_free char *raw = NULL;
+	cleanup_free char *msg = NULL;
 	va_list ap;
 
-	fprintf(stderr, "layerctl%s%s: ", verb ? " " : "", verb ? verb : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
 	va_end(ap);
+	msg = lc_escape_ctl(raw);
+	fprintf(stderr, "layerctl%s%s: %s", verb ? " " : "", verb ? verb : "", msg);
 	fprintf(stderr, "\nSee 'layerctl%s%s --help'.\n", verb ? " " : "", verb ? verb : "");
 	return EXIT_USAGE;
 }
@@ -129,7 +136,12 @@ int main(int argc, char **argv)
 			return verbs[i].fn(vargc, vargv, &g);
 		}
 	}
-	fprintf(stderr, "layerctl: '%s' is not a layerctl command.\nSee 'layerctl --help'.\n",
-		argv[optind]);
+	{
+		cleanup_free char *verb = lc_escape_ctl(argv[optind]);
+
+		fprintf(stderr,
+			"layerctl: '%s' is not a layerctl command.\nSee 'layerctl --help'.\n",
+			verb);
+	}
 	return EXIT_USAGE;
 }

@@ -15,6 +15,8 @@ static const char pull_usage[] =
 	"      --platform string   pull this platform (os/arch[/variant]), default the host's\n"
 	"      --insecure          allow plain HTTP and unverified TLS to non-loopback registries\n"
 	"      --max-concurrent-downloads N   layers downloaded at once (default 3)\n"
+	"      --retry-max-time SECONDS   keep retrying a failed request (429, 5xx, reset) for\n"
+	"                          this long in all, with backoff (default 30; 0: never)\n"
 	"  -q, --quiet             print only the image name\n"
 	"  -h, --help              print this help\n";
 
@@ -91,6 +93,14 @@ static void on_progress(const struct lc_pull_progress *e, void *data)
 	}
 	if (e->event == LC_PULL_RESOLVED) {
 		fflush(p->out);
+		return;
+	}
+	if (e->event == LC_PULL_NOTE || e->event == LC_PULL_WARNING) {
+		/* a warning goes to stderr, as docker's */
+		fflush(p->out);
+		fprintf(e->event == LC_PULL_WARNING ? stderr : p->out, "%s%s\n",
+			e->event == LC_PULL_WARNING ? "Warning: " : "", e->message);
+		fflush(e->event == LC_PULL_WARNING ? stderr : p->out);
 		return;
 	}
 	i = line_for(p, e);
@@ -173,6 +183,7 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 		{ "platform", required_argument, NULL, 'P' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "max-concurrent-downloads", required_argument, NULL, 'M' },
+		{ "retry-max-time", required_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -204,6 +215,19 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			o.max_concurrent = (int)v;
 			break;
 		}
+		case 'R': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 0 || v > 3600)
+				return cmd_usage_error(
+					"pull",
+					"invalid --retry-max-time '%s' (want 0 to 3600 "
+					"seconds)",
+					optarg);
+			o.retry_ms = v ? v * 1000 : -1;
+			break;
+		}
 		case 'q':
 			quiet = true;
 			break;
@@ -218,7 +242,7 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 		return cmd_usage_error("pull", "\"pull\" requires exactly 1 argument");
 	if (lc_ref_parse(argv[optind], &ref, &err) < 0) {
 		lc_err_prefix(&err, "pull '%s'", argv[optind]);
-		return cmd_report(err, EXIT_ERR);
+		return cmd_report(err, err->code == LC_ERR_USAGE ? EXIT_USAGE : EXIT_ERR);
 	}
 	if (cmd_store_open(g, &s, &err) < 0) {
 		lc_ref_free(ref);

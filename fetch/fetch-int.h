@@ -19,7 +19,8 @@
 #define LC_MAX_CONFIG_SIZE  (4u << 20)	/* image config blobs */
 #define LC_MAX_HEADER_VALUE (8u << 10)	/* one response header we keep */
 #define LC_MAX_REDIRECTS    10
-#define LC_HTTP_TRIES	    3
+/* time spent waiting between retries of one request, unless the caller says otherwise */
+#define LC_HTTP_RETRY_MS 30000
 
 /* ---------- platform.c ---------- */
 
@@ -107,6 +108,13 @@ char *lc_registry_errors_parse(const char *body, size_t len);
 /* Retry-After as seconds (delta-seconds or HTTP-date), capped to cap; -1 if unparsable. */
 long lc_retry_after_parse(const char *v, long cap);
 
+/*
+ * The wait before retry n (0 for the first): 500 ms doubling up to 8 s, half of it fixed and
+ * half drawn from rnd ("equal jitter"), so that clients refused together do not return
+ * together. Within a 30 s budget that is about 6 retries.
+ */
+long lc_backoff_ms(unsigned n, uint32_t rnd);
+
 /* ---------- http.c (transfers) ---------- */
 
 /* Called with body bytes of a 2xx answer; return -1 with *err set to stop the transfer. */
@@ -122,6 +130,8 @@ struct lc_http_req {
 	lc_http_data_fn on_data;   /* stream 2xx bodies here instead of buffering */
 	void *data;
 	atomic_bool *cancel; /* when set true, the transfer stops (may be NULL) */
+	uint64_t offset;     /* stream from this byte on (Range: bytes=N-), 0: all of it */
+	long retry_ms;	     /* total wait between retries: 0 LC_HTTP_RETRY_MS, < 0 none */
 };
 
 struct lc_http_resp {
@@ -129,7 +139,8 @@ struct lc_http_resp {
 	char *body; /* buffered 2xx body (NUL-terminated) or a bounded error body */
 	size_t len;
 	char *content_type, *docker_digest, *www_authenticate, *retry_after;
-	uint64_t delivered; /* bytes handed to on_data */
+	char *ratelimit_limit, *ratelimit_remaining; /* Docker Hub's "100;w=21600" */
+	uint64_t delivered;			     /* bytes handed to on_data (after offset) */
 };
 void lc_http_resp_clear(struct lc_http_resp *r);
 
@@ -139,11 +150,13 @@ struct lc_http *lc_http_new(void);
 void lc_http_free(struct lc_http *h);
 
 /*
- * Perform req, following redirects by hand (lc_redirect_policy), retrying 5xx/429/resets up to
- * LC_HTTP_TRIES times (a stream that already delivered bytes resumes with Range, or skips what
- * it already had when the server ignores Range). Returns 0 with any final HTTP status in
- * *ret (the caller judges it), -1 on a transport failure naming the host, or the on_data
- * callback's own error.
+ * Perform req, following redirects by hand (lc_redirect_policy), retrying 5xx, 429, 408 and
+ * resets with lc_backoff_ms waits (or the server's Retry-After) for at most req->retry_ms in
+ * all; a retry that made progress starts the budget afresh. A stream asks for what it lacks
+ * with Range (from req->offset plus what it delivered): a 206 must name that start, a 200
+ * is read from its first byte and what the caller already has is dropped. Returns 0 with any
+ * final HTTP status in *ret (the caller judges it), -1 on a transport failure naming the
+ * host, or the on_data callback's own error.
  */
 int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_resp *ret,
 	       struct lc_err **err);
@@ -158,6 +171,11 @@ int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry 
 void lc_registry_free(struct lc_registry *r);
 /* Point the registry at a different credentials file (tests), before any request. */
 void lc_registry_set_config(struct lc_registry *r, const char *config_path);
+
+/* Total wait between retries of one request (lc_http_req's retry_ms), before any request. */
+void lc_registry_set_retry(struct lc_registry *r, long retry_ms);
+/* Docker Hub's pull quota as last seen ("76 of 100 pulls left (per 21600 s)"), or NULL. */
+char *lc_registry_ratelimit(struct lc_registry *r);
 
 struct lc_fetched_manifest {
 	char *body;

@@ -42,6 +42,8 @@ enum lc_pull_event {
 	LC_PULL_LAYER_PROGRESS, /* bytes current of total arrived */
 	LC_PULL_LAYER_VERIFYING,
 	LC_PULL_LAYER_DONE, /* "Pull complete" */
+	LC_PULL_NOTE,	    /* message: something to show (the registry's pull quota) */
+	LC_PULL_WARNING,    /* message: something went wrong and was repaired */
 };
 
 struct lc_pull_progress {
@@ -49,6 +51,7 @@ struct lc_pull_progress {
 	size_t index;	    /* layer index, bottom = 0 */
 	const char *digest; /* compressed layer digest (or the resolved digest for RESOLVED) */
 	int64_t current, total;
+	const char *message; /* LC_PULL_NOTE, LC_PULL_WARNING: one line, untrusted parts escaped */
 };
 
 /* Called with a lock held, from any of the pull's threads, one call at a time. */
@@ -58,6 +61,7 @@ struct lc_pull_opts {
 	bool insecure;	      /* allow plain http / unverified TLS to non-loopback hosts */
 	const char *platform; /* "os/arch[/variant]"; NULL: the host's */
 	int max_concurrent;   /* parallel layer downloads; 0: 3 */
+	long retry_ms;	      /* total wait between retries of one request: 0 30 s, < 0 none */
 	lc_pull_progress_fn progress;
 	void *progress_data;
 };

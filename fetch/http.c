@@ -211,6 +211,13 @@ long lc_retry_after_parse(const char *v, long cap)
 	return s > cap ? cap : s;
 }
 
+long lc_backoff_ms(unsigned n, uint32_t rnd)
+{
+	long d = 500L << (n < 4 ? n : 4);
+
+	return d / 2 + (long)(rnd % (uint32_t)(d / 2 + 1));
+}
+
 /* ---------- transfers ---------- */
 
 struct lc_http {
@@ -251,6 +258,8 @@ void lc_http_resp_clear(struct lc_http_resp *r)
 	free(r->docker_digest);
 	free(r->www_authenticate);
 	free(r->retry_after);
+	free(r->ratelimit_limit);
+	free(r->ratelimit_remaining);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -276,9 +285,12 @@ static void xfer_reset_headers(struct xfer *x)
 	free(r->docker_digest);
 	free(r->www_authenticate);
 	free(r->retry_after);
+	free(r->ratelimit_limit);
+	free(r->ratelimit_remaining);
 	free(x->location);
 	free(x->content_range);
 	r->content_type = r->docker_digest = r->www_authenticate = r->retry_after = NULL;
+	r->ratelimit_limit = r->ratelimit_remaining = NULL;
 	x->location = x->content_range = NULL;
 }
 
@@ -335,6 +347,10 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *data)
 		set_header(&x->resp->www_authenticate, v, vlen, true);
 	} else if (IS("retry-after")) {
 		set_header(&x->resp->retry_after, v, vlen, false);
+	} else if (IS("ratelimit-limit")) {
+		set_header(&x->resp->ratelimit_limit, v, vlen > 64 ? 64 : vlen, false);
+	} else if (IS("ratelimit-remaining")) {
+		set_header(&x->resp->ratelimit_remaining, v, vlen > 64 ? 64 : vlen, false);
 	} else if (IS("location")) {
 		set_header(&x->location, v, vlen, false);
 	} else if (IS("content-range")) {
@@ -445,6 +461,39 @@ static void backoff_sleep(const struct lc_http_req *req, long ms)
 	}
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait before retry n of a request whose failures began at since, if the budget allows:
+ * the server's Retry-After (seconds, -1 when it sent none) or lc_backoff_ms. 0 after the
+ * wait, -1 when the budget is spent (or would be by the wait) or the request was cancelled.
+ */
+static int retry_wait(const struct lc_http_req *req, long budget, long long since, unsigned n,
+		      long retry_after)
+{
+	uint32_t rnd;
+	long wait;
+
+	if (budget < 0 || cancelled(req))
+		return -1;
+	if (retry_after >= 0) {
+		wait = retry_after * 1000;
+	} else {
+		lc_random_bytes(&rnd, sizeof(rnd));
+		wait = lc_backoff_ms(n, rnd);
+	}
+	if (now_ms() - since + wait > budget)
+		return -1;
+	backoff_sleep(req, wait);
+	return cancelled(req) ? -1 : 0;
+}
+
 static bool retryable_curl(CURLcode rc)
 {
 	switch (rc) {
@@ -543,10 +592,13 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 	struct lc_http_resp resp = { 0 };
 	struct xfer x = { .req = req, .resp = &resp };
 	char errbuf[CURL_ERROR_SIZE];
-	long delay_ms = 500;
+	long budget = req->retry_ms ? req->retry_ms : LC_HTTP_RETRY_MS;
+	long long since = now_ms();
+	uint64_t progress = 0;
+	unsigned n_retry = 0;
 	int r = -1;
 
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		cleanup_free char *url = lc_xstrdup(req->url);
 		bool send_auth = true;
 		unsigned hops = 0;
@@ -564,7 +616,7 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 			x.error_len = 0;
 			x.seen = x.skip = 0;
 			x.started = false;
-			x.resume_from = req->on_data ? resp.delivered : 0;
+			x.resume_from = req->on_data ? req->offset + resp.delivered : 0;
 			rc = perform_one(h, &x, url, send_auth, errbuf);
 			if (x.err) {
 				lc_err_move(err, &x.err);
@@ -593,26 +645,27 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 			url = next;
 			hops++;
 		}
+		if (resp.delivered > progress) {
+			/* bytes came: the server works, the next failure starts a new budget */
+			progress = resp.delivered;
+			since = now_ms();
+			n_retry = 0;
+		}
 		if (rc != CURLE_OK) {
 			cleanup_free char *host = host_of(url);
 
-			if (retryable_curl(rc) && attempt + 1 < LC_HTTP_TRIES) {
-				backoff_sleep(req, delay_ms);
-				delay_ms *= 2;
+			if (retryable_curl(rc) &&
+			    retry_wait(req, budget, since, n_retry++, -1) == 0)
 				continue;
-			}
 			lc_err_set(err, LC_ERR_NET, 0, "%s '%s': %s",
 				   resp.delivered ? "download from" : "cannot reach", host,
 				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			goto out;
 		}
-		if (retryable_status(status) && attempt + 1 < LC_HTTP_TRIES) {
-			long ra = lc_retry_after_parse(resp.retry_after, 30);
-
-			backoff_sleep(req, ra >= 0 ? ra * 1000 : delay_ms);
-			delay_ms *= 2;
+		if (retryable_status(status) &&
+		    retry_wait(req, budget, since, n_retry++,
+			       lc_retry_after_parse(resp.retry_after, 3600)) == 0)
 			continue;
-		}
 		resp.status = status;
 		break;
 	}

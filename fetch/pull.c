@@ -80,6 +80,30 @@ static void emit(struct pull *p, enum lc_pull_event ev, size_t index, const char
 	pthread_mutex_unlock(&p->progress_lock);
 }
 
+static void emit_msg(struct pull *p, enum lc_pull_event ev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A NOTE or WARNING line for the user: formatted, its control characters escaped. */
+static void emit_msg(struct pull *p, enum lc_pull_event ev, const char *fmt, ...)
+{
+	cleanup_free char *raw = NULL;
+	cleanup_free char *msg = NULL;
+	struct lc_pull_progress e = { .event = ev };
+	va_list ap;
+
+	if (!p->o || !p->o->progress)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	msg = lc_escape_ctl(raw);
+	e.message = msg;
+	pthread_mutex_lock(&p->progress_lock);
+	p->o->progress(&e, p->o->progress_data);
+	pthread_mutex_unlock(&p->progress_lock);
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -225,37 +249,80 @@ static void *worker(void *data)
 	return NULL;
 }
 
-/* The manifest bytes for digest: from the store if it has them, else from the registry. */
-static int get_manifest_by_digest(struct lc_store *s, struct lc_registry *reg, struct lc_http *h,
-				  const char *digest, int64_t size, struct lc_fetched_manifest *ret,
-				  struct lc_err **err)
+/*
+ * 1 and *ret when the store holds digest whole; 0 when it does not (a copy whose bytes no longer
+ * hash to its name is dropped, with a warning); -1 on error.
+ */
+static int from_store(struct pull *p, const char *digest, size_t max,
+		      struct lc_fetched_manifest *ret, struct lc_err **err)
 {
-	if (lc_store_blob_has(s, digest) == 1) {
-		if (lc_store_blob_get(s, digest, LC_MAX_MANIFEST_SIZE, &ret->body, &ret->len, err) <
-		    0)
+	struct lc_err *e = NULL;
+
+	if (lc_store_blob_has(p->s, digest) != 1)
+		return 0;
+	if (lc_store_blob_get(p->s, digest, max, &ret->body, &ret->len, &e) == 0) {
+		snprintf(ret->digest, sizeof(ret->digest), "%s", digest);
+		return 1;
+	}
+	if (e->code != LC_ERR_DIGEST && e->code != LC_ERR_LIMIT)
+		return lc_err_move(err, &e);
+	emit_msg(p, LC_PULL_WARNING, "%s; fetching it again", e->msg);
+	lc_err_free(e);
+	return lc_store_blob_drop(p->s, digest, err);
+}
+
+/*
+ * A manifest or a config named by digest (size: its descriptor's, or -1): the store's copy
+ * when it is whole, else the registry's, fetched and stored under the blob's lock so that
+ * concurrent pulls fetch it once. tag: GET the manifest by this tag (a HEAD named digest).
+ */
+static int get_small(struct pull *p, struct lc_http *h, const char *digest, int64_t size,
+		     bool manifest, const char *tag, struct lc_fetched_manifest *ret,
+		     struct lc_err **err)
+{
+	size_t max = manifest ? LC_MAX_MANIFEST_SIZE : LC_MAX_CONFIG_SIZE;
+	cleanup_close int lock = -1;
+	int r;
+
+	r = from_store(p, digest, max, ret, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	lock = lc_store_blob_lock(p->s, digest, err);
+	if (lock < 0)
+		return -1;
+	r = from_store(p, digest, max, ret, err); /* the pull we waited for may have stored it */
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (manifest) {
+		if (lc_registry_get_manifest(p->reg, h, tag ? tag : digest, size, ret, err) < 0)
+			return -1;
+	} else {
+		if (lc_registry_get_small_blob(p->reg, h, digest, size, max, &ret->body, &ret->len,
+					       err) < 0)
 			return -1;
 		snprintf(ret->digest, sizeof(ret->digest), "%s", digest);
-		return 0;
 	}
-	return lc_registry_get_manifest(reg, h, digest, size, ret, err);
+	return lc_store_blob_put(p->s, ret->digest, ret->body, ret->len, err);
 }
 
 /* Resolve ref to its top-level manifest or index (bytes verified against their digest). */
-static int resolve(struct lc_store *s, struct lc_registry *reg, struct lc_http *h,
-		   const struct lc_ref *ref, struct lc_fetched_manifest *ret, struct lc_err **err)
+static int resolve(struct pull *p, struct lc_http *h, const struct lc_ref *ref,
+		   struct lc_fetched_manifest *ret, struct lc_err **err)
 {
 	char digest[LC_DIGEST_BUFSZ];
 	int r;
 
 	if (ref->digest)
-		return get_manifest_by_digest(s, reg, h, ref->digest, -1, ret, err);
+		return get_small(p, h, ref->digest, -1, true, NULL, ret, err);
 	/* HEAD first: an unchanged image costs no GET (HEADs are not counted as pulls) */
-	r = lc_registry_head_manifest(reg, h, ref->tag, digest, err);
+	r = lc_registry_head_manifest(p->reg, h, ref->tag, digest, err);
 	if (r < 0)
 		return -1;
-	if (r == 1 && lc_store_blob_has(s, digest) == 1)
-		return get_manifest_by_digest(s, reg, h, digest, -1, ret, err);
-	return lc_registry_get_manifest(reg, h, ref->tag, -1, ret, err);
+	if (r == 1)
+		return get_small(p, h, digest, -1, true, ref->tag, ret, err);
+	if (lc_registry_get_manifest(p->reg, h, ref->tag, -1, ret, err) < 0)
+		return -1;
+	return lc_store_blob_put(p->s, ret->digest, ret->body, ret->len, err);
 }
 
 static int choose_platform(const struct lc_pull_opts *o, char **os, char **arch, char **variant,
@@ -348,13 +415,13 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	cleanup_http struct lc_http *h = NULL;
 	cleanup_fetched struct lc_fetched_manifest top = { 0 };
 	cleanup_fetched struct lc_fetched_manifest plat = { 0 };
+	cleanup_fetched struct lc_fetched_manifest cfgb = { 0 };
 	cleanup_manifest struct lc_manifest *top_m = NULL;
 	cleanup_manifest struct lc_manifest *plat_m = NULL;
 	cleanup_config struct lc_image_config *cfg = NULL;
 	cleanup_free char *os = NULL;
 	cleanup_free char *arch = NULL;
 	cleanup_free char *variant = NULL;
-	cleanup_free char *cfg_buf = NULL;
 	cleanup_free char *name = NULL;
 	cleanup_free char(*chain)[LC_DIGEST_BUFSZ] = NULL;
 	cleanup_free bool *done = NULL;
@@ -362,7 +429,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	struct lc_store_ref *old = NULL;
 	const struct lc_manifest *m;
 	const char *manifest_digest;
-	size_t cfg_len = 0, n_queue = 0;
+	size_t n_queue = 0;
 	struct lc_store_ref newref;
 	bool up_to_date;
 	__attribute__((cleanup(pull_fini))) struct pull p = {
@@ -377,15 +444,23 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		return -1;
 	if (lc_registry_new(ref, o && o->insecure, &reg, err) < 0)
 		return -1;
+	if (o)
+		lc_registry_set_retry(reg, o->retry_ms);
 	h = lc_http_new();
+	p.s = s;
+	p.reg = reg;
 
 	/* 1. the name's manifest or index, verified against its digest */
-	if (resolve(s, reg, h, ref, &top, err) < 0)
+	if (resolve(&p, h, ref, &top, err) < 0)
 		return -1;
+	{
+		cleanup_free char *quota = lc_registry_ratelimit(reg);
+
+		if (quota)
+			emit_msg(&p, LC_PULL_NOTE, "rate limit: %s", quota);
+	}
 	if (lc_manifest_parse(top.body, top.len, top.content_type, &top_m, err) < 0)
 		return lc_err_prefix(err, "manifest %s", top.digest);
-	if (lc_store_blob_put(s, top.digest, top.body, top.len, err) < 0)
-		return -1;
 
 	/* 2. an index: the platform's manifest */
 	m = top_m;
@@ -407,7 +482,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		if (d->size < 0 || (uint64_t)d->size > LC_MAX_MANIFEST_SIZE)
 			return lc_err_set(err, LC_ERR_LIMIT, 0, "manifest %s: size %lld exceeds %u",
 					  d->digest, (long long)d->size, LC_MAX_MANIFEST_SIZE);
-		if (get_manifest_by_digest(s, reg, h, d->digest, d->size, &plat, err) < 0)
+		if (get_small(&p, h, d->digest, d->size, true, NULL, &plat, err) < 0)
 			return -1;
 		if ((int64_t)plat.len != d->size)
 			return lc_err_set(err, LC_ERR_DIGEST, 0,
@@ -419,8 +494,6 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 			return lc_err_set(err, LC_ERR_PROTO, 0,
 					  "manifest %s: an index entry must be an image manifest",
 					  plat.digest);
-		if (lc_store_blob_put(s, plat.digest, plat.body, plat.len, err) < 0)
-			return -1;
 		m = plat_m;
 		manifest_digest = plat.digest;
 	} else if (top_m->kind != LC_MEDIA_MANIFEST) {
@@ -435,18 +508,9 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "not a container image: config media type '%.100s'",
 				  m->config.media_type);
-	if (lc_store_blob_has(s, m->config.digest) == 1) {
-		if (lc_store_blob_get(s, m->config.digest, LC_MAX_CONFIG_SIZE, &cfg_buf, &cfg_len,
-				      err) < 0)
-			return -1;
-	} else {
-		if (lc_registry_get_small_blob(reg, h, m->config.digest, m->config.size,
-					       LC_MAX_CONFIG_SIZE, &cfg_buf, &cfg_len, err) < 0)
-			return lc_err_prefix(err, "config");
-		if (lc_store_blob_put(s, m->config.digest, cfg_buf, cfg_len, err) < 0)
-			return -1;
-	}
-	if (lc_image_config_parse(cfg_buf, cfg_len, &cfg, err) < 0)
+	if (get_small(&p, h, m->config.digest, m->config.size, false, NULL, &cfgb, err) < 0)
+		return lc_err_prefix(err, "config %s", m->config.digest);
+	if (lc_image_config_parse(cfgb.body, cfgb.len, &cfg, err) < 0)
 		return lc_err_prefix(err, "config %s", m->config.digest);
 	if (o && o->platform && top_m->kind != LC_MEDIA_INDEX && cfg->arch) {
 		/* a single-platform image: docker refuses a --platform it does not match */
@@ -494,8 +558,6 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	}
 
 	/* 5. fetch the missing ones in parallel, commit in order */
-	p.s = s;
-	p.reg = reg;
 	p.m = m;
 	p.cfg = cfg;
 	p.chain = chain;

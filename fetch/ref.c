@@ -129,6 +129,33 @@ static bool domain_valid(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * The grammar takes any digits as a port (distribution/reference does too); one that no
+ * socket can have is a usage error, said before any connection is tried.
+ */
+static int port_check(const char *s, size_t n, struct lc_err **err)
+{
+	const char *close = n && s[0] == '[' ? memchr(s, ']', n) : s;
+	const char *colon = memchr(close, ':', n - (size_t)(close - s));
+	unsigned long port = 0;
+	size_t digits;
+
+	if (!colon)
+		return 0;
+	digits = n - (size_t)(colon + 1 - s);
+	for (const char *p = colon + 1; p < s + n; p++) {
+		port = port * 10 + (unsigned long)(*p - '0');
+		if (port > 65535)
+			break;
+	}
+	if (port == 0 || port > 65535)
+		return lc_err_set(
+			err, LC_ERR_USAGE, 0,
+			"invalid reference format: port '%.*s%s' is out of range (1-65535)",
+			(int)(digits > 20 ? 20 : digits), colon + 1, digits > 20 ? "..." : "");
+	return 0;
+}
+
 static bool tag_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -218,6 +245,8 @@ static int parse_full(const char *s, struct lc_ref *r, struct lc_err **err)
 	/* The optional domain group is tried first, like Go's leftmost-first regexp. */
 	if (!slash || !domain_valid(name_tag, (size_t)(slash - name_tag)))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid reference format");
+	if (port_check(name_tag, (size_t)(slash - name_tag), err) < 0)
+		return -1;
 	path = slash + 1;
 	colon = strrchr(path, ':');
 	path_len = colon ? (size_t)(colon - path) : strlen(path);

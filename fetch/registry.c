@@ -5,6 +5,7 @@
  * on. Shared by the pull's threads: auth state is under a mutex, each thread brings its own
  * transfer handle.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@ struct lc_registry {
 	char *name;   /* familiar repository name for messages */
 	bool insecure;
 	char *config_path;
+	long retry_ms; /* lc_http_req's: 0 default, < 0 no retries */
 
 	pthread_mutex_t lock; /* guards everything below */
 	bool creds_loaded;
@@ -35,6 +37,7 @@ struct lc_registry {
 	bool use_basic;
 	struct token *tokens;
 	size_t n_tokens;
+	char *ratelimit; /* the last "ratelimit-remaining" seen, with its limit */
 };
 
 int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry **ret,
@@ -78,6 +81,7 @@ void lc_registry_free(struct lc_registry *r)
 	free(r->path);
 	free(r->name);
 	free(r->config_path);
+	free(r->ratelimit);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -86,6 +90,59 @@ void lc_registry_set_config(struct lc_registry *r, const char *config_path)
 {
 	free(r->config_path);
 	r->config_path = config_path ? lc_xstrdup(config_path) : NULL;
+}
+
+void lc_registry_set_retry(struct lc_registry *r, long retry_ms)
+{
+	r->retry_ms = retry_ms;
+}
+
+char *lc_registry_ratelimit(struct lc_registry *r)
+{
+	char *s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->ratelimit ? lc_xstrdup(r->ratelimit) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+/* "76;w=21600" -> 76 and 21600 (w: 0 when absent); false when it does not start with a count */
+static bool ratelimit_parse(const char *v, long *count, long *window)
+{
+	char *end;
+	const char *w;
+
+	if (!v || !isdigit((unsigned char)*v))
+		return false;
+	*count = strtol(v, &end, 10);
+	w = strstr(end, "w=");
+	*window = w ? strtol(w + 2, NULL, 10) : 0;
+	return true;
+}
+
+/* Remember Docker Hub's pull quota from a response that carries it. */
+static void note_ratelimit(struct lc_registry *r, const struct lc_http_resp *resp)
+{
+	long left, lwin, limit = -1, win = 0;
+	char *s;
+
+	if (!ratelimit_parse(resp->ratelimit_remaining, &left, &lwin))
+		return;
+	if (!ratelimit_parse(resp->ratelimit_limit, &limit, &win))
+		limit = -1;
+	if (!win)
+		win = lwin;
+	if (limit >= 0 && win > 0)
+		s = lc_xasprintf("%ld of %ld pulls left (per %ld s)", left, limit, win);
+	else if (limit >= 0)
+		s = lc_xasprintf("%ld of %ld pulls left", left, limit);
+	else
+		s = lc_xasprintf("%ld pulls left", left);
+	pthread_mutex_lock(&r->lock);
+	free(r->ratelimit);
+	r->ratelimit = s;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void lc_fetched_manifest_clear(struct lc_fetched_manifest *m)
@@ -287,11 +344,13 @@ static int reg_request(struct lc_registry *r, struct lc_http *h, struct lc_http_
 		pthread_mutex_unlock(&r->lock);
 		req->authorization = authz;
 		req->insecure = r->insecure;
+		req->retry_ms = r->retry_ms;
 		if (lc_http_do(h, req, &resp, err) < 0) {
 			req->authorization = NULL;
 			return -1;
 		}
 		req->authorization = NULL;
+		note_ratelimit(r, &resp);
 		if (resp.status != 401 || round == 1) {
 			*ret = resp;
 			return 0;
@@ -333,10 +392,13 @@ static int status_error(struct lc_registry *r, const struct lc_http_resp *resp, 
 		}
 		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "blob unknown: '%s' not found in '%s'",
 				  reference, r->name);
-	case 429:
+	case 429: {
+		cleanup_free char *left = lc_registry_ratelimit(r);
+
 		return lc_err_set(err, LC_ERR_NET, 0,
-				  "toomanyrequests: registry '%s' rate limit%s%s", r->domain, sep,
-				  d);
+				  "toomanyrequests: registry '%s' rate limit%s%s%s%s%s", r->domain,
+				  sep, d, left ? " (" : "", left ? left : "", left ? ")" : "");
+	}
 	default:
 		return lc_err_set(err, resp->status >= 500 ? LC_ERR_NET : LC_ERR_PROTO, 0,
 				  "registry '%s' answered HTTP %ld for %s '%s'%s%s", r->domain,

@@ -104,6 +104,12 @@ static int desc_parse(json_t *o, const char *what, bool platform, struct lc_desc
 	return 0;
 }
 
+/* docker refuses these too since 2024; what it was and what the user can do about it */
+#define SCHEMA1_MSG                                                                                \
+	"Docker schema 1 manifests (Image Format v1, deprecated) are not supported: ask the "      \
+	"image's publisher to push it again with a current docker or buildah (schema 2 or OCI), "  \
+	"or convert it yourself with 'skopeo copy --format v2s2'"
+
 /* "application/vnd.oci.image.index.v1+json; charset=utf-8" -> the type, lowercase, trimmed */
 static char *content_type_base(const char *ct)
 {
@@ -137,10 +143,7 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 	if (content_type && *content_type) {
 		ct = content_type_base(content_type);
 		if (is_schema1(ct))
-			return lc_err_set(err, LC_ERR_PROTO, 0,
-					  "Docker schema 1 manifests ('%s') are not supported; "
-					  "push the image again with a current docker or buildah",
-					  ct);
+			return lc_err_set(err, LC_ERR_PROTO, 0, "%s ('%s')", SCHEMA1_MSG, ct);
 		ct_kind = media_kind(ct);
 		/* Some registries and static servers answer with a generic type: go by the body. */
 		if (ct_kind == LC_MEDIA_UNKNOWN && strcmp(ct, "application/json") != 0 &&
@@ -158,9 +161,7 @@ int lc_manifest_parse(const char *buf, size_t len, const char *content_type,
 	sv = json_object_get(j, "schemaVersion");
 	if ((body_mt && is_schema1(body_mt)) ||
 	    (json_is_integer(sv) && json_integer_value(sv) == 1))
-		return lc_err_set(err, LC_ERR_PROTO, 0,
-				  "Docker schema 1 manifests are not supported; push the image "
-				  "again with a current docker or buildah");
+		return lc_err_set(err, LC_ERR_PROTO, 0, "%s", SCHEMA1_MSG);
 	if (!json_is_integer(sv) || json_integer_value(sv) != 2)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: schemaVersion must be 2");
 

@@ -18,9 +18,8 @@
 
 #include "store-int.h"
 
-#define CHUNK	     (128u << 10)
-#define QUEUE_MAX    32 /* chunks: 4 MiB between the threads */
-#define SHORT_ID_LEN 26
+#define CHUNK	  (128u << 10)
+#define QUEUE_MAX 32 /* chunks: 4 MiB between the threads */
 
 enum comp { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD };
 enum state { ST_OPEN, ST_FINISHED, ST_FAILED };
@@ -372,6 +371,8 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		*ret = NULL;
 		return 1;
 	}
+	if (lc_store_layer_evict(s, d->chainid, err) < 0) /* a damaged one: pulled again */
+		goto fail;
 	prefix = lc_xasprintf("ingest-%.12s", lc_digest_hex(d->chainid));
 	in->stagefd = lc_store_tmp_create(s, prefix, true, &in->stage_name, err);
 	if (in->stagefd < 0)
@@ -594,7 +595,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	 * that du reads it from the metadata instead of walking the tree */
 	if (lc_store_tree_bytes_at(in->stagefd, "layer", &in->stats.unpacked, err) < 0)
 		goto out;
-	link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, lc_digest_hex(in->chainid));
+	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
 	if (write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
 		goto out;

@@ -48,6 +48,16 @@ bool lc_store_container_id_valid(const char *id);
 /* true if this store handle created the container (and holds its lock). */
 bool lc_store_container_owned(const struct lc_store *s, const char *id);
 
+/* l/<first 26 hex of the chain id>: overlay's lowerdir options stay under a page */
+#define LC_LAYER_SHORT_ID_LEN 26
+
+/*
+ * Move layers/sha256/<hex of chainid>/ into tmp/trash when it is there (a layer that lost its
+ * metadata or link: lc_store_layer_has says no, and a new commit needs the name). Call with
+ * the chain id's lock held. 0 when nothing was there or it moved.
+ */
+int lc_store_layer_evict(struct lc_store *s, const char *chainid, struct lc_err **err);
+
 /* Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. */
 int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err);
 

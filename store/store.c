@@ -326,6 +326,26 @@ int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, 
 	return 0;
 }
 
+int lc_store_blob_lock(struct lc_store *s, const char *digest, struct lc_err **err)
+{
+	cleanup_free char *name = NULL;
+
+	if (lc_digest_check(digest, err) < 0)
+		return -1;
+	/* "blob-": a layer's lock is named by its chain id, which can equal a blob digest */
+	name = lc_xasprintf("locks/blob-%s.lock", lc_digest_hex(digest));
+	return lc_store_lock_at(s->tmpfd, name, true, err);
+}
+
+int lc_store_blob_drop(struct lc_store *s, const char *digest, struct lc_err **err)
+{
+	if (lc_digest_check(digest, err) < 0)
+		return -1;
+	if (unlinkat(s->blobsfd, lc_digest_hex(digest), 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remove damaged blob %s", digest);
+	return 0;
+}
+
 int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char **ret,
 		      size_t *ret_len, struct lc_err **err)
 {
@@ -552,7 +572,37 @@ int lc_store_ref_remove(struct lc_store *s, const char *name, struct lc_err **er
 
 int lc_store_layer_has(struct lc_store *s, const char *chainid)
 {
-	return digest_entry_is(s->layersfd, chainid, S_IFDIR);
+	char name[LC_DIGEST_BUFSZ + 8];
+	struct stat st;
+
+	/* commit writes the metadata and the link before the dir: a dir without them is damage */
+	if (!digest_entry_is(s->layersfd, chainid, S_IFDIR))
+		return 0;
+	snprintf(name, sizeof(name), "%s.json", lc_digest_hex(chainid));
+	if (fstatat(s->layersfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size == 0)
+		return 0;
+	snprintf(name, sizeof(name), "l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(chainid));
+	return fstatat(s->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
+int lc_store_layer_evict(struct lc_store *s, const char *chainid, struct lc_err **err)
+{
+	char rnd[33];
+	cleanup_close int trashfd = -1;
+
+	if (!digest_entry_is(s->layersfd, chainid, S_IFDIR))
+		return 0;
+	trashfd = openat(s->rootfd, "tmp/trash", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (trashfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'tmp/trash'");
+	/* nobody locks it there: the next sweep removes it, never this pull's unpack */
+	lc_random_hex(rnd, 32);
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(s->layersfd, lc_digest_hex(chainid), trashfd, rnd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "move damaged layer %s to trash",
+				  chainid);
+	return 0;
 }
 
 void lc_layer_info_free(struct lc_layer_info *i)

@@ -37,6 +37,14 @@ int lc_store_blob_has(struct lc_store *s, const char *digest);
  */
 int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, size_t len,
 		      struct lc_err **err);
+/*
+ * Take the lock that makes concurrent pulls fetch a blob once (tmp/locks/blob-<hex>.lock,
+ * blocking): returns the fd that holds it (close it to release), or -1 with *err. Check
+ * lc_store_blob_has again once it is held.
+ */
+int lc_store_blob_lock(struct lc_store *s, const char *digest, struct lc_err **err);
+/* Remove a blob found damaged (missing is fine), so that it can be fetched again. */
+int lc_store_blob_drop(struct lc_store *s, const char *digest, struct lc_err **err);
 /* Read a blob (at most max bytes), re-verifying its digest. *ret is NUL-terminated, caller frees. */
 int lc_store_blob_get(struct lc_store *s, const char *digest, size_t max, char **ret,
 		      size_t *ret_len, struct lc_err **err);

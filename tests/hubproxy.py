@@ -15,8 +15,17 @@
 The repository name "library/X" is forwarded to the registry as "X", so both
 /v2/library/nginx/... and /v2/nginx/... work.
 
+Faults, for the client's retries:
+  --storm-429 SECONDS  every /v2/ request is answered 429 (no Retry-After) for SECONDS
+                       counted from the first one, then the storm clears
+  --reset-blobs N      the first N blob GETs on the blob listener stop after half the bytes
+                       (the connection is closed mid-body, as a reset)
+  --schema1-tag TAG    GET|HEAD /v2/NAME/manifests/TAG answer a Docker schema 1 manifest
+  --ratelimit N        manifest answers carry Docker Hub's ratelimit-limit: 100;w=21600 and
+                       ratelimit-remaining: N;w=21600
+
 Log (--log): one line per request:
-  TIME LISTENER METHOD TARGET status=NNN auth=none|bearer|bearer-invalid|basic|other [LEAK]
+  TIME LISTENER METHOD TARGET status=NNN auth=none|bearer|bearer-invalid|basic|other [range=R] [LEAK]
 Ready file (--ready-file): "PORT BLOBPORT\n", written once both listeners accept.
 Stops on SIGTERM/SIGINT, or by itself after --lifetime seconds.
 Python standard library only; run it with Debian's /usr/bin/python3.
@@ -31,6 +40,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import time
 import socketserver
 import sys
@@ -55,11 +65,30 @@ class State:
         self.logf = open(args.log, "a", buffering=1) if args.log else sys.stderr
         self.hub_port = 0
         self.blob_port = 0
+        self.storm_start = None
+        self.resets_left = args.reset_blobs
 
-    def log(self, listener, method, target, status, auth, leak=False):
+    def in_storm(self):
+        """True while the 429 storm lasts (it starts with the first request)."""
+        if not self.args.storm_429:
+            return False
+        with self.lock:
+            if self.storm_start is None:
+                self.storm_start = time.monotonic()
+            return time.monotonic() - self.storm_start < self.args.storm_429
+
+    def take_reset(self):
+        with self.lock:
+            if self.resets_left <= 0:
+                return False
+            self.resets_left -= 1
+            return True
+
+    def log(self, listener, method, target, status, auth, leak=False, range_=None):
         ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        line = "%s %s %s %s status=%d auth=%s%s\n" % (ts, listener, method, target, status, auth,
-                                                     " LEAK" if leak else "")
+        line = "%s %s %s %s status=%d auth=%s%s%s\n" % (ts, listener, method, target, status, auth,
+                                                       " range=" + range_ if range_ else "",
+                                                       " LEAK" if leak else "")
         with self.lock:
             self.logf.write(line)
             self.logf.flush()
@@ -138,7 +167,8 @@ class Base(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
-        self.state.log(self.listener, self.command, self.path, status, auth, leak)
+        self.state.log(self.listener, self.command, self.path, status, auth, leak,
+                       self.headers.get("Range"))
 
     def upstream(self, method, path, headers):
         conn = http.client.HTTPConnection(self.state.args.registry, timeout=60)
@@ -159,6 +189,7 @@ class Base(http.server.BaseHTTPRequestHandler):
             self.reply(502, json.dumps({"errors": [{"code": "UNAVAILABLE", "message": str(e)}]}),
                        [("Content-Type", "application/json")], auth)
             return
+        reset = False
         try:
             self.send_response(resp.status)
             for k in RELAY:
@@ -167,6 +198,9 @@ class Base(http.server.BaseHTTPRequestHandler):
                     self.send_header(k, v)
             for k, v in extra_headers:
                 self.send_header(k, v)
+            if self.state.args.ratelimit is not None and "/manifests/" in path:
+                self.send_header("RateLimit-Limit", "100;w=21600")
+                self.send_header("RateLimit-Remaining", "%d;w=21600" % self.state.args.ratelimit)
             if resp.getheader("Content-Length") is None:
                 # HTTP/1.1 keep-alive needs a length: close instead
                 self.send_header("Connection", "close")
@@ -174,17 +208,30 @@ class Base(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             if method != "HEAD":
                 rate = self.state.args.cdn_rate if self.listener == "cdn" else 0
+                length = int(resp.getheader("Content-Length") or 0)
+                cut = length // 2 if self.listener == "cdn" and length > 1 and self.state.take_reset() else -1
+                sent = 0
                 while True:
                     chunk = resp.read(CHUNK)
                     if not chunk:
                         break
+                    if cut >= 0 and sent + len(chunk) >= cut:
+                        self.wfile.write(chunk[:cut - sent])
+                        self.wfile.flush()
+                        # a reset: the connection ends with the body half sent
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        reset = True
+                        return
+                    sent += len(chunk)
                     self.wfile.write(chunk)
                     if rate:
                         time.sleep(len(chunk) / rate)  # a slow CDN, for interrupted pulls
         finally:
             conn.close()
             self.state.log(self.listener, self.command, self.path, resp.status, auth,
-                           self.listener == "cdn" and auth != "none")
+                           self.listener == "cdn" and auth != "none",
+                           (self.headers.get("Range") or "") + (" RESET" if reset else ""))
 
 
 class HubHandler(Base):
@@ -226,6 +273,10 @@ class HubHandler(Base):
             return self.do_token(auth)
         if not (path == "/v2" or path.startswith("/v2/")):
             return self.reply(404, "404 page not found\n", [("Content-Type", "text/plain")], auth)
+        if self.state.in_storm():
+            return self.reply(429, json.dumps({"errors": [{"code": "TOOMANYREQUESTS",
+                                                           "message": "You have reached your pull rate limit."}]}),
+                              [("Content-Type", "application/json")], auth)
 
         m = REPO_RE.match(path)
         name = m.group("name") if m else None
@@ -249,6 +300,13 @@ class HubHandler(Base):
                                                            "message": "repository name not known"}]}),
                               [("Content-Type", "application/json")], auth)
 
+        if self.state.args.schema1_tag and m.group("kind") == "manifests" and \
+                m.group("rest") == "/" + self.state.args.schema1_tag:
+            # what an image pushed by docker 1.9 still looks like on some registries
+            body = json.dumps({"schemaVersion": 1, "name": name, "tag": self.state.args.schema1_tag,
+                               "architecture": "amd64", "fsLayers": [], "history": []})
+            return self.reply(200, body, [("Content-Type",
+                                           "application/vnd.docker.distribution.manifest.v1+prettyjws")], auth)
         up_path = "/v2/%s/%s%s" % (upstream_name(name), m.group("kind"), m.group("rest") or "")
         query = urllib.parse.urlsplit(self.path).query
         if query:
@@ -319,6 +377,10 @@ def main():
     p.add_argument("--sig-ttl", type=float, default=600)
     p.add_argument("--lifetime", type=float, default=3600, help="exit after this many seconds")
     p.add_argument("--cdn-rate", type=float, default=0, help="serve blobs at most this many bytes/s")
+    p.add_argument("--storm-429", type=float, default=0, help="answer 429 for this many seconds")
+    p.add_argument("--reset-blobs", type=int, default=0, help="cut the first N blob GETs midway")
+    p.add_argument("--ratelimit", type=int, help="ratelimit-remaining to announce")
+    p.add_argument("--schema1-tag", help="serve a schema 1 manifest for this tag")
     args = p.parse_args()
 
     state = State(args)

@@ -134,6 +134,27 @@ START_TEST(human_size_like_docker)
 }
 END_TEST
 
+static const struct {
+	const char *in, *out;
+} escapes[] = {
+	{ "plain 'ref' \\ ok", "plain 'ref' \\ ok" },
+	{ "two\nlines\r\t", "two\\nlines\\r\\t" },
+	{ "\x1b[2J\x07\x7f", "\\x1b[2J\\x07\\x7f" },
+	{ "c1 \xc2\x9b"
+	  "2J utf8 \xc3\xa9",
+	  "c1 \\u009b2J utf8 \xc3\xa9" },
+	{ "lone \x9b", "lone \\x9b" },
+	{ "", "" },
+};
+
+START_TEST(escape_ctl_table)
+{
+	cleanup_free char *got = lc_escape_ctl(escapes[_i].in);
+
+	ck_assert_str_eq(got, escapes[_i].out);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
 	Suite *s = suite_create("base");
@@ -145,6 +166,7 @@ static Suite *base_suite(void)
 	tcase_add_loop_test(tc, digest_validation, 0, LC_ARRAY_SIZE(digests));
 	tcase_add_test(tc, files_atomic_read_limit_rmrf);
 	tcase_add_test(tc, human_size_like_docker);
+	tcase_add_loop_test(tc, escape_ctl_table, 0, LC_ARRAY_SIZE(escapes));
 	suite_add_tcase(s, tc);
 	return s;
 }
