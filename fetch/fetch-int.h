@@ -201,11 +201,13 @@ int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const ch
 int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
 			     int64_t size, struct lc_fetched_manifest *ret, struct lc_err **err);
 /*
- * Stream blob digest (size bytes) to fn. Counts the bytes: more than size fails at size+1
+ * Stream blob digest (size bytes) to fn, from byte offset on (Range: bytes=offset-; the
+ * caller has the bytes before). Counts the bytes: more than size fails at size+1
  * (LC_ERR_DIGEST). The caller verifies the digest (the store does, for layers).
  */
 int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest, int64_t size,
-			 lc_http_data_fn fn, void *data, atomic_bool *cancel, struct lc_err **err);
+			 int64_t offset, lc_http_data_fn fn, void *data, atomic_bool *cancel,
+			 struct lc_err **err);
 /* Fetch a small blob (at most max bytes) into memory, verifying size and digest. */
 int lc_registry_get_small_blob(struct lc_registry *r, struct lc_http *h, const char *digest,
 			       int64_t size, size_t max, char **ret, size_t *ret_len,

@@ -158,8 +158,13 @@ static void mark_done(struct pull *p, size_t i, bool fetched)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Fetch, verify and commit layer i. Returns 0, or -1 with *err. */
-static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err **err)
+/*
+ * Fetch and verify layer i: resumed from the bytes an earlier pull left in the store's ingest
+ * file, the rest asked for with Range; none at all when every byte is there. 1 when another
+ * process committed it meanwhile, 0 with *ret (finished, to commit), -1 with *err.
+ */
+static int fetch_layer(struct pull *p, struct lc_http *h, size_t i, bool *ret_resumed,
+		       struct lc_layer_ingest **ret, struct lc_err **err)
 {
 	const struct lc_descriptor *d = &p->m->layers[i];
 	struct lc_layer_desc ld = {
@@ -170,11 +175,46 @@ static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err *
 		.media_type = d->media_type,
 	};
 	struct layer_ctx c = { .p = p, .index = i, .reported_at = now_ns() };
-	const char **lowers = NULL;
-	bool failed;
 	int r;
 
 	r = lc_store_layer_begin(p->s, &ld, &c.in, err);
+	if (r != 0)
+		return r;
+	c.current = c.reported = lc_store_layer_resumed(c.in);
+	*ret_resumed = c.current > 0;
+	emit(p, LC_PULL_LAYER_PROGRESS, i, d->digest, c.current, d->size);
+	if (c.current < d->size && lc_registry_get_blob(p->reg, h, d->digest, d->size, c.current,
+							layer_write, &c, &p->cancel, err) < 0)
+		goto fail;
+	emit(p, LC_PULL_LAYER_VERIFYING, i, d->digest, d->size, d->size);
+	if (lc_store_layer_finish(c.in, err) < 0)
+		goto fail;
+	*ret = c.in;
+	return 0;
+fail:
+	lc_store_layer_abort(c.in);
+	return -1;
+}
+
+/* Fetch, verify and commit layer i. Returns 0, or -1 with *err. */
+static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err **err)
+{
+	const struct lc_descriptor *d = &p->m->layers[i];
+	struct lc_layer_ingest *in = NULL;
+	const char **lowers = NULL;
+	bool failed, resumed = false;
+	int r;
+
+	r = fetch_layer(p, h, i, &resumed, &in, err);
+	if (r < 0 && resumed && (*err)->code == LC_ERR_DIGEST && !atomic_load(&p->cancel)) {
+		/* the recorded bytes were bad (a crash before they reached the disk, say); the
+		 * failed finish removed them: once more, all from the registry */
+		emit_msg(p, LC_PULL_WARNING, "layer %s: %s; downloading it again", d->digest,
+			 (*err)->msg);
+		lc_err_free(*err);
+		*err = NULL;
+		r = fetch_layer(p, h, i, &resumed, &in, err);
+	}
 	if (r < 0)
 		return -1;
 	if (r == 1) { /* another process committed it while we waited for its lock */
@@ -182,13 +222,6 @@ static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err *
 		mark_done(p, i, false);
 		return 0;
 	}
-	emit(p, LC_PULL_LAYER_PROGRESS, i, d->digest, 0, d->size);
-	if (lc_registry_get_blob(p->reg, h, d->digest, d->size, layer_write, &c, &p->cancel, err) <
-	    0)
-		goto fail;
-	emit(p, LC_PULL_LAYER_VERIFYING, i, d->digest, d->size, d->size);
-	if (lc_store_layer_finish(c.in, err) < 0)
-		goto fail;
 	/* commit in order: the dirs this layer made implicitly copy the layers below */
 	pthread_mutex_lock(&p->lock);
 	while (!p->first_err && !below_done_locked(p, i))
@@ -196,22 +229,20 @@ static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err *
 	failed = p->first_err != NULL;
 	pthread_mutex_unlock(&p->lock);
 	if (failed) {
-		lc_err_set(err, LC_ERR_NET, ECANCELED, "layer");
-		goto fail;
+		/* its bytes stay in the ingest file: the next pull replays them, no download */
+		lc_store_layer_abort(in);
+		return lc_err_set(err, LC_ERR_NET, ECANCELED, "layer");
 	}
 	lowers = lc_xcalloc(i + 1, sizeof(*lowers));
 	for (size_t j = 0; j < i; j++)
 		lowers[j] = p->chain[i - 1 - j]; /* topmost first */
-	r = lc_store_layer_commit(TAKE_PTR(c.in), lowers, i, err);
+	r = lc_store_layer_commit(in, lowers, i, err);
 	free(lowers);
 	if (r < 0)
 		return -1;
 	mark_done(p, i, true);
 	emit(p, LC_PULL_LAYER_DONE, i, d->digest, d->size, d->size);
 	return 0;
-fail:
-	lc_store_layer_abort(c.in);
-	return -1;
 }
 
 static void *worker(void *data)

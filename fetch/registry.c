@@ -508,10 +508,11 @@ static int blob_count(const void *buf, size_t len, void *data, struct lc_err **e
 }
 
 int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *digest, int64_t size,
-			 lc_http_data_fn fn, void *data, atomic_bool *cancel, struct lc_err **err)
+			 int64_t offset, lc_http_data_fn fn, void *data, atomic_bool *cancel,
+			 struct lc_err **err)
 {
 	cleanup_free char *url = NULL;
-	struct blob_sink sink = { .size = size, .fn = fn, .data = data };
+	struct blob_sink sink = { .size = size, .got = offset, .fn = fn, .data = data };
 	struct lc_http_req req = { 0 };
 	struct lc_http_resp resp = { 0 };
 	int ret = -1;
@@ -523,6 +524,7 @@ int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *d
 	req.on_data = blob_count;
 	req.data = &sink;
 	req.cancel = cancel;
+	req.offset = (uint64_t)offset;
 	if (reg_request(r, h, &req, &resp, err) < 0)
 		return -1;
 	if (resp.status != 200 && resp.status != 206) {
@@ -566,7 +568,7 @@ int lc_registry_get_small_blob(struct lc_registry *r, struct lc_http *h, const c
 		return lc_err_set(err, LC_ERR_LIMIT, 0, "blob %s: size %lld exceeds %zu bytes",
 				  digest, (long long)size, max);
 	m.buf = lc_xmalloc((size_t)size + 1);
-	if (lc_registry_get_blob(r, h, digest, size, mem_append, &m, NULL, err) < 0) {
+	if (lc_registry_get_blob(r, h, digest, size, 0, mem_append, &m, NULL, err) < 0) {
 		free(m.buf);
 		return lc_err_prefix(err, "blob %s", digest);
 	}

@@ -40,7 +40,9 @@ struct lc_layer_ingest {
 	int lockfd;  /* tmp/locks/<hex>.lock, held until commit/abort */
 	int stagefd; /* tmp/ingest-..., flocked so a sweep leaves it alone */
 	char *stage_name;
-	int layerfd; /* stage/layer */
+	int layerfd;		   /* stage/layer */
+	struct lc_partial partial; /* the blob's ingest file: replayed, then appended to */
+	int64_t resumed;	   /* bytes replayed from it */
 
 	struct lc_sha256 *h_blob, *h_tar;
 	int64_t n_blob;
@@ -309,6 +311,7 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_err_free(in->ext_err);
 	lc_err_free(in->stream_err);
 	lc_strv_free(in->implicit);
+	lc_partial_close(&in->partial); /* kept: a later pull resumes from it */
 	if (in->layerfd >= 0)
 		close(in->layerfd);
 	if (in->stage_name) {
@@ -334,6 +337,38 @@ void lc_store_layer_abort(struct lc_layer_ingest *in)
 		ingest_free(in);
 }
 
+/* Feed the bytes of the ingest file through the pass, as if they came from the network. */
+static int replay(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	cleanup_free unsigned char *buf = lc_xmalloc(CHUNK);
+	int64_t at = 0;
+
+	while (at < in->partial.len) {
+		int64_t left = in->partial.len - at;
+		ssize_t n = pread(in->partial.fd, buf, left < CHUNK ? (size_t)left : CHUNK, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* unreadable past here: keep what was fed, record from there */
+			in->partial.len = at;
+			if (ftruncate(in->partial.fd, at) < 0)
+				lc_partial_close(&in->partial);
+			break;
+		}
+		if (lc_store_layer_write(in, buf, (size_t)n, err) < 0)
+			return -1;
+		at += n;
+	}
+	in->resumed = at;
+	return 0;
+}
+
+int64_t lc_store_layer_resumed(const struct lc_layer_ingest *in)
+{
+	return in->resumed;
+}
+
 int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 			 struct lc_layer_ingest **ret, struct lc_err **err)
 {
@@ -349,7 +384,7 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		return lc_err_set(err, LC_ERR_PROTO, 0, "negative size %lld", (long long)d->size);
 	in = lc_xcalloc(1, sizeof(*in));
 	in->s = s;
-	in->lockfd = in->stagefd = in->layerfd = -1;
+	in->lockfd = in->stagefd = in->layerfd = in->partial.fd = -1;
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv_put, NULL);
 	pthread_cond_init(&in->cv_get, NULL);
@@ -395,6 +430,9 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		goto fail;
 	}
 	in->thr_started = true;
+	lc_partial_open(s, d->digest, d->size, &in->partial);
+	if (in->partial.len && replay(in, err) < 0)
+		goto fail;
 	*ret = in;
 	return 0;
 fail:
@@ -411,9 +449,11 @@ int lc_store_layer_write(struct lc_layer_ingest *in, const void *buf, size_t len
 		return lc_err_set(err, LC_ERR_INVALID, 0, "write after failure or finish");
 	if (len > (uint64_t)(in->size - in->n_blob)) {
 		in->state = ST_FAILED;
+		lc_partial_remove(in->s, &in->partial); /* not this blob */
 		return lc_err_set(err, LC_ERR_DIGEST, 0, "more than the %lld bytes announced",
 				  (long long)in->size);
 	}
+	lc_partial_append(in->s, &in->partial, p, len, in->n_blob);
 	lc_sha256_update(in->h_blob, p, len);
 	in->n_blob += (int64_t)len;
 	if (in->stream_err)
@@ -504,6 +544,8 @@ int lc_store_layer_finish(struct lc_layer_ingest *in, struct lc_err **err)
 fail:
 	lc_err_free(e);
 	in->state = ST_FAILED;
+	/* the bytes are not this blob's (or not a layer): nothing to resume from */
+	lc_partial_remove(in->s, &in->partial);
 	stop_extractor(in);
 	if (in->layerfd >= 0) {
 		struct lc_err *ign = NULL;
@@ -608,6 +650,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		}
 		/* committed by someone who did not take the lock: theirs is as good as ours */
 	}
+	lc_partial_remove(in->s, &in->partial);
 	r = 0;
 out:
 	for (size_t i = 0; i < opened; i++)

@@ -58,6 +58,36 @@ bool lc_store_container_owned(const struct lc_store *s, const char *id);
  */
 int lc_store_layer_evict(struct lc_store *s, const char *chainid, struct lc_err **err);
 
+/* ---------- partial.c: the ingest file of a blob being pulled ---------- */
+
+#define LC_PARTIAL_PREFIX  "partial-"
+#define LC_PARTIAL_NAME_SZ (sizeof(LC_PARTIAL_PREFIX) + 64)
+/* an ingest file nobody holds is kept this long for a later pull to resume from */
+#define LC_PARTIAL_MAX_AGE (24 * 3600)
+
+struct lc_partial {
+	int fd;	     /* flocked; -1: nothing is recorded */
+	int64_t len; /* bytes in the file: replay these, then append from here */
+	char name[LC_PARTIAL_NAME_SZ];
+};
+void lc_partial_name(const char *digest, char out[LC_PARTIAL_NAME_SZ]);
+/*
+ * Open (creating) and flock tmp/partial-<hex> for a blob of size bytes; ret->len bytes are
+ * already there. Never fails the pull: without a file (held by another pull, no space, a
+ * race with the sweep) ret->fd is -1 and nothing is recorded.
+ */
+void lc_partial_open(struct lc_store *s, const char *digest, int64_t size, struct lc_partial *ret);
+/*
+ * Record the blob's bytes [at, at+len) past what the file holds. A failed write (a full disk)
+ * removes the file and records no more; the pull goes on.
+ */
+void lc_partial_append(struct lc_store *s, struct lc_partial *p, const void *buf, size_t len,
+		       int64_t at);
+/* Release the lock, keep the file (the next pull resumes from it). */
+void lc_partial_close(struct lc_partial *p);
+/* Remove the file (committed, or its bytes proved wrong) and release it. */
+void lc_partial_remove(struct lc_store *s, struct lc_partial *p);
+
 /* Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. */
 int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err);
 

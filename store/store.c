@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -136,6 +137,10 @@ static void sweep_dir(int dirfd, const char *const *keep)
 			continue; /* a live owner */
 		if (fstat(fd, &a) < 0 || fstatat(dirfd, de->d_name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			continue;
+		/* a pull's ingest file is for the next pull to resume from, for a day */
+		if (!strncmp(de->d_name, LC_PARTIAL_PREFIX, strlen(LC_PARTIAL_PREFIX)) &&
+		    S_ISREG(a.st_mode) && a.st_mtime > time(NULL) - LC_PARTIAL_MAX_AGE)
 			continue;
 		lc_rm_rf_at(dirfd, de->d_name, &err);
 		lc_err_free(err);

@@ -169,6 +169,13 @@ struct lc_layer_ingest;
 int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 			 struct lc_layer_ingest **ret, struct lc_err **err);
 /*
+ * How many bytes of the blob begin already fed from its ingest file (tmp/partial-<hex>, left by
+ * an earlier pull that was killed or failed): the caller streams the rest, from there on. The
+ * ingest file records what arrives (no fsync: the digests check it); it is removed on commit
+ * and when finish fails, and kept otherwise for the next pull.
+ */
+int64_t lc_store_layer_resumed(const struct lc_layer_ingest *in);
+/*
  * Feed the next bytes of the blob (compressed as gzip, zstd or not at all). Hashes them,
  * inflates, hashes the tar (diff_id) and hands it to the extraction thread. Blocks when the
  * extractor is behind. Fails when more than size bytes came. An inflate or extraction error

@@ -21,6 +21,8 @@ Faults, for the client's retries:
   --reset-blobs N      the first N blob GETs on the blob listener stop after half the bytes
                        (the connection is closed mid-body, as a reset)
   --schema1-tag TAG    GET|HEAD /v2/NAME/manifests/TAG answer a Docker schema 1 manifest
+  --stall-blob DIGEST  a blob listener GET of DIGEST sends half the bytes, then stalls (the
+                       connection stays open and silent for 120 s)
   --ratelimit N        manifest answers carry Docker Hub's ratelimit-limit: 100;w=21600 and
                        ratelimit-remaining: N;w=21600
 
@@ -210,6 +212,10 @@ class Base(http.server.BaseHTTPRequestHandler):
                 rate = self.state.args.cdn_rate if self.listener == "cdn" else 0
                 length = int(resp.getheader("Content-Length") or 0)
                 cut = length // 2 if self.listener == "cdn" and length > 1 and self.state.take_reset() else -1
+                stall = self.listener == "cdn" and self.state.args.stall_blob and \
+                    path.endswith("/" + self.state.args.stall_blob) and length > 1
+                if stall:
+                    cut = length // 2
                 sent = 0
                 while True:
                     chunk = resp.read(CHUNK)
@@ -218,6 +224,8 @@ class Base(http.server.BaseHTTPRequestHandler):
                     if cut >= 0 and sent + len(chunk) >= cut:
                         self.wfile.write(chunk[:cut - sent])
                         self.wfile.flush()
+                        if stall:
+                            time.sleep(120)
                         # a reset: the connection ends with the body half sent
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -381,6 +389,7 @@ def main():
     p.add_argument("--reset-blobs", type=int, default=0, help="cut the first N blob GETs midway")
     p.add_argument("--ratelimit", type=int, help="ratelimit-remaining to announce")
     p.add_argument("--schema1-tag", help="serve a schema 1 manifest for this tag")
+    p.add_argument("--stall-blob", help="send half of this blob, then stall")
     args = p.parse_args()
 
     state = State(args)

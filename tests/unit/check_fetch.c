@@ -879,7 +879,7 @@ START_TEST(http_blob_redirect_drops_authorization)
 
 	srv_start(&s, h_cdn);
 	reg = test_registry(&s, &ref);
-	ck_assert_ok(lc_registry_get_blob(reg, h, D, 10, sink_write, &k, NULL, &err), &err);
+	ck_assert_ok(lc_registry_get_blob(reg, h, D, 10, 0, sink_write, &k, NULL, &err), &err);
 	ck_assert_int_eq(k.len, 10);
 	ck_assert(!memcmp(k.buf, "hello blob", 10));
 	/* 401, token, blob with token -> 307, CDN without it */
@@ -891,7 +891,7 @@ START_TEST(http_blob_redirect_drops_authorization)
 
 	/* one byte more than the descriptor says: refused at size+1 */
 	k.len = 0;
-	ck_assert_fail(lc_registry_get_blob(reg, h, D, 9, sink_write, &k, NULL, &err), &err,
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 9, 0, sink_write, &k, NULL, &err), &err,
 		       LC_ERR_DIGEST);
 	ck_assert_ptr_nonnull(strstr(err->msg, "larger than"));
 	ck_assert_int_le(k.len, 9);
@@ -899,14 +899,14 @@ START_TEST(http_blob_redirect_drops_authorization)
 	err = NULL;
 	/* fewer bytes than promised */
 	k.len = 0;
-	ck_assert_fail(lc_registry_get_blob(reg, h, D, 11, sink_write, &k, NULL, &err), &err,
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 11, 0, sink_write, &k, NULL, &err), &err,
 		       LC_ERR_DIGEST);
 	ck_assert_ptr_nonnull(strstr(err->msg, "short blob"));
 	lc_err_free(err);
 	err = NULL;
 	/* the sink's error is what the user sees, not curl's "write error" */
-	ck_assert_fail(lc_registry_get_blob(reg, h, D, 10, failing_write, NULL, NULL, &err), &err,
-		       LC_ERR_DIGEST);
+	ck_assert_fail(lc_registry_get_blob(reg, h, D, 10, 0, failing_write, NULL, NULL, &err),
+		       &err, LC_ERR_DIGEST);
 	ck_assert_str_eq(err->msg, "digest mismatch: from the store");
 	lc_err_free(err);
 	err = NULL;

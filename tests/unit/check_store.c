@@ -99,8 +99,11 @@ static void teardown(void)
 	tdir = NULL;
 }
 
-/* tmp/ holds nothing but its fixed dirs and lock files: no staging, no trash. */
-static void assert_tmp_clean(void)
+/*
+ * tmp/ holds nothing but its fixed dirs and lock files: no staging, no trash; and no ingest
+ * file (partial-<hex>, kept for a later pull to resume from) unless partial_ok.
+ */
+static void assert_tmp_clean_but(bool partial_ok)
 {
 	const char *sub[] = { "tmp", "tmp/trash" };
 
@@ -113,12 +116,28 @@ static void assert_tmp_clean(void)
 		while ((de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 			    (i == 0 &&
-			     (!strcmp(de->d_name, "locks") || !strcmp(de->d_name, "trash"))))
+			     (!strcmp(de->d_name, "locks") || !strcmp(de->d_name, "trash") ||
+			      (partial_ok && !strncmp(de->d_name, "partial-", 8)))))
 				continue;
 			ck_abort_msg("debris left in %s: '%s'", sub[i], de->d_name);
 		}
 		closedir(d);
 	}
+}
+
+static void assert_tmp_clean(void)
+{
+	assert_tmp_clean_but(false);
+}
+
+/* the size of tmp/partial-<hex of digest>, -1 if absent */
+static long long partial_size(const char *digest)
+{
+	char name[100];
+	struct stat sb;
+
+	snprintf(name, sizeof(name), "tmp/partial-%s", digest + 7);
+	return fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? (long long)sb.st_size : -1;
 }
 
 static int count_entries(const char *sub)
@@ -314,6 +333,7 @@ static int ingest(const char *name, struct ing *o, struct lc_err **err)
 	r = lc_store_layer_begin(st, &d, &in, err);
 	if (r != 0)
 		goto out;
+	off = (size_t)lc_store_layer_resumed(in); /* what an earlier try left: the rest only */
 	while (off < blen) {
 		size_t n = steps[step++ % LC_ARRAY_SIZE(steps)];
 
@@ -1458,16 +1478,31 @@ START_TEST(layer_abort_midway)
 	d.chainid = d.diff_id = d.digest = dg;
 	d.size = (int64_t)tl;
 	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	ck_assert_int_eq(lc_store_layer_resumed(in), 0);
 	ck_assert_ok(lc_store_layer_write(in, tar, tl / 2, &err), &err);
 	lc_store_layer_abort(in);
 	ck_assert_int_eq(count_entries("layers/sha256"), 0);
-	assert_tmp_clean();
-	/* the lock was released: a new ingest goes through */
+	/* only the bytes that arrived stay, in the blob's ingest file */
+	assert_tmp_clean_but(true);
+	ck_assert_int_eq(partial_size(dg), (long long)(tl / 2));
+	/* a store opened anew (the sweep) keeps it: it is under a day old */
+	{
+		char *root = lc_xstrdup(lc_store_root(st));
+
+		lc_store_close(st);
+		ck_assert_ok(lc_store_open(root, &st, &err), &err);
+		sfd = lc_store_rootfd(st);
+		free(root);
+	}
+	ck_assert_int_eq(partial_size(dg), (long long)(tl / 2));
+	/* the lock was released: a new ingest replays them and wants only the rest */
 	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
-	ck_assert_ok(lc_store_layer_write(in, tar, tl, &err), &err);
+	ck_assert_int_eq(lc_store_layer_resumed(in), (int64_t)(tl / 2));
+	ck_assert_ok(lc_store_layer_write(in, tar + tl / 2, tl - tl / 2, &err), &err);
 	ck_assert_ok(lc_store_layer_finish(in, &err), &err);
 	ck_assert_ok(lc_store_layer_commit(in, NULL, 0, &err), &err);
 	ck_assert_int_eq(lc_store_layer_has(st, dg), 1);
+	assert_tmp_clean(); /* the commit removed the ingest file */
 	free(tar);
 	free(tp);
 }
@@ -1668,10 +1703,12 @@ START_TEST(layer_fault_injection)
 	lc_err_free(err);
 	err = NULL;
 	ck_assert_int_eq(lc_store_layer_has(st, o.chainid), 0);
-	assert_tmp_clean();
+	/* a commit that failed keeps the verified bytes in the ingest file, nothing else */
+	assert_tmp_clean_but(true);
 	/* and the store recovers: the next ingest works */
 	ck_assert_int_eq(ingest("basic", &o, &err), 0);
 	ck_assert_int_eq(lc_store_layer_has(st, o.chainid), 1);
+	assert_tmp_clean();
 }
 END_TEST
 
