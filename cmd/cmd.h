@@ -27,6 +27,8 @@ int cmd_images(int argc, char **argv, const struct lc_global *g);
 int cmd_run(int argc, char **argv, const struct lc_global *g);
 int cmd_du(int argc, char **argv, const struct lc_global *g);
 int cmd_system(int argc, char **argv, const struct lc_global *g);
+int cmd_login(int argc, char **argv, const struct lc_global *g);
+int cmd_logout(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);

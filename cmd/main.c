@@ -24,6 +24,8 @@ static const char usage[] =
 	"  run       Create and run a container from an image\n"
 	"  du        Show the store's disk usage (also 'system df')\n"
 	"  system    Manage the store (df)\n"
+	"  login     Log in to a registry\n"
+	"  logout    Log out from a registry\n"
 	"\n"
 	"Run 'layerctl COMMAND --help' for more information on a command.\n";
 
@@ -79,8 +81,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct lc_global *g);
 } verbs[] = {
-	{ "pull", cmd_pull }, { "images", cmd_images }, { "run", cmd_run },
-	{ "du", cmd_du },     { "system", cmd_system },
+	{ "pull", cmd_pull },	  { "images", cmd_images }, { "run", cmd_run },
+	{ "du", cmd_du },	  { "system", cmd_system }, { "login", cmd_login },
+	{ "logout", cmd_logout },
 };
 
 int main(int argc, char **argv)

@@ -76,6 +76,37 @@ int lc_token_parse(const char *buf, size_t len, char **ret_token, long *ret_expi
 int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_basic,
 			  struct lc_err **err);
 
+/* ---------- creds.c: docker's credential store ---------- */
+
+struct lc_creds {
+	char *basic;	      /* base64 "user:password", or NULL */
+	char *identity_token; /* an OAuth2 refresh token ("identitytoken", a helper's <token>) */
+};
+void lc_creds_clear(struct lc_creds *c);
+/* The key docker stores a registry's credentials under: "https://index.docker.io/v1/" for
+ * Docker Hub, else the host[:port] itself (caller frees). */
+char *lc_creds_key(const char *domain);
+/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, or override (caller frees; NULL
+ * when there is no home). */
+char *lc_docker_config_path(const char *override);
+/*
+ * The credentials for domain: from credHelpers' helper for it, else from credsStore's, else
+ * from the "auths" entry (identitytoken before auth). Returns 1 with *ret filled, 0 when there
+ * are none (a helper that says "credentials not found" included), -1 when the file is bad or
+ * a helper fails (never a fallback to another source).
+ */
+int lc_creds_lookup(const char *config_path, const char *domain, struct lc_creds *ret,
+		    struct lc_err **err);
+/* Standard base64 of a string, padded (caller frees). */
+char *lc_base64(const char *s);
+/* Store user/secret for domain: in its helper when one is configured, else in "auths" of
+ * config.json (written atomically, mode 0600, its dir made 0700). */
+int lc_creds_save(const char *config_path, const char *domain, const char *user, const char *secret,
+		  struct lc_err **err);
+/* Remove domain's credentials (helper and file); *ret_found says whether there were any. */
+int lc_creds_erase(const char *config_path, const char *domain, bool *ret_found,
+		   struct lc_err **err);
+
 /* ---------- http.c (pure helpers) ---------- */
 
 struct lc_url {
@@ -125,6 +156,7 @@ struct lc_http_req {
 	bool head;
 	const char *accept;	   /* Accept header or NULL */
 	const char *authorization; /* full header value; sent only to url's own origin */
+	const char *post;	   /* a form (x-www-form-urlencoded) to POST, or NULL: GET */
 	bool insecure;		   /* plain http / unverified TLS allowed anywhere */
 	size_t max_body;	   /* buffered 2xx bodies larger than this fail (LC_ERR_LIMIT) */
 	lc_http_data_fn on_data;   /* stream 2xx bodies here instead of buffering */
@@ -171,6 +203,10 @@ int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry 
 void lc_registry_free(struct lc_registry *r);
 /* Point the registry at a different credentials file (tests), before any request. */
 void lc_registry_set_config(struct lc_registry *r, const char *config_path);
+
+/* Check credentials against domain's /v2/ challenge (lc_fetch_login without storing). */
+int lc_registry_login(const char *domain, bool insecure, const char *user, const char *password,
+		      struct lc_err **err);
 
 /* Total wait between retries of one request (lc_http_req's retry_ms), before any request. */
 void lc_registry_set_retry(struct lc_registry *r, long retry_ms);

@@ -83,6 +83,22 @@ void lc_pull_result_clear(struct lc_pull_result *r);
 int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *o,
 		  struct lc_pull_result *ret, struct lc_err **err);
 
+/* ---------- credentials (docker's config.json and credential helpers) ---------- */
+
+/*
+ * docker login: check user/password against the registry of domain ("docker.io" for Docker
+ * Hub) the way its /v2/ challenge asks (a token from its realm, or Basic), then store them
+ * (in the configured credential helper, else in config.json, mode 0600). LC_ERR_AUTH when the
+ * registry refuses them; nothing is stored then.
+ */
+int lc_fetch_login(const char *domain, bool insecure, const char *user, const char *password,
+		   struct lc_err **err);
+/* docker logout: remove domain's credentials; *ret_found: whether there were any. */
+int lc_fetch_logout(const char *domain, bool *ret_found, struct lc_err **err);
+/* The name docker gives a registry in login messages ("https://index.docker.io/v1/" for
+ * Docker Hub, else host[:port]); caller frees. */
+char *lc_fetch_server_name(const char *domain);
+
 /* The host's platform as an index would name it ("linux", "amd64", NULL). */
 void lc_fetch_host_platform(const char **os, const char **arch, const char **variant);
 

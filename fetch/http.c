@@ -565,6 +565,12 @@ static CURLcode perform_one(struct lc_http *h, struct xfer *x, const char *url, 
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (req->head)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (req->post && send_auth) {
+		/* a form holds a refresh token: like Authorization, only for url's own origin */
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->post);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->post));
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+	}
 	if (req->accept) {
 		accept = lc_xasprintf("Accept: %s", req->accept);
 		hdrs = curl_slist_append(hdrs, accept);

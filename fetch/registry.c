@@ -33,7 +33,7 @@ struct lc_registry {
 
 	pthread_mutex_t lock; /* guards everything below */
 	bool creds_loaded;
-	char *basic; /* base64 user:pass for this host, or NULL */
+	struct lc_creds creds; /* from config.json or its credential helper */
 	bool use_basic;
 	struct token *tokens;
 	size_t n_tokens;
@@ -75,7 +75,7 @@ void lc_registry_free(struct lc_registry *r)
 		free(r->tokens[i].value);
 	}
 	free(r->tokens);
-	free(r->basic);
+	lc_creds_clear(&r->creds);
 	free(r->base);
 	free(r->domain);
 	free(r->path);
@@ -173,8 +173,8 @@ static char *current_authorization_locked(struct lc_registry *r)
 
 	if (t && t->value && time(NULL) < t->expires)
 		return lc_xasprintf("Bearer %s", t->value);
-	if (r->use_basic && r->basic)
-		return lc_xasprintf("Basic %s", r->basic);
+	if (r->use_basic && r->creds.basic)
+		return lc_xasprintf("Basic %s", r->creds.basic);
 	return NULL;
 }
 
@@ -182,7 +182,7 @@ static int load_creds_locked(struct lc_registry *r, struct lc_err **err)
 {
 	if (r->creds_loaded)
 		return 0;
-	if (lc_auth_config_lookup(r->config_path, r->domain, &r->basic, err) < 0)
+	if (lc_creds_lookup(r->config_path, r->domain, &r->creds, err) < 0)
 		return -1;
 	r->creds_loaded = true;
 	return 0;
@@ -205,7 +205,8 @@ static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
 	cleanup_free char *url = NULL;
 	cleanup_free char *basic = NULL;
 	cleanup_free char *token = NULL;
-	char *esc_service = NULL, *esc_scope = NULL;
+	cleanup_free char *form = NULL;
+	char *esc_service = NULL, *esc_scope = NULL, *esc_refresh = NULL;
 	CURL *esc = NULL;
 	long expires_in = 60;
 	struct token *t;
@@ -234,11 +235,27 @@ static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
 	/*
 	 * The realm is where this registry's own challenge sends us (auth.docker.io for Docker
 	 * Hub), so this registry's credentials go there, as docker does; only over https or
-	 * to a loopback host.
+	 * to a loopback host. An identity token is an OAuth2 refresh token: POSTed as a form
+	 * (grant_type=refresh_token), the answer an access token like any other.
 	 */
-	if (r->basic && (strcmp(realm.scheme, "https") == 0 || lc_host_is_loopback(realm.host)))
-		basic = lc_xasprintf("Basic %s", r->basic);
+	if (strcmp(realm.scheme, "https") == 0 || lc_host_is_loopback(realm.host)) {
+		if (r->creds.identity_token) {
+			esc_refresh = curl_easy_escape(esc, r->creds.identity_token, 0);
+			if (!esc_refresh)
+				abort();
+			form = lc_xasprintf("grant_type=refresh_token&client_id=layerctl&"
+					    "refresh_token=%s&%s%s%sscope=%s",
+					    esc_refresh, esc_service ? "service=" : "",
+					    esc_service ? esc_service : "", esc_service ? "&" : "",
+					    esc_scope);
+			free(url);
+			url = lc_xstrdup(c->realm);
+		} else if (r->creds.basic) {
+			basic = lc_xasprintf("Basic %s", r->creds.basic);
+		}
+	}
 	req.url = url;
+	req.post = form;
 	req.authorization = basic;
 	req.insecure = r->insecure;
 	req.max_body = LC_MAX_TOKEN_SIZE;
@@ -276,6 +293,8 @@ out:
 		curl_free(esc_scope);
 	if (esc_service)
 		curl_free(esc_service);
+	if (esc_refresh)
+		curl_free(esc_refresh);
 	if (esc)
 		curl_easy_cleanup(esc);
 	lc_url_clear(&realm);
@@ -318,12 +337,12 @@ static int authenticate(struct lc_registry *r, struct lc_http *h, const char *ww
 			t->value = NULL;
 		}
 		ret = fetch_token_locked(r, h, &c, scope, err);
-	} else if (r->basic && !r->use_basic) {
+	} else if (r->creds.basic && !r->use_basic) {
 		r->use_basic = true;
 		ret = 0;
 	} else {
 		lc_err_set(err, LC_ERR_AUTH, 0, "unauthorized: authentication required%s",
-			   r->basic ? " (credentials from config.json refused)" : "");
+			   r->creds.basic ? " (the stored credentials were refused)" : "");
 	}
 out:
 	pthread_mutex_unlock(&r->lock);
@@ -361,6 +380,87 @@ static int reg_request(struct lc_registry *r, struct lc_http *h, struct lc_http_
 		}
 		lc_http_resp_clear(&resp);
 	}
+}
+
+int lc_registry_login(const char *domain, bool insecure, const char *user, const char *password,
+		      struct lc_err **err)
+{
+	struct lc_ref ref = { .domain = (char *)domain, .path = (char *)"x" };
+	cleanup_free char *base = lc_ref_base_url(&ref, insecure);
+	cleanup_free char *url = lc_xasprintf("%s/v2/", base);
+	cleanup_free char *up = lc_xasprintf("%s:%s", user, password);
+	cleanup_free char *b64 = lc_base64(up);
+	cleanup_free char *basic = lc_xasprintf("Basic %s", b64);
+	cleanup_free char *turl = NULL;
+	struct lc_http *h = lc_http_new();
+	struct lc_http_req req = { .url = url,
+				   .insecure = insecure,
+				   .max_body = LC_MAX_TOKEN_SIZE };
+	struct lc_http_resp resp = { 0 };
+	struct lc_challenge c = { 0 };
+	struct lc_url realm = { 0 };
+	int ret = -1;
+
+	/* what docker's login does: the registry's challenge says where to prove them */
+	if (lc_http_do(h, &req, &resp, err) < 0)
+		goto out;
+	if (resp.status == 200) {
+		ret = 0; /* a registry that asks for nothing accepts anyone */
+		goto out;
+	}
+	if (resp.status != 401) {
+		lc_err_set(err, LC_ERR_PROTO, 0, "registry '%s' answered HTTP %ld for /v2/", domain,
+			   resp.status);
+		goto out;
+	}
+	if (lc_challenge_parse(resp.www_authenticate ? resp.www_authenticate : "", &c, err) < 0)
+		goto out;
+	lc_http_resp_clear(&resp);
+	if (!strcmp(c.scheme, "bearer")) {
+		CURL *esc = curl_easy_init();
+		char *s = NULL, *a = NULL;
+
+		if (!esc)
+			abort();
+		if (lc_url_parse(c.realm, &realm, err) < 0)
+			goto out;
+		if (strcmp(realm.scheme, "https") != 0 && !insecure &&
+		    !lc_host_is_loopback(realm.host)) {
+			curl_easy_cleanup(esc);
+			lc_err_set(err, LC_ERR_UNSAFE, 0,
+				   "refusing token realm '%.200s' (want https)", c.realm);
+			goto out;
+		}
+		s = c.service ? curl_easy_escape(esc, c.service, 0) : NULL;
+		a = curl_easy_escape(esc, user, 0);
+		turl = lc_xasprintf("%s%saccount=%s%s%s", c.realm, strchr(c.realm, '?') ? "&" : "?",
+				    a ? a : "", s ? "&service=" : "", s ? s : "");
+		curl_free(s);
+		curl_free(a);
+		curl_easy_cleanup(esc);
+		req.url = turl;
+	}
+	req.authorization = basic;
+	if (lc_http_do(h, &req, &resp, err) < 0)
+		goto out;
+	if (resp.status == 401 || resp.status == 403) {
+		lc_err_set(err, LC_ERR_AUTH, 0, "unauthorized: incorrect username or password");
+		goto out;
+	}
+	if (resp.status != 200) {
+		cleanup_free char *d = status_detail(&resp);
+
+		lc_err_set(err, LC_ERR_PROTO, 0, "login to '%s': HTTP %ld%s%s", domain, resp.status,
+			   *d ? ": " : "", d);
+		goto out;
+	}
+	ret = 0;
+out:
+	lc_url_clear(&realm);
+	lc_challenge_clear(&c);
+	lc_http_resp_clear(&resp);
+	lc_http_free(h);
+	return ret;
 }
 
 /* An error for a final non-2xx answer about what (e.g. "manifest 'nginx:latest'"). */

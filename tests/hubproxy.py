@@ -23,6 +23,9 @@ Faults, for the client's retries:
   --schema1-tag TAG    GET|HEAD /v2/NAME/manifests/TAG answer a Docker schema 1 manifest
   --stall-blob DIGEST  a blob listener GET of DIGEST sends half the bytes, then stalls (the
                        connection stays open and silent for 120 s)
+  --user U:P           the token endpoint checks Basic credentials against U:P (401 if wrong)
+  --refresh-token T    POST /token with grant_type=refresh_token&refresh_token=T gives a token
+  --private NAME       only tokens issued to U:P or T may pull NAME (repeatable)
   --ratelimit N        manifest answers carry Docker Hub's ratelimit-limit: 100;w=21600 and
                        ratelimit-remaining: N;w=21600
 
@@ -34,6 +37,7 @@ Python standard library only; run it with Debian's /usr/bin/python3.
 """
 
 import argparse
+import base64
 import datetime
 import http.client
 import http.server
@@ -259,12 +263,36 @@ class HubHandler(Base):
 
     def do_token(self, auth):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if self.command == "POST":
+            # OAuth2 (docker's identity tokens): a form with grant_type=refresh_token
+            length = int(self.headers.get("Content-Length") or 0)
+            q = urllib.parse.parse_qs(self.rfile.read(min(length, 65536)).decode("utf-8", "replace"))
         service = q.get("service", [""])[0]
         if service != self.state.args.service:
             self.reply(400, json.dumps({"details": "invalid service %r" % service}),
                        [("Content-Type", "application/json")], auth)
             return
+        a = self.state.args
+        authenticated = False
+        if self.command == "POST":
+            if q.get("grant_type", [""])[0] != "refresh_token" or not a.refresh_token or \
+                    q.get("refresh_token", [""])[0] != a.refresh_token:
+                return self.reply(401, json.dumps({"error": "invalid_grant"}),
+                                  [("Content-Type", "application/json")], auth)
+            authenticated = True
+        elif auth == "basic":
+            try:
+                given = base64.b64decode(self.headers["Authorization"].split(" ", 1)[1]).decode()
+            except (ValueError, UnicodeDecodeError):
+                given = None
+            if not a.user or given != a.user:
+                return self.reply(401, json.dumps({"details": "incorrect username or password"}),
+                                  [("Content-Type", "application/json")], auth)
+            authenticated = True
         scopes = [s for v in q.get("scope", []) for s in v.split(" ") if s]
+        if not authenticated:
+            # like Hub: an anonymous token carries no access to a private repository
+            scopes = [s for s in scopes if len(s.split(":")) < 3 or s.split(":")[1] not in a.private]
         token = self.state.issue_token(scopes)
         issued = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = json.dumps({"token": token, "access_token": token,
@@ -276,7 +304,7 @@ class HubHandler(Base):
         auth = auth_kind(header)
         path = urllib.parse.urlsplit(self.path).path
         if path == "/token":
-            if self.command != "GET":
+            if self.command not in ("GET", "POST"):
                 return self.reply(405, "", [], auth)
             return self.do_token(auth)
         if not (path == "/v2" or path.startswith("/v2/")):
@@ -390,6 +418,10 @@ def main():
     p.add_argument("--ratelimit", type=int, help="ratelimit-remaining to announce")
     p.add_argument("--schema1-tag", help="serve a schema 1 manifest for this tag")
     p.add_argument("--stall-blob", help="send half of this blob, then stall")
+    p.add_argument("--user", help="USER:PASSWORD the token endpoint accepts (Basic)")
+    p.add_argument("--refresh-token", help="the OAuth2 refresh token the token endpoint accepts (POST)")
+    p.add_argument("--private", action="append", default=[],
+                   help="a repository only authenticated tokens may pull (repeatable)")
     args = p.parse_args()
 
     state = State(args)

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 #include "../../fetch/fetch-int.h"
@@ -277,6 +278,64 @@ START_TEST(token_table)
 	ck_assert_str_eq(t, tokens[_i].token);
 	ck_assert_int_eq(exp, tokens[_i].expires);
 	free(t);
+}
+END_TEST
+
+START_TEST(creds_save_lookup_erase)
+{
+	char *dir = unit_tmpdir();
+	cleanup_free char *path = lc_xasprintf("%s/sub/config.json", dir);
+	struct lc_creds c = { 0 };
+	struct lc_err *err = NULL;
+	struct stat sb;
+	bool found = false;
+	char *b;
+	FILE *f;
+
+	b = lc_base64("alice:s3cret");
+	ck_assert_str_eq(b, "YWxpY2U6czNjcmV0");
+	free(b);
+	b = lc_base64("u:p");
+	ck_assert_str_eq(b, "dTpw");
+	free(b);
+	b = lc_creds_key("docker.io");
+	ck_assert_str_eq(b, "https://index.docker.io/v1/");
+	free(b);
+	/* nothing yet; saved in a new dir, 0600; found under docker's key; erased */
+	ck_assert_int_eq(lc_creds_lookup(path, "127.0.0.1:5000", &c, &err), 0);
+	ck_assert_ok(lc_creds_save(path, "127.0.0.1:5000", "alice", "s3cret", &err), &err);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_int_eq(lc_creds_lookup(path, "127.0.0.1:5000", &c, &err), 1);
+	ck_assert_str_eq(c.basic, "YWxpY2U6czNjcmV0");
+	ck_assert_ptr_null(c.identity_token);
+	lc_creds_clear(&c);
+	ck_assert_ok(lc_creds_save(path, "docker.io", "bob", "pw", &err), &err);
+	ck_assert_int_eq(lc_creds_lookup(path, "index.docker.io", &c, &err), 1);
+	lc_creds_clear(&c);
+	ck_assert_ok(lc_creds_erase(path, "127.0.0.1:5000", &found, &err), &err);
+	ck_assert(found);
+	ck_assert_int_eq(lc_creds_lookup(path, "127.0.0.1:5000", &c, &err), 0);
+	ck_assert_int_eq(lc_creds_lookup(path, "docker.io", &c, &err), 1);
+	lc_creds_clear(&c);
+	ck_assert_ok(lc_creds_erase(path, "127.0.0.1:5000", &found, &err), &err);
+	ck_assert(!found);
+	/* an identitytoken wins over auth */
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"auths\":{\"ghcr.io\":{\"auth\":\"dTpw\",\"identitytoken\":\"rt\"}}}", f);
+	fclose(f);
+	ck_assert_int_eq(lc_creds_lookup(path, "ghcr.io", &c, &err), 1);
+	ck_assert_str_eq(c.identity_token, "rt");
+	ck_assert_ptr_null(c.basic);
+	lc_creds_clear(&c);
+	/* a helper name that is a path is refused, not run */
+	f = fopen(path, "we");
+	fputs("{\"credsStore\":\"../../bin/sh\"}", f);
+	fclose(f);
+	ck_assert_fail(lc_creds_lookup(path, "ghcr.io", &c, &err), &err, LC_ERR_INVALID);
+	lc_err_free(err);
+	unit_tmpdir_free(dir);
 }
 END_TEST
 
@@ -1203,6 +1262,7 @@ static Suite *fetch_suite(void)
 	tcase_add_loop_test(tc, challenge_table, 0, LC_ARRAY_SIZE(challenges));
 	tcase_add_loop_test(tc, token_table, 0, LC_ARRAY_SIZE(tokens));
 	tcase_add_test(tc, docker_config_credentials_per_host);
+	tcase_add_test(tc, creds_save_lookup_erase);
 	tcase_add_loop_test(tc, redirect_policy_table, 0, LC_ARRAY_SIZE(redirects));
 	tcase_add_loop_test(tc, registry_error_table, 0, LC_ARRAY_SIZE(errbodies));
 	tcase_add_test(tc, registry_error_bounds);
