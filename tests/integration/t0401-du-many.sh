@@ -19,6 +19,7 @@ def layer(chain, diff, size):
     meta = {"chainid": chain, "diff_id": diff, "digest": diff, "size": 1, "unpacked": size,
             "files": 1, "link": "l/" + chain[7:33]}
     with open(f"{root}/layers/sha256/{chain[7:]}.json", "w") as f: json.dump(meta, f)
+    os.symlink(f"../layers/sha256/{chain[7:]}", f"{root}/l/{chain[7:33]}")
 refs = {}
 base = sha(b"base")
 layer(base, base, 1 << 20)

@@ -46,19 +46,24 @@ static char *fake_digest(char c)
 	return lc_xasprintf("sha256:%s", hex);
 }
 
-/* A committed layer as layer.c leaves it: the dir and its .json with a recorded size. */
+/* A committed layer as layer.c leaves it: the dir, its .json with a recorded size, its l/ link. */
 static void fake_layer(const char *chainid, int64_t bytes)
 {
 	struct lc_err *err = NULL;
 	int fd = openat(lc_store_rootfd(st), "layers/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char *name = lc_xasprintf("%s.json", lc_digest_hex(chainid));
+	char *link = lc_xasprintf("l/%.26s", lc_digest_hex(chainid));
+	char *target = lc_xasprintf("../layers/sha256/%s", lc_digest_hex(chainid));
 	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "chainid", chainid, "diff_id",
 			      chainid, "digest", chainid, "size", (json_int_t)1, "unpacked",
-			      (json_int_t)bytes, "files", (json_int_t)1, "link", "l/x");
+			      (json_int_t)bytes, "files", (json_int_t)1, "link", link);
 	char *txt = json_dumps(j, 0);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(mkdirat(fd, lc_digest_hex(chainid), 0755), 0);
+	ck_assert_int_eq(symlinkat(target, lc_store_rootfd(st), link), 0);
+	free(link);
+	free(target);
 	ck_assert_ok(lc_write_file_atomic_at(fd, name, txt, strlen(txt), 0644, &err), &err);
 	json_decref(j);
 	free(txt);
