@@ -11,6 +11,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchiv
 	clang clang-format cppcheck zstd e2fsprogs
 # only make bench needs these (the peers it measures against)
 BENCH_PKGS := umoci runc podman strace time
+# only make fuzz needs libFuzzer (make check replays the corpora without it)
+FUZZ_PKGS := libclang-rt-14-dev
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings
@@ -20,7 +22,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG) 2>/dev/null)
 
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(SAN_EXTRA)
 
 LIB_SRC := $(sort $(wildcard base/*.c store/*.c fetch/*.c mount/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
@@ -52,8 +54,8 @@ Q := @
 SAY := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps bench-deps check unit unit-san integration integration-san demo bench clean fmt fmt-check analyze install \
-	testdata clang
+.PHONY: all deps bench-deps fuzz-deps check unit unit-san integration integration-san demo bench clean fmt \
+	fmt-check analyze install testdata clang fuzz fuzz-replay fuzz-corpus
 
 all: layerctl
 
@@ -102,6 +104,30 @@ $(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$
 	$(SAY) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
 
+# Fuzz targets (tests/fuzz/fuzz_<name>.c) and the modules each links. With the replay driver
+# (tests/fuzz/driver.c, gcc, ASan+UBSan: make fuzz-replay, part of make check) or with
+# libFuzzer (clang: make fuzz, which rebuilds everything under build/fuzz with
+# FUZZ_MAIN= FUZZ_LINK=-fsanitize=fuzzer).
+FUZZ_TARGETS := ref manifest challenge token docker_config passwd tar
+FUZZ_DEPS_ref := fetch store base
+FUZZ_DEPS_manifest := fetch store base
+FUZZ_DEPS_challenge := fetch store base
+FUZZ_DEPS_token := fetch store base
+FUZZ_DEPS_docker_config := fetch store base
+FUZZ_DEPS_passwd := mount store base
+FUZZ_DEPS_tar := store base
+FUZZ_MAIN ?= tests/fuzz/driver.c
+FUZZ_LINK ?=
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
+
+$(B)/san/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_MAIN) \
+		$$(foreach m,$$(FUZZ_DEPS_$$*),$(B)/san/lib$$(m).a)
+	@mkdir -p $(dir $@)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(FUZZ_LINK) -o $@ $< $(FUZZ_MAIN) \
+		$(foreach m,$(FUZZ_DEPS_$*),$(B)/san/lib$(m).a) $(LIBS)
+
 # Install what is missing from Debian's archive (as root); a no-op when everything is there.
 define install_missing
 	@missing=$$(for p in $(1); do \
@@ -124,6 +150,9 @@ deps:
 bench-deps:
 	$(call install_missing,$(DEB_PKGS) $(BENCH_PKGS))
 
+fuzz-deps:
+	$(call install_missing,$(DEB_PKGS) $(FUZZ_PKGS))
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -145,8 +174,41 @@ check: deps
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-san
+
+# every corpus (seeds and crash reproducers) through its target, once: a crash found stays fixed
+fuzz-replay: $(FUZZ_TARGETS:%=$(B)/san/fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(B)/san/fuzz/fuzz_$$t testdata/fuzz/$$t; done
+
+# libFuzzer, each target FUZZ_SECONDS in turn at the lowest priority; new inputs go to
+# build/fuzz/corpus/<target>, crashes to build/fuzz/crashes/<target>/ (copy a reproducer
+# into testdata/fuzz/<target>/ once fixed), the figures to build/fuzz/log/<target>.log
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory CC=clang B=build/fuzz SAN_EXTRA=-fsanitize=fuzzer-no-link \
+		FUZZ_MAIN= FUZZ_LINK=-fsanitize=fuzzer $(FUZZ_TARGETS:%=build/fuzz/san/fuzz/fuzz_%)
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t build/fuzz/log; \
+		case $$t in manifest|tar) ml=65536;; passwd) ml=16384;; *) ml=4096;; esac; \
+		echo "  FUZZ   $$t ($(FUZZ_SECONDS) s)"; \
+		nice -n 19 build/fuzz/san/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=$$ml -timeout=20 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$t/ \
+			build/fuzz/corpus/$$t testdata/fuzz/$$t >build/fuzz/log/$$t.log 2>&1 \
+		|| { grep -A30 -E '^==[0-9]+==|invariant broken' build/fuzz/log/$$t.log | head -40; \
+			failed="$$failed $$t"; }; \
+		grep -E '^#[0-9]+.*cov:' build/fuzz/log/$$t.log | tail -1; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' \
+			build/fuzz/log/$$t.log; \
+	done; \
+	[ -z "$$failed" ] || { echo "make fuzz: crashes in:$$failed (see build/fuzz/crashes/)"; exit 1; }
+
+# the seed corpora in testdata/fuzz/, from real inputs (never edited by hand)
+fuzz-corpus:
+	testdata/make-fuzz-corpus.py testdata/fuzz
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -165,11 +227,11 @@ install: layerctl
 	install -D -m 0755 layerctl $(DESTDIR)$(PREFIX)/bin/layerctl
 
 fmt:
-	clang-format -i $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC) $(FUZZ_SRC)
 
 fmt-check:
 	@echo "  FMT    clang-format --dry-run"
-	$(Q)clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC)
+	$(Q)clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC) $(FUZZ_SRC)
 
 # cppcheck must be clean; gcc's analyzer reports (it does not follow TAKE_PTR ownership, so
 # its leak findings are read by a person, ASan is what enforces no leaks)

@@ -366,10 +366,17 @@ char *lc_ref_familiar(const struct lc_ref *r)
 
 	if (strcmp(r->domain, "docker.io") == 0) {
 		const char *p = r->path;
+		size_t n;
 
 		if (strncmp(p, "library/", 8) == 0 && !strchr(p + 8, '/'))
 			p += 8;
-		name = lc_xstrdup(p);
+		n = strcspn(p, "/");
+		/* docker.io/a.b/c is not a.b/c (a registry): keep the domain then */
+		if (p[n] == '/' && (memchr(p, '.', n) || memchr(p, ':', n) ||
+				    (n == 9 && !strncmp(p, "localhost", 9))))
+			name = lc_xasprintf("docker.io/%s", p);
+		else
+			name = lc_xstrdup(p);
 	} else {
 		name = lc_xasprintf("%s/%s", r->domain, r->path);
 	}

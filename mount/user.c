@@ -238,7 +238,7 @@ static bool has_member(const char *list, const char *name)
 static int gr_line(char *line, void *vctx, struct lc_err **err)
 {
 	struct gr_ctx *c = vctx;
-	char *f[4];
+	char *f[4] = { NULL, NULL, NULL, NULL };
 	uint32_t gid = 0;
 	bool named, member;
 	int r;

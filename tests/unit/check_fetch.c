@@ -44,6 +44,11 @@ static const struct {
 	  "library/nginx", "latest", NULL },
 	{ "docker.io/library/a/b", "docker.io/library/a/b:latest", "library/a/b:latest",
 	  "docker.io", "library/a/b", "latest", NULL },
+	/* found by fuzz_ref: a familiar "a.b/x" would name the registry a.b */
+	{ "docker.io/a.b/x", "docker.io/a.b/x:latest", "docker.io/a.b/x:latest", "docker.io",
+	  "a.b/x", "latest", NULL },
+	{ "docker.io/localhost/x", "docker.io/localhost/x:latest", "docker.io/localhost/x:latest",
+	  "docker.io", "localhost/x", "latest", NULL },
 	{ "localhost:5000/x", "localhost:5000/x:latest", "localhost:5000/x:latest",
 	  "localhost:5000", "x", "latest", NULL },
 	{ "localhost/x", "localhost/x:latest", "localhost/x:latest", "localhost", "x", "latest",
