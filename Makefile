@@ -170,6 +170,7 @@ integration-san: $(B)/san/layerctl
 
 check: deps
 	@$(MAKE) --no-print-directory fmt-check
+	@$(MAKE) --no-print-directory analyze
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory unit
@@ -233,15 +234,17 @@ fmt-check:
 	@echo "  FMT    clang-format --dry-run"
 	$(Q)clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC) $(FUZZ_SRC)
 
-# cppcheck must be clean; gcc's analyzer reports (it does not follow TAKE_PTR ownership, so
-# its leak findings are read by a person, ASan is what enforces no leaks)
+# gcc -fanalyzer and cppcheck, both clean (part of make check). Where the analyzer is wrong
+# (gcc 12 loses track of pointers stored in realloc'd arrays), the code says so next to a
+# pragma; ASan's leak checker still holds that code to account.
 analyze:
-	$(Q)for f in $(LIB_SRC) $(CMD_SRC); do \
-		$(CC) -std=gnu11 -D_GNU_SOURCE -pthread -O1 -fanalyzer -c -o /dev/null \
+	@echo "  ANALYZE gcc -fanalyzer, cppcheck"
+	$(Q)for f in $(LIB_SRC) $(CMD_SRC) $(filter %.c,$(FUZZ_SRC)); do \
+		gcc -std=gnu11 -D_GNU_SOURCE -pthread -O1 -fanalyzer -Werror -c -o /dev/null \
 			$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $$f || exit 1; \
 	done
-	cppcheck --error-exitcode=1 --quiet --inline-suppr -D_GNU_SOURCE --std=c11 \
-		--suppress=missingIncludeSystem base store fetch mount cmd
+	$(Q)cppcheck --error-exitcode=1 --quiet --inline-suppr -D_GNU_SOURCE --std=c11 \
+		--suppress=missingIncludeSystem base store fetch mount cmd tests/fuzz
 
 clean:
 	rm -rf $(B) layerctl

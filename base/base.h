@@ -170,6 +170,8 @@ void lc_random_bytes(void *out, size_t n);
  */
 char *lc_escape_ctl(const char *s);
 
+/* A limit in binary units, exactly: "64 GiB", "128 MiB", "1000 bytes". */
+void lc_limit_str(uint64_t bytes, char *out, size_t outsz);
 /* Format a byte count like docker does: "187.7MB", "512B" (SI units, 4 significant digits). */
 void lc_human_size(uint64_t bytes, char *out, size_t outsz);
 /* The same in binary units, like docker's units.BytesSize: "100MiB", "1.5GiB", "512B". */
@@ -186,7 +188,12 @@ int lc_parse_size(const char *s, int64_t *ret);
 
 /* ---------- JSON (jansson) ---------- */
 
-/* Parse untrusted JSON: duplicate keys refused, size already bounded by the caller. */
+/* Nesting deeper than this is refused (LC_ERR_LIMIT) before jansson recurses into it. */
+#define LC_JSON_MAX_DEPTH 64
+/*
+ * Parse untrusted JSON: duplicate keys refused, at most LC_JSON_MAX_DEPTH levels of arrays
+ * and objects, size already bounded by the caller.
+ */
 struct json_t;
 struct json_t *lc_json_parse(const char *buf, size_t len, const char *what, struct lc_err **err);
 

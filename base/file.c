@@ -185,11 +185,43 @@ int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err)
 	return 0;
 }
 
+/* The deepest nesting of arrays and objects in buf (strings skipped). */
+static size_t json_depth(const char *buf, size_t len)
+{
+	size_t depth = 0, max = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+	}
+	return max;
+}
+
 struct json_t *lc_json_parse(const char *buf, size_t len, const char *what, struct lc_err **err)
 {
 	json_error_t jerr;
-	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *j;
 
+	if (json_depth(buf, len) > LC_JSON_MAX_DEPTH) {
+		lc_err_set(err, LC_ERR_LIMIT, 0, "%s: JSON nested deeper than %d levels, the limit",
+			   what, LC_JSON_MAX_DEPTH);
+		return NULL;
+	}
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j)
 		lc_err_set(err, LC_ERR_PROTO, 0, "%s: invalid JSON at line %d: %s", what, jerr.line,
 			   jerr.text);

@@ -97,6 +97,15 @@ size_t lc_strv_len(char *const *v)
 	return n;
 }
 
+/*
+ * gcc 12's -fanalyzer loses track of pointers stored in an array it saw allocated (or
+ * reallocated) and reports them leaked (make analyze); ASan's leak checker, which runs on
+ * every suite, is what holds these two to account.
+ */
+#ifndef __clang__
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 char **lc_strv_dup(char *const *v)
 {
 	size_t n = lc_strv_len(v), i;
@@ -115,6 +124,9 @@ void lc_strv_push(char ***v, const char *s)
 	(*v)[n] = lc_xstrdup(s);
 	(*v)[n + 1] = NULL;
 }
+#ifndef __clang__
+#pragma GCC diagnostic pop
+#endif
 
 void lc_strv_free(char **v)
 {
@@ -200,6 +212,21 @@ char *lc_escape_ctl(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+void lc_limit_str(uint64_t bytes, char *out, size_t outsz)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	int u = -1;
+
+	while (bytes && bytes % 1024 == 0 && u + 1 < (int)LC_ARRAY_SIZE(units)) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, outsz, "%llu bytes", (unsigned long long)bytes);
+	else
+		snprintf(out, outsz, "%llu %s", (unsigned long long)bytes, units[u]);
 }
 
 void lc_human_size(uint64_t bytes, char *out, size_t outsz)

@@ -27,7 +27,8 @@ static const char usage[] =
 	"  login     Log in to a registry\n"
 	"  logout    Log out from a registry\n"
 	"\n"
-	"Run 'layerctl COMMAND --help' for more information on a command.\n";
+	"Run 'layerctl COMMAND --help' for more information on a command,\n"
+	"'layerctl help limits' for the bounds on what layerctl reads.\n";
 
 int cmd_report(struct lc_err *err, int code)
 {
@@ -122,6 +123,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[optind], "help")) {
+		if (optind + 1 < argc && !strcmp(argv[optind + 1], "limits")) {
+			cmd_help_limits(stdout);
+			return EXIT_OK;
+		}
+		if (optind + 1 < argc)
+			return cmd_usage_error(NULL, "unknown help topic '%s' (topics: limits)",
+					       argv[optind + 1]);
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}

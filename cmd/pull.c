@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <string.h>
@@ -17,8 +18,14 @@ static const char pull_usage[] =
 	"      --max-concurrent-downloads N   layers downloaded at once (default 3)\n"
 	"      --retry-max-time SECONDS   keep retrying a failed request (429, 5xx, reset) for\n"
 	"                          this long in all, with backoff (default 30; 0: never)\n"
+	"      --max-layer-size SIZE          unpacked bytes of one layer (default 64g)\n"
+	"      --max-image-size SIZE          unpacked bytes of the layers pulled (default 64g)\n"
+	"      --max-layer-entries N          tar entries of one layer (default 1000000)\n"
+	"      --max-compression-ratio N      how far one layer may inflate (default 1000)\n"
 	"  -q, --quiet             print only the image name\n"
-	"  -h, --help              print this help\n";
+	"  -h, --help              print this help\n"
+	"\n"
+	"Every bound on what a pull reads: 'layerctl help limits'.\n";
 
 struct layer_line {
 	char id[13];
@@ -184,6 +191,10 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "max-concurrent-downloads", required_argument, NULL, 'M' },
 		{ "retry-max-time", required_argument, NULL, 'R' },
+		{ "max-layer-size", required_argument, NULL, 'L' },
+		{ "max-image-size", required_argument, NULL, 'S' },
+		{ "max-layer-entries", required_argument, NULL, 'E' },
+		{ "max-compression-ratio", required_argument, NULL, 'C' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -226,6 +237,33 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 					"seconds)",
 					optarg);
 			o.retry_ms = v ? v * 1000 : -1;
+			break;
+		}
+		case 'L':
+		case 'S':
+			if (cmd_parse_size(optarg,
+					   c == 'L' ? &o.max_layer_size : &o.max_image_size) < 0)
+				return cmd_usage_error("pull",
+						       "invalid --max-%s-size '%s' (want bytes "
+						       "or 512m, 64g, 1t)",
+						       c == 'L' ? "layer" : "image", optarg);
+			break;
+		case 'E':
+		case 'C': {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || optarg[0] < '1' || optarg[0] > '9' ||
+			    (c == 'C' && v > UINT32_MAX))
+				return cmd_usage_error(
+					"pull", "invalid --max-%s '%s' (want N > 0)",
+					c == 'E' ? "layer-entries" : "compression-ratio", optarg);
+			if (c == 'E')
+				o.max_layer_entries = v;
+			else
+				o.max_ratio = (uint32_t)v;
 			break;
 		}
 		case 'q':

@@ -14,9 +14,7 @@
 #include "fetch.h"
 
 /* Bounds on what a registry may send us besides manifests. */
-#define LC_MAX_TOKEN_SIZE   (1u << 20)	/* token responses */
 #define LC_MAX_ERROR_BODY   (64u << 10) /* error bodies we keep to explain a failure */
-#define LC_MAX_CONFIG_SIZE  (4u << 20)	/* image config blobs */
 #define LC_MAX_HEADER_VALUE (8u << 10)	/* one response header we keep */
 #define LC_MAX_REDIRECTS    10
 /* time spent waiting between retries of one request, unless the caller says otherwise */

@@ -10,6 +10,10 @@
 #include "../base/base.h"
 #include "../store/store.h"
 
+/* Bounds on what a registry may send (`layerctl help limits`; manifests: store.h). */
+#define LC_MAX_TOKEN_SIZE  (1u << 20) /* token responses */
+#define LC_MAX_CONFIG_SIZE (4u << 20) /* image config blobs */
+
 /* ---------- references (distribution/reference normalization) ---------- */
 
 struct lc_ref {
@@ -62,6 +66,10 @@ struct lc_pull_opts {
 	const char *platform; /* "os/arch[/variant]"; NULL: the host's */
 	int max_concurrent;   /* parallel layer downloads; 0: 3 */
 	long retry_ms;	      /* total wait between retries of one request: 0 30 s, < 0 none */
+	/* bounds on what the pull unpacks (0: the store's defaults, LC_LAYER_MAX_* and
+	 * LC_IMAGE_MAX_UNPACKED); the image bound counts the layers this pull unpacks */
+	uint64_t max_layer_size, max_image_size, max_layer_entries;
+	uint32_t max_ratio;
 	lc_pull_progress_fn progress;
 	void *progress_data;
 };

@@ -424,8 +424,10 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *data)
 		return size * nmemb;
 	}
 	if (x->resp->len + n > req->max_body) {
-		lc_err_set(&x->err, LC_ERR_LIMIT, 0, "response is larger than %zu bytes",
-			   req->max_body);
+		char lim[32];
+
+		lc_limit_str(req->max_body, lim, sizeof(lim));
+		lc_err_set(&x->err, LC_ERR_LIMIT, 0, "response is larger than %s, the limit", lim);
 		return 0;
 	}
 	x->resp->body = lc_xrealloc(x->resp->body, x->resp->len + n + 1);

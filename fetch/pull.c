@@ -62,6 +62,7 @@ struct pull {
 	size_t n_fetched;
 	struct lc_err *first_err;
 	atomic_bool cancel;
+	uint64_t unpacked; /* uncompressed bytes of this pull's layers (--max-image-size) */
 
 	pthread_mutex_t progress_lock; /* one progress callback at a time */
 };
@@ -173,6 +174,11 @@ static int fetch_layer(struct pull *p, struct lc_http *h, size_t i, bool *ret_re
 		.digest = d->digest,
 		.size = d->size,
 		.media_type = d->media_type,
+		.max_unpacked = p->o ? p->o->max_layer_size : 0,
+		.max_entries = p->o ? p->o->max_layer_entries : 0,
+		.max_ratio = p->o ? p->o->max_ratio : 0,
+		.image_unpacked = &p->unpacked,
+		.max_image_unpacked = p->o ? p->o->max_image_size : 0,
 	};
 	struct layer_ctx c = { .p = p, .index = i, .reported_at = now_ns() };
 	int r;

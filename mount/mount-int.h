@@ -65,11 +65,6 @@ struct lc_user_spec {
  */
 int lc_user_parse(const char *s, struct lc_user_spec *ret, struct lc_err **err);
 
-/* Bounds on the image's /etc/passwd and /etc/group. */
-#define LC_ENT_MAX_LINE 65536
-#define LC_ENT_MAX_FILE (16u << 20)
-#define LC_MAX_GROUPS	256
-
 /* The user the container runs as, once resolved against the image's files. */
 struct lc_user {
 	uint32_t uid, gid;

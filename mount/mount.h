@@ -12,6 +12,11 @@
 #include "../base/base.h"
 #include "../store/store.h"
 
+/* Bounds on the image's /etc/passwd and /etc/group (`layerctl help limits`). */
+#define LC_ENT_MAX_LINE 65536
+#define LC_ENT_MAX_FILE (16u << 20)
+#define LC_MAX_GROUPS	256
+
 /*
  * Mount overlay on <cdir>/merged with lowerdir = the layers' l/ links (lowers: chain ids,
  * topmost first), upperdir <cdir>/upper, workdir <cdir>/work, index=off. Keeps the option

@@ -351,7 +351,9 @@ static int norm_path(const char *in, char *out, size_t outsz, const char *what, 
 		} else {
 			if (o + n + 2 > outsz)
 				return lc_err_set(err, LC_ERR_LIMIT, 0,
-						  "%s '%.100s...' is too long", what, in);
+						  "%s '%.100s...' is longer than %zu bytes, the "
+						  "limit (PATH_MAX)",
+						  what, in, outsz - 1);
 			if (o)
 				out[o++] = '/';
 			memcpy(out + o, p, n);
@@ -399,12 +401,23 @@ static int set_xattrs(struct xt *x, struct archive_entry *e, int fd, const char 
 	const char *name;
 	const void *val;
 	size_t size;
+	int n = archive_entry_xattr_reset(e);
 
-	if (archive_entry_xattr_reset(e) == 0)
+	if (n == 0)
 		return 0;
+	if (n > LC_MAX_XATTRS)
+		return lc_err_set(
+			err, LC_ERR_LIMIT, 0,
+			"entry '%s' has %d extended attributes, more than the limit of %d", path, n,
+			LC_MAX_XATTRS);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
 		if (!name || !xattr_allowed(name))
 			continue;
+		if (size > LC_MAX_XATTR_SIZE)
+			return lc_err_set(err, LC_ERR_LIMIT, 0,
+					  "xattr '%.100s' of '%s' is larger than %u KiB, the "
+					  "kernel's limit",
+					  name, path, LC_MAX_XATTR_SIZE >> 10);
 		if (!strcmp(name, "system.posix_acl_default"))
 			x->umask = 0777;
 		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP &&
@@ -553,6 +566,11 @@ static int do_node(struct xt *x, struct archive_entry *e, int pfd, const char *n
 			target = archive_entry_symlink_utf8(e);
 		if (!target || !*target)
 			return lc_err_set(err, LC_ERR_PROTO, 0, "symlink '%s' has no target", path);
+		if (strlen(target) >= PATH_MAX)
+			return lc_err_set(err, LC_ERR_LIMIT, 0,
+					  "symlink '%s': target is longer than %d bytes, the limit "
+					  "(PATH_MAX)",
+					  path, PATH_MAX - 1);
 	}
 	for (int i = 0; i < 2; i++) {
 		r = target ? symlinkat(target, pfd, name) : mknodat(pfd, name, S_IFIFO | 0600, 0);
@@ -676,7 +694,9 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 	if (!raw)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "tar entry without a name");
 	if (++x->entries > x->max_entries)
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "layer has more than %llu entries",
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "layer has more than %llu entries, the limit (raise it with "
+				  "--max-layer-entries)",
 				  (unsigned long long)x->max_entries);
 	if (norm_path(raw, path, sizeof(path), "entry", err) < 0)
 		return -1;

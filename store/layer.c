@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "store-int.h"
 
@@ -34,7 +35,9 @@ struct lc_layer_ingest {
 	struct lc_store *s;
 	char chainid[LC_DIGEST_BUFSZ], diff_id[LC_DIGEST_BUFSZ], digest[LC_DIGEST_BUFSZ];
 	int64_t size;
-	uint64_t max_unpacked, max_entries;
+	uint64_t max_unpacked, max_entries, max_image;
+	uint32_t max_ratio;
+	uint64_t *image_unpacked;
 	enum state state;
 
 	int lockfd;  /* tmp/locks/<hex>.lock, held until commit/abort */
@@ -161,11 +164,33 @@ static int queue_push(struct lc_layer_ingest *in, struct lc_err **err)
 static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
 		    struct lc_err **err)
 {
+	char lim[32];
+
 	in->n_tar += n;
-	if (in->n_tar > in->max_unpacked)
+	if (in->n_tar > in->max_unpacked) {
+		lc_limit_str(in->max_unpacked, lim, sizeof(lim));
 		return lc_err_set(err, LC_ERR_LIMIT, 0,
-				  "layer unpacks to more than %llu bytes (decompression bomb?)",
-				  (unsigned long long)in->max_unpacked);
+				  "layer unpacks to more than %s, the per-layer limit "
+				  "(raise it with --max-layer-size)",
+				  lim);
+	}
+	/* a decompression bomb: a few MB that inflate to GBs (gzip tops out near 1030x) */
+	if (in->comp != COMP_NONE && in->n_tar > LC_LAYER_RATIO_FLOOR &&
+	    in->n_tar / in->max_ratio > (uint64_t)in->n_blob)
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "layer inflates to more than %u times its compressed size (%llu "
+				  "MiB from %llu KiB so far), the limit (raise it with "
+				  "--max-compression-ratio)",
+				  in->max_ratio, (unsigned long long)(in->n_tar >> 20),
+				  (unsigned long long)(in->n_blob >> 10));
+	if (in->image_unpacked &&
+	    __atomic_add_fetch(in->image_unpacked, n, __ATOMIC_RELAXED) > in->max_image) {
+		lc_limit_str(in->max_image, lim, sizeof(lim));
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "image unpacks to more than %s, the per-image limit "
+				  "(raise it with --max-image-size)",
+				  lim);
+	}
 	lc_sha256_update(in->h_tar, p, n);
 	while (n) {
 		size_t take;
@@ -227,6 +252,12 @@ static int feed_zstd(struct lc_layer_ingest *in, const unsigned char *p, size_t 
 		ZSTD_outBuffer ob = { in->out, CHUNK, 0 };
 		size_t r = ZSTD_decompressStream(in->zs, &ob, &ib);
 
+		if (ZSTD_isError(r) &&
+		    ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
+			return lc_err_set(err, LC_ERR_LIMIT, 0,
+					  "zstd: the frame needs a window of more than %u MiB, the "
+					  "limit for untrusted input",
+					  (1u << LC_ZSTD_WINDOW_LOG_MAX) >> 20);
 		if (ZSTD_isError(r))
 			return lc_err_set(err, LC_ERR_PROTO, 0, "zstd: %s", ZSTD_getErrorName(r));
 		in->zs_last = r;
@@ -250,7 +281,9 @@ static int decide(struct lc_layer_ingest *in, struct lc_err **err)
 	} else if (in->n_head == 4 && !memcmp(in->head, zst, 4)) {
 		in->comp = COMP_ZSTD;
 		in->zs = ZSTD_createDStream();
-		if (!in->zs || ZSTD_isError(ZSTD_initDStream(in->zs)))
+		if (!in->zs || ZSTD_isError(ZSTD_initDStream(in->zs)) ||
+		    ZSTD_isError(ZSTD_DCtx_setParameter(in->zs, ZSTD_d_windowLogMax,
+							LC_ZSTD_WINDOW_LOG_MAX)))
 			return lc_err_set(err, LC_ERR_SYS, ENOMEM, "zstd: init");
 	} else {
 		in->comp = COMP_NONE;
@@ -394,6 +427,9 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	in->size = d->size;
 	in->max_unpacked = d->max_unpacked ? d->max_unpacked : LC_LAYER_MAX_UNPACKED;
 	in->max_entries = d->max_entries ? d->max_entries : LC_LAYER_MAX_ENTRIES;
+	in->max_ratio = d->max_ratio ? d->max_ratio : LC_LAYER_MAX_RATIO;
+	in->image_unpacked = d->image_unpacked;
+	in->max_image = d->max_image_unpacked ? d->max_image_unpacked : LC_IMAGE_MAX_UNPACKED;
 
 	/* One ingest per chain id at a time, across processes: the second waits, then finds
 	 * the layer committed. */

@@ -21,10 +21,6 @@ struct lc_store {
 	size_t n_owned;
 };
 
-/* Default bounds on one layer. */
-#define LC_LAYER_MAX_UNPACKED (64ull << 30)
-#define LC_LAYER_MAX_ENTRIES  1000000u
-
 /*
  * Fault injection (sqlite's test_syscall.c): the store's publishing syscalls go through
  * lc_store_sys_fail(); a test arms it so that the Nth call of a given kind fails with errno.

@@ -230,6 +230,55 @@ static int open_sub(struct lc_store *s, const char *sub, dev_t dev, struct lc_er
 	return fd;
 }
 
+/*
+ * Refuse a store another user could swap under us: a root they own, or an ancestor they can
+ * write (others-writable, or writable by a group not ours, without the sticky bit) or own
+ * (they could rename the store away and put theirs in its place between two of our calls).
+ * abs is the resolved path, st the root's stat.
+ */
+static int check_root_safe(const char *abs, const struct stat *st, struct lc_err **err)
+{
+	char path[PATH_MAX];
+	uid_t me = geteuid();
+
+	if (st->st_uid != me)
+		return lc_err_set(
+			err, LC_ERR_UNSAFE, 0,
+			"refusing store '%s': it is owned by uid %u, not by you (uid %u), "
+			"who could swap what it holds; use a --root of your own",
+			abs, (unsigned)st->st_uid, (unsigned)me);
+	snprintf(path, sizeof(path), "%s", abs);
+	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+		struct stat pst;
+		const char *why = NULL;
+
+		if (slash == path)
+			slash[1] = '\0'; /* "/" itself */
+		else
+			*slash = '\0';
+		if (stat(path, &pst) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", path);
+		if (pst.st_uid != 0 && pst.st_uid != me)
+			why = "is owned by another user";
+		else if (!(pst.st_mode & S_ISVTX) && (pst.st_mode & S_IWOTH))
+			why = "is writable by every user and not sticky";
+		else if (!(pst.st_mode & S_ISVTX) && (pst.st_mode & S_IWGRP) && pst.st_gid != 0 &&
+			 pst.st_gid != getegid())
+			why = "is writable by another group and not sticky";
+		if (why)
+			return lc_err_set(
+				err, LC_ERR_UNSAFE, 0,
+				"refusing store '%s': its parent '%s' %s (uid %u, gid %u, "
+				"mode %04o), so another user could swap the store; use a "
+				"--root whose parents only you or root can write",
+				abs, path, why, (unsigned)pst.st_uid, (unsigned)pst.st_gid,
+				(unsigned)(pst.st_mode & 07777));
+		if (slash == path)
+			break;
+	}
+	return 0;
+}
+
 int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 {
 	__attribute__((cleanup(store_freep))) struct lc_store *s = NULL;
@@ -255,6 +304,8 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 	rfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rfd < 0 || fstat(rfd, &st) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
+	if (check_root_safe(abs, &st, err) < 0)
+		return -1;
 	/* Keep the store private: layers hold setuid files and devices of untrusted images. */
 	if ((st.st_mode & 077) && st.st_uid == geteuid() && fchmod(rfd, 0700) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chmod store '%s'", abs);
@@ -325,7 +376,8 @@ int lc_store_blob_put(struct lc_store *s, const char *digest, const void *data, 
 	    renameat(s->tmpfd, name, s->blobsfd, lc_digest_hex(digest)) < 0) {
 		int e = errno;
 
-		unlinkat(s->tmpfd, name, 0);
+		if (name) /* always set with fd; gcc's analyzer cannot tell */
+			unlinkat(s->tmpfd, name, 0);
 		return lc_err_set(err, LC_ERR_SYS, e, "blob %s: publish", digest);
 	}
 	return 0;

@@ -18,7 +18,9 @@ struct lc_store;
 /*
  * Open (creating if needed) the store at root: the root dir 0700, blobs/ layers/ l/ refs/
  * containers/ tmp/. Debris in tmp/ left by a crashed process is swept (entries whose owner no
- * longer holds their lock). Returns 0 and *ret, or -1 and *err.
+ * longer holds their lock). A root another user could swap is refused (LC_ERR_UNSAFE, saying
+ * why): one owned by another user, or below a dir that another user owns or can write
+ * without the sticky bit. Returns 0 and *ret, or -1 and *err.
  */
 int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err);
 void lc_store_close(struct lc_store *s);
@@ -153,9 +155,30 @@ struct lc_layer_desc {
 	const char *digest;	/* expected sha256 of the bytes written */
 	int64_t size;		/* expected count of the bytes written */
 	const char *media_type; /* informative; compression is detected from the bytes */
-	uint64_t max_unpacked;	/* 0: default bound on uncompressed bytes */
-	uint64_t max_entries;	/* 0: default bound on tar entries */
+	uint64_t max_unpacked;	/* 0: LC_LAYER_MAX_UNPACKED, bound on uncompressed bytes */
+	uint64_t max_entries;	/* 0: LC_LAYER_MAX_ENTRIES, bound on tar entries */
+	uint32_t max_ratio;	/* 0: LC_LAYER_MAX_RATIO, bound on uncompressed / compressed */
+	/* The ingests of one image add their uncompressed bytes here (atomically) and fail
+	 * once it passes max_image_unpacked (0: LC_IMAGE_MAX_UNPACKED). NULL: no image bound. */
+	uint64_t *image_unpacked;
+	uint64_t max_image_unpacked;
 };
+
+/*
+ * Default bounds on what one pull may unpack (`layerctl help limits`). Reaching one is
+ * LC_ERR_LIMIT naming it and the pull flag that raises it; the layer is then discarded whole.
+ */
+#define LC_LAYER_MAX_UNPACKED (64ull << 30) /* --max-layer-size */
+#define LC_IMAGE_MAX_UNPACKED (64ull << 30) /* --max-image-size */
+#define LC_LAYER_MAX_ENTRIES  1000000u	    /* --max-layer-entries */
+#define LC_LAYER_MAX_RATIO    1000u	    /* --max-compression-ratio */
+/* the ratio guard looks only at streams that have inflated past this */
+#define LC_LAYER_RATIO_FLOOR (64ull << 20)
+/* fixed: zstd frames needing a larger window are refused (zstd's default, 2^27) */
+#define LC_ZSTD_WINDOW_LOG_MAX 27
+/* fixed: extended attributes of one tar entry */
+#define LC_MAX_XATTRS	  128
+#define LC_MAX_XATTR_SIZE (64u << 10) /* the kernel's XATTR_SIZE_MAX */
 
 /* The lc_store_layer_* errors do not name the layer: the caller knows which one it fed. */
 struct lc_layer_ingest;

@@ -118,6 +118,11 @@ def cases(canary):
     c["pax-longpath"] = [f("p" * (1 << 20), b"x")]
     # long, but under libarchive's bound: refused by the path length check
     c["long-path"] = [f("q" * 8000, b"x")]
+    c["long-linkname"] = [sym("l", "t" * 4096)]
+    # extended attributes: at most 128 an entry, each at most 64 KiB
+    c["xattrs-many"] = [f("x", pax={"SCHILY.xattr.user.a%03d" % i: "v" for i in range(129)})]
+    c["xattrs-128"] = [f("x", pax={"SCHILY.xattr.user.a%03d" % i: "v" for i in range(128)})]
+    c["xattr-big"] = [f("x", pax={"SCHILY.xattr.user.big": "v" * (64 * 1024 + 1)})]
     # entry count bound (the suite lowers it to 100)
     c["many-entries"] = [f("e%03d" % i) for i in range(101)]
     return c

@@ -29,6 +29,24 @@ START_TEST(err_prefix_builds_one_line)
 }
 END_TEST
 
+START_TEST(limit_str_exact_binary_units)
+{
+	static const struct {
+		uint64_t v;
+		const char *s;
+	} t[] = {
+		{ 64ull << 30, "64 GiB" }, { 128u << 20, "128 MiB" }, { 1536, "1536 bytes" },
+		{ 1000, "1000 bytes" },	   { 1, "1 bytes" },	      { 3u << 10, "3 KiB" },
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(t); i++) {
+		lc_limit_str(t[i].v, buf, sizeof(buf));
+		ck_assert_str_eq(buf, t[i].s);
+	}
+}
+END_TEST
+
 START_TEST(err_move_keeps_the_first)
 {
 	struct lc_err *to = NULL, *from = NULL;
@@ -168,6 +186,7 @@ static Suite *base_suite(void)
 
 	tcase_add_test(tc, err_prefix_builds_one_line);
 	tcase_add_test(tc, err_move_keeps_the_first);
+	tcase_add_test(tc, limit_str_exact_binary_units);
 	tcase_add_loop_test(tc, sha256_known_answers, 0, LC_ARRAY_SIZE(sha_known));
 	tcase_add_loop_test(tc, digest_validation, 0, LC_ARRAY_SIZE(digests));
 	tcase_add_test(tc, files_atomic_read_limit_rmrf);

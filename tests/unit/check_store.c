@@ -201,7 +201,7 @@ static char *tar_path(const char *name)
 
 /* ---------- compression ---------- */
 
-enum comp { C_PLAIN, C_GZIP, C_ZSTD, C_ZSTD_W20, C_ZSTD_W31, C_GZIP_TRUNC };
+enum comp { C_PLAIN, C_GZIP, C_ZSTD, C_ZSTD_W20, C_ZSTD_W27, C_ZSTD_W28, C_ZSTD_W31, C_GZIP_TRUNC };
 
 static void gz_member(const char *p, size_t n, char **out, size_t *olen)
 {
@@ -268,6 +268,12 @@ static char *compress_as(enum comp c, const char *tar, size_t n, size_t *olen)
 	}
 	case C_ZSTD_W20:
 		out = zstd_raw_frame(tar, n, 20, olen);
+		break;
+	case C_ZSTD_W27:
+		out = zstd_raw_frame(tar, n, 27, olen);
+		break;
+	case C_ZSTD_W28:
+		out = zstd_raw_frame(tar, n, 28, olen);
 		break;
 	case C_ZSTD_W31:
 		out = zstd_raw_frame(tar, n, 31, olen);
@@ -659,12 +665,28 @@ START_TEST(manifest_deep_nesting)
 	n += depth;
 	doc[n++] = '}';
 	doc[n] = 0;
-	ck_assert_fail(lc_manifest_parse(doc, n, NULL, &m, &err), &err, LC_ERR_PROTO);
-	ck_assert_msg(strstr(err->msg, "depth"), "message '%s'", err->msg);
+	ck_assert_fail(lc_manifest_parse(doc, n, NULL, &m, &err), &err, LC_ERR_LIMIT);
+	ck_assert_msg(strstr(err->msg, "nested deeper than 64 levels"), "message '%s'", err->msg);
 	lc_err_free(err);
 	err = NULL;
-	ck_assert_fail(lc_image_config_parse(doc, n, &c, &err), &err, LC_ERR_PROTO);
+	ck_assert_fail(lc_image_config_parse(doc, n, &c, &err), &err, LC_ERR_LIMIT);
 	lc_err_free(err);
+	err = NULL;
+	/* at the edge: the document's own object and 63 arrays parse (and fail for what they
+	 * are, not for their depth); one more level does not */
+	for (size_t d = 63; d <= 64; d++) {
+		n = (size_t)snprintf(doc, 64, "{\"schemaVersion\":2,\"x\":");
+		memset(doc + n, '[', d);
+		n += d;
+		memset(doc + n, ']', d);
+		n += d;
+		doc[n++] = '}';
+		doc[n] = 0;
+		ck_assert_int_lt(lc_manifest_parse(doc, n, NULL, &m, &err), 0);
+		ck_assert_int_eq(err->code, d == 63 ? LC_ERR_PROTO : LC_ERR_LIMIT);
+		lc_err_free(err);
+		err = NULL;
+	}
 	free(doc);
 }
 END_TEST
@@ -925,7 +947,10 @@ static const struct {
 	const char *msg;
 } streams[] = {
 	{ C_ZSTD_W20, 0, 1, 0, NULL },
-	{ C_ZSTD_W31, 0, 0, LC_ERR_PROTO, "zstd:" },
+	{ C_ZSTD_W31, 0, 0, LC_ERR_LIMIT, "window of more than 128 MiB, the limit" },
+	/* the largest window the limit lets through */
+	{ C_ZSTD_W27, 0, 1, 0, NULL },
+	{ C_ZSTD_W28, 0, 0, LC_ERR_LIMIT, "window of more than 128 MiB, the limit" },
 	{ C_GZIP_TRUNC, 0, 0, LC_ERR_PROTO, "truncated gzip" },
 };
 
@@ -961,6 +986,9 @@ START_TEST(layer_tar_bomb_bounded)
 
 	ck_assert_int_lt(ingest("big", &o, &err), 0);
 	ck_assert_int_eq(err->code, LC_ERR_LIMIT);
+	ck_assert_msg(strstr(err->msg, "more than 1 MiB, the per-layer limit (raise it with "
+				       "--max-layer-size)"),
+		      "message '%s'", err->msg);
 	lc_err_free(err);
 	err = NULL;
 	ck_assert_int_eq(count_entries("layers/sha256"), 0);
@@ -1045,6 +1073,19 @@ static void check_wh_owned(int fd)
 	ck_assert_int_eq(sb.st_gid, 8);
 }
 
+/* 128 extended attributes, the limit, are all set */
+static void check_xattrs_128(int fd)
+{
+	char v[4];
+	int f = openat(fd, "x", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(f, 0);
+	ck_assert_int_eq(fgetxattr(f, "user.a000", v, sizeof(v)), 1);
+	ck_assert_int_eq(fgetxattr(f, "user.a127", v, sizeof(v)), 1);
+	ck_assert_int_eq(v[0], 'v');
+	close(f);
+}
+
 static const struct {
 	const char *tar;
 	enum lc_errc code; /* LC_ERR_OK: accepted */
@@ -1076,7 +1117,12 @@ static const struct {
 	{ "gnu-longname", LC_ERR_PROTO, NULL, "header too large" },
 	{ "gnu-longlink", LC_ERR_PROTO, NULL, "header too large" },
 	{ "pax-longpath", LC_ERR_PROTO, NULL, "header too large" },
-	{ "long-path", LC_ERR_LIMIT, NULL, "too long" },
+	{ "long-path", LC_ERR_LIMIT, NULL, "longer than 4095 bytes, the limit (PATH_MAX)" },
+	{ "long-linkname", LC_ERR_LIMIT, NULL, "target is longer than 4095 bytes" },
+	{ "xattrs-many", LC_ERR_LIMIT, NULL,
+	  "129 extended attributes, more than the limit of 128" },
+	{ "xattrs-128", LC_ERR_OK, check_xattrs_128, NULL },
+	{ "xattr-big", LC_ERR_LIMIT, NULL, "larger than 64 KiB, the kernel's limit" },
 };
 
 START_TEST(layer_hostile_tars)
@@ -1398,6 +1444,166 @@ START_TEST(layer_pax_record_bomb)
 }
 END_TEST
 
+/* gzip of the segments, deflated as they come (the inflated stream may not fit in memory) */
+struct seg_gz {
+	z_stream z;
+	char *out;
+	size_t len, cap;
+};
+
+static void seg_gz(const void *p, size_t n, void *arg)
+{
+	struct seg_gz *g = arg;
+
+	g->z.next_in = (unsigned char *)p;
+	g->z.avail_in = (uInt)n;
+	while (g->z.avail_in) {
+		if (g->cap - g->len < 65536) {
+			g->cap = g->cap * 2 + 65536;
+			g->out = lc_xrealloc(g->out, g->cap);
+		}
+		g->z.next_out = (unsigned char *)g->out + g->len;
+		g->z.avail_out = (uInt)(g->cap - g->len);
+		ck_assert_int_eq(deflate(&g->z, Z_NO_FLUSH), Z_OK);
+		g->len = g->cap - g->z.avail_out;
+	}
+}
+
+/* A gzip'd tar of one file of size zeros (name "zeros") and its diff_id. */
+static char *gzip_of_zeros(const char *name, uint64_t size, size_t *ret_len,
+			   char diff_id[LC_DIGEST_BUFSZ])
+{
+	char fh[512], zeros[1024] = { 0 };
+	struct seg sg[4];
+	struct seg_gz g = { 0 };
+	struct lc_sha256 *h = lc_sha256_new();
+	int r;
+
+	ustar_header(fh, name, '0', size);
+	sg[0] = (struct seg){ fh, 512, 0 };
+	sg[1] = (struct seg){ NULL, size, 0 };
+	sg[2] = (struct seg){ zeros, (512 - size % 512) % 512, 0 };
+	sg[3] = (struct seg){ zeros, 1024, 0 };
+	segs_each(sg, 4, seg_hash, h);
+	lc_sha256_final(h, diff_id);
+	lc_sha256_free(h);
+	ck_assert_int_eq(deflateInit2(&g.z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
+			 Z_OK);
+	segs_each(sg, 4, seg_gz, &g);
+	do {
+		if (g.cap - g.len < 65536) {
+			g.cap = g.cap * 2 + 65536;
+			g.out = lc_xrealloc(g.out, g.cap);
+		}
+		g.z.next_out = (unsigned char *)g.out + g.len;
+		g.z.avail_out = (uInt)(g.cap - g.len);
+		r = deflate(&g.z, Z_FINISH);
+		g.len = g.cap - g.z.avail_out;
+	} while (r == Z_OK);
+	ck_assert_int_eq(r, Z_STREAM_END);
+	deflateEnd(&g.z);
+	*ret_len = g.len;
+	return g.out;
+}
+
+/* Ingest blob (in 4 KiB writes) as a layer on its own; returns finish's result. */
+static int ingest_blob(const char *blob, size_t len, const char *diff_id,
+		       const struct lc_layer_desc *limits, struct lc_err **err)
+{
+	struct lc_layer_desc d = *limits;
+	struct lc_layer_ingest *in = NULL;
+	char digest[LC_DIGEST_BUFSZ], chain[LC_DIGEST_BUFSZ];
+	int r;
+
+	lc_sha256_buf(blob, len, digest);
+	lc_chainid(NULL, diff_id, chain);
+	d.chainid = chain;
+	d.diff_id = diff_id;
+	d.digest = digest;
+	d.size = (int64_t)len;
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, err), 0);
+	for (size_t off = 0; off < len; off += 4096)
+		ck_assert_int_eq(lc_store_layer_write(in, blob + off,
+						      len - off < 4096 ? len - off : 4096, err),
+				 0);
+	r = lc_store_layer_finish(in, err);
+	if (r == 0) {
+		r = lc_store_layer_commit(in, NULL, 0, err);
+		in = NULL;
+	}
+	lc_store_layer_abort(in);
+	return r;
+}
+
+/*
+ * 3B item 20: a gzip of zeros (~1030x, gzip's most) is a decompression bomb past the ratio
+ * floor: stopped there, nothing left; the same stream under the floor, or with the ratio
+ * raised, unpacks.
+ */
+START_TEST(layer_ratio_guard)
+{
+	struct lc_err *err = NULL;
+	char diff_id[LC_DIGEST_BUFSZ];
+	size_t len;
+	char *blob = gzip_of_zeros("zeros", LC_LAYER_RATIO_FLOOR + (16u << 20), &len, diff_id);
+	struct lc_layer_desc lim = { 0 };
+
+	ck_assert_uint_lt(len, (LC_LAYER_RATIO_FLOOR + (16u << 20)) / LC_LAYER_MAX_RATIO);
+	ck_assert_fail(ingest_blob(blob, len, diff_id, &lim, &err), &err, LC_ERR_LIMIT);
+	ck_assert_msg(strstr(err->msg, "inflates to more than 1000 times its compressed size (64 "
+				       "MiB from ") &&
+			      strstr(err->msg, " KiB so far), the limit (raise it with "
+					       "--max-compression-ratio)"),
+		      "message '%s'", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(count_entries("layers/sha256"), 0);
+	assert_tmp_clean();
+	/* raised above what gzip can reach: unpacks */
+	lim.max_ratio = 1100;
+	ck_assert_msg(ingest_blob(blob, len, diff_id, &lim, &err) == 0, "%s", err ? err->msg : "");
+	ck_assert_int_eq(count_entries("layers/sha256"), 2); /* the dir and its .json */
+	free(blob);
+	/* just under the floor: not a bomb yet, whatever the ratio */
+	blob = gzip_of_zeros("small", LC_LAYER_RATIO_FLOOR - 4096, &len, diff_id);
+	lim.max_ratio = 0;
+	ck_assert_msg(ingest_blob(blob, len, diff_id, &lim, &err) == 0, "%s", err ? err->msg : "");
+	free(blob);
+	assert_tmp_clean();
+}
+END_TEST
+
+/* The image bound: the ingests of one image share a counter; the layer passing it fails. */
+START_TEST(layer_image_bound)
+{
+	struct lc_err *err = NULL;
+	char d1[LC_DIGEST_BUFSZ], d2[LC_DIGEST_BUFSZ];
+	size_t l1, l2;
+	char *b1 = gzip_of_zeros("one", 1 << 20, &l1, d1);
+	char *b2 = gzip_of_zeros("two", 1 << 20, &l2, d2);
+	uint64_t image = 0;
+	/* each tar: 512 header + 1 MiB + 1024 end */
+	struct lc_layer_desc lim = { .image_unpacked = &image,
+				     .max_image_unpacked = 2 * ((1 << 20) + 1536) - 1 };
+
+	ck_assert_msg(ingest_blob(b1, l1, d1, &lim, &err) == 0, "%s", err ? err->msg : "");
+	ck_assert_uint_eq(image, (1 << 20) + 1536);
+	ck_assert_fail(ingest_blob(b2, l2, d2, &lim, &err), &err, LC_ERR_LIMIT);
+	ck_assert_msg(strstr(err->msg, "image unpacks to more than 2100223 bytes, the per-image "
+				       "limit (raise it with --max-image-size)"),
+		      "message '%s'", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	assert_tmp_clean();
+	/* one byte more and both fit */
+	image = 0;
+	lim.max_image_unpacked++;
+	ck_assert_msg(ingest_blob(b2, l2, d2, &lim, &err) == 0, "%s", err ? err->msg : "");
+	free(b1);
+	free(b2);
+}
+END_TEST
+
 START_TEST(layer_concurrent_same_chainid)
 {
 	int pfd[2], status[2];
@@ -1554,6 +1760,61 @@ START_TEST(store_layout_private)
 	d = lc_store_default_root();
 	ck_assert_str_eq(d, "/x/y");
 	free(d);
+}
+END_TEST
+
+/* A root another user could swap is refused, saying why; a sticky /tmp-like parent is fine. */
+START_TEST(store_root_swappable_refused)
+{
+	static const struct {
+		const char *dir;
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+		uid_t root_uid;	 /* owner of <dir>/s, made beforehand when not 0 */
+		const char *msg; /* about <dir> unless root_uid; NULL: accepted */
+	} cases[] = {
+		{ "pub", 0777, 0, 0, 0, "is writable by every user and not sticky" },
+		{ "sticky", 01777, 0, 0, 0, NULL },
+		{ "grp", 0770, 0, 4242, 0, "is writable by another group" },
+		{ "mygrp", 0770, 0, 0, 0, NULL },
+		{ "alice", 0755, 4242, 4242, 0, "is owned by another user" },
+		{ "theirs", 0755, 0, 0, 4242, "is owned by uid 4242, not by you (uid 0)" },
+	};
+	char *base = unit_tmpdir();
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(cases); i++) {
+		char *dir = lc_xasprintf("%s/%s", base, cases[i].dir);
+		char *root = lc_xasprintf("%s/s", dir);
+		struct lc_store *s2 = NULL;
+		struct lc_err *err = NULL;
+
+		ck_assert_int_eq(mkdir(dir, 0700), 0);
+		ck_assert_int_eq(chown(dir, cases[i].uid, cases[i].gid), 0);
+		ck_assert_int_eq(chmod(dir, cases[i].mode), 0);
+		if (cases[i].root_uid) {
+			ck_assert_int_eq(mkdir(root, 0700), 0);
+			ck_assert_int_eq(chown(root, cases[i].root_uid, 0), 0);
+		}
+		if (!cases[i].msg) {
+			ck_assert_ok(lc_store_open(root, &s2, &err), &err);
+			lc_store_close(s2);
+		} else {
+			char *want = cases[i].root_uid ? lc_xstrdup(cases[i].msg)
+						       : lc_xasprintf("its parent '%s' %s", dir,
+								      cases[i].msg);
+
+			ck_assert_fail(lc_store_open(root, &s2, &err), &err, LC_ERR_UNSAFE);
+			ck_assert_msg(strstr(err->msg, want), "%s: message '%s' lacks '%s'",
+				      cases[i].dir, err->msg, want);
+			ck_assert_ptr_nonnull(strstr(err->msg, "swap"));
+			lc_err_free(err);
+			free(want);
+		}
+		free(root);
+		free(dir);
+	}
+	unit_tmpdir_free(base);
 }
 END_TEST
 
@@ -1768,6 +2029,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_mismatch_leaves_nothing, 0, LC_ARRAY_SIZE(mismatches));
 	tcase_add_loop_test(tc, layer_streams, 0, LC_ARRAY_SIZE(streams));
 	tcase_add_test(tc, layer_tar_bomb_bounded);
+	tcase_add_test(tc, store_root_swappable_refused);
 	tcase_add_loop_test(tc, layer_hostile_tars, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_loop_test(tc, layer_hostile_tars_without_openat2, 0, LC_ARRAY_SIZE(hostile));
 	tcase_add_test(tc, layer_whiteouts_to_overlay);
@@ -1776,6 +2038,8 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_modes_exact_whatever_the_umask, 0, LC_ARRAY_SIZE(umasks));
 	tcase_add_test(tc, layer_entry_count_bounded);
 	tcase_add_test(tc, layer_pax_record_bomb);
+	tcase_add_test(tc, layer_ratio_guard);
+	tcase_add_test(tc, layer_image_bound);
 	tcase_add_test(tc, layer_concurrent_same_chainid);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* `layerctl help limits`: every bound on hostile input, and the pull flags that raise some. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "cmd.h"
+
+int cmd_parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "bkmgtp";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0)
+		return -1;
+	if (*end) {
+		/* 64g, 64G, 64GB, 64GiB: binary units, like docker's --memory */
+		u = strchr(units, tolower((unsigned char)*end));
+		if (!u)
+			return -1;
+		end++;
+		if ((*end == 'i' || *end == 'I') && u != units)
+			end++;
+		if ((*end == 'b' || *end == 'B') && u != units)
+			end++;
+		if (*end)
+			return -1;
+		for (const char *p = units; p < u; p++) {
+			if (v > ULLONG_MAX / 1024)
+				return -1;
+			v *= 1024;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+void cmd_help_limits(FILE *out)
+{
+	char layer[32], image[32], floor[32];
+
+	lc_limit_str(LC_LAYER_MAX_UNPACKED, layer, sizeof(layer));
+	lc_limit_str(LC_IMAGE_MAX_UNPACKED, image, sizeof(image));
+	lc_limit_str(LC_LAYER_RATIO_FLOOR, floor, sizeof(floor));
+	fprintf(out,
+		"Limits on what layerctl reads from registries and images. Reaching one fails\n"
+		"the pull or run with an error that names it; a layer that fails is discarded\n"
+		"whole (nothing half-written stays in the store).\n"
+		"\n"
+		"LIMIT                              DEFAULT       RAISE WITH\n"
+		"unpacked bytes of one layer        %-13s pull --max-layer-size SIZE\n"
+		"unpacked bytes of one image        %-13s pull --max-image-size SIZE\n"
+		"compression ratio of one layer     %ux%-8s pull --max-compression-ratio N\n"
+		"tar entries of one layer           %-13u pull --max-layer-entries N\n"
+		"layers of one image                %-13d fixed (overlay's stacking depth)\n"
+		"path or link target of an entry    %d bytes    fixed (PATH_MAX)\n"
+		"PAX or GNU long-name header        1 MiB         fixed (libarchive)\n"
+		"extended attributes of an entry    %-13d fixed\n"
+		"size of one extended attribute     %u KiB        fixed (the kernel's)\n"
+		"zstd window                        %u MiB       fixed (zstd's default for "
+		"untrusted input)\n"
+		"manifest or index                  %u MiB         fixed\n"
+		"image config                       %u MiB         fixed\n"
+		"token answer                       %u MiB         fixed\n"
+		"~/.docker/config.json              1 MiB         fixed\n"
+		"JSON nesting, every document       %d levels     fixed\n"
+		"image /etc/passwd, /etc/group      %u MiB        fixed; lines %u KiB\n"
+		"supplementary groups of the user   %-13d fixed\n"
+		"\n"
+		"SIZE takes binary units: 512m, 64g, 1t (or bytes). The compression ratio is\n"
+		"checked once a layer has inflated past %s; 0 is not a valid value for any flag.\n",
+		layer, image, LC_LAYER_MAX_RATIO, "", LC_LAYER_MAX_ENTRIES, LC_MAX_LAYERS,
+		PATH_MAX - 1, LC_MAX_XATTRS, LC_MAX_XATTR_SIZE >> 10,
+		(1u << LC_ZSTD_WINDOW_LOG_MAX) >> 20, LC_MAX_MANIFEST_SIZE >> 20,
+		LC_MAX_CONFIG_SIZE >> 20, LC_MAX_TOKEN_SIZE >> 20, LC_JSON_MAX_DEPTH,
+		LC_ENT_MAX_FILE >> 20, LC_ENT_MAX_LINE >> 10, LC_MAX_GROUPS, floor);
+}
