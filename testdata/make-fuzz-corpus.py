@@ -188,10 +188,12 @@ def tars(out, images, tmp):
             if not os.path.islink(os.path.join(root, n)):
                 os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
     os.chmod(tree, 0o755)
-    for fmt, extra in (("gnu", []), ("posix", ["--xattrs", "--pax-option=delete=atime,"
-                                               "delete=ctime,exthdr.name=%d/PaxHeaders/%f"])):
+    # (a sparse member of a posix archive is named after tar's pid: only the gnu one has it)
+    for fmt, extra in (("gnu", ["--sparse"]),
+                       ("posix", ["--xattrs", "--pax-option=delete=atime,delete=ctime,"
+                                  "exthdr.name=%d/PaxHeaders/%f"])):
         raw = subprocess.run(["tar", "-C", tree, "--sort=name", "--mtime=@0", "--owner=0",
-                              "--group=0", "--numeric-owner", "--sparse", "--format=" + fmt]
+                              "--group=0", "--numeric-owner", "--format=" + fmt]
                              + extra + ["-cf", "-", "."], check=True,
                              stdout=subprocess.PIPE).stdout
         put(out, "tar", "gnutar-" + fmt, raw)
