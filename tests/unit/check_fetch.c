@@ -1094,7 +1094,7 @@ START_TEST(http_hostile_bounds_and_redirects)
 	ck_assert_fail(lc_registry_get_manifest(reg, h, "latest", -1, &m, &err), &err,
 		       LC_ERR_LIMIT);
 	ck_assert_ptr_nonnull(strstr(err->msg, "fetch token"));
-	ck_assert_ptr_nonnull(strstr(err->msg, "larger than 1048576 bytes"));
+	ck_assert_ptr_nonnull(strstr(err->msg, "larger than 1 MiB, the limit"));
 	lc_err_free(err);
 	err = NULL;
 	lc_registry_free(reg);
