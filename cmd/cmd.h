@@ -42,12 +42,10 @@ int cmd_bad_flag(const char *verb, char *const *argv, int c);
 /* Print a usage error ("layerctl VERB: msg" + "See 'layerctl VERB --help'.") and return 2. */
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Pull ref into the store printing docker-like progress on out. */
 /* `layerctl help limits` (limits.c). */
 void cmd_help_limits(FILE *out);
-/* "512m", "64g", "1t", "4096": binary units, > 0. Returns 0 and *ret, or -1. */
-int cmd_parse_size(const char *s, uint64_t *ret);
 
+/* Pull ref into the store printing docker-like progress on out. */
 int cmd_pull_ref(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *base,
 		 FILE *out, bool quiet, struct lc_err **err);
 

@@ -1,46 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `layerctl help limits`: every bound on hostile input, and the pull flags that raise some. */
-#include <ctype.h>
-#include <errno.h>
 #include <limits.h>
-#include <string.h>
 
 #include "cmd.h"
-
-int cmd_parse_size(const char *s, uint64_t *ret)
-{
-	static const char units[] = "bkmgtp";
-	unsigned long long v;
-	const char *u;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || v == 0)
-		return -1;
-	if (*end) {
-		/* 64g, 64G, 64GB, 64GiB: binary units, like docker's --memory */
-		u = strchr(units, tolower((unsigned char)*end));
-		if (!u)
-			return -1;
-		end++;
-		if ((*end == 'i' || *end == 'I') && u != units)
-			end++;
-		if ((*end == 'b' || *end == 'B') && u != units)
-			end++;
-		if (*end)
-			return -1;
-		for (const char *p = units; p < u; p++) {
-			if (v > ULLONG_MAX / 1024)
-				return -1;
-			v *= 1024;
-		}
-	}
-	*ret = v;
-	return 0;
-}
 
 void cmd_help_limits(FILE *out)
 {

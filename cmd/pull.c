@@ -240,14 +240,17 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			break;
 		}
 		case 'L':
-		case 'S':
-			if (cmd_parse_size(optarg,
-					   c == 'L' ? &o.max_layer_size : &o.max_image_size) < 0)
+		case 'S': {
+			int64_t v;
+
+			if (lc_parse_size(optarg, &v) < 0 || v <= 0)
 				return cmd_usage_error("pull",
 						       "invalid --max-%s-size '%s' (want bytes "
 						       "or 512m, 64g, 1t)",
 						       c == 'L' ? "layer" : "image", optarg);
+			*(c == 'L' ? &o.max_layer_size : &o.max_image_size) = (uint64_t)v;
 			break;
+		}
 		case 'E':
 		case 'C': {
 			char *end;
