@@ -245,7 +245,11 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
 /* The first line of a helper's output, bounded, for an error message (caller frees). */
 static char *first_line(const char *s)
 {
-	size_t n = strcspn(s, "\r\n");
+	size_t n;
+
+	if (!s) /* helper_run always sets it with a status; gcc's analyzer cannot tell */
+		return lc_xstrdup("");
+	n = strcspn(s, "\r\n");
 
 	return lc_xstrndup(s, n > 200 ? 200 : n);
 }
@@ -447,7 +451,7 @@ int lc_creds_erase(const char *config_path, const char *domain, bool *ret_found,
 			return -1;
 		if (st == 0)
 			*ret_found = true;
-		else if (!strstr(out, HELPER_NOT_FOUND))
+		else if (!out || !strstr(out, HELPER_NOT_FOUND))
 			return lc_err_set(
 				err, LC_ERR_AUTH, 0,
 				"credential helper 'docker-credential-%s' could not erase "
