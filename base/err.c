@@ -13,19 +13,6 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
 	return s;
 }
 
-/*
- * The user sees one line: control characters that hostile input (a reference, a registry's
- * media type, a tar entry's name) carries into a message become '?' (no line breaks, no
- * terminal escapes).
- */
-static char *one_line(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
-
 int lc_err_set(struct lc_err **err, enum lc_errc code, int sys_errno, const char *fmt, ...)
 {
 	va_list ap;
@@ -46,7 +33,7 @@ int lc_err_set(struct lc_err **err, enum lc_errc code, int sys_errno, const char
 	e = lc_xcalloc(1, sizeof(*e));
 	e->code = code;
 	e->sys_errno = sys_errno;
-	e->msg = one_line(msg);
+	e->msg = msg;
 	*err = e;
 	return -1;
 }
@@ -64,7 +51,7 @@ int lc_err_prefix(struct lc_err **err, const char *fmt, ...)
 	full = lc_xasprintf("%s: %s", ctx, (*err)->msg);
 	free(ctx);
 	free((*err)->msg);
-	(*err)->msg = one_line(full);
+	(*err)->msg = full;
 	return -1;
 }
 

@@ -36,13 +36,19 @@ static inline char *fuzz_str(const uint8_t *data, size_t size)
 	return s;
 }
 
-/* An error, when set, has a one-line message; then it is freed. */
+/* An error, when set, has a message that prints as one line (as cmd_report prints it, control
+ * characters escaped); then it is freed. */
 static inline void fuzz_err_check(struct lc_err *e)
 {
+	char *shown;
+
 	if (!e)
 		return;
 	FUZZ_ASSERT(e->msg && *e->msg);
-	FUZZ_ASSERT(!strchr(e->msg, '\n'));
+	shown = lc_escape_ctl(e->msg);
+	for (const char *p = shown; *p; p++)
+		FUZZ_ASSERT((unsigned char)*p >= 0x20 && *p != 0x7f);
+	free(shown);
 	lc_err_free(e);
 }
 
