@@ -93,9 +93,10 @@ struct lc_cgroup;
 int lc_cgroup_create(const char *parent, const char *id, const struct lc_cgroup_limits *l,
 		     struct lc_cgroup **ret, struct lc_err **err);
 /*
- * In the container's first process, before it runs anything of the image: move the calling
- * process into cg (through fds lc_cgroup_create opened, so no path is looked up here), close
- * those fds, and on a cgroup v2 host unshare a cgroup namespace.
+ * In the container's first process, before it runs anything of the image (and before it
+ * unshares its cgroup namespace, so that the namespace is rooted at cg): move the calling
+ * process into cg through the fds lc_cgroup_create opened (no path is looked up here) and
+ * close them.
  */
 int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err);
 /* Whether the memory cgroup's OOM killer killed a process of cg (false without a memory
