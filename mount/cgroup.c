@@ -113,12 +113,13 @@ int lc_cgroup_parse_cpus(const char *s, long ncpu, int64_t *ret_nano, struct lc_
 	}
 	if (*p)
 		goto bad;
-	*ret_nano = whole * 1000000000 + frac;
+	frac += whole * 1000000000;
 	/* docker: NanoCPUs must lie in [0, ncpu]; 0 is "no limit", under 0.01 is too small */
-	if (neg && *ret_nano)
+	if (neg && frac)
 		goto range;
-	if (*ret_nano && (*ret_nano < 10000000 || *ret_nano > ncpu * 1000000000))
+	if (frac && (frac < 10000000 || frac > ncpu * 1000000000))
 		goto range;
+	*ret_nano = frac;
 	return 0;
 range:
 	return lc_err_set(err, LC_ERR_INVALID, 0,
