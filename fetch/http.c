@@ -548,8 +548,25 @@ static CURLcode perform_one(struct lc_http *h, struct xfer *x, const char *url, 
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req->insecure ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req->insecure ? 0L : 2L);
+	{
+		bool noverify = req->insecure || (send_auth && req->skip_verify);
+
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, noverify ? 0L : 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, noverify ? 0L : 2L);
+	}
+	/* a private CA and a client certificate belong to the configured host, as credentials */
+	if (send_auth && req->ca_pem) {
+		struct curl_blob b = { .data = (void *)req->ca_pem,
+				       .len = strlen(req->ca_pem),
+				       .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (send_auth && req->cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, req->cert);
+		if (req->key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, req->key);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* a stalled transfer (under 1 byte/s for 60 s) is a failure, not a hang */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
