@@ -15,7 +15,10 @@ static const char run_usage[] =
 	"Create and run a new container from an image (pulled first if the store lacks it).\n"
 	"\n"
 	"Options:\n"
-	"      --rm                  remove the container when it exits (required for now)\n"
+	"  -d, --detach              run in the background (a monitor of its own, no daemon) and\n"
+	"                            print the container's id\n"
+	"      --name string         assign a name to the container\n"
+	"      --rm                  remove the container when it exits\n"
 	"      --blkio-weight uint16 block IO weight, 10 to 1000 (0: the default)\n"
 	"      --cgroup-parent string  parent cgroup of the container's (default \"layerctl\")\n"
 	"      --cpu-shares int      CPU shares, relative weight (-c)\n"
@@ -46,6 +49,8 @@ static const char run_usage[] =
 
 struct run_opts {
 	bool rm;
+	bool detach;	  /* -d */
+	const char *name; /* --name */
 	char **env;
 	const char *entrypoint;
 	const char *hostname;
@@ -63,45 +68,6 @@ struct run_opts {
 /* Where a container's cgroup parent is noted, for the sweep after a killed layerctl. */
 #define CGROUP_PARENT_FILE    "cgroup-parent"
 #define DEFAULT_CGROUP_PARENT "layerctl"
-
-/*
- * Image Env, then -e overrides by key. The launcher adds what docker adds when it is missing
- * (PATH, HOSTNAME, HOME from the user's passwd entry).
- */
-static char **build_env(char *const *image_env, char *const *overrides)
-{
-	char **env = NULL;
-	size_t i, j;
-
-	for (i = 0; image_env && image_env[i]; i++)
-		lc_strv_push(&env, image_env[i]);
-	for (i = 0; overrides && overrides[i]; i++) {
-		const char *o = overrides[i];
-		size_t klen = strcspn(o, "=");
-		cleanup_free char *kv = NULL;
-
-		if (!o[klen]) {
-			/* "-e KEY": take our own value, skip if unset (docker) */
-			const char *v = getenv(o);
-
-			if (!v)
-				continue;
-			kv = lc_xasprintf("%s=%s", o, v);
-		} else {
-			kv = lc_xstrdup(o);
-		}
-		for (j = 0; env && env[j]; j++)
-			if (!strncmp(env[j], kv, klen + 1))
-				break;
-		if (env && env[j]) {
-			free(env[j]);
-			env[j] = TAKE_PTR(kv);
-		} else {
-			lc_strv_push(&env, kv);
-		}
-	}
-	return env ? env : lc_xcalloc(1, sizeof(char *));
-}
 
 /* Entrypoint + (user command, else image Cmd), docker's rules. */
 static char **build_argv(const struct lc_image_config *c, const char *entrypoint,
@@ -172,6 +138,9 @@ static void sweep_stale_containers(struct lc_store *s)
 	}
 	for (size_t i = 0; ids[i]; i++) {
 		cleanup_free char *dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
+		struct ctr_spec sp = { 0 };
+		struct ctr_state st;
+		bool keep = false;
 		cleanup_free char *parent = NULL;
 		cleanup_close int dirfd =
 			open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -187,9 +156,26 @@ static void sweep_stale_containers(struct lc_store *s)
 			continue;
 		}
 		lc_err_free(pe);
+		/*
+		 * One kept after it exits (no --rm) is not debris: its monitor or its layerctl
+		 * died with it (a SIGKILL), so record that it exited; the rest goes.
+		 */
+		if (ctr_spec_read(s, ids[i], &sp, &e) == 0 && !sp.auto_remove) {
+			keep = true;
+			if (ctr_state_read(s, ids[i], &st, &e) == 0 &&
+			    !strcmp(st.status, "running")) {
+				snprintf(st.status, sizeof(st.status), "exited");
+				st.exit_code = 128 + SIGKILL;
+				st.pid = 0;
+				st.pid_start = 0;
+				ctr_now(st.finished_at, sizeof(st.finished_at));
+				ctr_state_write(s, ids[i], &st, &e);
+			}
+		}
+		ctr_spec_clear(&sp);
 		lc_err_free(e);
 		e = NULL;
-		if (lc_overlay_umount(dir, &e) == 0)
+		if (lc_overlay_umount(dir, &e) == 0 && !keep)
 			lc_store_container_remove(s, ids[i], &e);
 		lc_err_free(e);
 		e = NULL;
@@ -232,23 +218,218 @@ static void report_oom(const char *id, int status, const struct lc_cgroup_limits
 			lim);
 }
 
+/* The container has run (or could not start): record how it ended, release its mounts. */
+static int finish_container(struct lc_store *s, const char *id, const char *cdir,
+			    struct lc_cgroup *cg, bool rm, const struct ctr_state *st,
+			    struct lc_err **err)
+{
+	struct lc_err *e = NULL;
+	int r = 0;
+
+	if (!rm && ctr_state_write(s, id, st, &e) < 0)
+		lc_err_move(err, &e), r = -1;
+	lc_err_free(e);
+	e = NULL;
+	if (lc_cgroup_destroy(cg, &e) < 0 && r == 0)
+		lc_err_move(err, &e), r = -1;
+	lc_err_free(e);
+	e = NULL;
+	if (lc_overlay_umount(cdir, &e) < 0) {
+		if (r == 0)
+			lc_err_move(err, &e);
+		lc_err_free(e);
+		return -1;
+	}
+	if (rm && lc_store_container_remove(s, id, &e) < 0 && r == 0)
+		lc_err_move(err, &e), r = -1;
+	lc_err_free(e);
+	return r;
+}
+
+struct started {
+	struct lc_store *s;
+	const char *id;
+	struct ctr_state *st;
+	int notify; /* -d: the pipe to the layerctl that waits for the start, -1: none */
+};
+
+/* lc_launch's on_start: the command runs; say so in the state, and to whoever waits */
+static void on_started(void *arg, pid_t pid)
+{
+	struct started *x = arg;
+	struct lc_err *e = NULL;
+
+	snprintf(x->st->status, sizeof(x->st->status), "running");
+	x->st->pid = pid;
+	x->st->pid_start = ctr_pid_start(pid);
+	ctr_now(x->st->started_at, sizeof(x->st->started_at));
+	if (ctr_state_write(x->s, x->id, x->st, &e) < 0)
+		lc_err_free(e);
+	if (x->notify >= 0) {
+		lc_write_all(x->notify, "S", 1);
+		close(x->notify);
+		x->notify = -1;
+	}
+}
+
+/*
+ * Run the container to its end and record it: what the caller of run does, and what the
+ * monitor of a detached container does. Returns lc_launch's result.
+ */
+static int supervise(struct lc_store *s, const char *id, const char *cdir,
+		     struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
+		     int notify, int *ret_status, struct lc_err **err)
+{
+	struct ctr_state st = { .status = "created" };
+	struct started x = { .s = s, .id = id, .st = &st, .notify = notify };
+	struct lc_err *e = NULL;
+	bool oom = false;
+	int r;
+
+	cfg->on_start = on_started;
+	cfg->on_start_arg = &x;
+	r = lc_launch(cfg, ret_status, err);
+	st.exit_code = r == 0					 ? *ret_status
+		       : (*err && (*err)->code == LC_ERR_NOEXEC) ? EXIT_RUN_NOT_FOUND
+		       : (*err && (*err)->code == LC_ERR_EXEC)	 ? EXIT_RUN_CANNOT_EXEC
+								 : EXIT_RUN_FAILED;
+	if (r < 0 && *err)
+		snprintf(st.error, sizeof(st.error), "%s", (*err)->msg);
+	if (r == 0 && lc_cgroup_oom_killed(cg, &oom, &e) == 0 && oom) {
+		st.oom_killed = true;
+		if (notify < 0)
+			report_oom(id, *ret_status, &o->limits);
+	}
+	lc_err_free(e);
+	e = NULL;
+	snprintf(st.status, sizeof(st.status), r == 0 || st.started_at[0] ? "exited" : "created");
+	ctr_now(st.finished_at, sizeof(st.finished_at));
+	st.pid = 0;
+	st.pid_start = 0;
+	if (finish_container(s, id, cdir, cg, o->rm, &st, &e) < 0 && r == 0) {
+		lc_err_move(err, &e);
+		r = -1;
+	}
+	lc_err_free(e);
+	return r;
+}
+
+/*
+ * run -d: a monitor process of the container's own (no daemon) runs it with its output
+ * appended to its log, records its end, then unmounts it. It outlives this layerctl and the
+ * terminal. We return once the command runs (the id on stdout) or failed to start (why).
+ */
+static int run_detached(struct lc_store *s, const char *id, const char *cdir,
+			struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
+			struct lc_err **err)
+{
+	int p[2];
+	pid_t pid;
+	char c = 0;
+	ssize_t n;
+	struct ctr_state st;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		st = (struct ctr_state){ .status = "created" };
+		finish_container(s, id, cdir, cg, true, &st, NULL);
+		return lc_err_set(err, LC_ERR_SYS, e, "run: fork the monitor");
+	}
+	if (pid == 0) {
+		struct lc_err *e = NULL;
+		int status = 0, nullfd, logfd;
+
+		/* the monitor: a session of its own, no terminal, nothing of the caller's */
+		close(p[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		logfd = lc_store_container_log_open(s, id, true, &e);
+		if (nullfd < 0 || logfd < 0)
+			_exit(EXIT_RUN_FAILED);
+		for (int i = 0; i < 3; i++)
+			dup2(nullfd, i);
+		cfg->detached = true;
+		cfg->log_fd = logfd;
+		if (supervise(s, id, cdir, cfg, o, cg, p[1], &status, &e) < 0) {
+			/* not started: the waiting layerctl prints why (it reads our pipe) */
+			char code = e && e->code == LC_ERR_NOEXEC ? 'N'
+				    : e && e->code == LC_ERR_EXEC ? 'X'
+								  : 'F';
+
+			lc_write_all(p[1], &code, 1);
+			if (e && e->msg)
+				lc_write_all(p[1], e->msg, strlen(e->msg));
+		}
+		lc_err_free(e);
+		_exit(0);
+	}
+	close(p[1]);
+	lc_cgroup_forget(cg); /* the monitor's now */
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && c == 'S') {
+		close(p[0]);
+		printf("%s\n", id);
+		return 0;
+	}
+	{
+		char msg[1024];
+		size_t got = 0;
+
+		while (got < sizeof(msg) - 1) {
+			n = read(p[0], msg + got, sizeof(msg) - 1 - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		msg[got] = 0;
+		close(p[0]);
+		if (!got && ctr_state_read(s, id, &st, err) == 0 && st.error[0])
+			snprintf(msg, sizeof(msg), "%s", st.error);
+		return lc_err_set(err,
+				  c == 'N'   ? LC_ERR_NOEXEC
+				  : c == 'X' ? LC_ERR_EXEC
+					     : LC_ERR_SYS,
+				  0, "%s", got ? msg : "the container's monitor died");
+	}
+}
+
 static int run_container(struct lc_store *s, const struct cmd_image *im, const struct run_opts *o,
 			 char *const *user_cmd, int *ret_status, struct lc_err **err)
 {
-	cleanup_free char *id = NULL, *cdir = NULL, *rootfs = NULL;
+	cleanup_free char *id = NULL, *cdir = NULL, *rootfs = NULL, *taken = NULL;
 	cleanup_strv char **argv = NULL, **env = NULL, **lowers = NULL;
 	char hostname[13];
 	struct lc_launch_cfg cfg = { 0 };
 	struct lc_err *cleanup_err = NULL;
 	struct lc_cgroup *cg = NULL;
-	bool oom = false;
+	struct ctr_spec spec = { 0 };
+	struct ctr_state st = { .status = "created" };
 	size_t i;
-	int r;
 
 	argv = build_argv(im->config, o->entrypoint, user_cmd);
 	if (!argv || !argv[0])
 		return lc_err_set(err, LC_ERR_INVALID, 0, "no command specified");
 	sweep_stale_containers(s);
+	if (o->name && ctr_name_taken(s, o->name, &taken))
+		return lc_err_set(err, LC_ERR_EXISTS, 0,
+				  "Conflict. The container name \"/%s\" is already in use by "
+				  "container \"%s\". You have to remove (or rename) that container "
+				  "to be able to reuse that name.",
+				  o->name, taken);
 	if (lc_store_container_create(s, &id, &cdir, err) < 0)
 		return -1;
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
@@ -263,6 +444,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	if (lc_store_container_config_write(s,
 					    &(struct lc_container_config){
 						    .id = id,
+						    .name = (char *)(o->name ? o->name : ""),
 						    .image = im->ref->name,
 						    .image_id = im->ref->config,
 						    .layers = lowers,
@@ -270,12 +452,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 					    },
 					    err) < 0)
 		goto fail_rm;
-	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
-		goto fail_rm;
-	env = build_env(im->config->env, o->env);
-	rootfs = lc_xasprintf("%s/merged", cdir);
-	cfg.rootfs = rootfs;
-	cfg.state_dir = cdir;
+	env = ctr_build_env(im->config->env, o->env);
 	cfg.argv = argv;
 	cfg.env = env;
 	cfg.cwd = o->workdir ? o->workdir
@@ -288,29 +465,29 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	cfg.user = o->user ? o->user
 			   : (im->config->user && *im->config->user ? im->config->user : NULL);
 	cfg.cgroup = cg;
-	r = lc_launch(&cfg, ret_status, err);
-	if (r == 0 && lc_cgroup_oom_killed(cg, &oom, &cleanup_err) == 0 && oom)
-		report_oom(id, *ret_status, &o->limits);
-	lc_err_free(cleanup_err);
-	cleanup_err = NULL;
-	if (lc_cgroup_destroy(TAKE_PTR(cg), &cleanup_err) < 0 && r == 0) {
-		lc_err_move(err, &cleanup_err);
-		r = -1;
-	}
-	lc_err_free(cleanup_err);
-	cleanup_err = NULL;
-	if (lc_overlay_umount(cdir, &cleanup_err) < 0) {
-		if (r == 0)
-			lc_err_move(err, &cleanup_err);
-		lc_err_free(cleanup_err);
-		return -1;
-	}
-	if (lc_store_container_remove(s, id, &cleanup_err) < 0 && r == 0) {
-		lc_err_move(err, &cleanup_err);
-		return -1;
-	}
-	lc_err_free(cleanup_err);
-	return r;
+	/* what exec, stop and ps need to know of it later */
+	spec = (struct ctr_spec){
+		.args = argv,
+		.env = env,
+		.cwd = (char *)cfg.cwd,
+		.user = (char *)(cfg.user ? cfg.user : ""),
+		.hostname = (char *)cfg.hostname,
+		.stop_signal = im->config->stop_signal,
+		.cgroup_parent =
+			(char *)(o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT),
+		.auto_remove = o->rm,
+		.no_seccomp = o->no_seccomp,
+	};
+	if (ctr_spec_write(s, id, &spec, err) < 0 || ctr_state_write(s, id, &st, err) < 0)
+		goto fail_rm;
+	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
+		goto fail_rm;
+	rootfs = lc_xasprintf("%s/merged", cdir);
+	cfg.rootfs = rootfs;
+	cfg.state_dir = cdir;
+	if (o->detach)
+		return run_detached(s, id, cdir, &cfg, o, TAKE_PTR(cg), err);
+	return supervise(s, id, cdir, &cfg, o, TAKE_PTR(cg), -1, ret_status, err);
 fail_rm:
 	lc_cgroup_destroy(cg, NULL);
 	lc_store_container_remove(s, id, &cleanup_err);
@@ -427,6 +604,8 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
 		{ "rm", no_argument, NULL, 'R' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "entrypoint", required_argument, NULL, 'E' },
 		{ "hostname", required_argument, NULL, 'h' },
@@ -463,7 +642,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+:e:h:itu:w:m:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:de:h:itu:w:m:c:", opts, NULL)) != -1) {
 		if (is_limit_opt(c)) {
 			if (parse_limit(c, optarg, &o.limits, &rates, &err) < 0) {
 				cmd_usage_error("run", "%s", err->msg);
@@ -475,6 +654,12 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		switch (c) {
 		case 'R':
 			o.rm = true;
+			break;
+		case 'd':
+			o.detach = true;
+			break;
+		case 'N':
+			o.name = optarg;
 			break;
 		case 'e':
 			if (!*optarg || *optarg == '=') {
@@ -548,9 +733,19 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		cmd_usage_error("run", "\"run\" requires at least 1 argument");
 		return EXIT_RUN_FAILED;
 	}
-	if (!o.rm) {
-		fprintf(stderr, "layerctl: run: only 'run --rm' is supported so far "
-				"(kept and detached containers are not implemented yet)\n");
+	if (o.detach && o.tty) {
+		cmd_usage_error("run", "-d with -t is not supported yet");
+		return EXIT_RUN_FAILED;
+	}
+	if (o.detach && o.interactive) {
+		cmd_usage_error("run", "-d with -i is not supported yet");
+		return EXIT_RUN_FAILED;
+	}
+	if (o.name && !ctr_name_ok(o.name)) {
+		cmd_usage_error("run",
+				"Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+				"allowed",
+				o.name);
 		return EXIT_RUN_FAILED;
 	}
 	/* docker's check, before anything is pulled or started */

@@ -57,6 +57,7 @@ struct launch_ctx {
 	struct winsize ws; /* cfg->tty: the caller's window size, if has_ws */
 	bool has_ws;
 	struct lc_stdio_plan stdio; /* !cfg->tty: pipes for the fds that may not pass through */
+	int targetfd;		    /* cfg->join_pid: a pidfd of the container's init */
 };
 
 /*
@@ -102,13 +103,14 @@ static int setup_stdio(struct launch_ctx *c, int rootfd, struct lc_err **err)
 
 /*
  * First thing in the child: the container's fds 0, 1, 2 (pipes where ours may not pass
- * through), the launch protocol's fds at 3 (sync pipe), 4 (state dir), 5 (tty socket), and
+ * through), the launch protocol's fds at 3 (sync pipe), 4 (state dir), 5 (tty socket), 6 (the
+ * container to join), and
  * nothing else: the store's dirs and whatever else the caller had open are closed before
  * anything of the image is looked at.
  */
 static int child_fds(struct launch_ctx *c, int *syncfd, struct lc_err **err)
 {
-	int *const keep[] = { syncfd, &c->statefd, &c->ttysock };
+	int *const keep[] = { syncfd, &c->statefd, &c->ttysock, &c->targetfd };
 
 	for (int i = 0; i < 3; i++)
 		if (c->stdio.child[i] >= 0 && dup2(c->stdio.child[i], i) < 0)
@@ -149,6 +151,31 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
 }
 
+/*
+ * exec: we were forked into the container's pid namespace; join its other namespaces through
+ * its init's pidfd (and with the mount namespace its root and cwd), then take its streams.
+ */
+static int child_join(struct launch_ctx *c, struct lc_err **err)
+{
+	cleanup_close int rootfd = -1;
+
+	umask(0);
+	if (setsid() < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
+	if (setns(c->targetfd,
+		  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno,
+				  errno == EINVAL ? "join the container's namespaces (setns on a "
+						    "pidfd needs Linux 5.8)"
+						  : "join the container's namespaces");
+	close(c->targetfd);
+	c->targetfd = -1;
+	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open the container's root");
+	return setup_stdio(c, rootfd, err);
+}
+
 /* What goes through the sync pipe when the child fails before execve. */
 struct sync_msg {
 	int32_t code, sys_errno, status;
@@ -167,8 +194,17 @@ static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 	 * joins by itself, the parent writing our pid would need one more round trip on a pipe.
 	 * The cgroup namespace child_setup creates is then rooted at the container's cgroup.
 	 */
+	/*
+	 * exec: not dumpable until execve, so that nothing in the container can open our
+	 * /proc/<pid>/exe, mem or fds while we are in its namespaces (CVE-2019-5736's class)
+	 */
+	if (c->cfg->join_pid > 0)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((!c->cfg->cgroup || lc_cgroup_enter(c->cfg->cgroup, &err) == 0) &&
-	    child_fds(c, &syncfd, &err) == 0 && child_setup(c, &err) == 0) {
+	    (c->cfg->join_pid <= 0 || !c->cfg->cgroup_id ||
+	     lc_cgroup_join_pid(c->cfg->join_pid, c->cfg->cgroup_id, &err) == 0) &&
+	    child_fds(c, &syncfd, &err) == 0 &&
+	    (c->cfg->join_pid > 0 ? child_join(c, &err) : child_setup(c, &err)) == 0) {
 		struct lc_exec_spec x = {
 			.argv = c->cfg->argv,
 			.envp = c->envp,
@@ -300,7 +336,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	struct launch_ctx c = { .cfg = cfg,
 				.statefd = -1,
 				.ttysock = -1,
+				.targetfd = -1,
 				.stdio = { { -1, -1, -1 }, { -1, -1, -1 } } };
+	cleanup_close int targetfd = -1;
 	cleanup_close int pidfd = -1;
 	cleanup_free char *hostname_env = NULL;
 	cleanup_close int statefd = -1;
@@ -320,7 +358,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	if (geteuid() != 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0,
 				  "run needs root (rootless mode is not supported yet)");
-	if (!cfg->rootfs || !cfg->argv || !cfg->argv[0])
+	if ((!cfg->rootfs && cfg->join_pid <= 0) || !cfg->argv || !cfg->argv[0])
 		return lc_err_set(err, LC_ERR_INVALID, 0, "run: no rootfs or no command");
 	if (!cfg->argv[0][0])
 		return lc_err_set(err, LC_ERR_NOEXEC, 0,
@@ -373,8 +411,18 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			goto out;
 		}
 		c.ttysock = ttysock[1];
-	} else if (lc_stdio_plan_open(&c.stdio, cfg->interactive, err) < 0) {
+	} else if ((cfg->detached ? lc_stdio_plan_open_log(&c.stdio, err)
+				  : lc_stdio_plan_open(&c.stdio, cfg->interactive, err)) < 0) {
 		goto out;
+	}
+	if (cfg->join_pid > 0) {
+		targetfd = (int)syscall(SYS_pidfd_open, cfg->join_pid, 0);
+		if (targetfd < 0) {
+			lc_err_set(err, LC_ERR_SYS, errno, "exec: the container's process %d",
+				   (int)cfg->join_pid);
+			goto out;
+		}
+		c.targetfd = targetfd;
 	}
 	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0) {
@@ -391,7 +439,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaddset(&block, forwarded[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &oldmask);
-	if (unshare(CLONE_NEWPID) < 0) {
+	if (cfg->join_pid > 0 ? setns(targetfd, CLONE_NEWPID) < 0 : unshare(CLONE_NEWPID) < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
@@ -464,6 +512,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			break;
 		got += (size_t)n;
 	}
+	if (pr == 0 && got < sizeof(m) && cfg->on_start)
+		cfg->on_start(cfg->on_start_arg, pid);
 	if (pr == 0 && got < sizeof(m) && master >= 0)
 		pr = run_tty(cfg, pid, master, size_fd, err);
 	if (pr == 0 && got < sizeof(m) && lc_stdio_plan_any(&c.stdio)) {
@@ -471,7 +521,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
 		/* without a pidfd (< 5.3) the output pipes' EOF alone ends the copy */
-		pr = lc_stdio_relay(&c.stdio, pidfd, err);
+		pr = lc_stdio_relay(&c.stdio, pidfd, cfg->detached ? cfg->log_fd : -1, err);
 		if (pr < 0)
 			kill(pid, SIGKILL);
 	}

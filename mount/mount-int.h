@@ -145,16 +145,26 @@ struct lc_stdio_plan {
 	int parent[3]; /* the end the launcher copies from (1, 2) or to (0), or -1 */
 };
 int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err);
+/* Pipes for fds 1 and 2 whatever they are (a detached container's, copied to its log). */
+int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err);
 void lc_stdio_plan_close(struct lc_stdio_plan *p);
 bool lc_stdio_plan_any(const struct lc_stdio_plan *p);
 
 /*
- * Copy the container's output pipes to our fds 1 and 2 and our fd 0 into its stdin pipe,
+ * Copy the container's output pipes to our fds 1 and 2 (to log_fd with lc_stdio_log when it
+ * is >= 0) and our fd 0 into its stdin pipe,
  * until both output pipes reach EOF and pidfd (the container's init, -1: none) is readable.
  * Our EOF on fd 0 closes the container's stdin; a failing fd 1 or 2 drops what comes (the
  * container must never block on us). SIGPIPE is ignored meanwhile. Closes the parent ends.
  */
-int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, struct lc_err **err);
+int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, int log_fd, struct lc_err **err);
+
+/*
+ * Append buf (len bytes of the stream "stdout" or "stderr") to log_fd in CRI's format, one
+ * record per line: "<time> <stream> F <line>"; a last line without its newline is a "P"
+ * (partial) record, continued by the next.
+ */
+void lc_stdio_log(int log_fd, const char *stream, const char *buf, size_t len);
 
 /* ---------- the last steps of a container's process (exec.c) ---------- */
 

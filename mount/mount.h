@@ -107,9 +107,17 @@ int lc_cgroup_oom_killed(const struct lc_cgroup *cg, bool *ret, struct lc_err **
  * NULL is fine. Returns -1 with the first error but removes and frees all it can.
  */
 int lc_cgroup_destroy(struct lc_cgroup *cg, struct lc_err **err);
+/* Free cg, leaving the cgroup itself in place (another process of ours removes it). */
+void lc_cgroup_forget(struct lc_cgroup *cg);
 /* The same for a container whose cgroup object is gone (a killed layerctl): by name.
  * What does not exist is success. */
 int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err);
+/*
+ * Move the calling process into every cgroup of pid whose path ends in "/<id>" (the
+ * container's, found through /proc/<pid>/cgroup and the host's cgroup mounts): what `exec`
+ * does. None such is success (the container has no cgroup).
+ */
+int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err);
 
 struct lc_launch_cfg {
 	const char *rootfs;   /* the merged dir */
@@ -138,6 +146,26 @@ struct lc_launch_cfg {
 	 * removes it, and asks it about OOM kills after lc_launch returns.
 	 */
 	struct lc_cgroup *cgroup;
+	/*
+	 * A detached container: its fds 1 and 2 are pipes whose lines are appended to log_fd in
+	 * CRI's log format ("<RFC 3339 time> stdout|stderr F|P <text>"), fd 0 is /dev/null.
+	 * Only with detached; otherwise the caller's streams (pipes where they may not pass).
+	 */
+	bool detached;
+	int log_fd;
+	/*
+	 * exec: > 0 runs argv in the running container whose init has this host pid instead of
+	 * creating one: the process joins its pid, mount, UTS, IPC, network and cgroup namespaces
+	 * (setns through a pidfd: Linux 5.8), its cgroups (those of the pid whose path ends in
+	 * "/<cgroup_id>", when cgroup_id is set), and gets the same fd hygiene, capabilities,
+	 * no_new_privs and seccomp filter as the container's command. rootfs and state_dir are
+	 * not used.
+	 */
+	pid_t join_pid;
+	const char *cgroup_id;
+	/* Called in the caller once the command runs (execve succeeded), with its host pid. */
+	void (*on_start)(void *arg, pid_t pid);
+	void *on_start_arg;
 };
 
 /*
