@@ -1656,8 +1656,10 @@ START_TEST(launch_refuses_symlinked_mount_points)
 	ck_assert_int_eq(r.err->code, LC_ERR_UNSAFE);
 	ck_assert_ptr_nonnull(strstr(r.err->msg, "symlink"));
 	run_free(&r);
+	/* nothing was left mounted under the rootfs (other tests may mount elsewhere meanwhile) */
 	mi_after = slurp("/proc/self/mountinfo");
-	ck_assert_str_eq(mi_before, mi_after);
+	ck_assert_ptr_null(strstr(mi_before, rootfs));
+	ck_assert_ptr_null(strstr(mi_after, rootfs));
 	free(mi_before);
 	free(mi_after);
 	free(l);
