@@ -36,6 +36,7 @@ int cmd_kill(int argc, char **argv, const struct lc_global *g);
 int cmd_rm(int argc, char **argv, const struct lc_global *g);
 int cmd_wait(int argc, char **argv, const struct lc_global *g);
 int cmd_exec(int argc, char **argv, const struct lc_global *g);
+int cmd_volume(int argc, char **argv, const struct lc_global *g);
 /* stop: sig (<= 0: the image's StopSignal, else SIGTERM), then SIGKILL after secs */
 int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err);
 
@@ -91,7 +92,7 @@ struct ctr_state {
 };
 /* containers/<id>/spec.json: what it runs, as whom; enough for exec, stop and ps. */
 struct ctr_spec {
-	char **args, **env;
+	char **args, **env, **volumes; /* volumes: the named volumes it mounts */
 	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
 	bool auto_remove, no_seccomp;
 };

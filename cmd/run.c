@@ -18,6 +18,8 @@ static const char run_usage[] =
 	"  -d, --detach              run in the background (a monitor of its own, no daemon) and\n"
 	"                            print the container's id\n"
 	"      --name string         assign a name to the container\n"
+	"      --mount list          type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
+	"      --read-only           mount the container's root filesystem as read only\n"
 	"      --rm                  remove the container when it exits\n"
 	"      --blkio-weight uint16 block IO weight, 10 to 1000 (0: the default)\n"
 	"      --cgroup-parent string  parent cgroup of the container's (default \"layerctl\")\n"
@@ -44,10 +46,18 @@ static const char run_usage[] =
 	"  -t, --tty                 allocate a pseudo-TTY in the container (with -i: STDIN\n"
 	"                            must be a terminal, put in raw mode while it runs)\n"
 	"  -u, --user string         user name or uid[:gid]\n"
+	"      --tmpfs list          mount a tmpfs (PATH[:size=..,mode=..,ro,exec])\n"
+	"  -v, --volume list         bind mount HOSTPATH:PATH[:ro] or named volume NAME:PATH[:ro]\n"
+	"                            (targets resolved inside the rootfs, never through its\n"
+	"                            symlinks; mounted nosuid,nodev)\n"
 	"  -w, --workdir string      working directory inside the container\n"
 	"      --help                print this help\n";
 
 struct run_opts {
+	struct lc_mount *mounts; /* -v, --mount, --tmpfs; a named volume's source is its name */
+	size_t n_mounts;
+	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
+	bool read_only;	 /* --read-only */
 	bool rm;
 	bool detach;	  /* -d */
 	const char *name; /* --name */
@@ -412,6 +422,9 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 {
 	cleanup_free char *id = NULL, *cdir = NULL, *rootfs = NULL, *taken = NULL;
 	cleanup_strv char **argv = NULL, **env = NULL, **lowers = NULL;
+	cleanup_strv char **volumes = NULL, **vpaths = NULL;
+	cleanup_free struct lc_mount *mounts = NULL;
+	cleanup_free char *vpath = NULL;
 	char hostname[13];
 	struct lc_launch_cfg cfg = { 0 };
 	struct lc_err *cleanup_err = NULL;
@@ -465,6 +478,22 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	cfg.user = o->user ? o->user
 			   : (im->config->user && *im->config->user ? im->config->user : NULL);
 	cfg.cgroup = cg;
+	/* a named volume is mounted from its dir in the store (made on first use, as docker) */
+	mounts = lc_xcalloc(o->n_mounts + 1, sizeof(*mounts));
+	for (i = 0; i < o->n_mounts; i++) {
+		mounts[i] = o->mounts[i];
+		if (!o->is_volume[i])
+			continue;
+		if (lc_store_volume_path(s, o->mounts[i].source, true, &vpath, err) < 0)
+			goto fail_rm;
+		lc_strv_push(&volumes, o->mounts[i].source);
+		lc_strv_push(&vpaths, vpath);
+		mounts[i].source = vpaths[lc_strv_len(vpaths) - 1];
+		vpath = (free(vpath), NULL);
+	}
+	cfg.mounts = mounts;
+	cfg.n_mounts = o->n_mounts;
+	cfg.read_only = o->read_only;
 	/* what exec, stop and ps need to know of it later */
 	spec = (struct ctr_spec){
 		.args = argv,
@@ -475,6 +504,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 		.stop_signal = im->config->stop_signal,
 		.cgroup_parent =
 			(char *)(o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT),
+		.volumes = volumes,
 		.auto_remove = o->rm,
 		.no_seccomp = o->no_seccomp,
 	};
@@ -495,6 +525,157 @@ fail_rm:
 	return -1;
 }
 
+static void run_opts_clear(struct run_opts *o)
+{
+	free(o->mounts);
+	free(o->is_volume);
+}
+
+static struct lc_mount *new_mount(struct run_opts *o, bool volume)
+{
+	o->mounts = lc_xrealloc(o->mounts, (o->n_mounts + 1) * sizeof(*o->mounts));
+	o->is_volume = lc_xrealloc(o->is_volume, (o->n_mounts + 1) * sizeof(*o->is_volume));
+	o->is_volume[o->n_mounts] = volume;
+	o->mounts[o->n_mounts] = (struct lc_mount){ 0 };
+	return &o->mounts[o->n_mounts++];
+}
+
+/* -v SRC:DST[:ro|rw]: SRC absolute is a host path, else a volume's name. Pieces into *keep. */
+static int parse_volume_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
+{
+	cleanup_strv char **parts = NULL;
+	struct lc_mount *m;
+	const char *p = v;
+	size_t n;
+
+	while (p) {
+		const char *c = strchr(p, ':');
+
+		lc_strv_push(&parts, "");
+		free(parts[lc_strv_len(parts) - 1]);
+		parts[lc_strv_len(parts) - 1] = c ? lc_xstrndup(p, (size_t)(c - p)) : lc_xstrdup(p);
+		p = c ? c + 1 : NULL;
+	}
+	n = lc_strv_len(parts);
+	if (n < 2 || n > 3 || !*parts[0] || !*parts[1] ||
+	    (n == 3 && strcmp(parts[2], "ro") && strcmp(parts[2], "rw")))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid volume specification: '%s'", v);
+	m = new_mount(o, parts[0][0] != '/');
+	m->kind = LC_MOUNT_BIND;
+	m->readonly = n == 3 && !strcmp(parts[2], "ro");
+	lc_strv_push(keep, parts[0]);
+	m->source = (*keep)[lc_strv_len(*keep) - 1];
+	lc_strv_push(keep, parts[1]);
+	m->target = (*keep)[lc_strv_len(*keep) - 1];
+	return 0;
+}
+
+/* --mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..,tmpfs-mode=..] */
+static int parse_mount_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
+{
+	cleanup_free char *copy = lc_xstrdup(v);
+	const char *type = NULL, *src = NULL, *dst = NULL, *size = NULL, *mode = NULL;
+	bool ro = false;
+	struct lc_mount *m;
+	char *save = NULL;
+
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		const char *val = eq ? eq + 1 : NULL;
+
+		if (eq)
+			*eq = 0;
+		if (!strcmp(kv, "type") && val)
+			type = val;
+		else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && val)
+			src = val;
+		else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
+			  !strcmp(kv, "dst")) &&
+			 val)
+			dst = val;
+		else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
+			ro = !val || !strcmp(val, "true") || !strcmp(val, "1");
+		else if (!strcmp(kv, "tmpfs-size") && val)
+			size = val;
+		else if (!strcmp(kv, "tmpfs-mode") && val)
+			mode = val;
+		else
+			return lc_err_set(
+				err, LC_ERR_INVALID, 0,
+				"invalid argument \"%s\" for \"--mount\" flag: unexpected "
+				"key '%s'",
+				v, kv);
+	}
+	if (!type || !dst || (strcmp(type, "tmpfs") && !src) ||
+	    (strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs")))
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "invalid argument \"%s\" for \"--mount\" flag: type, source and "
+				  "target are needed (type bind, volume or tmpfs)",
+				  v);
+	if (!strcmp(type, "bind") && src[0] != '/')
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"invalid mount config for type \"bind\": bind source path must be "
+			"absolute: '%s'",
+			src);
+	m = new_mount(o, !strcmp(type, "volume"));
+	m->kind = strcmp(type, "tmpfs") ? LC_MOUNT_BIND : LC_MOUNT_TMPFS;
+	m->readonly = ro;
+	if (src) {
+		lc_strv_push(keep, src);
+		m->source = (*keep)[lc_strv_len(*keep) - 1];
+	}
+	lc_strv_push(keep, dst);
+	m->target = (*keep)[lc_strv_len(*keep) - 1];
+	if (size) {
+		lc_strv_push(keep, size);
+		m->size = (*keep)[lc_strv_len(*keep) - 1];
+	}
+	if (mode) {
+		lc_strv_push(keep, mode);
+		m->mode = (*keep)[lc_strv_len(*keep) - 1];
+	}
+	return 0;
+}
+
+/* --tmpfs PATH[:size=..,mode=..,ro,exec] */
+static int parse_tmpfs_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
+{
+	const char *colon = strchr(v, ':');
+	struct lc_mount *m = new_mount(o, false);
+	cleanup_free char *opts = colon ? lc_xstrdup(colon + 1) : NULL;
+	char *save = NULL;
+
+	m->kind = LC_MOUNT_TMPFS;
+	lc_strv_push(keep, "");
+	free((*keep)[lc_strv_len(*keep) - 1]);
+	(*keep)[lc_strv_len(*keep) - 1] =
+		colon ? lc_xstrndup(v, (size_t)(colon - v)) : lc_xstrdup(v);
+	m->target = (*keep)[lc_strv_len(*keep) - 1];
+	for (char *kv = opts ? strtok_r(opts, ",", &save) : NULL; kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "size=", 5)) {
+			lc_strv_push(keep, kv + 5);
+			m->size = (*keep)[lc_strv_len(*keep) - 1];
+		} else if (!strncmp(kv, "mode=", 5)) {
+			lc_strv_push(keep, kv + 5);
+			m->mode = (*keep)[lc_strv_len(*keep) - 1];
+		} else if (!strcmp(kv, "ro")) {
+			m->readonly = true;
+		} else if (!strcmp(kv, "exec")) {
+			m->exec = true;
+		} else if (strcmp(kv, "rw") && strcmp(kv, "noexec") && strcmp(kv, "nosuid") &&
+			   strcmp(kv, "nodev")) {
+			return lc_err_set(
+				err, LC_ERR_INVALID, 0,
+				"invalid --tmpfs option '%s' (size=, mode=, ro, rw, exec, "
+				"noexec)",
+				kv);
+		}
+	}
+	return 0;
+}
+
 enum {
 	OPT_MEMORY_SWAP = 256,
 	OPT_MEMORY_RESERVATION,
@@ -504,6 +685,9 @@ enum {
 	OPT_BLKIO_WEIGHT,
 	OPT_OOM_KILL_DISABLE,
 	OPT_CGROUP_PARENT,
+	OPT_MOUNT,
+	OPT_TMPFS,
+	OPT_READ_ONLY,
 	OPT_RATE, /* + enum lc_cgroup_rate_kind */
 	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
 };
@@ -630,10 +814,15 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "device-write-iops", required_argument, NULL, OPT_RATE + LC_RATE_WRITE_IOPS },
 		{ "oom-kill-disable", no_argument, NULL, OPT_OOM_KILL_DISABLE },
 		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .pull = "missing" };
+	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { .pull = "missing" };
+	cleanup_strv char **mount_strs = NULL;		  /* what o.mounts point into */
 	cleanup_strv char **env = NULL;			  /* o.env, freed on every way out */
 	cleanup_free struct lc_cgroup_rate *rates = NULL; /* o.limits.rates */
 	struct lc_err *err = NULL;
@@ -642,7 +831,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+:de:h:itu:w:m:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:de:h:itu:v:w:m:c:", opts, NULL)) != -1) {
 		if (is_limit_opt(c)) {
 			if (parse_limit(c, optarg, &o.limits, &rates, &err) < 0) {
 				cmd_usage_error("run", "%s", err->msg);
@@ -720,6 +909,21 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 				return EXIT_RUN_FAILED;
 			}
 			o.cgroup_parent = optarg;
+			break;
+		case 'v':
+		case OPT_MOUNT:
+		case OPT_TMPFS:
+			if ((c == 'v' ? parse_volume_flag(&o, optarg, &mount_strs, &err)
+			     : c == OPT_MOUNT
+				     ? parse_mount_flag(&o, optarg, &mount_strs, &err)
+				     : parse_tmpfs_flag(&o, optarg, &mount_strs, &err)) < 0) {
+				cmd_usage_error("run", "%s", err->msg);
+				lc_err_free(err);
+				return EXIT_RUN_FAILED;
+			}
+			break;
+		case OPT_READ_ONLY:
+			o.read_only = true;
 			break;
 		case 'H':
 			fputs(run_usage, stdout);

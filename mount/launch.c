@@ -138,7 +138,8 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
 	    lc_rootfs_mount_proc_dev(rootfd, &nullfd, err) < 0 || setup_stdio(c, rootfd, err) < 0 ||
-	    lc_rootfs_finish(rootfd, nullfd, cfg->state_dir, c->statefd, err) < 0)
+	    lc_rootfs_finish(rootfd, nullfd, cfg->state_dir, c->statefd, err) < 0 ||
+	    lc_rootfs_user_mounts(rootfd, cfg->mounts, cfg->n_mounts, cfg->read_only, err) < 0)
 		return -1;
 	if (c->statefd >= 0)
 		close(c->statefd);

@@ -240,6 +240,9 @@ int lc_rootfs_mount_proc_dev(int rootfd, int *ret_nullfd, struct lc_err **err);
 /* /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none). */
 int lc_rootfs_finish(int rootfd, int nullfd, const char *state_dir, int statefd,
 		     struct lc_err **err);
+/* The user's mounts (see struct lc_launch_cfg), then the rootfs read-only when asked. */
+int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
+			  struct lc_err **err);
 /* pivot_root into rootfd, the old root detached, cwd "/". */
 int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err);
 /* open path inside the (pivoted) root, refusing magic links like /proc/self/fd/N */

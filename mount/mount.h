@@ -119,6 +119,18 @@ int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err);
  */
 int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err);
 
+/* A mount the user asked for (-v, --mount, --tmpfs). */
+enum lc_mount_kind { LC_MOUNT_BIND, LC_MOUNT_TMPFS };
+struct lc_mount {
+	enum lc_mount_kind kind;
+	const char *source; /* bind: a host path (a named volume's dir is one) */
+	const char *target; /* absolute, inside the container, no ".." */
+	bool readonly;
+	bool exec;	  /* tmpfs: allow exec (docker's default is noexec) */
+	const char *size; /* tmpfs: size= (NULL: 65536k) */
+	const char *mode; /* tmpfs: mode= in octal (NULL: 1777) */
+};
+
 struct lc_launch_cfg {
 	const char *rootfs;   /* the merged dir */
 	char *const *argv;    /* what to exec: Entrypoint+Cmd or the user's command */
@@ -146,6 +158,14 @@ struct lc_launch_cfg {
 	 * removes it, and asks it about OOM kills after lc_launch returns.
 	 */
 	struct lc_cgroup *cgroup;
+	/*
+	 * The user's mounts, in order, each target resolved inside the rootfs without following
+	 * the image's symlinks (created when missing), nosuid and nodev; read_only: the rootfs
+	 * itself is read-only (--read-only), the user's mounts keep their own mode.
+	 */
+	const struct lc_mount *mounts;
+	size_t n_mounts;
+	bool read_only;
 	/*
 	 * A detached container: its fds 1 and 2 are pipes whose lines are appended to log_fd in
 	 * CRI's log format ("<RFC 3339 time> stdout|stderr F|P <text>"), fd 0 is /dev/null.

@@ -459,6 +459,107 @@ int lc_rootfs_finish(int rootfd, int nullfd, const char *state_dir, int statefd,
 	return 0;
 }
 
+/* a target of the user's: absolute, not "/", no "." or ".." component */
+static bool target_ok(const char *t)
+{
+	if (!t || t[0] != '/' || !t[strspn(t, "/")])
+		return false;
+	for (const char *p = t; *p;) {
+		size_t n;
+
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+static bool tmpfs_value_ok(const char *v, const char *allowed)
+{
+	return v && *v && strspn(v, allowed) == strlen(v) && strlen(v) < 32;
+}
+
+static int bind_user(int rootfd, const struct lc_mount *m, struct lc_err **err)
+{
+	cleanup_close int src = open(m->source, O_PATH | O_CLOEXEC);
+	cleanup_close int tgt = -1;
+	cleanup_close int again = -1;
+	char from[32], to[32];
+	struct stat a, b;
+	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
+
+	/* the host side is the user's to name: followed as they wrote it */
+	if (src < 0 || fstat(src, &a) < 0)
+		return lc_err_set(err, LC_ERR_NOTFOUND, errno, "bind source path '%s'", m->source);
+	tgt = lc_rootfs_resolve(rootfd, m->target, S_ISDIR(a.st_mode) ? T_DIR : T_FILE, T_CREATE,
+				err);
+	if (tgt < 0)
+		return *err ? lc_err_prefix(err, "mount '%s'", m->target)
+			    : lc_err_set(err, LC_ERR_SYS, ENOENT, "mount '%s'", m->target);
+	fd_path(src, from);
+	fd_path(tgt, to);
+	if (mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "bind '%s' on '%s'", m->source,
+				  m->target);
+	/* what is there now must be what we bound, then it gets its flags */
+	again = lc_rootfs_resolve(rootfd, m->target, T_ANY, 0, err);
+	if (again < 0 || fstat(again, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return *err ? -1
+			    : lc_err_set(err, LC_ERR_UNSAFE, 0, "'%s' is not the bind just made",
+					 m->target);
+	fd_path(again, to);
+	if (m->readonly)
+		fl |= MS_RDONLY;
+	if (mount(NULL, to, NULL, fl, NULL) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remount '%s' nosuid,nodev%s", m->target,
+				  m->readonly ? ",ro" : "");
+	return 0;
+}
+
+int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
+			  struct lc_err **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!target_ok(m[i].target))
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "invalid mount target '%s': must be an absolute path "
+					  "other than / without . or ..",
+					  m[i].target ? m[i].target : "");
+		if (m[i].kind == LC_MOUNT_BIND) {
+			if (bind_user(rootfd, &m[i], err) < 0)
+				return -1;
+		} else {
+			cleanup_free char *data = NULL;
+			const char *size = m[i].size ? m[i].size : "65536k";
+			const char *mode = m[i].mode ? m[i].mode : "1777";
+
+			if (!tmpfs_value_ok(size, "0123456789kmgKMG%") ||
+			    !tmpfs_value_ok(mode, "01234567"))
+				return lc_err_set(err, LC_ERR_INVALID, 0,
+						  "invalid tmpfs options for '%s'", m[i].target);
+			data = lc_xasprintf("mode=%s,size=%s", mode, size);
+			if (mount_in(rootfd, m[i].target, T_DIR, T_CREATE, "tmpfs", "tmpfs",
+				     MS_NOSUID | MS_NODEV | (m[i].exec ? 0 : MS_NOEXEC) |
+					     (m[i].readonly ? MS_RDONLY : 0),
+				     data, TMPFS_MAGIC, err) < 0)
+				return -1;
+		}
+	}
+	if (read_only) {
+		char root[32];
+		struct statvfs sv;
+
+		fd_path(rootfd, root);
+		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "remount the rootfs read-only");
+		if (fstatvfs(rootfd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+			return lc_err_set(err, LC_ERR_UNSAFE, 0, "the rootfs is still writable");
+	}
+	return 0;
+}
+
 int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err)
 {
 	/* pivot_root(".", "."): the old root ends up stacked on the new one; detach it */

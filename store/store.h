@@ -244,6 +244,18 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 int lc_store_container_log_open(struct lc_store *s, const char *id, bool append,
 				struct lc_err **err);
 
+/* ---------- named volumes: volumes/<name>/_data ---------- */
+
+/* docker's volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool lc_store_volume_name_ok(const char *name);
+/* The absolute path of volume name's data dir, made first when create. LC_ERR_NOTFOUND. */
+int lc_store_volume_path(struct lc_store *s, const char *name, bool create, char **ret,
+			 struct lc_err **err);
+/* Every volume's name, sorted, NULL-terminated, the caller's. */
+int lc_store_volume_list(struct lc_store *s, char ***ret, struct lc_err **err);
+/* Remove a volume and its data (through tmp/trash). The caller checks nobody uses it. */
+int lc_store_volume_remove(struct lc_store *s, const char *name, struct lc_err **err);
+
 /* What containers/<id>/config.json records: which image a container was made from. */
 struct lc_container_config {
 	char *id;
