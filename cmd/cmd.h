@@ -92,7 +92,9 @@ struct ctr_state {
 };
 /* containers/<id>/spec.json: what it runs, as whom; enough for exec, stop and ps. */
 struct ctr_spec {
-	char **args, **env, **volumes; /* volumes: the named volumes it mounts */
+	char **args, **env;
+	char **volumes; /* the named volumes it mounts */
+	char **ports;	/* published ports, "127.0.0.1:8080->80/tcp" */
 	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
 	bool auto_remove, no_seccomp;
 };

@@ -139,13 +139,14 @@ static json_t *json_strv(char *const *v)
 int ctr_spec_write(struct lc_store *s, const char *id, const struct ctr_spec *sp,
 		   struct lc_err **err)
 {
-	json_t *j = json_pack(
-		"{s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "Volumes",
-		json_strv(sp->volumes), "Args", json_strv(sp->args), "Env", json_strv(sp->env),
-		"WorkingDir", sp->cwd ? sp->cwd : "", "User", sp->user ? sp->user : "", "Hostname",
-		sp->hostname ? sp->hostname : "", "StopSignal",
-		sp->stop_signal ? sp->stop_signal : "", "AutoRemove", sp->auto_remove, "NoSeccomp",
-		sp->no_seccomp, "CgroupParent", sp->cgroup_parent ? sp->cgroup_parent : "");
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "Ports",
+			      json_strv(sp->ports), "Volumes", json_strv(sp->volumes), "Args",
+			      json_strv(sp->args), "Env", json_strv(sp->env), "WorkingDir",
+			      sp->cwd ? sp->cwd : "", "User", sp->user ? sp->user : "", "Hostname",
+			      sp->hostname ? sp->hostname : "", "StopSignal",
+			      sp->stop_signal ? sp->stop_signal : "", "AutoRemove", sp->auto_remove,
+			      "NoSeccomp", sp->no_seccomp, "CgroupParent",
+			      sp->cgroup_parent ? sp->cgroup_parent : "");
 	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
 
 	json_decref(j);
@@ -166,6 +167,7 @@ int ctr_spec_read(struct lc_store *s, const char *id, struct ctr_spec *ret, stru
 	ret->args = strv_of(json_object_get(j, "Args"));
 	ret->env = strv_of(json_object_get(j, "Env"));
 	ret->volumes = strv_of(json_object_get(j, "Volumes"));
+	ret->ports = strv_of(json_object_get(j, "Ports"));
 	ret->cwd = lc_xstrdup(jstr(j, "WorkingDir"));
 	ret->user = lc_xstrdup(jstr(j, "User"));
 	ret->hostname = lc_xstrdup(jstr(j, "Hostname"));
@@ -182,6 +184,7 @@ void ctr_spec_clear(struct ctr_spec *sp)
 	lc_strv_free(sp->args);
 	lc_strv_free(sp->env);
 	lc_strv_free(sp->volumes);
+	lc_strv_free(sp->ports);
 	free(sp->cwd);
 	free(sp->user);
 	free(sp->hostname);

@@ -111,6 +111,7 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 		struct ctr_spec sp = { 0 };
 		struct ctr_state st;
 		cleanup_free char *cmdline = NULL, *repo = NULL, *tag = NULL, *image = NULL;
+		cleanup_free char *ports = NULL;
 		char created[64], status[96], idbuf[65];
 		bool running;
 
@@ -131,6 +132,14 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 			image = strcmp(tag, "latest") ? lc_xasprintf("%s:%s", repo, tag)
 						      : lc_xstrdup(repo);
 			cmdline = command_text(sp.args, notrunc || json);
+			ports = lc_xstrdup("");
+			for (size_t k = 0; sp.ports && sp.ports[k]; k++) {
+				char *next =
+					lc_xasprintf("%s%s%s", ports, k ? ", " : "", sp.ports[k]);
+
+				free(ports);
+				ports = next;
+			}
 			cmd_human_since(cc->created, created, sizeof(created));
 			status_text(&st, running, status, sizeof(status));
 			if (quiet) {
@@ -141,14 +150,14 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 						  ids[i], "Image", image, "Command", cmdline,
 						  "CreatedAt", cc->created, "Status", status,
 						  "State", running ? "running" : st.status, "Ports",
-						  "", "Names", cc->name ? cc->name : "");
+						  ports, "Names", cc->name ? cc->name : "");
 				cleanup_free char *line = json_dumps(j, JSON_COMPACT);
 
 				json_decref(j);
 				printf("%s\n", line);
 			} else {
 				cmd_table_add(t, (const char *const[]){ idbuf, image, cmdline,
-									created, status, "",
+									created, status, ports,
 									cc->name ? cc->name : "" });
 			}
 		}

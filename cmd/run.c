@@ -19,6 +19,9 @@ static const char run_usage[] =
 	"                            print the container's id\n"
 	"      --name string         assign a name to the container\n"
 	"      --mount list          type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
+	"  -p, --publish list        publish a container's TCP port: [IP:]HOSTPORT:PORT[/tcp];\n"
+	"                            IP defaults to 127.0.0.1 (no bridge, no NAT: layerctl\n"
+	"                            listens there and connects to 127.0.0.1:PORT inside)\n"
 	"      --read-only           mount the container's root filesystem as read only\n"
 	"      --rm                  remove the container when it exits\n"
 	"      --blkio-weight uint16 block IO weight, 10 to 1000 (0: the default)\n"
@@ -58,6 +61,8 @@ struct run_opts {
 	size_t n_mounts;
 	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
 	bool read_only;	 /* --read-only */
+	struct lc_port *ports; /* -p */
+	size_t n_ports;
 	bool rm;
 	bool detach;	  /* -d */
 	const char *name; /* --name */
@@ -228,6 +233,15 @@ static void report_oom(const char *id, int status, const struct lc_cgroup_limits
 			lim);
 }
 
+/* "127.0.0.1:8080->80/tcp", as docker's PORTS column shows a published port */
+static void port_strs_push(char ***v, const struct lc_port *p)
+{
+	cleanup_free char *str =
+		lc_xasprintf("%s:%u->%u/tcp", p->host_ip, p->host_port, p->ctr_port);
+
+	lc_strv_push(v, str);
+}
+
 /* The container has run (or could not start): record how it ended, release its mounts. */
 static int finish_container(struct lc_store *s, const char *id, const char *cdir,
 			    struct lc_cgroup *cg, bool rm, const struct ctr_state *st,
@@ -260,6 +274,9 @@ struct started {
 	struct lc_store *s;
 	const char *id;
 	struct ctr_state *st;
+	const struct lc_port *ports; /* -p, listening on fds already */
+	const int *port_fds;
+	size_t n_ports;
 	int notify; /* -d: the pipe to the layerctl that waits for the start, -1: none */
 };
 
@@ -275,6 +292,10 @@ static void on_started(void *arg, pid_t pid)
 	ctr_now(x->st->started_at, sizeof(x->st->started_at));
 	if (ctr_state_write(x->s, x->id, x->st, &e) < 0)
 		lc_err_free(e);
+	e = NULL;
+	/* a forwarder that cannot start leaves its port refusing connections, nothing worse */
+	if (lc_ports_forward(pid, x->port_fds, x->ports, x->n_ports, &e) < 0)
+		lc_err_free(e);
 	if (x->notify >= 0) {
 		lc_write_all(x->notify, "S", 1);
 		close(x->notify);
@@ -288,10 +309,16 @@ static void on_started(void *arg, pid_t pid)
  */
 static int supervise(struct lc_store *s, const char *id, const char *cdir,
 		     struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
-		     int notify, int *ret_status, struct lc_err **err)
+		     const int *port_fds, int notify, int *ret_status, struct lc_err **err)
 {
 	struct ctr_state st = { .status = "created" };
-	struct started x = { .s = s, .id = id, .st = &st, .notify = notify };
+	struct started x = { .s = s,
+			     .id = id,
+			     .st = &st,
+			     .ports = o->ports,
+			     .port_fds = port_fds,
+			     .n_ports = o->n_ports,
+			     .notify = notify };
 	struct lc_err *e = NULL;
 	bool oom = false;
 	int r;
@@ -331,7 +358,7 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
  */
 static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 			struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
-			struct lc_err **err)
+			const int *port_fds, struct lc_err **err)
 {
 	int p[2];
 	pid_t pid;
@@ -370,7 +397,7 @@ static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 			dup2(nullfd, i);
 		cfg->detached = true;
 		cfg->log_fd = logfd;
-		if (supervise(s, id, cdir, cfg, o, cg, p[1], &status, &e) < 0) {
+		if (supervise(s, id, cdir, cfg, o, cg, port_fds, p[1], &status, &e) < 0) {
 			/* not started: the waiting layerctl prints why (it reads our pipe) */
 			char code = e && e->code == LC_ERR_NOEXEC ? 'N'
 				    : e && e->code == LC_ERR_EXEC ? 'X'
@@ -425,7 +452,10 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	cleanup_strv char **volumes = NULL, **vpaths = NULL;
 	cleanup_free struct lc_mount *mounts = NULL;
 	cleanup_free char *vpath = NULL;
+	cleanup_free int *port_fds = NULL;
+	cleanup_strv char **port_strs = NULL;
 	char hostname[13];
+	int r;
 	struct lc_launch_cfg cfg = { 0 };
 	struct lc_err *cleanup_err = NULL;
 	struct lc_cgroup *cg = NULL;
@@ -443,8 +473,21 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 				  "container \"%s\". You have to remove (or rename) that container "
 				  "to be able to reuse that name.",
 				  o->name, taken);
-	if (lc_store_container_create(s, &id, &cdir, err) < 0)
+	/* a busy host port fails the run before anything is made (125) */
+	port_fds = lc_xcalloc(o->n_ports + 1, sizeof(int));
+	for (i = 0; i < o->n_ports; i++) {
+		if (lc_port_listen(&o->ports[i], &port_fds[i], err) < 0) {
+			while (i > 0)
+				close(port_fds[--i]);
+			return -1;
+		}
+		port_strs_push(&port_strs, &o->ports[i]);
+	}
+	if (lc_store_container_create(s, &id, &cdir, err) < 0) {
+		for (i = 0; i < o->n_ports; i++)
+			close(port_fds[i]);
 		return -1;
+	}
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
 	/* no limit, no cgroup: the container stays in ours, and nothing is written */
 	if (lc_cgroup_limits_any(&o->limits) && create_cgroup(o, id, cdir, &cg, err) < 0)
@@ -505,6 +548,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 		.cgroup_parent =
 			(char *)(o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT),
 		.volumes = volumes,
+		.ports = port_strs,
 		.auto_remove = o->rm,
 		.no_seccomp = o->no_seccomp,
 	};
@@ -516,9 +560,15 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	cfg.rootfs = rootfs;
 	cfg.state_dir = cdir;
 	if (o->detach)
-		return run_detached(s, id, cdir, &cfg, o, TAKE_PTR(cg), err);
-	return supervise(s, id, cdir, &cfg, o, TAKE_PTR(cg), -1, ret_status, err);
+		r = run_detached(s, id, cdir, &cfg, o, TAKE_PTR(cg), port_fds, err);
+	else
+		r = supervise(s, id, cdir, &cfg, o, TAKE_PTR(cg), port_fds, -1, ret_status, err);
+	for (i = 0; i < o->n_ports; i++)
+		close(port_fds[i]);
+	return r;
 fail_rm:
+	for (i = 0; i < o->n_ports; i++)
+		close(port_fds[i]);
 	lc_cgroup_destroy(cg, NULL);
 	lc_store_container_remove(s, id, &cleanup_err);
 	lc_err_free(cleanup_err);
@@ -529,6 +579,7 @@ static void run_opts_clear(struct run_opts *o)
 {
 	free(o->mounts);
 	free(o->is_volume);
+	free(o->ports);
 }
 
 static struct lc_mount *new_mount(struct run_opts *o, bool volume)
@@ -688,6 +739,7 @@ enum {
 	OPT_MOUNT,
 	OPT_TMPFS,
 	OPT_READ_ONLY,
+	OPT_PULL,
 	OPT_RATE, /* + enum lc_cgroup_rate_kind */
 	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
 };
@@ -795,7 +847,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "hostname", required_argument, NULL, 'h' },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "platform", required_argument, NULL, 'P' },
-		{ "pull", required_argument, NULL, 'p' },
+		{ "pull", required_argument, NULL, OPT_PULL },
 		{ "security-opt", required_argument, NULL, 'S' },
 		{ "tty", no_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
@@ -815,6 +867,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "oom-kill-disable", no_argument, NULL, OPT_OOM_KILL_DISABLE },
 		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		{ "volume", required_argument, NULL, 'v' },
+		{ "publish", required_argument, NULL, 'p' },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
@@ -831,7 +884,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	int c, status = 0, r;
 
 	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+:de:h:itu:v:w:m:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:de:h:ip:tu:v:w:m:c:", opts, NULL)) != -1) {
 		if (is_limit_opt(c)) {
 			if (parse_limit(c, optarg, &o.limits, &rates, &err) < 0) {
 				cmd_usage_error("run", "%s", err->msg);
@@ -873,7 +926,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		case 'P':
 			o.platform = optarg;
 			break;
-		case 'p':
+		case OPT_PULL:
 			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
 			    strcmp(optarg, "never")) {
 				cmd_usage_error(
@@ -925,6 +978,18 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		case OPT_READ_ONLY:
 			o.read_only = true;
 			break;
+		case 'p': {
+			struct lc_port port;
+
+			if (lc_port_parse(optarg, &port, &err) < 0) {
+				cmd_usage_error("run", "%s", err->msg);
+				lc_err_free(err);
+				return EXIT_RUN_FAILED;
+			}
+			o.ports = lc_xrealloc(o.ports, (o.n_ports + 1) * sizeof(*o.ports));
+			o.ports[o.n_ports++] = port;
+			break;
+		}
 		case 'H':
 			fputs(run_usage, stdout);
 			return EXIT_OK;

@@ -7,6 +7,7 @@
 #define LC_MOUNT_H
 
 #include <stdint.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../base/base.h"
@@ -204,5 +205,24 @@ struct lc_launch_cfg {
  * a terminal lc_launch made raw is restored before it returns.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
+
+/* ---------- -p: published ports (ports.c) ---------- */
+
+struct lc_port {
+	char host_ip
+		[64]; /* IPv4, default 127.0.0.1 (no bridge, no NAT: loopback is the safe default) */
+	uint16_t host_port, ctr_port;
+};
+/* Parse "[IP:]HOSTPORT:CONTAINERPORT[/tcp]" (LC_ERR_INVALID, e.g. for a port above 65535). */
+int lc_port_parse(const char *spec, struct lc_port *ret, struct lc_err **err);
+/* Bind and listen on p's host address; a busy port is LC_ERR_EXISTS (docker's words). */
+int lc_port_listen(const struct lc_port *p, int *ret_fd, struct lc_err **err);
+/*
+ * Forward connections accepted on fds[i] to 127.0.0.1:p[i].ctr_port inside the network
+ * namespace of pid (the container's init), one thread per listener and per connection, for
+ * the rest of the calling process's life.
+ */
+int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t n,
+		     struct lc_err **err);
 
 #endif

@@ -469,6 +469,39 @@ END_TEST
 
 /* ---------- PATH lookup ---------- */
 
+/* -p specs: docker's syntax, IPv4 only, tcp only, ports 1..65535 */
+START_TEST(port_parse_table)
+{
+	static const struct {
+		const char *spec, *ip;
+		unsigned host, ctr;
+	} good[] = {
+		{ "8080:80", "127.0.0.1", 8080, 80 },
+		{ "0.0.0.0:1:65535", "0.0.0.0", 1, 65535 },
+		{ "127.0.0.2:8443:443/tcp", "127.0.0.2", 8443, 443 },
+	};
+	static const char *const bad[] = {
+		"80",	     "99999:80",    "8080:0",	    "a:80",  ":80",   "8080:80/udp",
+		"::1:80:80", "1.2.3:80:80", "8080:80/tcpx", "-1:80", "8080:",
+	};
+	struct lc_err *err = NULL;
+	struct lc_port p;
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(good); i++) {
+		ck_assert_ok(lc_port_parse(good[i].spec, &p, &err), &err);
+		ck_assert_str_eq(p.host_ip, good[i].ip);
+		ck_assert_uint_eq(p.host_port, good[i].host);
+		ck_assert_uint_eq(p.ctr_port, good[i].ctr);
+	}
+	for (size_t i = 0; i < LC_ARRAY_SIZE(bad); i++) {
+		ck_assert_msg(lc_port_parse(bad[i], &p, &err) < 0, "'%s' was accepted", bad[i]);
+		ck_assert_int_eq(err->code, LC_ERR_INVALID);
+		lc_err_free(err);
+		err = NULL;
+	}
+}
+END_TEST
+
 /* lc_launch_lookpath from the host's "/", its fd checked against the path it reports */
 static int lookpath(const char *name, const char *path, char *buf, size_t bufsz)
 {
@@ -1714,6 +1747,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, overlay_refuses_too_many_layers);
 	tcase_add_test(tc, lookpath_like_docker);
 	tcase_add_test(tc, lookpath_refuses_magic_links);
+	tcase_add_test(tc, port_parse_table);
 	tcase_add_test(tc, fds_keep_only_closes_the_rest);
 	tcase_add_test(tc, check_exec_refuses_own_binary);
 	tcase_add_test(tc, env_get_exact_key);
