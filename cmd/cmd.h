@@ -97,6 +97,7 @@ struct ctr_spec {
 	char **ports;	/* published ports, "127.0.0.1:8080->80/tcp" */
 	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
 	bool auto_remove, no_seccomp;
+	uint64_t caps; /* its capability set: exec gets the same */
 };
 void ctr_now(char *buf, size_t bufsz); /* RFC 3339 with nanoseconds, UTC */
 /* /proc/<pid>/stat's start time, 0 when there is no such process */

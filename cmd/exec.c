@@ -89,6 +89,8 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 	cfg.user = user ? user : (sp.user && *sp.user ? sp.user : NULL);
 	cfg.hostname = sp.hostname && *sp.hostname ? sp.hostname : NULL;
 	cfg.no_seccomp = sp.no_seccomp;
+	cfg.caps_set = true;
+	cfg.caps = sp.caps;
 	r = lc_launch(&cfg, &status, &err);
 	/* the container's init may have gone meanwhile: say that, not what setns saw */
 	if (r < 0 && ctr_pid_start(st.pid) != st.pid_start) {

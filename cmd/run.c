@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
@@ -33,6 +35,10 @@ static const char run_usage[] =
 	"      --device-read-iops list  limit read rate (IO per second) from a device\n"
 	"      --device-write-bps list  limit write rate (bytes per second) to a device\n"
 	"      --device-write-iops list limit write rate (IO per second) to a device\n"
+	"      --add-host list       add a line NAME:IP to the container's /etc/hosts\n"
+	"      --cap-add list        add Linux capabilities (or ALL) to docker's default set\n"
+	"      --cap-drop list       drop Linux capabilities (or ALL)\n"
+	"      --dns list            nameservers for the container's /etc/resolv.conf\n"
 	"  -e, --env list            set environment variables (KEY=VALUE, or KEY to copy ours)\n"
 	"      --entrypoint string   overwrite the image's ENTRYPOINT\n"
 	"  -h, --hostname string     container host name (default: the short container id)\n"
@@ -43,12 +49,16 @@ static const char run_usage[] =
 	"                            --memory)\n"
 	"      --oom-kill-disable    disable the OOM killer (cgroup v1 only)\n"
 	"      --pids-limit int      tune the container's pids limit (-1: unlimited)\n"
+	"      --ipc string          'host': share our IPC namespace\n"
+	"      --network string      'none' (the default: its own namespace, lo only; there is\n"
+	"                            no bridge) or 'host' (ours, on purpose)\n"
 	"      --platform string     pull this platform if the image is missing\n"
 	"      --pull string         missing (default), always or never\n"
 	"      --security-opt list   seccomp=unconfined: no seccomp filter (default: docker's)\n"
 	"  -t, --tty                 allocate a pseudo-TTY in the container (with -i: STDIN\n"
 	"                            must be a terminal, put in raw mode while it runs)\n"
 	"  -u, --user string         user name or uid[:gid]\n"
+	"      --uts string          'host': share our UTS namespace (hostname)\n"
 	"      --tmpfs list          mount a tmpfs (PATH[:size=..,mode=..,ro,exec])\n"
 	"  -v, --volume list         bind mount HOSTPATH:PATH[:ro] or named volume NAME:PATH[:ro]\n"
 	"                            (targets resolved inside the rootfs, never through its\n"
@@ -61,7 +71,10 @@ struct run_opts {
 	size_t n_mounts;
 	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
 	bool read_only;	 /* --read-only */
-	struct lc_port *ports; /* -p */
+	uint64_t caps;	 /* --cap-add/--cap-drop applied to docker's default set */
+	bool host_net, host_uts, host_ipc;
+	char **add_hosts, **dns; /* --add-host NAME:IP, --dns IP */
+	struct lc_port *ports;	 /* -p */
 	size_t n_ports;
 	bool rm;
 	bool detach;	  /* -d */
@@ -534,6 +547,13 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 		mounts[i].source = vpaths[lc_strv_len(vpaths) - 1];
 		vpath = (free(vpath), NULL);
 	}
+	cfg.caps_set = true;
+	cfg.caps = o->caps;
+	cfg.host_net = o->host_net;
+	cfg.host_uts = o->host_uts;
+	cfg.host_ipc = o->host_ipc;
+	cfg.add_hosts = o->add_hosts;
+	cfg.dns = o->dns;
 	cfg.mounts = mounts;
 	cfg.n_mounts = o->n_mounts;
 	cfg.read_only = o->read_only;
@@ -549,6 +569,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 			(char *)(o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT),
 		.volumes = volumes,
 		.ports = port_strs,
+		.caps = o->caps,
 		.auto_remove = o->rm,
 		.no_seccomp = o->no_seccomp,
 	};
@@ -575,11 +596,35 @@ fail_rm:
 	return -1;
 }
 
+static bool strv_has_all(char *const *v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcasecmp(v[i], "ALL"))
+			return true;
+	return false;
+}
+
+/* docker's rules: defaults + adds - drops; "ALL" in adds is everything, in drops nothing */
+static uint64_t caps_of(char *const *add, char *const *drop)
+{
+	uint64_t m = strv_has_all(add) ? lc_caps_all() : strv_has_all(drop) ? 0 : LC_DEFAULT_CAPS;
+
+	for (size_t i = 0; add && add[i]; i++)
+		if (strcasecmp(add[i], "ALL"))
+			m |= 1ULL << lc_cap_number(add[i]);
+	for (size_t i = 0; drop && drop[i]; i++)
+		if (strcasecmp(drop[i], "ALL"))
+			m &= ~(1ULL << lc_cap_number(drop[i]));
+	return m;
+}
+
 static void run_opts_clear(struct run_opts *o)
 {
 	free(o->mounts);
 	free(o->is_volume);
 	free(o->ports);
+	lc_strv_free(o->add_hosts);
+	lc_strv_free(o->dns);
 }
 
 static struct lc_mount *new_mount(struct run_opts *o, bool volume)
@@ -740,6 +785,14 @@ enum {
 	OPT_TMPFS,
 	OPT_READ_ONLY,
 	OPT_PULL,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_NET,
+	OPT_UTS,
+	OPT_IPC,
+	OPT_PID,
+	OPT_ADD_HOST,
+	OPT_DNS,
 	OPT_RATE, /* + enum lc_cgroup_rate_kind */
 	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
 };
@@ -868,6 +921,15 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' },
+		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "network", required_argument, NULL, OPT_NET },
+		{ "uts", required_argument, NULL, OPT_UTS },
+		{ "ipc", required_argument, NULL, OPT_IPC },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "add-host", required_argument, NULL, OPT_ADD_HOST },
+		{ "dns", required_argument, NULL, OPT_DNS },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
@@ -875,7 +937,8 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { .pull = "missing" };
-	cleanup_strv char **mount_strs = NULL;		  /* what o.mounts point into */
+	cleanup_strv char **mount_strs = NULL; /* what o.mounts point into */
+	cleanup_strv char **cap_add = NULL, **cap_drop = NULL;
 	cleanup_strv char **env = NULL;			  /* o.env, freed on every way out */
 	cleanup_free struct lc_cgroup_rate *rates = NULL; /* o.limits.rates */
 	struct lc_err *err = NULL;
@@ -978,6 +1041,70 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		case OPT_READ_ONLY:
 			o.read_only = true;
 			break;
+		case OPT_CAP_ADD:
+		case OPT_CAP_DROP:
+			if (strcasecmp(optarg, "ALL") && lc_cap_number(optarg) < 0) {
+				cmd_usage_error("run", "invalid capability: %s", optarg);
+				return EXIT_RUN_FAILED;
+			}
+			lc_strv_push(c == OPT_CAP_ADD ? &cap_add : &cap_drop, optarg);
+			break;
+		case OPT_NET:
+			if (!strcmp(optarg, "host")) {
+				o.host_net = true;
+			} else if (strcmp(optarg, "none") != 0) {
+				cmd_usage_error(
+					"run",
+					"network '%s': layerctl has no bridge; 'none' (the "
+					"default: a namespace of its own with lo only) or 'host'",
+					optarg);
+				return EXIT_RUN_FAILED;
+			}
+			break;
+		case OPT_UTS:
+		case OPT_IPC:
+		case OPT_PID:
+			if (c == OPT_PID || strcmp(optarg, "host") != 0) {
+				cmd_usage_error(
+					"run",
+					"--%s %s is not supported (--uts host and --ipc host are)",
+					c == OPT_PID   ? "pid"
+					: c == OPT_UTS ? "uts"
+						       : "ipc",
+					optarg);
+				return EXIT_RUN_FAILED;
+			}
+			*(c == OPT_UTS ? &o.host_uts : &o.host_ipc) = true;
+			break;
+		case OPT_ADD_HOST:
+		case OPT_DNS: {
+			const char *ip = optarg;
+			unsigned char buf[16];
+
+			if (c == OPT_ADD_HOST) {
+				const char *colon = strchr(optarg, ':');
+
+				ip = colon ? colon + 1 : "";
+				if (!colon || colon == optarg ||
+				    strspn(optarg,
+					   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+					   "VWXYZ0123456789-.") != (size_t)(colon - optarg)) {
+					cmd_usage_error(
+						"run",
+						"invalid argument \"%s\" for \"--add-host\" flag: "
+						"bad format for add-host: \"%s\"",
+						optarg, optarg);
+					return EXIT_RUN_FAILED;
+				}
+			}
+			if (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1) {
+				cmd_usage_error("run", "invalid IP address '%s' in \"%s\"", ip,
+						optarg);
+				return EXIT_RUN_FAILED;
+			}
+			lc_strv_push(c == OPT_DNS ? &o.dns : &o.add_hosts, optarg);
+			break;
+		}
 		case 'p': {
 			struct lc_port port;
 
@@ -1002,6 +1129,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		cmd_usage_error("run", "\"run\" requires at least 1 argument");
 		return EXIT_RUN_FAILED;
 	}
+	o.caps = caps_of(cap_add, cap_drop);
 	if (o.detach && o.tty) {
 		cmd_usage_error("run", "-d with -t is not supported yet");
 		return EXIT_RUN_FAILED;

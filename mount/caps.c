@@ -8,32 +8,75 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mount-int.h"
 
-static const int default_caps[] = {
-	CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,	     CAP_FOWNER,
-	CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,	     CAP_SETUID,
-	CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-	CAP_KILL,    CAP_AUDIT_WRITE,
+static const char *const cap_names[] = {
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"DAC_READ_SEARCH",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"SETGID",
+	"SETUID",
+	"SETPCAP",
+	"LINUX_IMMUTABLE",
+	"NET_BIND_SERVICE",
+	"NET_BROADCAST",
+	"NET_ADMIN",
+	"NET_RAW",
+	"IPC_LOCK",
+	"IPC_OWNER",
+	"SYS_MODULE",
+	"SYS_RAWIO",
+	"SYS_CHROOT",
+	"SYS_PTRACE",
+	"SYS_PACCT",
+	"SYS_ADMIN",
+	"SYS_BOOT",
+	"SYS_NICE",
+	"SYS_RESOURCE",
+	"SYS_TIME",
+	"SYS_TTY_CONFIG",
+	"MKNOD",
+	"LEASE",
+	"AUDIT_WRITE",
+	"AUDIT_CONTROL",
+	"SETFCAP",
+	"MAC_OVERRIDE",
+	"MAC_ADMIN",
+	"SYSLOG",
+	"WAKE_ALARM",
+	"BLOCK_SUSPEND",
+	"AUDIT_READ",
+	"PERFMON",
+	"BPF",
+	"CHECKPOINT_RESTORE",
 };
 
-static uint64_t default_cap_mask(void)
+int lc_cap_number(const char *name)
 {
-	uint64_t m = 0;
-
-	for (size_t i = 0; i < LC_ARRAY_SIZE(default_caps); i++)
-		m |= 1ULL << default_caps[i];
-	return m;
+	if (!strncasecmp(name, "CAP_", 4))
+		name += 4;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(cap_names); i++)
+		if (!strcasecmp(name, cap_names[i]))
+			return (int)i;
+	return -1;
 }
 
-int lc_caps_drop_bounding(struct lc_err **err)
+uint64_t lc_caps_all(void)
 {
-	uint64_t keep = default_cap_mask();
+	return (1ULL << LC_ARRAY_SIZE(cap_names)) - 1;
+}
 
+int lc_caps_drop_bounding(uint64_t keep, struct lc_err **err)
+{
 	/* PR_CAPBSET_READ fails with EINVAL past the kernel's last cap (cap_last_cap) */
 	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
@@ -41,11 +84,11 @@ int lc_caps_drop_bounding(struct lc_err **err)
 	return 0;
 }
 
-static int set_caps(bool root, struct lc_err **err)
+static int set_caps(bool root, uint64_t caps, struct lc_err **err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	uint64_t m = root ? default_cap_mask() : 0;
+	uint64_t m = root ? caps : 0;
 
 	/* a non-root user keeps none (setuid already cleared them), like docker */
 	data[0].permitted = data[0].effective = (uint32_t)m;
@@ -58,7 +101,8 @@ static int set_caps(bool root, struct lc_err **err)
 	return 0;
 }
 
-int lc_become_user(const struct lc_user_spec *spec, bool tty, char **home_env, struct lc_err **err)
+int lc_become_user(const struct lc_user_spec *spec, bool tty, uint64_t caps, char **home_env,
+		   struct lc_err **err)
 {
 	cleanup_close int pw = -1;
 	cleanup_close int gr = -1;
@@ -83,5 +127,5 @@ int lc_become_user(const struct lc_user_spec *spec, bool tty, char **home_env, s
 		return lc_err_set(err, LC_ERR_SYS, errno, "setgid %u", u.gid);
 	if (setuid(u.uid) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "setuid %u", u.uid);
-	return set_caps(u.uid == 0, err);
+	return set_caps(u.uid == 0, caps, err);
 }

@@ -351,7 +351,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 	/* from here on, only 0, 1, 2 and the sync pipe (3): no fd leads out of the root */
 	if (lc_close_from(4, err) < 0)
 		return -1;
-	if (lc_caps_drop_bounding(err) < 0)
+	if (lc_caps_drop_bounding(x->caps, err) < 0)
 		return -1;
 	if (lc_enter_cwd(x->cwd, err) < 0)
 		return -1;
@@ -405,7 +405,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 					  "exec: \"%s\": changed while starting", name);
 	}
 
-	if (lc_become_user(x->user, x->tty, x->need_home ? &home : NULL, err) < 0)
+	if (lc_become_user(x->user, x->tty, x->caps, x->need_home ? &home : NULL, err) < 0)
 		return lc_err_prefix(err, "user '%s'", x->user_label ? x->user_label : "root");
 	if (home)
 		x->envp[x->n_env] = home; /* freed by execve, one way or another */

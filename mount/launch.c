@@ -133,7 +133,9 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	 */
 	if (setsid() < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
-	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+	/* --net/--uts/--ipc host: that namespace of ours is shared, on the user's word */
+	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP | (cfg->host_uts ? 0 : CLONE_NEWUTS) |
+		    (cfg->host_ipc ? 0 : CLONE_NEWIPC) | (cfg->host_net ? 0 : CLONE_NEWNET)) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
@@ -144,9 +146,9 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	if (c->statefd >= 0)
 		close(c->statefd);
 	c->statefd = -1;
-	if (loopback_up(err) < 0)
+	if (!cfg->host_net && loopback_up(err) < 0)
 		return -1;
-	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+	if (!cfg->host_uts && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set hostname '%s'", c->hostname);
 
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
@@ -216,6 +218,7 @@ static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 			.user_label = c->cfg->user,
 			.tty = c->cfg->tty,
 			.no_seccomp = c->cfg->no_seccomp,
+			.caps = c->cfg->caps_set ? c->cfg->caps : LC_DEFAULT_CAPS,
 			.self_dev = c->self_dev,
 			.self_ino = c->self_ino,
 		};
@@ -256,7 +259,8 @@ static bool hostname_ok(const char *h)
 }
 
 /* hostname, hosts, resolv.conf for the container, in state_dir (ours, outside the rootfs). */
-static int write_state(const char *dir, const char *hostname, int *ret_fd, struct lc_err **err)
+static int write_state(const char *dir, const char *hostname, char *const *add_hosts,
+		       char *const *dns, int *ret_fd, struct lc_err **err)
 {
 	cleanup_close int fd = -1;
 	cleanup_free char *hosts = NULL, *hn = NULL, *resolv = NULL;
@@ -273,7 +277,29 @@ static int write_state(const char *dir, const char *hostname, int *ret_fd, struc
 	hosts = lc_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 			     "127.0.1.1\t%s\n",
 			     hostname);
-	if (lc_read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &resolv, &rlen, &rerr) < 0) {
+	/* --add-host NAME:IP, docker's order in the file: IP, then the name */
+	for (size_t i = 0; add_hosts && add_hosts[i]; i++) {
+		const char *colon = strchr(add_hosts[i], ':');
+		char *more;
+
+		if (!colon)
+			continue; /* checked by the caller */
+		more = lc_xasprintf("%s%s\t%.*s\n", hosts, colon + 1, (int)(colon - add_hosts[i]),
+				    add_hosts[i]);
+		free(hosts);
+		hosts = more;
+	}
+	if (dns && dns[0]) {
+		resolv = lc_xstrdup("");
+		for (size_t i = 0; dns[i]; i++) {
+			char *more = lc_xasprintf("%snameserver %s\n", resolv, dns[i]);
+
+			free(resolv);
+			resolv = more;
+		}
+		rlen = strlen(resolv);
+	} else if (lc_read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &resolv, &rlen, &rerr) <
+		   0) {
 		lc_err_free(rerr);
 		free(resolv);
 		resolv = lc_xstrdup("");
@@ -393,7 +419,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		c.self_dev = self.st_dev;
 		c.self_ino = self.st_ino;
 	}
-	if (cfg->state_dir && write_state(cfg->state_dir, c.hostname, &statefd, err) < 0)
+	if (cfg->state_dir &&
+	    write_state(cfg->state_dir, c.hostname, cfg->add_hosts, cfg->dns, &statefd, err) < 0)
 		goto out;
 	c.statefd = statefd;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {

@@ -179,6 +179,7 @@ struct lc_exec_spec {
 	const char *user_label; /* for errors: what the user asked for, NULL: root */
 	bool tty;		/* fd 0 is the container's pty: given to the user */
 	bool no_seccomp;
+	uint64_t caps;	/* the capability set (bounding; permitted and effective for root) */
 	dev_t self_dev; /* layerctl's own binary, never to be run */
 	ino_t self_ino;
 };
@@ -200,14 +201,15 @@ void lc_reset_signals(void); /* every signal to its default, none blocked */
 
 /* ---------- capabilities and user (caps.c) ---------- */
 
-/* Drop every capability but docker's 14 from the bounding set. */
-int lc_caps_drop_bounding(struct lc_err **err);
+/* Drop every capability not in keep from the bounding set. */
+int lc_caps_drop_bounding(uint64_t keep, struct lc_err **err);
 /*
  * Resolve spec against the root's /etc/passwd and /etc/group, give the tty (fd 0) to the
- * user when tty, set groups, gid, uid, then docker's capabilities for root (none otherwise).
+ * user when tty, set groups, gid, uid, then caps for root (none otherwise, like docker).
  * *home_env (may be NULL) gets "HOME=<the user's home or />", the caller's.
  */
-int lc_become_user(const struct lc_user_spec *spec, bool tty, char **home_env, struct lc_err **err);
+int lc_become_user(const struct lc_user_spec *spec, bool tty, uint64_t caps, char **home_env,
+		   struct lc_err **err);
 
 /* ---------- the container's filesystem (rootfs.c) ---------- */
 
@@ -356,8 +358,5 @@ struct bpf_insn;
 size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max);
 /* Load that program and attach it to the v2 cgroup dir (BPF_F_ALLOW_MULTI). */
 int lc_cgroup_bpf_devices(const char *dir, struct lc_err **err);
-
-/* docker's default capability set, as a bit mask (CapBnd 00000000a80425fb). */
-#define LC_DEFAULT_CAPS 0x00000000a80425fbULL
 
 #endif

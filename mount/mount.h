@@ -164,6 +164,13 @@ struct lc_launch_cfg {
 	 * the image's symlinks (created when missing), nosuid and nodev; read_only: the rootfs
 	 * itself is read-only (--read-only), the user's mounts keep their own mode.
 	 */
+	bool caps_set; /* caps is the capability set; otherwise docker's 14 (LC_DEFAULT_CAPS) */
+	uint64_t caps;
+	/* --net host, --uts host, --ipc host: share that namespace of ours on purpose */
+	bool host_net, host_uts, host_ipc;
+	/* --add-host "NAME:IP" and --dns "IP" lines for the container's /etc/hosts, resolv.conf */
+	char *const *add_hosts;
+	char *const *dns;
 	const struct lc_mount *mounts;
 	size_t n_mounts;
 	bool read_only;
@@ -205,6 +212,15 @@ struct lc_launch_cfg {
  * a terminal lc_launch made raw is restored before it returns.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
+
+/* ---------- capabilities (caps.c) ---------- */
+
+/* docker's default capability set (CapBnd 00000000a80425fb) */
+#define LC_DEFAULT_CAPS 0x00000000a80425fbULL
+/* "NET_ADMIN", "CAP_NET_ADMIN" (any case) -> its number; -1 when unknown */
+int lc_cap_number(const char *name);
+/* every capability this build knows of, as a mask */
+uint64_t lc_caps_all(void);
 
 /* ---------- -p: published ports (ports.c) ---------- */
 
