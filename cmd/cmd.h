@@ -37,8 +37,6 @@ int cmd_rm(int argc, char **argv, const struct lc_global *g);
 int cmd_wait(int argc, char **argv, const struct lc_global *g);
 int cmd_exec(int argc, char **argv, const struct lc_global *g);
 int cmd_volume(int argc, char **argv, const struct lc_global *g);
-/* stop: sig (<= 0: the image's StopSignal, else SIGTERM), then SIGKILL after secs */
-int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);
@@ -99,7 +97,6 @@ struct ctr_spec {
 	bool auto_remove, no_seccomp;
 	uint64_t caps; /* its capability set: exec gets the same */
 };
-void ctr_now(char *buf, size_t bufsz); /* RFC 3339 with nanoseconds, UTC */
 /* /proc/<pid>/stat's start time, 0 when there is no such process */
 unsigned long long ctr_pid_start(pid_t pid);
 int ctr_state_read(struct lc_store *s, const char *id, struct ctr_state *ret, struct lc_err **err);
@@ -127,6 +124,15 @@ int ctr_wait_exit(struct lc_store *s, const char *id, int timeout_ms, struct ctr
 char **ctr_build_env(char *const *base, char *const *overrides);
 /* docker's [a-zA-Z0-9][a-zA-Z0-9_.-]* (a leading '/' allowed) */
 bool ctr_name_ok(const char *name);
+/*
+ * For each of names (an id, a name or a prefix), fn with its id; then the name on stdout
+ * when print_name. An error is reported on its own line and the rest go on; returns 0 when
+ * all went well, 1 otherwise (docker's way for stop, kill, rm, wait).
+ */
+int ctr_each(const struct lc_global *g, char **names, int n,
+	     int (*fn)(struct lc_store *s, const char *id, const char *name, void *arg,
+		       struct lc_err **err),
+	     void *arg, bool print_name);
 /* "TERM", "SIGTERM", "15" -> 15; -1 when unknown */
 int ctr_signal_number(const char *name);
 

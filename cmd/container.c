@@ -23,17 +23,6 @@
 #define SPEC_DOC  "spec.json"
 #define DOC_MAX	  (1u << 20)
 
-void ctr_now(char *buf, size_t bufsz)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 unsigned long long ctr_pid_start(pid_t pid)
 {
 	char path[64], buf[1024];
@@ -368,4 +357,31 @@ char **ctr_build_env(char *const *image_env, char *const *overrides)
 		}
 	}
 	return env ? env : lc_xcalloc(1, sizeof(char *));
+}
+
+int ctr_each(const struct lc_global *g, char **names, int n,
+	     int (*fn)(struct lc_store *s, const char *id, const char *name, void *arg,
+		       struct lc_err **err),
+	     void *arg, bool print_name)
+{
+	struct lc_err *err = NULL;
+	struct lc_store *s = NULL;
+	int rc = EXIT_OK;
+
+	if (cmd_store_open(g, &s, &err) < 0)
+		return cmd_report(err, EXIT_ERR);
+	for (int i = 0; i < n; i++) {
+		cleanup_free char *id = NULL;
+
+		if (ctr_find(s, names[i], &id, &err) < 0 || fn(s, id, names[i], arg, &err) < 0) {
+			rc = cmd_report(err, EXIT_ERR);
+			err = NULL;
+			continue;
+		}
+		if (print_name)
+			printf("%s\n", names[i]);
+		fflush(stdout);
+	}
+	lc_store_close(s);
+	return rc;
 }

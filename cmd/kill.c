@@ -14,6 +14,16 @@ static const char kill_usage[] =
 	"  -s, --signal string  signal to send to the container (default \"KILL\")\n"
 	"  -h, --help           print this help\n";
 
+static int kill_one(struct lc_store *s, const char *id, const char *name, void *arg,
+		    struct lc_err **err)
+{
+	struct ctr_state st;
+
+	if (ctr_state_read(s, id, &st, err) < 0 || ctr_signal(&st, *(int *)arg, err) < 0)
+		return lc_err_prefix(err, "cannot kill container: %s", name);
+	return 0;
+}
+
 int cmd_kill(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
@@ -21,9 +31,7 @@ int cmd_kill(int argc, char **argv, const struct lc_global *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lc_err *err = NULL;
-	struct lc_store *s = NULL;
-	int c, sig = SIGKILL, rc = EXIT_OK;
+	int c, sig = SIGKILL;
 
 	while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -41,21 +49,5 @@ int cmd_kill(int argc, char **argv, const struct lc_global *g)
 	}
 	if (optind >= argc)
 		return cmd_usage_error("kill", "\"kill\" requires at least 1 argument");
-	if (cmd_store_open(g, &s, &err) < 0)
-		return cmd_report(err, EXIT_ERR);
-	for (int i = optind; i < argc; i++) {
-		cleanup_free char *id = NULL;
-		struct ctr_state st;
-
-		if (ctr_find(s, argv[i], &id, &err) < 0 || ctr_state_read(s, id, &st, &err) < 0 ||
-		    ctr_signal(&st, sig, &err) < 0) {
-			lc_err_prefix(&err, "cannot kill container: %s", argv[i]);
-			rc = cmd_report(err, EXIT_ERR);
-			err = NULL;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	lc_store_close(s);
-	return rc;
+	return ctr_each(g, argv + optind, argc - optind, kill_one, &sig, true);
 }

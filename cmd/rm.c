@@ -15,13 +15,13 @@ static const char rm_usage[] =
 	"  -v, --volumes   accepted for docker's sake: layerctl has no volumes yet\n"
 	"  -h, --help      print this help\n";
 
-static int rm_one(struct lc_store *s, const char *arg, bool force, struct lc_err **err)
+static int rm_one(struct lc_store *s, const char *id, const char *arg, void *forcep,
+		  struct lc_err **err)
 {
-	cleanup_free char *id = NULL, *dir = NULL;
+	cleanup_free char *dir = NULL;
+	bool force = *(bool *)forcep;
 	struct ctr_state st;
 
-	if (ctr_find(s, arg, &id, err) < 0)
-		return -1;
 	if (ctr_state_read(s, id, &st, err) < 0) {
 		/* no state: being set up by a run right now, or a --rm one */
 		if ((*err)->code != LC_ERR_NOTFOUND)
@@ -60,10 +60,8 @@ int cmd_rm(int argc, char **argv, const struct lc_global *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lc_err *err = NULL;
-	struct lc_store *s = NULL;
 	bool force = false;
-	int c, rc = EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, ":fvh", opts, NULL)) != -1) {
 		switch (c) {
@@ -81,16 +79,5 @@ int cmd_rm(int argc, char **argv, const struct lc_global *g)
 	}
 	if (optind >= argc)
 		return cmd_usage_error("rm", "\"rm\" requires at least 1 argument");
-	if (cmd_store_open(g, &s, &err) < 0)
-		return cmd_report(err, EXIT_ERR);
-	for (int i = optind; i < argc; i++) {
-		if (rm_one(s, argv[i], force, &err) < 0) {
-			rc = cmd_report(err, EXIT_ERR);
-			err = NULL;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	lc_store_close(s);
-	return rc;
+	return ctr_each(g, argv + optind, argc - optind, rm_one, &force, true);
 }

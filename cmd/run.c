@@ -196,7 +196,7 @@ static void sweep_stale_containers(struct lc_store *s)
 				st.exit_code = 128 + SIGKILL;
 				st.pid = 0;
 				st.pid_start = 0;
-				ctr_now(st.finished_at, sizeof(st.finished_at));
+				lc_rfc3339_now(st.finished_at, sizeof(st.finished_at));
 				ctr_state_write(s, ids[i], &st, &e);
 			}
 		}
@@ -302,7 +302,7 @@ static void on_started(void *arg, pid_t pid)
 	snprintf(x->st->status, sizeof(x->st->status), "running");
 	x->st->pid = pid;
 	x->st->pid_start = ctr_pid_start(pid);
-	ctr_now(x->st->started_at, sizeof(x->st->started_at));
+	lc_rfc3339_now(x->st->started_at, sizeof(x->st->started_at));
 	if (ctr_state_write(x->s, x->id, x->st, &e) < 0)
 		lc_err_free(e);
 	e = NULL;
@@ -353,7 +353,7 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 	lc_err_free(e);
 	e = NULL;
 	snprintf(st.status, sizeof(st.status), r == 0 || st.started_at[0] ? "exited" : "created");
-	ctr_now(st.finished_at, sizeof(st.finished_at));
+	lc_rfc3339_now(st.finished_at, sizeof(st.finished_at));
 	st.pid = 0;
 	st.pid_start = 0;
 	if (finish_container(s, id, cdir, cg, o->rm, &st, &e) < 0 && r == 0) {

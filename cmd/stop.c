@@ -17,7 +17,8 @@ static const char stop_usage[] =
 	"  -t, --time int       seconds to wait before killing the container (default 10)\n"
 	"  -h, --help           print this help\n";
 
-int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err)
+/* sig (<= 0: the image's StopSignal, else SIGTERM), then SIGKILL after secs */
+static int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err)
 {
 	struct ctr_state st;
 	struct ctr_spec sp = { 0 };
@@ -49,6 +50,20 @@ int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct 
 	return ctr_wait_exit(s, id, -1, &st, err) < 0 ? -1 : 0;
 }
 
+struct stop_args {
+	int sig;
+	long secs;
+};
+
+static int stop_each(struct lc_store *s, const char *id, const char *name, void *arg,
+		     struct lc_err **err)
+{
+	const struct stop_args *a = arg;
+
+	(void)name;
+	return cmd_stop_one(s, id, a->sig, a->secs, err);
+}
+
 int cmd_stop(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
@@ -57,10 +72,8 @@ int cmd_stop(int argc, char **argv, const struct lc_global *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lc_err *err = NULL;
-	struct lc_store *s = NULL;
 	long secs = 10;
-	int c, sig = 0, rc = EXIT_OK;
+	int c, sig = 0;
 
 	while ((c = getopt_long(argc, argv, ":s:t:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -86,19 +99,6 @@ int cmd_stop(int argc, char **argv, const struct lc_global *g)
 	}
 	if (optind >= argc)
 		return cmd_usage_error("stop", "\"stop\" requires at least 1 argument");
-	if (cmd_store_open(g, &s, &err) < 0)
-		return cmd_report(err, EXIT_ERR);
-	for (int i = optind; i < argc; i++) {
-		cleanup_free char *id = NULL;
-
-		if (ctr_find(s, argv[i], &id, &err) < 0 ||
-		    cmd_stop_one(s, id, sig, secs, &err) < 0) {
-			rc = cmd_report(err, EXIT_ERR);
-			err = NULL;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	lc_store_close(s);
-	return rc;
+	return ctr_each(g, argv + optind, argc - optind, stop_each,
+			&(struct stop_args){ sig, secs }, true);
 }

@@ -9,15 +9,26 @@ static const char wait_usage[] =
 	"\n"
 	"Block until one or more containers stop, then print their exit codes.\n";
 
+static int wait_one(struct lc_store *s, const char *id, const char *name, void *arg,
+		    struct lc_err **err)
+{
+	struct ctr_state st;
+
+	(void)name;
+	(void)arg;
+	if (ctr_wait_exit(s, id, -1, &st, err) < 0)
+		return -1;
+	printf("%d\n", st.exit_code);
+	return 0;
+}
+
 int cmd_wait(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lc_err *err = NULL;
-	struct lc_store *s = NULL;
-	int c, rc = EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -28,21 +39,5 @@ int cmd_wait(int argc, char **argv, const struct lc_global *g)
 	}
 	if (optind >= argc)
 		return cmd_usage_error("wait", "\"wait\" requires at least 1 argument");
-	if (cmd_store_open(g, &s, &err) < 0)
-		return cmd_report(err, EXIT_ERR);
-	for (int i = optind; i < argc; i++) {
-		cleanup_free char *id = NULL;
-		struct ctr_state st;
-
-		if (ctr_find(s, argv[i], &id, &err) < 0 ||
-		    ctr_wait_exit(s, id, -1, &st, &err) < 0) {
-			rc = cmd_report(err, EXIT_ERR);
-			err = NULL;
-			continue;
-		}
-		printf("%d\n", st.exit_code);
-		fflush(stdout);
-	}
-	lc_store_close(s);
-	return rc;
+	return ctr_each(g, argv + optind, argc - optind, wait_one, NULL, false);
 }

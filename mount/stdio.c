@@ -73,15 +73,10 @@ int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err)
 
 void lc_stdio_log(int log_fd, const char *stream, const char *buf, size_t len)
 {
-	struct timespec ts;
-	struct tm tm;
-	char stamp[64];
+	char now[48], stamp[64];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec, stream);
+	lc_rfc3339_now(now, sizeof(now));
+	snprintf(stamp, sizeof(stamp), "%s %s ", now, stream);
 	while (len) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t n = nl ? (size_t)(nl - buf) + 1 : len;

@@ -16,22 +16,6 @@ static bool doc_name_ok(const char *name)
 	return name && *name && name[0] != '.' && !strchr(name, '/') && strlen(name) < 64;
 }
 
-static int open_container(struct lc_store *s, const char *id, struct lc_err **err)
-{
-	cleanup_free char *path = NULL;
-	int fd;
-
-	if (!lc_store_container_id_valid(id))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'",
-				  id ? id : "");
-	path = lc_xasprintf("containers/%s", id);
-	fd = openat(lc_store_rootfd(s), path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
-				  "container '%s'", id);
-	return fd;
-}
-
 int lc_store_container_doc_write(struct lc_store *s, const char *id, const char *name,
 				 const char *text, struct lc_err **err)
 {
@@ -39,7 +23,7 @@ int lc_store_container_doc_write(struct lc_store *s, const char *id, const char 
 
 	if (!doc_name_ok(name))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = open_container(s, id, err);
+	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	if (lc_write_file_atomic_at(dfd, name, text, strlen(text), 0600, err) < 0)
@@ -54,7 +38,7 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 
 	if (!doc_name_ok(name))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = open_container(s, id, err);
+	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	if (lc_read_file_at(dfd, name, max, ret, NULL, err) < 0) {
@@ -68,7 +52,7 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 int lc_store_container_log_open(struct lc_store *s, const char *id, bool append,
 				struct lc_err **err)
 {
-	cleanup_close int dfd = open_container(s, id, err);
+	cleanup_close int dfd = lc_store_container_dirfd(s, id, err);
 	int fd;
 
 	if (dfd < 0)
