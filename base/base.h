@@ -176,6 +176,8 @@ void lc_limit_str(uint64_t bytes, char *out, size_t outsz);
 void lc_human_size(uint64_t bytes, char *out, size_t outsz);
 /* The same in binary units, like docker's units.BytesSize: "100MiB", "1.5GiB", "512B". */
 void lc_human_size_binary(uint64_t bytes, char *out, size_t outsz);
+/* The time now as RFC 3339 in UTC with nanoseconds ("2026-12-02T18:00:00.123456789Z"). */
+void lc_rfc3339_now(char *out, size_t outsz);
 
 /*
  * Parse a size the way docker's flags do (go-units RAMInBytes): a decimal number, an optional

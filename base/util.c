@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include "base.h"
@@ -304,4 +305,15 @@ int lc_parse_size(const char *s, int64_t *ret)
 		return -1;
 	*ret = (int64_t)v;
 	return 0;
+}
+
+void lc_rfc3339_now(char *out, size_t outsz)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }

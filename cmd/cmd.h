@@ -29,6 +29,14 @@ int cmd_du(int argc, char **argv, const struct lc_global *g);
 int cmd_system(int argc, char **argv, const struct lc_global *g);
 int cmd_login(int argc, char **argv, const struct lc_global *g);
 int cmd_logout(int argc, char **argv, const struct lc_global *g);
+int cmd_ps(int argc, char **argv, const struct lc_global *g);
+int cmd_logs(int argc, char **argv, const struct lc_global *g);
+int cmd_stop(int argc, char **argv, const struct lc_global *g);
+int cmd_kill(int argc, char **argv, const struct lc_global *g);
+int cmd_rm(int argc, char **argv, const struct lc_global *g);
+int cmd_wait(int argc, char **argv, const struct lc_global *g);
+int cmd_exec(int argc, char **argv, const struct lc_global *g);
+int cmd_volume(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);
@@ -70,6 +78,66 @@ int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
 void cmd_split_name(const char *canonical, char **repo, char **tag);
 /* docker's "2 weeks ago" for an RFC 3339 time; "N/A" when unparseable. */
 void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
+
+/* ---------- containers (container.c) ---------- */
+
+/* containers/<id>/state.json: what a container is doing. */
+struct ctr_state {
+	char status[16];	      /* "created", "running", "exited" */
+	pid_t pid;		      /* running: its init, on the host */
+	unsigned long long pid_start; /* that process's start time: a reused pid is not it */
+	int exit_code;
+	bool oom_killed;
+	char started_at[40], finished_at[40]; /* RFC 3339, "" when not yet */
+	char error[512];		      /* why it could not start */
+};
+/* containers/<id>/spec.json: what it runs, as whom; enough for exec, stop and ps. */
+struct ctr_spec {
+	char **args, **env;
+	char **volumes; /* the named volumes it mounts */
+	char **ports;	/* published ports, "127.0.0.1:8080->80/tcp" */
+	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
+	bool auto_remove, no_seccomp;
+	uint64_t caps; /* its capability set: exec gets the same */
+};
+/* /proc/<pid>/stat's start time, 0 when there is no such process */
+unsigned long long ctr_pid_start(pid_t pid);
+int ctr_state_read(struct lc_store *s, const char *id, struct ctr_state *ret, struct lc_err **err);
+int ctr_state_write(struct lc_store *s, const char *id, const struct ctr_state *st,
+		    struct lc_err **err);
+/* "running" and its init is still the process that was recorded */
+bool ctr_running(const struct ctr_state *st);
+int ctr_spec_write(struct lc_store *s, const char *id, const struct ctr_spec *sp,
+		   struct lc_err **err);
+int ctr_spec_read(struct lc_store *s, const char *id, struct ctr_spec *ret, struct lc_err **err);
+void ctr_spec_clear(struct ctr_spec *sp);
+/* A full id, a name or a unique id prefix to the id (docker's "No such container: X"). */
+int ctr_find(struct lc_store *s, const char *ref, char **ret_id, struct lc_err **err);
+/* 1 when a container has that name (its id into *ret_id when not NULL) */
+int ctr_name_taken(struct lc_store *s, const char *name, char **ret_id);
+/* Send sig to a running container's init (LC_ERR_INVALID when it does not run). */
+int ctr_signal(const struct ctr_state *st, int sig, struct lc_err **err);
+/*
+ * Wait up to timeout_ms (-1: for ever) until the container has exited and its monitor has
+ * finished with it. 1: exited (*ret its state), 0: still running, -1: error.
+ */
+int ctr_wait_exit(struct lc_store *s, const char *id, int timeout_ms, struct ctr_state *ret,
+		  struct lc_err **err);
+/* base's KEY=VALUE entries, then overrides by key ("KEY" alone: ours, skipped if unset) */
+char **ctr_build_env(char *const *base, char *const *overrides);
+/* docker's [a-zA-Z0-9][a-zA-Z0-9_.-]* (a leading '/' allowed) */
+bool ctr_name_ok(const char *name);
+/*
+ * For each of names (an id, a name or a prefix), fn with its id; then the name on stdout
+ * when print_name. An error is reported on its own line and the rest go on; returns 0 when
+ * all went well, 1 otherwise (docker's way for stop, kill, rm, wait).
+ */
+int ctr_each(const struct lc_global *g, char **names, int n,
+	     int (*fn)(struct lc_store *s, const char *id, const char *name, void *arg,
+		       struct lc_err **err),
+	     void *arg, bool print_name);
+/* "TERM", "SIGTERM", "15" -> 15; -1 when unknown */
+int ctr_signal_number(const char *name);
 
 /* Column-aligned output like docker's tables. */
 struct cmd_table;

@@ -22,6 +22,14 @@ static const char usage[] =
 	"  pull      Download an image from a registry\n"
 	"  images    List images\n"
 	"  run       Create and run a container from an image\n"
+	"  exec      Run a command in a running container\n"
+	"  ps        List containers\n"
+	"  logs      Fetch the logs of a detached container\n"
+	"  stop      Stop running containers\n"
+	"  kill      Kill running containers\n"
+	"  wait      Wait for containers to stop and print their exit codes\n"
+	"  rm        Remove containers\n"
+	"  volume    Manage named volumes (create, ls, rm)\n"
 	"  du        Show the store's disk usage (also 'system df')\n"
 	"  system    Manage the store (df)\n"
 	"  login     Log in to a registry\n"
@@ -84,7 +92,9 @@ static const struct {
 } verbs[] = {
 	{ "pull", cmd_pull },	  { "images", cmd_images }, { "run", cmd_run },
 	{ "du", cmd_du },	  { "system", cmd_system }, { "login", cmd_login },
-	{ "logout", cmd_logout },
+	{ "logout", cmd_logout }, { "ps", cmd_ps },	    { "logs", cmd_logs },
+	{ "stop", cmd_stop },	  { "kill", cmd_kill },	    { "rm", cmd_rm },
+	{ "wait", cmd_wait },	  { "exec", cmd_exec },	    { "volume", cmd_volume },
 };
 
 int main(int argc, char **argv)

@@ -165,6 +165,7 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	cleanup_free char *buf = lc_xmalloc(MAX_HELPER_OUT + 1);
 	size_t len = 0, inlen = strlen(input), wrote = 0;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
 	pid_t pid;
 	int rc, st;
 
@@ -195,7 +196,9 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
 		return lc_err_set(err, LC_ERR_AUTH, rc, "credential helper '%s' cannot be run",
 				  prog);
 	}
-	/* a helper that does not read its input must not block us: poll both pipes */
+	/* a helper that does not read its input must not block us: poll both pipes; one that
+	 * exits without reading it must not kill us with SIGPIPE */
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	if (fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || inlen == 0) {
 		close(in[1]);
 		in[1] = -1;
@@ -205,9 +208,11 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
 				       { .fd = in[1], .events = POLLOUT } };
 		ssize_t n;
 
-		if (poll(p, in[1] >= 0 ? 2 : 1, 30000) <= 0) {
-			if (errno == EINTR)
-				continue;
+		int pr = poll(p, in[1] >= 0 ? 2 : 1, 30000);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
 			kill(pid, SIGKILL);
 			break; /* silent for 30 s: given up on */
 		}
@@ -234,6 +239,7 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
 	if (in[1] >= 0)
 		close(in[1]);
 	close(out[0]);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	buf[len] = 0;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

@@ -105,6 +105,38 @@ int lc_creds_save(const char *config_path, const char *domain, const char *user,
 int lc_creds_erase(const char *config_path, const char *domain, bool *ret_found,
 		   struct lc_err **err);
 
+/* ---------- hosts.c: mirrors and per-registry settings (containerd's hosts.toml) ---------- */
+
+#define LC_HOST_PULL	1u /* blobs and manifests by digest */
+#define LC_HOST_RESOLVE 2u /* tags */
+
+struct lc_host {
+	char *url;     /* "https://mirror.example.com[/path]", no trailing '/' */
+	unsigned caps; /* LC_HOST_* */
+	bool upstream; /* the registry itself (server =), tried last */
+	bool skip_verify, override_path;
+	char *ca_pem;	  /* extra trusted CAs (PEM text of the ca files), or NULL */
+	char *cert, *key; /* client certificate and key files, or NULL */
+};
+struct lc_hosts {
+	struct lc_host *v; /* mirrors in file order, then the upstream */
+	size_t n;
+};
+void lc_hosts_clear(struct lc_hosts *h);
+/*
+ * Parse hosts.toml text (relative paths against dir). default_server is the upstream when the
+ * file has no `server`. LC_ERR_INVALID naming the line for what it cannot read.
+ */
+int lc_hosts_parse(const char *text, size_t len, const char *dir, const char *default_server,
+		   struct lc_hosts *ret, struct lc_err **err);
+/*
+ * The hosts for domain ("docker.io", "127.0.0.1:5000"): <dir>/<domain>/hosts.toml, else
+ * <dir>/_default/hosts.toml, for dir $LAYERCTL_CERTS_D, else /etc/layerctl/certs.d, else
+ * /etc/containerd/certs.d; without any, default_server alone.
+ */
+int lc_hosts_load(const char *domain, const char *default_server, struct lc_hosts *ret,
+		  struct lc_err **err);
+
 /* ---------- http.c (pure helpers) ---------- */
 
 struct lc_url {
@@ -161,7 +193,11 @@ struct lc_http_req {
 	void *data;
 	atomic_bool *cancel; /* when set true, the transfer stops (may be NULL) */
 	uint64_t offset;     /* stream from this byte on (Range: bytes=N-), 0: all of it */
-	long retry_ms;	     /* total wait between retries: 0 LC_HTTP_RETRY_MS, < 0 none */
+	/* TLS for url's own origin only (a redirect elsewhere uses the system's CAs) */
+	const char *ca_pem;	/* extra CAs, PEM; NULL: the system's */
+	const char *cert, *key; /* client certificate and key files */
+	bool skip_verify;	/* do not verify the server's certificate */
+	long retry_ms;		/* total wait between retries: 0 LC_HTTP_RETRY_MS, < 0 none */
 };
 
 struct lc_http_resp {
@@ -198,6 +234,11 @@ struct lc_registry;
 /* A client for ref's registry and repository, shared by the pull's threads. */
 int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry **ret,
 		    struct lc_err **err);
+/* The same through host (a mirror, or the upstream as hosts.toml sets it up). */
+int lc_registry_new_host(const struct lc_ref *ref, const struct lc_host *host, bool insecure,
+			 struct lc_registry **ret, struct lc_err **err);
+/* "127.0.0.1:5001": the host[:port] requests go to, for messages. */
+const char *lc_registry_host(const struct lc_registry *r);
 void lc_registry_free(struct lc_registry *r);
 /* Point the registry at a different credentials file (tests), before any request. */
 void lc_registry_set_config(struct lc_registry *r, const char *config_path);

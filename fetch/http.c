@@ -463,20 +463,12 @@ static void backoff_sleep(const struct lc_http_req *req, long ms)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
- * Wait before retry n of a request whose failures began at since, if the budget allows:
+ * Wait before retry n of a request that already waited *waited ms, if the budget allows:
  * the server's Retry-After (seconds, -1 when it sent none) or lc_backoff_ms. 0 after the
  * wait, -1 when the budget is spent (or would be by the wait) or the request was cancelled.
  */
-static int retry_wait(const struct lc_http_req *req, long budget, long long since, unsigned n,
+static int retry_wait(const struct lc_http_req *req, long budget, long *waited, unsigned n,
 		      long retry_after)
 {
 	uint32_t rnd;
@@ -490,8 +482,9 @@ static int retry_wait(const struct lc_http_req *req, long budget, long long sinc
 		lc_random_bytes(&rnd, sizeof(rnd));
 		wait = lc_backoff_ms(n, rnd);
 	}
-	if (now_ms() - since + wait > budget)
+	if (*waited + wait > budget)
 		return -1;
+	*waited += wait;
 	backoff_sleep(req, wait);
 	return cancelled(req) ? -1 : 0;
 }
@@ -550,8 +543,25 @@ static CURLcode perform_one(struct lc_http *h, struct xfer *x, const char *url, 
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req->insecure ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req->insecure ? 0L : 2L);
+	{
+		bool noverify = req->insecure || (send_auth && req->skip_verify);
+
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, noverify ? 0L : 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, noverify ? 0L : 2L);
+	}
+	/* a private CA and a client certificate belong to the configured host, as credentials */
+	if (send_auth && req->ca_pem) {
+		struct curl_blob b = { .data = (void *)req->ca_pem,
+				       .len = strlen(req->ca_pem),
+				       .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (send_auth && req->cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, req->cert);
+		if (req->key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, req->key);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* a stalled transfer (under 1 byte/s for 60 s) is a failure, not a hang */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -601,7 +611,7 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 	struct xfer x = { .req = req, .resp = &resp };
 	char errbuf[CURL_ERROR_SIZE];
 	long budget = req->retry_ms ? req->retry_ms : LC_HTTP_RETRY_MS;
-	long long since = now_ms();
+	long waited = 0;
 	uint64_t progress = 0;
 	unsigned n_retry = 0;
 	int r = -1;
@@ -656,14 +666,14 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 		if (resp.delivered > progress) {
 			/* bytes came: the server works, the next failure starts a new budget */
 			progress = resp.delivered;
-			since = now_ms();
+			waited = 0;
 			n_retry = 0;
 		}
 		if (rc != CURLE_OK) {
 			cleanup_free char *host = host_of(url);
 
 			if (retryable_curl(rc) &&
-			    retry_wait(req, budget, since, n_retry++, -1) == 0)
+			    retry_wait(req, budget, &waited, n_retry++, -1) == 0)
 				continue;
 			lc_err_set(err, LC_ERR_NET, 0, "%s '%s': %s",
 				   resp.delivered ? "download from" : "cannot reach", host,
@@ -671,7 +681,7 @@ int lc_http_do(struct lc_http *h, const struct lc_http_req *req, struct lc_http_
 			goto out;
 		}
 		if (retryable_status(status) &&
-		    retry_wait(req, budget, since, n_retry++,
+		    retry_wait(req, budget, &waited, n_retry++,
 			       lc_retry_after_parse(resp.retry_after, 3600)) == 0)
 			continue;
 		resp.status = status;

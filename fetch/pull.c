@@ -49,7 +49,8 @@ void lc_pull_result_clear(struct lc_pull_result *r)
 
 struct pull {
 	struct lc_store *s;
-	struct lc_registry *reg;
+	const struct lc_hosts *hosts; /* mirrors first, then the registry (hosts.toml) */
+	struct lc_registry **regs;    /* one client per host */
 	const struct lc_pull_opts *o;
 	const struct lc_manifest *m;
 	const struct lc_image_config *cfg;
@@ -103,6 +104,54 @@ static void emit_msg(struct pull *p, enum lc_pull_event ev, const char *fmt, ...
 	pthread_mutex_lock(&p->progress_lock);
 	p->o->progress(&e, p->o->progress_data);
 	pthread_mutex_unlock(&p->progress_lock);
+}
+
+/*
+ * After host k failed to serve what (with *err): whether the next host that has cap should be
+ * tried, saying so in a warning. A mirror failing for the network, its answers or its auth
+ * gives way to the next host (the registry itself last); a cancelled pull, the store's own
+ * errors and bytes that do not match their digest do not.
+ */
+static bool next_host(struct pull *p, size_t k, unsigned cap, const char *what, struct lc_err **err)
+{
+	size_t j = k + 1;
+
+	if (atomic_load(&p->cancel))
+		return false;
+	switch ((*err)->code) {
+	case LC_ERR_NET:
+	case LC_ERR_NOTFOUND:
+	case LC_ERR_AUTH:
+	case LC_ERR_PROTO:
+		break;
+	default:
+		return false;
+	}
+	while (j < p->hosts->n && !(p->hosts->v[j].caps & cap))
+		j++;
+	if (j == p->hosts->n)
+		return false;
+	emit_msg(p, LC_PULL_WARNING, "%s: %s %s failed: %s; trying %s", what,
+		 p->hosts->v[k].upstream ? "registry" : "mirror", lc_registry_host(p->regs[k]),
+		 (*err)->msg, lc_registry_host(p->regs[j]));
+	lc_err_free(*err);
+	*err = NULL;
+	return true;
+}
+
+/* With mirrors configured, say which host served what. */
+static void served(struct pull *p, size_t k, const char *what)
+{
+	if (p->hosts->n > 1)
+		emit_msg(p, LC_PULL_NOTE, "%s: from %s %s", what,
+			 p->hosts->v[k].upstream ? "registry" : "mirror",
+			 lc_registry_host(p->regs[k]));
+}
+
+/* "sha256:0123456789ab" for messages */
+static void short_digest(const char *digest, char out[20])
+{
+	snprintf(out, 20, "sha256:%.12s", lc_digest_hex(digest));
 }
 
 static long long now_ns(void)
@@ -189,8 +238,24 @@ static int fetch_layer(struct pull *p, struct lc_http *h, size_t i, bool *ret_re
 	c.current = c.reported = lc_store_layer_resumed(c.in);
 	*ret_resumed = c.current > 0;
 	emit(p, LC_PULL_LAYER_PROGRESS, i, d->digest, c.current, d->size);
-	if (c.current < d->size && lc_registry_get_blob(p->reg, h, d->digest, d->size, c.current,
-							layer_write, &c, &p->cancel, err) < 0)
+	for (size_t k = 0; c.current < d->size && k < p->hosts->n; k++) {
+		char what[20];
+
+		if (!(p->hosts->v[k].caps & LC_HOST_PULL))
+			continue;
+		short_digest(d->digest, what);
+		/* a host that failed midway: the next one is asked for the rest */
+		if (lc_registry_get_blob(p->regs[k], h, d->digest, d->size, c.current, layer_write,
+					 &c, &p->cancel, err) == 0) {
+			served(p, k, what);
+			break;
+		}
+		if (!next_host(p, k, LC_HOST_PULL, what, err))
+			goto fail;
+	}
+	if (c.current < d->size && !*err)
+		lc_err_set(err, LC_ERR_NOTFOUND, 0, "no configured host may pull blobs");
+	if (c.current < d->size)
 		goto fail;
 	emit(p, LC_PULL_LAYER_VERIFYING, i, d->digest, d->size, d->size);
 	if (lc_store_layer_finish(c.in, err) < 0)
@@ -330,15 +395,31 @@ static int get_small(struct pull *p, struct lc_http *h, const char *digest, int6
 	r = from_store(p, digest, max, ret, err); /* the pull we waited for may have stored it */
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	if (manifest) {
-		if (lc_registry_get_manifest(p->reg, h, tag ? tag : digest, size, ret, err) < 0)
+	for (size_t k = 0;; k++) {
+		unsigned cap = tag ? LC_HOST_RESOLVE : LC_HOST_PULL;
+		char what[20];
+
+		if (k == p->hosts->n)
+			return lc_err_set(err, LC_ERR_NOTFOUND, 0, "no configured host may %s",
+					  tag ? "resolve tags" : "pull blobs");
+		if (!(p->hosts->v[k].caps & cap))
+			continue;
+		short_digest(digest, what);
+		if (manifest)
+			r = lc_registry_get_manifest(p->regs[k], h, tag ? tag : digest, size, ret,
+						     err);
+		else
+			r = lc_registry_get_small_blob(p->regs[k], h, digest, size, max, &ret->body,
+						       &ret->len, err);
+		if (r == 0) {
+			served(p, k, what);
+			break;
+		}
+		if (!next_host(p, k, cap, what, err))
 			return -1;
-	} else {
-		if (lc_registry_get_small_blob(p->reg, h, digest, size, max, &ret->body, &ret->len,
-					       err) < 0)
-			return -1;
-		snprintf(ret->digest, sizeof(ret->digest), "%s", digest);
 	}
+	if (!manifest)
+		snprintf(ret->digest, sizeof(ret->digest), "%s", digest);
 	return lc_store_blob_put(p->s, ret->digest, ret->body, ret->len, err);
 }
 
@@ -347,17 +428,27 @@ static int resolve(struct pull *p, struct lc_http *h, const struct lc_ref *ref,
 		   struct lc_fetched_manifest *ret, struct lc_err **err)
 {
 	char digest[LC_DIGEST_BUFSZ];
-	int r;
+	cleanup_free char *what = lc_xasprintf("tag '%s'", ref->tag ? ref->tag : "");
+	size_t k;
+	int r = -1;
 
 	if (ref->digest)
 		return get_small(p, h, ref->digest, -1, true, NULL, ret, err);
 	/* HEAD first: an unchanged image costs no GET (HEADs are not counted as pulls) */
-	r = lc_registry_head_manifest(p->reg, h, ref->tag, digest, err);
-	if (r < 0)
-		return -1;
+	for (k = 0; k < p->hosts->n; k++) {
+		if (!(p->hosts->v[k].caps & LC_HOST_RESOLVE))
+			continue;
+		r = lc_registry_head_manifest(p->regs[k], h, ref->tag, digest, err);
+		if (r >= 0)
+			break;
+		if (!next_host(p, k, LC_HOST_RESOLVE, what, err))
+			return -1;
+	}
+	if (k == p->hosts->n)
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "no configured host may resolve tags");
 	if (r == 1)
 		return get_small(p, h, digest, -1, true, ref->tag, ret, err);
-	if (lc_registry_get_manifest(p->reg, h, ref->tag, -1, ret, err) < 0)
+	if (lc_registry_get_manifest(p->regs[k], h, ref->tag, -1, ret, err) < 0)
 		return -1;
 	return lc_store_blob_put(p->s, ret->digest, ret->body, ret->len, err);
 }
@@ -389,11 +480,18 @@ static void config_freep(struct lc_image_config **c)
 }
 #define cleanup_config __attribute__((cleanup(config_freep)))
 
-static void registry_freep(struct lc_registry **r)
+static void hosts_clearp(struct lc_hosts *h)
 {
-	lc_registry_free(*r);
+	lc_hosts_clear(h);
 }
-#define cleanup_registry __attribute__((cleanup(registry_freep)))
+
+/* The clients of a pull, one per host, NULL-terminated. */
+static void regs_freep(struct lc_registry ***v)
+{
+	for (size_t i = 0; *v && (*v)[i]; i++)
+		lc_registry_free((*v)[i]);
+	free(*v);
+}
 
 static void http_freep(struct lc_http **h)
 {
@@ -448,7 +546,8 @@ static int fetch_layers(struct pull *p, int max, struct lc_err **err)
 int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_pull_opts *o,
 		  struct lc_pull_result *ret, struct lc_err **err)
 {
-	cleanup_registry struct lc_registry *reg = NULL;
+	__attribute__((cleanup(hosts_clearp))) struct lc_hosts hosts = { 0 };
+	__attribute__((cleanup(regs_freep))) struct lc_registry **regs = NULL;
 	cleanup_http struct lc_http *h = NULL;
 	cleanup_fetched struct lc_fetched_manifest top = { 0 };
 	cleanup_fetched struct lc_fetched_manifest plat = { 0 };
@@ -479,19 +578,34 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 
 	if (choose_platform(o, &os, &arch, &variant, err) < 0)
 		return -1;
-	if (lc_registry_new(ref, o && o->insecure, &reg, err) < 0)
-		return -1;
-	if (o)
-		lc_registry_set_retry(reg, o->retry_ms);
+	{
+		cleanup_free char *upstream = lc_ref_base_url(ref, o && o->insecure);
+
+		if (lc_hosts_load(ref->domain, upstream, &hosts, err) < 0)
+			return lc_err_prefix(err, "registry settings");
+	}
+	regs = lc_xcalloc(hosts.n + 1, sizeof(*regs));
+	for (size_t k = 0; k < hosts.n; k++) {
+		if (lc_registry_new_host(ref, &hosts.v[k], o && o->insecure, &regs[k], err) < 0)
+			return -1;
+		/* a mirror that fails gives way to the next host soon, the registry takes 30 s */
+		lc_registry_set_retry(regs[k], hosts.v[k].upstream
+						       ? (o ? o->retry_ms : 0)
+						       : (o && o->retry_ms < 0 ? -1 : 3000));
+	}
 	h = lc_http_new();
 	p.s = s;
-	p.reg = reg;
+	p.hosts = &hosts;
+	p.regs = regs;
 
 	/* 1. the name's manifest or index, verified against its digest */
 	if (resolve(&p, h, ref, &top, err) < 0)
 		return -1;
 	{
-		cleanup_free char *quota = lc_registry_ratelimit(reg);
+		cleanup_free char *quota = NULL;
+
+		for (size_t k = 0; !quota && k < hosts.n; k++)
+			quota = lc_registry_ratelimit(regs[k]);
 
 		if (quota)
 			emit_msg(&p, LC_PULL_NOTE, "rate limit: %s", quota);

@@ -23,10 +23,13 @@ struct token {
 };
 
 struct lc_registry {
-	char *base;   /* "https://registry-1.docker.io" */
+	char *base;   /* "https://registry-1.docker.io/v2": the API's root */
 	char *domain; /* "docker.io" (credential lookup key) */
-	char *path;   /* "library/nginx" */
-	char *name;   /* familiar repository name for messages */
+	char *host;   /* "registry-1.docker.io": where requests go, for messages */
+	const struct lc_host *settings; /* TLS of a configured host, or NULL */
+	char *settings_host;		/* its host name, without port */
+	char *path;			/* "library/nginx" */
+	char *name;			/* familiar repository name for messages */
 	bool insecure;
 	char *config_path;
 	long retry_ms; /* lc_http_req's: 0 default, < 0 no retries */
@@ -47,7 +50,14 @@ int lc_registry_new(const struct lc_ref *ref, bool insecure, struct lc_registry 
 	cleanup_free char *fam = lc_ref_familiar(ref);
 
 	(void)err;
-	r->base = lc_ref_base_url(ref, insecure);
+	{
+		cleanup_free char *b = lc_ref_base_url(ref, insecure);
+		struct lc_url u = { 0 };
+
+		r->base = lc_xasprintf("%s/v2", b);
+		r->host = lc_url_parse(b, &u, NULL) == 0 ? lc_xstrdup(u.host) : lc_xstrdup(b);
+		lc_url_clear(&u);
+	}
 	r->domain = lc_xstrdup(ref->domain);
 	r->path = lc_xstrdup(ref->path);
 	/* the familiar form without tag or digest */
@@ -77,6 +87,8 @@ void lc_registry_free(struct lc_registry *r)
 	free(r->tokens);
 	lc_creds_clear(&r->creds);
 	free(r->base);
+	free(r->host);
+	free(r->settings_host);
 	free(r->domain);
 	free(r->path);
 	free(r->name);
@@ -90,6 +102,51 @@ void lc_registry_set_config(struct lc_registry *r, const char *config_path)
 {
 	free(r->config_path);
 	r->config_path = config_path ? lc_xstrdup(config_path) : NULL;
+}
+
+int lc_registry_new_host(const struct lc_ref *ref, const struct lc_host *host, bool insecure,
+			 struct lc_registry **ret, struct lc_err **err)
+{
+	struct lc_registry *r;
+	struct lc_url u = { 0 };
+	const char *path;
+	size_t n;
+
+	if (lc_url_parse(host->url, &u, err) < 0)
+		return -1;
+	if (lc_registry_new(ref, insecure, &r, err) < 0) {
+		lc_url_clear(&u);
+		return -1;
+	}
+	/* the API's root: the URL's path + /v2 (containerd's rule), as is with override_path */
+	path = strstr(host->url + strlen(u.scheme) + 3, "/");
+	n = path ? strlen(path) : 0;
+	free(r->base);
+	if (!path || host->override_path || (n >= 3 && !strcmp(path + n - 3, "/v2")))
+		r->base = lc_xasprintf("%s%s", host->url, path ? "" : "/v2");
+	else
+		r->base = lc_xasprintf("%s/v2", host->url);
+	free(r->host);
+	r->host =
+		(u.port == 80 && !strcmp(u.scheme, "http")) ||
+				(u.port == 443 && !strcmp(u.scheme, "https"))
+			? lc_xstrdup(u.host)
+			: lc_xasprintf(strchr(u.host, ':') ? "[%s]:%ld" : "%s:%ld", u.host, u.port);
+	/* a mirror's credentials are its own; the upstream's are the name's */
+	if (!host->upstream) {
+		free(r->domain);
+		r->domain = lc_xstrdup(r->host);
+	}
+	r->settings = host;
+	r->settings_host = lc_xstrdup(u.host);
+	lc_url_clear(&u);
+	*ret = r;
+	return 0;
+}
+
+const char *lc_registry_host(const struct lc_registry *r)
+{
+	return r->host;
 }
 
 void lc_registry_set_retry(struct lc_registry *r, long retry_ms)
@@ -257,6 +314,13 @@ static int fetch_token_locked(struct lc_registry *r, struct lc_http *h,
 	req.url = url;
 	req.post = form;
 	req.authorization = basic;
+	if (r->settings && !strcmp(realm.host, r->settings_host)) {
+		/* a realm on the configured host itself: its TLS settings hold there too */
+		req.ca_pem = r->settings->ca_pem;
+		req.cert = r->settings->cert;
+		req.key = r->settings->key;
+		req.skip_verify = r->settings->skip_verify;
+	}
 	req.insecure = r->insecure;
 	req.max_body = LC_MAX_TOKEN_SIZE;
 	if (lc_http_do(h, &req, &resp, err) < 0) {
@@ -364,6 +428,12 @@ static int reg_request(struct lc_registry *r, struct lc_http *h, struct lc_http_
 		req->authorization = authz;
 		req->insecure = r->insecure;
 		req->retry_ms = r->retry_ms;
+		if (r->settings) {
+			req->ca_pem = r->settings->ca_pem;
+			req->cert = r->settings->cert;
+			req->key = r->settings->key;
+			req->skip_verify = r->settings->skip_verify;
+		}
 		if (lc_http_do(h, req, &resp, err) < 0) {
 			req->authorization = NULL;
 			return -1;
@@ -509,7 +579,7 @@ static int status_error(struct lc_registry *r, const struct lc_http_resp *resp, 
 int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
 			      char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err)
 {
-	cleanup_free char *url = lc_xasprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
+	cleanup_free char *url = lc_xasprintf("%s/%s/manifests/%s", r->base, r->path, reference);
 	struct lc_http_req req = { .url = url, .head = true, .accept = ACCEPT_MANIFESTS };
 	struct lc_http_resp resp = { 0 };
 	int ret = 0;
@@ -527,7 +597,7 @@ int lc_registry_head_manifest(struct lc_registry *r, struct lc_http *h, const ch
 int lc_registry_get_manifest(struct lc_registry *r, struct lc_http *h, const char *reference,
 			     int64_t size, struct lc_fetched_manifest *ret, struct lc_err **err)
 {
-	cleanup_free char *url = lc_xasprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
+	cleanup_free char *url = lc_xasprintf("%s/%s/manifests/%s", r->base, r->path, reference);
 	struct lc_http_req req = { .url = url,
 				   .accept = ACCEPT_MANIFESTS,
 				   .max_body = LC_MAX_MANIFEST_SIZE };
@@ -619,7 +689,7 @@ int lc_registry_get_blob(struct lc_registry *r, struct lc_http *h, const char *d
 
 	if (lc_digest_check(digest, err) < 0)
 		return -1;
-	url = lc_xasprintf("%s/v2/%s/blobs/%s", r->base, r->path, digest);
+	url = lc_xasprintf("%s/%s/blobs/%s", r->base, r->path, digest);
 	req.url = url;
 	req.on_data = blob_count;
 	req.data = &sink;

@@ -113,12 +113,13 @@ int lc_cgroup_parse_cpus(const char *s, long ncpu, int64_t *ret_nano, struct lc_
 	}
 	if (*p)
 		goto bad;
-	*ret_nano = whole * 1000000000 + frac;
+	frac += whole * 1000000000;
 	/* docker: NanoCPUs must lie in [0, ncpu]; 0 is "no limit", under 0.01 is too small */
-	if (neg && *ret_nano)
+	if (neg && frac)
 		goto range;
-	if (*ret_nano && (*ret_nano < 10000000 || *ret_nano > ncpu * 1000000000))
+	if (frac && (frac < 10000000 || frac > ncpu * 1000000000))
 		goto range;
+	*ret_nano = frac;
 	return 0;
 range:
 	return lc_err_set(err, LC_ERR_INVALID, 0,
@@ -941,6 +942,16 @@ int lc_cgroup_destroy(struct lc_cgroup *cg, struct lc_err **err)
 	return r;
 }
 
+void lc_cgroup_forget(struct lc_cgroup *cg)
+{
+	if (!cg)
+		return;
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->procs[i] >= 0)
+			close(cg->procs[i]);
+	cgroup_free(cg);
+}
+
 int lc_cgroup_create_in(const struct lc_cgroup_layout *lay, const char *parent, const char *id,
 			const struct lc_cgroup_limits *l, struct lc_cgroup **ret,
 			struct lc_err **err)
@@ -1121,6 +1132,61 @@ int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err)
 	if (layout_load(&lay, err) < 0)
 		return -1;
 	r = lc_cgroup_remove_in(&lay, parent, id, err);
+	lc_cgroup_layout_clear(&lay);
+	return r;
+}
+
+int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
+{
+	static const char *const names[LC_CG_N] = { "memory", "cpu",   "cpuset",
+						    "pids",   "blkio", "devices" };
+	struct lc_cgroup_layout lay = { 0 };
+	cleanup_free char *path = lc_xasprintf("/proc/%d/cgroup", (int)pid);
+	cleanup_free char *text = NULL;
+	int r = 0;
+
+	if (lc_read_file_at(AT_FDCWD, path, 1u << 20, &text, NULL, err) < 0)
+		return lc_err_prefix(err, "cgroup: the container's");
+	if (layout_load(&lay, err) < 0)
+		return -1;
+	/* "hierarchy:controllers:path" per line; "0::path" is cgroup v2 */
+	for (char *line = text, *nl; r == 0 && line && *line; line = nl) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *mnt = NULL;
+		size_t plen, ilen = strlen(id);
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		if (!c2)
+			continue;
+		*c1 = *c2 = 0;
+		plen = strlen(c2 + 1);
+		if (plen <= ilen || strcmp(c2 + 1 + plen - ilen, id) || c2[plen - ilen] != '/' ||
+		    strstr(c2 + 1, "/../"))
+			continue; /* not the container's own: never touched */
+		if (!strcmp(line, "0")) {
+			mnt = lay.v2;
+		} else {
+			for (size_t c = 0; c < LC_CG_N && !mnt; c++) {
+				char *ctrls = c1 + 1;
+
+				for (char *t = ctrls; t && *t && !mnt;) {
+					char *comma = strchr(t, ',');
+					size_t n = comma ? (size_t)(comma - t) : strlen(t);
+
+					if (n == strlen(names[c]) && !strncmp(t, names[c], n))
+						mnt = lay.v1[c];
+					t = comma ? comma + 1 : NULL;
+				}
+			}
+		}
+		if (mnt) {
+			cleanup_free char *dir = lc_xasprintf("%s%s", mnt, c2 + 1);
+
+			r = cg_write(false, dir, "cgroup.procs", "0", false, err);
+		}
+	}
 	lc_cgroup_layout_clear(&lay);
 	return r;
 }

@@ -140,16 +140,112 @@ struct lc_stdio_plan {
 	int parent[3]; /* the end the launcher copies from (1, 2) or to (0), or -1 */
 };
 int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err);
+/* Pipes for fds 1 and 2 whatever they are (a detached container's, copied to its log). */
+int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err);
 void lc_stdio_plan_close(struct lc_stdio_plan *p);
 bool lc_stdio_plan_any(const struct lc_stdio_plan *p);
 
 /*
- * Copy the container's output pipes to our fds 1 and 2 and our fd 0 into its stdin pipe,
+ * Copy the container's output pipes to our fds 1 and 2 (to log_fd with lc_stdio_log when it
+ * is >= 0) and our fd 0 into its stdin pipe,
  * until both output pipes reach EOF and pidfd (the container's init, -1: none) is readable.
  * Our EOF on fd 0 closes the container's stdin; a failing fd 1 or 2 drops what comes (the
  * container must never block on us). SIGPIPE is ignored meanwhile. Closes the parent ends.
  */
-int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, struct lc_err **err);
+int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, int log_fd, struct lc_err **err);
+
+/*
+ * Append buf (len bytes of the stream "stdout" or "stderr") to log_fd in CRI's format, one
+ * record per line: "<time> <stream> F <line>"; a last line without its newline is a "P"
+ * (partial) record, continued by the next.
+ */
+void lc_stdio_log(int log_fd, const char *stream, const char *buf, size_t len);
+
+/* ---------- the last steps of a container's process (exec.c) ---------- */
+
+/* What lc_exec_command runs, and as whom. */
+struct lc_exec_spec {
+	char *const *argv;
+	char **envp; /* KEY=VALUE, with a free slot at envp[n_env] for HOME */
+	size_t n_env;
+	bool need_home; /* set HOME from the user's passwd entry */
+	const char *cwd;
+	const struct lc_user_spec *user;
+	const char *user_label; /* for errors: what the user asked for, NULL: root */
+	bool tty;		/* fd 0 is the container's pty: given to the user */
+	bool no_seccomp;
+	uint64_t caps;	/* the capability set (bounding; permitted and effective for root) */
+	dev_t self_dev; /* layerctl's own binary, never to be run */
+	ino_t self_ino;
+};
+
+/*
+ * In the container (pivoted or joined), holding only fds 0, 1, 2 and the sync pipe at 3:
+ * closes every fd from 4, drops the bounding set to docker's, enters x->cwd (created like
+ * docker when missing, never through a symlink), finds the command with lc_launch_lookpath
+ * and checks it with lc_launch_check_exec, becomes the user (caps, groups, HOME),
+ * no_new_privs, default signals, umask 022, seccomp, then execs. Returns only on failure,
+ * with *ret_status 125, 126 (cannot execute) or 127 (not found) and *err.
+ */
+int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err **err);
+
+int lc_close_from(int from, struct lc_err **err); /* close every fd >= from */
+/* chdir to cwd inside the root (absolute; created when missing; getcwd checked) */
+int lc_enter_cwd(const char *cwd, struct lc_err **err);
+void lc_reset_signals(void); /* every signal to its default, none blocked */
+
+/* ---------- capabilities and user (caps.c) ---------- */
+
+/* Drop every capability not in keep from the bounding set. */
+int lc_caps_drop_bounding(uint64_t keep, struct lc_err **err);
+/*
+ * Resolve spec against the root's /etc/passwd and /etc/group, give the tty (fd 0) to the
+ * user when tty, set groups, gid, uid, then caps for root (none otherwise, like docker).
+ * *home_env (may be NULL) gets "HOME=<the user's home or />", the caller's.
+ */
+int lc_become_user(const struct lc_user_spec *spec, bool tty, uint64_t caps, char **home_env,
+		   struct lc_err **err);
+
+/* ---------- the container's filesystem (rootfs.c) ---------- */
+
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT	      0x10
+#endif
+struct lc_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+enum target_kind { T_DIR, T_FILE, T_ANY /* the last component may be either */ };
+enum target_flags {
+	T_CREATE = 1,	       /* create what is missing (dirs, then an empty file) */
+	T_REPLACE_SYMLINK = 2, /* a symlink as the last component is replaced by a file */
+};
+
+/*
+ * Open root/path as O_PATH, one component at a time, never following a symlink (an image
+ * with `proc -> /` or `etc/resolv.conf -> /etc/shadow` must not send a mount to the host).
+ * path is one of ours: no "." or ".." components. Missing: -1 with errno ENOENT and no
+ * error set, unless T_CREATE.
+ */
+int lc_rootfs_resolve(int rootfd, const char *path, enum target_kind kind, int flags,
+		      struct lc_err **err);
+/* Make every mount private, bind rootfs onto itself and open it (*ret_rootfd). */
+int lc_rootfs_enter(const char *rootfs, int *ret_rootfd, struct lc_err **err);
+/* /proc and /dev (*ret_nullfd: its /dev/null, O_PATH) inside rootfd. */
+int lc_rootfs_mount_proc_dev(int rootfd, int *ret_nullfd, struct lc_err **err);
+/* /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none). */
+int lc_rootfs_finish(int rootfd, int nullfd, const char *state_dir, int statefd,
+		     struct lc_err **err);
+/* The user's mounts (see struct lc_launch_cfg), then the rootfs read-only when asked. */
+int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
+			  struct lc_err **err);
+/* pivot_root into rootfd, the old root detached, cwd "/". */
+int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err);
+/* open path inside the (pivoted) root, refusing magic links like /proc/self/fd/N */
+int lc_open_in_root(const char *path, int flags);
+/* The image's /etc/passwd or /etc/group: a regular file (not a FIFO to hang on), or -1. */
+int lc_open_ent(const char *path, struct lc_err **err);
 
 /* The value of KEY in a KEY=VALUE vector, or NULL. */
 const char *lc_env_get(char *const *env, const char *key);
@@ -257,8 +353,5 @@ struct bpf_insn;
 size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max);
 /* Load that program and attach it to the v2 cgroup dir (BPF_F_ALLOW_MULTI). */
 int lc_cgroup_bpf_devices(const char *dir, struct lc_err **err);
-
-/* docker's default capability set, as a bit mask (CapBnd 00000000a80425fb). */
-#define LC_DEFAULT_CAPS 0x00000000a80425fbULL
 
 #endif

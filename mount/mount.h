@@ -7,6 +7,7 @@
 #define LC_MOUNT_H
 
 #include <stdint.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../base/base.h"
@@ -98,9 +99,10 @@ struct lc_cgroup;
 int lc_cgroup_create(const char *parent, const char *id, const struct lc_cgroup_limits *l,
 		     struct lc_cgroup **ret, struct lc_err **err);
 /*
- * In the container's first process, before it runs anything of the image: move the calling
- * process into cg (through fds lc_cgroup_create opened, so no path is looked up here), close
- * those fds, and on a cgroup v2 host unshare a cgroup namespace.
+ * In the container's first process, before it runs anything of the image (and before it
+ * unshares its cgroup namespace, so that the namespace is rooted at cg): move the calling
+ * process into cg through the fds lc_cgroup_create opened (no path is looked up here) and
+ * close them.
  */
 int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err);
 /* Whether the memory cgroup's OOM killer killed a process of cg (false without a memory
@@ -111,9 +113,29 @@ int lc_cgroup_oom_killed(const struct lc_cgroup *cg, bool *ret, struct lc_err **
  * NULL is fine. Returns -1 with the first error but removes and frees all it can.
  */
 int lc_cgroup_destroy(struct lc_cgroup *cg, struct lc_err **err);
+/* Free cg, leaving the cgroup itself in place (another process of ours removes it). */
+void lc_cgroup_forget(struct lc_cgroup *cg);
 /* The same for a container whose cgroup object is gone (a killed layerctl): by name.
  * What does not exist is success. */
 int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err);
+/*
+ * Move the calling process into every cgroup of pid whose path ends in "/<id>" (the
+ * container's, found through /proc/<pid>/cgroup and the host's cgroup mounts): what `exec`
+ * does. None such is success (the container has no cgroup).
+ */
+int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err);
+
+/* A mount the user asked for (-v, --mount, --tmpfs). */
+enum lc_mount_kind { LC_MOUNT_BIND, LC_MOUNT_TMPFS };
+struct lc_mount {
+	enum lc_mount_kind kind;
+	const char *source; /* bind: a host path (a named volume's dir is one) */
+	const char *target; /* absolute, inside the container, no ".." */
+	bool readonly;
+	bool exec;	  /* tmpfs: allow exec (docker's default is noexec) */
+	const char *size; /* tmpfs: size= (NULL: 65536k) */
+	const char *mode; /* tmpfs: mode= in octal (NULL: 1777) */
+};
 
 struct lc_launch_cfg {
 	const char *rootfs;   /* the merged dir */
@@ -142,6 +164,41 @@ struct lc_launch_cfg {
 	 * removes it, and asks it about OOM kills after lc_launch returns.
 	 */
 	struct lc_cgroup *cgroup;
+	/*
+	 * The user's mounts, in order, each target resolved inside the rootfs without following
+	 * the image's symlinks (created when missing), nosuid and nodev; read_only: the rootfs
+	 * itself is read-only (--read-only), the user's mounts keep their own mode.
+	 */
+	bool caps_set; /* caps is the capability set; otherwise docker's 14 (LC_DEFAULT_CAPS) */
+	uint64_t caps;
+	/* --net host, --uts host, --ipc host: share that namespace of ours on purpose */
+	bool host_net, host_uts, host_ipc;
+	/* --add-host "NAME:IP" and --dns "IP" lines for the container's /etc/hosts, resolv.conf */
+	char *const *add_hosts;
+	char *const *dns;
+	const struct lc_mount *mounts;
+	size_t n_mounts;
+	bool read_only;
+	/*
+	 * A detached container: its fds 1 and 2 are pipes whose lines are appended to log_fd in
+	 * CRI's log format ("<RFC 3339 time> stdout|stderr F|P <text>"), fd 0 is /dev/null.
+	 * Only with detached; otherwise the caller's streams (pipes where they may not pass).
+	 */
+	bool detached;
+	int log_fd;
+	/*
+	 * exec: > 0 runs argv in the running container whose init has this host pid instead of
+	 * creating one: the process joins its pid, mount, UTS, IPC, network and cgroup namespaces
+	 * (setns through a pidfd: Linux 5.8), its cgroups (those of the pid whose path ends in
+	 * "/<cgroup_id>", when cgroup_id is set), and gets the same fd hygiene, capabilities,
+	 * no_new_privs and seccomp filter as the container's command. rootfs and state_dir are
+	 * not used.
+	 */
+	pid_t join_pid;
+	const char *cgroup_id;
+	/* Called in the caller once the command runs (execve succeeded), with its host pid. */
+	void (*on_start)(void *arg, pid_t pid);
+	void *on_start_arg;
 };
 
 /*
@@ -160,5 +217,33 @@ struct lc_launch_cfg {
  * a terminal lc_launch made raw is restored before it returns.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
+
+/* ---------- capabilities (caps.c) ---------- */
+
+/* docker's default capability set (CapBnd 00000000a80425fb) */
+#define LC_DEFAULT_CAPS 0x00000000a80425fbULL
+/* "NET_ADMIN", "CAP_NET_ADMIN" (any case) -> its number; -1 when unknown */
+int lc_cap_number(const char *name);
+/* every capability this build knows of, as a mask */
+uint64_t lc_caps_all(void);
+
+/* ---------- -p: published ports (ports.c) ---------- */
+
+struct lc_port {
+	char host_ip
+		[64]; /* IPv4, default 127.0.0.1 (no bridge, no NAT: loopback is the safe default) */
+	uint16_t host_port, ctr_port;
+};
+/* Parse "[IP:]HOSTPORT:CONTAINERPORT[/tcp]" (LC_ERR_INVALID, e.g. for a port above 65535). */
+int lc_port_parse(const char *spec, struct lc_port *ret, struct lc_err **err);
+/* Bind and listen on p's host address; a busy port is LC_ERR_EXISTS (docker's words). */
+int lc_port_listen(const struct lc_port *p, int *ret_fd, struct lc_err **err);
+/*
+ * Forward connections accepted on fds[i] to 127.0.0.1:p[i].ctr_port inside the network
+ * namespace of pid (the container's init), one thread per listener and per connection, for
+ * the rest of the calling process's life.
+ */
+int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t n,
+		     struct lc_err **err);
 
 #endif

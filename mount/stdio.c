@@ -10,8 +10,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -50,6 +54,56 @@ int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err *
 	return 0;
 }
 
+int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err)
+{
+	for (int i = 0; i < 3; i++)
+		p->child[i] = p->parent[i] = -1;
+	for (int i = 1; i < 3; i++) {
+		int fds[2];
+
+		if (pipe2(fds, O_CLOEXEC) < 0) {
+			lc_stdio_plan_close(p);
+			return lc_err_set(err, LC_ERR_SYS, errno, "run: pipe for fd %d", i);
+		}
+		p->child[i] = fds[1];
+		p->parent[i] = fds[0];
+	}
+	return 0;
+}
+
+void lc_stdio_log(int log_fd, const char *stream, const char *buf, size_t len)
+{
+	char now[48], stamp[64];
+
+	lc_rfc3339_now(now, sizeof(now));
+	snprintf(stamp, sizeof(stamp), "%s %s ", now, stream);
+	while (len) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+		struct iovec iov[3] = {
+			{ .iov_base = stamp, .iov_len = strlen(stamp) },
+			{ .iov_base = (void *)(nl ? "F " : "P "), .iov_len = 2 },
+			{ .iov_base = (void *)buf, .iov_len = n },
+		};
+
+		/* one record, one write: O_APPEND keeps records whole for a concurrent reader */
+		if (nl) {
+			if (writev(log_fd, iov, 3) < 0)
+				return;
+		} else {
+			char *rec = lc_xasprintf("%sP %.*s\n", stamp, (int)n, buf);
+
+			if (write(log_fd, rec, strlen(rec)) < 0) {
+				free(rec);
+				return;
+			}
+			free(rec);
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
 void lc_stdio_plan_close(struct lc_stdio_plan *p)
 {
 	for (int i = 0; i < 3; i++) {
@@ -73,7 +127,7 @@ static void put_all(int *fd, const char *buf, size_t len)
 		*fd = -1;
 }
 
-int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, struct lc_err **err)
+int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, int log_fd, struct lc_err **err)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
 	char inbuf[16384], outbuf[65536];
@@ -127,7 +181,10 @@ int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, struct lc_err **err)
 				continue;
 			if (i == 1 || i == 2) {
 				n = read(p->parent[i], outbuf, sizeof(outbuf));
-				if (n > 0) {
+				if (n > 0 && log_fd >= 0) {
+					lc_stdio_log(log_fd, i == 1 ? "stdout" : "stderr", outbuf,
+						     (size_t)n);
+				} else if (n > 0) {
 					put_all(&out_to[i], outbuf, (size_t)n);
 				} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 					close(p->parent[i]);

@@ -17,7 +17,7 @@
 #define CONFIG_FILE "config.json"
 #define CONFIG_MAX  (1u << 20)
 
-static int container_dir(struct lc_store *s, const char *id, struct lc_err **err)
+int lc_store_container_dirfd(struct lc_store *s, const char *id, struct lc_err **err)
 {
 	cleanup_free char *path = NULL;
 	int fd;
@@ -33,17 +33,6 @@ static int container_dir(struct lc_store *s, const char *id, struct lc_err **err
 	return fd;
 }
 
-static void rfc3339_now(char *out, size_t outsz)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 static json_t *config_load(int dfd, struct lc_err **err)
 {
 	cleanup_free char *buf = NULL;
@@ -57,7 +46,7 @@ static json_t *config_load(int dfd, struct lc_err **err)
 int lc_store_container_config_write(struct lc_store *s, const struct lc_container_config *c,
 				    struct lc_err **err)
 {
-	cleanup_close int dfd = container_dir(s, c->id, err);
+	cleanup_close int dfd = lc_store_container_dirfd(s, c->id, err);
 	json_auto_t *j = NULL;
 	json_t *layers;
 	cleanup_free char *txt = NULL;
@@ -79,7 +68,7 @@ int lc_store_container_config_write(struct lc_store *s, const struct lc_containe
 		j = json_object();
 	}
 	if (!c->created)
-		rfc3339_now(now, sizeof(now));
+		lc_rfc3339_now(now, sizeof(now));
 	layers = json_array();
 	for (size_t i = 0; i < c->n_layers; i++)
 		json_array_append_new(layers, json_string(c->layers[i]));
@@ -120,7 +109,7 @@ static char *str_field(json_t *j, const char *key)
 int lc_store_container_config_read(struct lc_store *s, const char *id,
 				   struct lc_container_config **ret, struct lc_err **err)
 {
-	cleanup_close int dfd = container_dir(s, id, err);
+	cleanup_close int dfd = lc_store_container_dirfd(s, id, err);
 	json_auto_t *j = NULL;
 	struct lc_container_config *c;
 	json_t *layers, *v;
@@ -192,7 +181,7 @@ int lc_store_container_in_use(struct lc_store *s, const char *id)
 
 	if (lc_store_container_owned(s, id))
 		return 1;
-	fd = container_dir(s, id, NULL);
+	fd = lc_store_container_dirfd(s, id, NULL);
 	if (fd < 0)
 		return 0;
 	/* a probe on our own open file: the lock goes with the fd */

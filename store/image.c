@@ -310,6 +310,7 @@ void lc_image_config_free(struct lc_image_config *c)
 	lc_strv_free(c->env);
 	free(c->workdir);
 	free(c->user);
+	free(c->stop_signal);
 	lc_strv_free(c->diff_ids);
 	free(c);
 }
@@ -373,6 +374,7 @@ int lc_image_config_parse(const char *buf, size_t len, struct lc_image_config **
 		    opt_strv(cfg, "Cmd", &c->cmd, err) < 0 ||
 		    opt_strv(cfg, "Env", &c->env, err) < 0 ||
 		    opt_string(cfg, "WorkingDir", "image config", &c->workdir, err) < 0 ||
+		    opt_string(cfg, "StopSignal", "image config", &c->stop_signal, err) < 0 ||
 		    opt_string(cfg, "User", "image config", &c->user, err) < 0)
 			return -1;
 	}

@@ -43,6 +43,8 @@ int lc_store_sys_fail(enum lc_store_sys which);
 bool lc_store_container_id_valid(const char *id);
 /* true if this store handle created the container (and holds its lock). */
 bool lc_store_container_owned(const struct lc_store *s, const char *id);
+/* containers/<id> as a directory fd (LC_ERR_INVALID for a bad id, LC_ERR_NOTFOUND). */
+int lc_store_container_dirfd(struct lc_store *s, const char *id, struct lc_err **err);
 
 /* l/<first 26 hex of the chain id>: overlay's lowerdir options stay under a page */
 #define LC_LAYER_SHORT_ID_LEN 26

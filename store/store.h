@@ -100,7 +100,7 @@ const struct lc_descriptor *lc_manifest_pick(const struct lc_manifest *index, co
 struct lc_image_config {
 	char *os, *arch, *variant, *created;
 	char **entrypoint, **cmd, **env; /* NULL-terminated, NULL when absent */
-	char *workdir, *user;
+	char *workdir, *user, *stop_signal;
 	char **diff_ids; /* validated digests */
 	size_t n_diff_ids;
 };
@@ -253,6 +253,31 @@ int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc
 int lc_store_container_list(struct lc_store *s, char ***ret_ids, struct lc_err **err);
 /* 1 if a process holds the container's lock (it runs, or is being set up), else 0. */
 int lc_store_container_in_use(struct lc_store *s, const char *id);
+
+/*
+ * A small document of the container's own, containers/<id>/<name> (a plain name: no '/', no
+ * leading '.'), written atomically (mode 0600) or read back whole (at most max bytes;
+ * LC_ERR_NOTFOUND when absent). cmd/ keeps the container's state and launch spec there.
+ */
+int lc_store_container_doc_write(struct lc_store *s, const char *id, const char *name,
+				 const char *text, struct lc_err **err);
+int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *name, size_t max,
+				char **ret, struct lc_err **err);
+/* The container's log (containers/<id>/ctr.log): append (created 0600) or read. An fd. */
+int lc_store_container_log_open(struct lc_store *s, const char *id, bool append,
+				struct lc_err **err);
+
+/* ---------- named volumes: volumes/<name>/_data ---------- */
+
+/* docker's volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool lc_store_volume_name_ok(const char *name);
+/* The absolute path of volume name's data dir, made first when create. LC_ERR_NOTFOUND. */
+int lc_store_volume_path(struct lc_store *s, const char *name, bool create, char **ret,
+			 struct lc_err **err);
+/* Every volume's name, sorted, NULL-terminated, the caller's. */
+int lc_store_volume_list(struct lc_store *s, char ***ret, struct lc_err **err);
+/* Remove a volume and its data (through tmp/trash). The caller checks nobody uses it. */
+int lc_store_volume_remove(struct lc_store *s, const char *name, struct lc_err **err);
 
 /* What containers/<id>/config.json records: which image a container was made from. */
 struct lc_container_config {

@@ -2,7 +2,7 @@
 # A registry that serves altered bytes: the pull fails naming the digest, the store keeps no trace.
 . "$(dirname "$0")/../lib.sh"
 
-plan 7
+plan 8
 
 start_registry
 push_images
@@ -19,8 +19,10 @@ is "$rc" 1 "the pull fails"
 like "$out" "digest mismatch" "naming a digest mismatch"
 like "$out" "${top:7:12}" "for the altered layer"
 is "$(grep -l "${top}" "$ROOT"/layers/sha256/*.json 2>/dev/null | wc -l)" 0 "no layer record of it"
-is "$(find "$ROOT/tmp" -mindepth 1 -maxdepth 1 ! -name locks ! -name trash | wc -l)" 0 \
+# (a layer cancelled midway keeps its bytes in tmp/partial-<hex> for the next pull)
+is "$(find "$ROOT/tmp" -mindepth 1 -maxdepth 1 ! -name locks ! -name trash ! -name 'partial-*' | wc -l)" 0 \
 	"no staging debris"
+ok -m "the altered layer's bytes are not kept to resume from" test ! -e "$ROOT/tmp/partial-${top#sha256:}"
 out=$("$LAYERCTL" --root "$ROOT" images)
 is "$(printf '%s\n' "$out" | grep -c nginx)" 0 "and no image named nginx"
 

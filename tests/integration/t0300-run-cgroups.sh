@@ -14,7 +14,7 @@ CG=/sys/fs/cgroup
 	skip_all "no cgroup hierarchy with memory, cpu and pids"
 if [[ -f $CG/cgroup.controllers ]]; then V2=1; else V2=''; fi
 
-plan 42
+plan 43
 
 start_registry
 push_images busybox python
@@ -99,6 +99,7 @@ if [[ -n $V2 ]]; then
 	is "$(cat "$d/cpuset.cpus")" 0 "--cpuset-cpus: cpuset.cpus"
 	like "$(cat "$d/cgroup.procs")" "(^|$'\n')$cpid($'\n'|$)" "the container is in it"
 	skip "v1 only: memory.memsw"
+	skip "v1 only: devices.list (v2: a bpf program, see check_cgroup)"
 else
 	d=$(cg_dir cpu) || d=/nonexistent
 	is "$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us")" "50000 100000" "--cpus 0.5: cfs quota and period"
@@ -114,6 +115,9 @@ else
 	is "$(cat "$d/pids.max")" 50 "--pids-limit: pids.max"
 	d=$(cg_dir cpuset) || d=/nonexistent
 	is "$(cat "$d/cpuset.cpus")" 0 "--cpuset-cpus: cpuset.cpus"
+	d=$(cg_dir devices) || d=/nonexistent
+	is "$(LC_ALL=C sort "$d/devices.list" | tr '\n' ' ')" "b *:* m c *:* m c 10:200 rwm c 136:* rwm c 1:3 rwm c 1:5 rwm c 1:7 rwm c 1:8 rwm c 1:9 rwm c 5:0 rwm c 5:1 rwm c 5:2 rwm " \
+		"the device cgroup holds docker's default allow-list, nothing else"
 fi
 # PID 1 ignores SIGTERM without a handler: end the container with SIGKILL
 [[ -z $cpid ]] || kill -KILL "$cpid"

@@ -835,6 +835,60 @@ START_TEST(test_device_prog_kernel)
 }
 END_TEST
 
+/* lc_cgroup_enter in a child: its exit status (0: joined). */
+static int enter_in_child(struct lc_cgroup *cg)
+{
+	int ws;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct lc_err *err = NULL;
+
+		_exit(lc_cgroup_enter(cg, &err) < 0 ? 2 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 100;
+}
+
+START_TEST(test_enter)
+{
+	char *root = unit_tmpdir();
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_limits l = { .pids_limit = 5 };
+	struct lc_cgroup *cg = NULL;
+	struct lc_err *err = NULL;
+	char *c = lc_xasprintf("%s/sys/fs/cgroup", root);
+
+	/* v2: joined through the fd opened at creation, as the writer itself ("0") */
+	fake_v2(root, &lay);
+	ck_assert_ok(lc_cgroup_create_in(&lay, "layerctl", "abc", &l, &cg, &err), &err);
+	ck_assert_int_eq(enter_in_child(cg), 0);
+	ck_file(c, "layerctl/abc/cgroup.procs", "0");
+	ck_assert_ok(lc_cgroup_destroy(cg, &err), &err);
+	lc_cgroup_layout_clear(&lay);
+	unit_tmpdir_free(root);
+
+	/* v1 (a hybrid): every hierarchy joined */
+	root = unit_tmpdir();
+	free(c);
+	c = lc_xasprintf("%s/sys/fs/cgroup", root);
+	fake_v1(root, &lay);
+	ck_assert_ok(lc_cgroup_create_in(&lay, "layerctl", "abc", &l, &cg, &err), &err);
+	ck_assert_int_eq(enter_in_child(cg), 0);
+	ck_file(c, "memory/layerctl/abc/cgroup.procs", "0");
+	ck_file(c, "pids/layerctl/abc/cgroup.procs", "0");
+	ck_file(c, "devices/layerctl/abc/cgroup.procs", "0");
+	ck_file(c, "cpu,cpuacct/layerctl/abc/cgroup.procs", "0");
+	ck_file(c, "blkio/layerctl/abc/cgroup.procs", "0");
+	ck_assert(!exists(c, "cpuset/layerctl/abc"));
+	ck_assert_ok(lc_cgroup_destroy(cg, &err), &err);
+	lc_cgroup_layout_clear(&lay);
+	free(c);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
 static Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
@@ -857,6 +911,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(fake, test_v1_minimal_and_missing);
 	tcase_add_test(fake, test_v2_writer);
 	tcase_add_test(fake, test_device_prog_shape);
+	tcase_add_test(fake, test_enter);
 	suite_add_tcase(s, fake);
 	tcase_set_tags(root, "root");
 	tcase_add_test(root, test_device_prog_kernel);

@@ -344,6 +344,67 @@ START_TEST(creds_save_lookup_erase)
 }
 END_TEST
 
+START_TEST(hosts_toml_subset)
+{
+	static const char ok[] = "# containerd's docs\n"
+				 "server = \"https://registry-1.docker.io\"  # upstream\n"
+				 "\n"
+				 "[host.\"https://mirror.example.com\"]\n"
+				 "  capabilities = [\"pull\", \"resolve\"]\n"
+				 "  skip_verify = true\n"
+				 "  dial_timeout = \"3s\"\n"
+				 "  client = [[\"/c.cert\", \"c.key\"]]\n"
+				 "[host.\"https://mirror.example.com\".header]\n"
+				 "  x-custom = [\"1\"]\n"
+				 "[host.'http://10.0.0.1:5000/v2/']\n"
+				 "  capabilities = [\n    \"pull\",\n  ]\n"
+				 "  override_path = true\n";
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "[host.\"https://m\"]\nheader = { a = \"b\" }\n", "line 2: inline tables" },
+		{ "server = \"ftp://x\"\n", "line 1: a host must be an http" },
+		{ "[[host]]\n", "line 1: arrays of tables" },
+		{ "a.b = 1\n", "line 1: dotted keys" },
+		{ "[host.\"https://m\"]\ncapabilities = [\"fly\"]\n", "line 2: capabilities" },
+		{ "x = \"open\n", "line 1: unterminated string" },
+	};
+	struct lc_hosts h = { 0 };
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_hosts_parse(ok, strlen(ok), "/etc/layerctl/certs.d/docker.io",
+				    "https://default", &h, &err),
+		     &err);
+	ck_assert_uint_eq(h.n, 3);
+	ck_assert_str_eq(h.v[0].url, "https://mirror.example.com");
+	ck_assert_uint_eq(h.v[0].caps, LC_HOST_PULL | LC_HOST_RESOLVE);
+	ck_assert(h.v[0].skip_verify);
+	ck_assert_str_eq(h.v[0].cert, "/c.cert");
+	ck_assert_str_eq(h.v[0].key, "/etc/layerctl/certs.d/docker.io/c.key");
+	ck_assert_str_eq(h.v[1].url, "http://10.0.0.1:5000/v2");
+	ck_assert_uint_eq(h.v[1].caps, LC_HOST_PULL);
+	ck_assert(h.v[1].override_path);
+	ck_assert(!h.v[1].upstream);
+	ck_assert_str_eq(h.v[2].url, "https://registry-1.docker.io");
+	ck_assert(h.v[2].upstream);
+	lc_hosts_clear(&h);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(bad); i++) {
+		ck_assert_fail(lc_hosts_parse(bad[i].text, strlen(bad[i].text), NULL, "https://d",
+					      &h, &err),
+			       &err, LC_ERR_INVALID);
+		ck_assert_msg(strstr(err->msg, bad[i].msg), "'%s' lacks '%s'", err->msg,
+			      bad[i].msg);
+		lc_err_free(err);
+		err = NULL;
+	}
+	/* an empty file: the registry alone */
+	ck_assert_ok(lc_hosts_parse("", 0, NULL, "https://d", &h, &err), &err);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_str_eq(h.v[0].url, "https://d");
+	lc_hosts_clear(&h);
+}
+END_TEST
+
 START_TEST(docker_config_credentials_per_host)
 {
 	char *dir = unit_tmpdir();
@@ -1268,6 +1329,7 @@ static Suite *fetch_suite(void)
 	tcase_add_loop_test(tc, token_table, 0, LC_ARRAY_SIZE(tokens));
 	tcase_add_test(tc, docker_config_credentials_per_host);
 	tcase_add_test(tc, creds_save_lookup_erase);
+	tcase_add_test(tc, hosts_toml_subset);
 	tcase_add_loop_test(tc, redirect_policy_table, 0, LC_ARRAY_SIZE(redirects));
 	tcase_add_loop_test(tc, registry_error_table, 0, LC_ARRAY_SIZE(errbodies));
 	tcase_add_test(tc, registry_error_bounds);

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ports: -p [IP:]HOSTPORT:CTRPORT[/tcp]. No bridge, no NAT: the launcher's side (the monitor
+ * of a detached container, or `run` itself) listens on the host address and, for every
+ * connection, connects from inside the container's network namespace to 127.0.0.1:CTRPORT and
+ * copies bytes both ways until either side closes. A thread enters the container's network
+ * namespace (setns is per thread) only to make that socket.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mount-int.h"
+
+static int parse_port(const char *s, size_t n, uint16_t *ret)
+{
+	unsigned long v = 0;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+int lc_port_parse(const char *spec, struct lc_port *ret, struct lc_err **err)
+{
+	struct lc_port p = { .host_ip = "127.0.0.1" };
+	const char *proto = strchr(spec, '/');
+	size_t len = proto ? (size_t)(proto - spec) : strlen(spec);
+	const char *last = memrchr(spec, ':', len), *first;
+	struct in_addr a;
+
+	if (proto && strcmp(proto, "/tcp") != 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "invalid port spec '%s': only tcp is published", spec);
+	if (!last || parse_port(last + 1, len - (size_t)(last + 1 - spec), &p.ctr_port) < 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "invalid port spec '%s': want [IP:]HOSTPORT:CONTAINERPORT", spec);
+	first = memrchr(spec, ':', (size_t)(last - spec));
+	if (parse_port(first ? first + 1 : spec, (size_t)(last - (first ? first + 1 : spec)),
+		       &p.host_port) < 0)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid host port in '%s'", spec);
+	if (first) {
+		size_t iplen = (size_t)(first - spec);
+
+		if (iplen == 0 || iplen >= sizeof(p.host_ip))
+			return lc_err_set(err, LC_ERR_INVALID, 0, "invalid host IP in '%s'", spec);
+		memcpy(p.host_ip, spec, iplen);
+		p.host_ip[iplen] = 0;
+		if (inet_pton(AF_INET, p.host_ip, &a) != 1)
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "invalid host IP '%s' (IPv4 only)", p.host_ip);
+	}
+	*ret = p;
+	return 0;
+}
+
+int lc_port_listen(const struct lc_port *p, int *ret_fd, struct lc_err **err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port) };
+	int one = 1;
+	int fd;
+
+	if (inet_pton(AF_INET, p->host_ip, &sa.sin_addr) != 1)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid host IP '%s'", p->host_ip);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+
+		close(fd);
+		return lc_err_set(err, LC_ERR_EXISTS, e,
+				  "driver failed programming external connectivity: Bind for "
+				  "%s:%u failed",
+				  p->host_ip, p->host_port);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+struct conn {
+	int client, netns;
+	uint16_t port;
+};
+
+/* copy both ways until both directions are done (a half-close is passed on) */
+static void relay(int a, int b)
+{
+	char buf[65536];
+	bool a_open = true, b_open = true;
+
+	while (a_open || b_open) {
+		struct pollfd pf[2] = { { .fd = a_open ? a : -1, .events = POLLIN },
+					{ .fd = b_open ? b : -1, .events = POLLIN } };
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			int from = i ? b : a, to = i ? a : b;
+			ssize_t n;
+
+			if (!pf[i].revents)
+				continue;
+			n = read(from, buf, sizeof(buf));
+			if (n <= 0) {
+				shutdown(to, SHUT_WR);
+				*(i ? &b_open : &a_open) = false;
+			} else if (lc_write_all(to, buf, (size_t)n) < 0) {
+				return;
+			}
+		}
+	}
+}
+
+static void *conn_thread(void *arg)
+{
+	struct conn *c = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(c->port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = -1;
+
+	/* this thread alone moves into the container's network namespace */
+	if (setns(c->netns, CLONE_NEWNET) == 0)
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		relay(c->client, s);
+	if (s >= 0)
+		close(s);
+	close(c->client);
+	free(c);
+	return NULL;
+}
+
+struct listener {
+	int fd, netns;
+	uint16_t port;
+};
+
+static void *accept_thread(void *arg)
+{
+	struct listener *l = arg;
+
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		struct conn *c;
+		pthread_t t;
+		pthread_attr_t at;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
+			    errno == ENFILE)
+				continue;
+			break;
+		}
+		c = lc_xmalloc(sizeof(*c));
+		*c = (struct conn){ .client = fd, .netns = l->netns, .port = l->port };
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, conn_thread, c) != 0) {
+			close(fd);
+			free(c);
+		}
+		pthread_attr_destroy(&at);
+	}
+	return NULL;
+}
+
+int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t n,
+		     struct lc_err **err)
+{
+	char path[64];
+	int netns;
+
+	if (!n)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	netns = open(path, O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open the container's network namespace");
+	/* the threads and the namespace fd live as long as the process: it ends with the container */
+	for (size_t i = 0; i < n; i++) {
+		struct listener *l = lc_xmalloc(sizeof(*l));
+		pthread_t t;
+
+		*l = (struct listener){ .fd = fds[i], .netns = netns, .port = p[i].ctr_port };
+		if (pthread_create(&t, NULL, accept_thread, l) != 0) {
+			free(l);
+			return lc_err_set(err, LC_ERR_SYS, 0, "start the port forwarder");
+		}
+		pthread_detach(t);
+	}
+	return 0;
+}
