@@ -337,8 +337,12 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 	int r;
 
 	cfg->on_start = on_started;
+	/* x outlives the launch: the pointer is dropped again right after it */
+	// cppcheck-suppress autoVariables
 	cfg->on_start_arg = &x;
 	r = lc_launch(cfg, ret_status, err);
+	cfg->on_start = NULL;
+	cfg->on_start_arg = NULL;
 	st.exit_code = r == 0					 ? *ret_status
 		       : (*err && (*err)->code == LC_ERR_NOEXEC) ? EXIT_RUN_NOT_FOUND
 		       : (*err && (*err)->code == LC_ERR_EXEC)	 ? EXIT_RUN_CANNOT_EXEC
@@ -653,7 +657,7 @@ static int parse_volume_flag(struct run_opts *o, const char *v, char ***keep, st
 		p = c ? c + 1 : NULL;
 	}
 	n = lc_strv_len(parts);
-	if (n < 2 || n > 3 || !*parts[0] || !*parts[1] ||
+	if (!parts || n < 2 || n > 3 || !*parts[0] || !*parts[1] || /* !parts: for gcc's analyzer */
 	    (n == 3 && strcmp(parts[2], "ro") && strcmp(parts[2], "rw")))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid volume specification: '%s'", v);
 	m = new_mount(o, parts[0][0] != '/');
