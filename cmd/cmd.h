@@ -37,6 +37,14 @@ int cmd_rm(int argc, char **argv, const struct lc_global *g);
 int cmd_wait(int argc, char **argv, const struct lc_global *g);
 int cmd_exec(int argc, char **argv, const struct lc_global *g);
 int cmd_volume(int argc, char **argv, const struct lc_global *g);
+int cmd_image(int argc, char **argv, const struct lc_global *g);
+int cmd_rmi(int argc, char **argv, const struct lc_global *g);
+int cmd_tag(int argc, char **argv, const struct lc_global *g);
+int cmd_gc(int argc, char **argv, const struct lc_global *g);
+int cmd_inspect(int argc, char **argv, const struct lc_global *g);
+int cmd_history(int argc, char **argv, const struct lc_global *g);
+int cmd_image_prune(int argc, char **argv, const struct lc_global *g);
+int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);
@@ -72,6 +80,24 @@ int cmd_image_load(struct lc_store *s, const char *name, struct cmd_image *ret,
 int cmd_image_load_ref(struct lc_store *s, const struct lc_store_ref *ref, struct cmd_image *ret,
 		       struct lc_err **err);
 void cmd_image_clear(struct cmd_image *im);
+/*
+ * The refs an argument names: a reference (normalized as docker does), else an image ID or a
+ * unique prefix of one ("sha256:" optional), which names every ref of that image (*ret_by_id).
+ * *ret (n entries) is the caller's (lc_store_ref_list_free). LC_ERR_NOTFOUND: "No such image".
+ */
+int cmd_image_find(struct lc_store *s, const char *arg, struct lc_store_ref **ret, size_t *ret_n,
+		   bool *ret_by_id, struct lc_err **err);
+/*
+ * rmi one image: refused while a container uses it (unless force), untag it (every tag of an
+ * image ID: force), then remove what no other ref, container or pull needs. Prints docker's
+ * "Untagged:" and "Deleted:" lines on out; adds the bytes freed to *ret_bytes (may be NULL).
+ */
+int cmd_image_remove(struct lc_store *s, const char *arg, bool force, FILE *out, int64_t *ret_bytes,
+		     struct lc_err **err);
+/* How many containers were made from the image ID; the first one's short id in first. */
+size_t cmd_containers_using(struct lc_store *s, const char *image_id, char first[13]);
+/* gc's removals and warnings, as gc and the prunes print them. */
+void cmd_print_gc(const struct lc_gc_result *res, FILE *out);
 /* Sum of the image's unpacked layer sizes. */
 int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
 /* "127.0.0.1:5000/nginx:latest" -> repository "127.0.0.1:5000/nginx", tag "latest" (familiar). */

@@ -130,3 +130,75 @@ void cmd_human_since(const char *rfc3339, char *out, size_t outsz)
 	else
 		snprintf(out, outsz, "%ld years ago", (long)(secs / (86400 * 365)));
 }
+
+/* "sha256:<hex prefix>" or "<hex prefix>": the hex part, else NULL */
+static const char *id_prefix(const char *arg)
+{
+	const char *p = !strncmp(arg, "sha256:", 7) ? arg + 7 : arg;
+	size_t n = 0;
+
+	for (; p[n]; n++)
+		if (!((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f')))
+			return NULL;
+	return n && n <= 64 ? p : NULL;
+}
+
+int cmd_image_find(struct lc_store *s, const char *arg, struct lc_store_ref **ret, size_t *ret_n,
+		   bool *ret_by_id, struct lc_err **err)
+{
+	struct lc_store_ref *refs = NULL, *v = NULL;
+	struct lc_ref *r = NULL;
+	const char *hex = id_prefix(arg);
+	const char *id = NULL;
+	size_t n = 0, k = 0;
+
+	if (lc_store_ref_list(s, &refs, &n, err) < 0)
+		return -1;
+	/* a name first, as docker does */
+	if (lc_ref_parse(arg, &r, NULL) == 0) {
+		cleanup_free char *canon = lc_ref_string(r);
+
+		lc_ref_free(r);
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(refs[i].name, canon)) {
+				v = lc_xcalloc(2, sizeof(*v));
+				v[0] = refs[i];
+				memset(&refs[i], 0, sizeof(refs[i]));
+				lc_store_ref_list_free(refs, n);
+				*ret = v;
+				*ret_n = 1;
+				*ret_by_id = false;
+				return 0;
+			}
+	}
+	/* an image ID, or a unique prefix of one */
+	for (size_t i = 0; hex && i < n; i++) {
+		if (!refs[i].config || strncmp(refs[i].config + 7, hex, strlen(hex)) != 0)
+			continue;
+		if (id && strcmp(id, refs[i].config) != 0) {
+			lc_store_ref_list_free(refs, n);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "ambiguous image ID '%s': it starts more than one", arg);
+		}
+		id = refs[i].config;
+	}
+	if (!id) {
+		lc_store_ref_list_free(refs, n);
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "No such image: %s", arg);
+	}
+	v = lc_xcalloc(n + 1, sizeof(*v));
+	{
+		cleanup_free char *want = lc_xstrdup(id);
+
+		for (size_t i = 0; i < n; i++)
+			if (refs[i].config && !strcmp(refs[i].config, want)) {
+				v[k++] = refs[i];
+				memset(&refs[i], 0, sizeof(refs[i]));
+			}
+	}
+	lc_store_ref_list_free(refs, n);
+	*ret = v;
+	*ret_n = k;
+	*ret_by_id = true;
+	return 0;
+}

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <fnmatch.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ static const char images_usage[] =
 	"\n"
 	"Options:\n"
 	"      --digests        show digests\n"
+	"  -f, --filter filter  dangling=true|false (no name: never, every image has one),\n"
+	"                       reference=PATTERN (repository or repository:tag, glob)\n"
 	"      --format string  'table' (default) or 'json' (one JSON object per line)\n"
 	"      --no-trunc       don't truncate output\n"
 	"  -q, --quiet          only show image IDs\n"
@@ -47,13 +50,62 @@ void cmd_split_name(const char *canonical, char **repo, char **tag)
 	*tag = lc_xstrdup("<none>");
 }
 
+struct images_filter {
+	char **refs;  /* reference= patterns: any may match */
+	int dangling; /* -1: no filter */
+};
+
+static void filter_clear(struct images_filter *f)
+{
+	lc_strv_free(f->refs);
+}
+
+static int filter_add(struct images_filter *f, const char *arg)
+{
+	if (!strncmp(arg, "reference=", 10)) {
+		lc_strv_push(&f->refs, arg + 10);
+		return 0;
+	}
+	if (!strcmp(arg, "dangling=true") || !strcmp(arg, "dangling=1")) {
+		f->dangling = 1;
+		return 0;
+	}
+	if (!strcmp(arg, "dangling=false") || !strcmp(arg, "dangling=0")) {
+		f->dangling = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* docker matches the familiar repository, with and without its tag, as path.Match does */
+static bool filter_match(const struct images_filter *f, const char *repo, const char *tag)
+{
+	cleanup_free char *full = lc_xasprintf("%s:%s", repo, tag);
+
+	/* a ref always has a name: no image here is dangling */
+	if (f->dangling == 1)
+		return false;
+	if (!f->refs)
+		return true;
+	for (size_t i = 0; f->refs[i]; i++)
+		if (fnmatch(f->refs[i], repo, FNM_PATHNAME) == 0 ||
+		    fnmatch(f->refs[i], full, FNM_PATHNAME) == 0)
+			return true;
+	return false;
+}
+
 int cmd_images(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
-		{ "digests", no_argument, NULL, 'd' },	{ "format", required_argument, NULL, 'f' },
-		{ "no-trunc", no_argument, NULL, 'n' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 },
+		{ "digests", no_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'T' },
+		{ "no-trunc", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
 	};
+	__attribute__((cleanup(filter_clear))) struct images_filter filter = { .dangling = -1 };
 	bool digests = false, notrunc = false, quiet = false, json = false;
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
@@ -62,12 +114,16 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	size_t n = 0, i;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qhf:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			if (filter_add(&filter, optarg) < 0)
+				return cmd_usage_error("images", "invalid filter '%s'", optarg);
+			break;
 		case 'd':
 			digests = true;
 			break;
-		case 'f':
+		case 'T':
 			if (!strcmp(optarg, "json"))
 				json = true;
 			else if (strcmp(optarg, "table") != 0)
@@ -112,6 +168,9 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		char id[LC_DIGEST_BUFSZ], since[48], size[32];
 		int64_t bytes;
 
+		cmd_split_name(refs[i].name, &repo, &tag);
+		if (!filter_match(&filter, repo, tag))
+			continue;
 		if (cmd_image_load_ref(s, &refs[i], &im, &err) < 0) {
 			/* one broken image must not hide the others */
 			fprintf(stderr, "layerctl: image '%s': %s\n", refs[i].name, err->msg);
@@ -129,7 +188,6 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			cmd_image_clear(&im);
 			continue;
 		}
-		cmd_split_name(refs[i].name, &repo, &tag);
 		cmd_human_since(im.config->created, since, sizeof(since));
 		bytes = cmd_image_size(s, &im);
 		lc_human_size((uint64_t)bytes, size, sizeof(size));

@@ -31,7 +31,13 @@ static const char usage[] =
 	"  rm        Remove containers\n"
 	"  volume    Manage named volumes (create, ls, rm)\n"
 	"  du        Show the store's disk usage (also 'system df')\n"
-	"  system    Manage the store (df)\n"
+	"  gc        Remove blobs and layers that nothing needs\n"
+	"  history   Show the history of an image\n"
+	"  image     Manage images (ls, rm, tag, inspect, history, prune)\n"
+	"  inspect   Display detailed information on images\n"
+	"  rmi       Remove one or more images\n"
+	"  system    Manage the store (df, prune)\n"
+	"  tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n"
 	"  login     Log in to a registry\n"
 	"  logout    Log out from a registry\n"
 	"\n"
@@ -90,11 +96,13 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct lc_global *g);
 } verbs[] = {
-	{ "pull", cmd_pull },	  { "images", cmd_images }, { "run", cmd_run },
-	{ "du", cmd_du },	  { "system", cmd_system }, { "login", cmd_login },
-	{ "logout", cmd_logout }, { "ps", cmd_ps },	    { "logs", cmd_logs },
-	{ "stop", cmd_stop },	  { "kill", cmd_kill },	    { "rm", cmd_rm },
-	{ "wait", cmd_wait },	  { "exec", cmd_exec },	    { "volume", cmd_volume },
+	{ "pull", cmd_pull },	  { "images", cmd_images },   { "run", cmd_run },
+	{ "du", cmd_du },	  { "system", cmd_system },   { "login", cmd_login },
+	{ "logout", cmd_logout }, { "ps", cmd_ps },	      { "logs", cmd_logs },
+	{ "stop", cmd_stop },	  { "kill", cmd_kill },	      { "rm", cmd_rm },
+	{ "wait", cmd_wait },	  { "exec", cmd_exec },	      { "volume", cmd_volume },
+	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
+	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
 };
 
 int main(int argc, char **argv)

@@ -386,6 +386,9 @@ static int get_small(struct pull *p, struct lc_http *h, const char *digest, int6
 	cleanup_close int lock = -1;
 	int r;
 
+	/* leased before use: a concurrent gc keeps what this pull relies on */
+	if (lc_store_lease(p->s, digest, err) < 0)
+		return -1;
 	r = from_store(p, digest, max, ret, err);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
@@ -448,7 +451,8 @@ static int resolve(struct pull *p, struct lc_http *h, const struct lc_ref *ref,
 		return lc_err_set(err, LC_ERR_NOTFOUND, 0, "no configured host may resolve tags");
 	if (r == 1)
 		return get_small(p, h, digest, -1, true, ref->tag, ret, err);
-	if (lc_registry_get_manifest(p->regs[k], h, ref->tag, -1, ret, err) < 0)
+	if (lc_registry_get_manifest(p->regs[k], h, ref->tag, -1, ret, err) < 0 ||
+	    lc_store_lease(p->s, ret->digest, err) < 0)
 		return -1;
 	return lc_store_blob_put(p->s, ret->digest, ret->body, ret->len, err);
 }
@@ -699,6 +703,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		lc_chainid(i ? chain[i - 1] : NULL, cfg->diff_ids[i], chain[i]);
 	}
 	for (size_t i = 0; i < m->n_layers; i++) {
+		if (lc_store_lease(s, chain[i], err) < 0)
+			return -1;
 		if (lc_store_layer_has(s, chain[i]) == 1) {
 			done[i] = true;
 			emit(&p, LC_PULL_LAYER_EXISTS, i, m->layers[i].digest, 0,

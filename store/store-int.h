@@ -19,6 +19,9 @@ struct lc_store {
 		int fd;
 	} * owned;
 	size_t n_owned;
+	/* tmp/lease-*: what this process's pull is about to use (gc.c), flocked while open */
+	int leasefd;
+	char *lease_name;
 };
 
 /*
@@ -86,7 +89,13 @@ void lc_partial_close(struct lc_partial *p);
 /* Remove the file (committed, or its bytes proved wrong) and release it. */
 void lc_partial_remove(struct lc_store *s, struct lc_partial *p);
 
-/* Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. */
+/* Drop this handle's lease (lc_store_close does). */
+void lc_store_lease_release(struct lc_store *s);
+
+/*
+ * Lock helpers: open (creating) dirfd/name and flock it; returns the fd or -1 with *err. The
+ * file locked is the one at the name once the lock is held (gc removes lock files nobody holds).
+ */
 int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err);
 
 /*

@@ -86,17 +86,30 @@ int lc_store_rootfd(const struct lc_store *s)
 
 int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **err)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	for (;;) {
+		cleanup_close int fd =
+			openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		struct stat a, b;
 
-	if (fd < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "open lock '%s'", name);
-	while (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0) {
-		if (errno == EINTR)
+		if (fd < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "open lock '%s'", name);
+		while (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS,
+					  errno, "lock '%s'", name);
+		}
+		/* gc unlinked the file we waited on: lock the one at the name now */
+		if (fstat(fd, &a) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "lock '%s'", name);
+		if (fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				return lc_err_set(err, LC_ERR_SYS, errno, "lock '%s'", name);
 			continue;
-		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
-				  "lock '%s'", name);
+		}
+		if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return TAKE_FD(fd);
 	}
-	return TAKE_FD(fd);
 }
 
 /* An entry of dir whose owner died (nobody holds its flock): remove it. Best effort. */
@@ -191,6 +204,7 @@ void lc_store_close(struct lc_store *s)
 {
 	if (!s)
 		return;
+	lc_store_lease_release(s);
 	free(s->root);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
@@ -311,7 +325,7 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chmod store '%s'", abs);
 
 	s = lc_xcalloc(1, sizeof(*s));
-	s->rootfd = s->tmpfd = s->layersfd = s->blobsfd = -1;
+	s->rootfd = s->tmpfd = s->layersfd = s->blobsfd = s->leasefd = -1;
 	s->root = lc_xstrdup(abs);
 	s->rootfd = openat(rfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->rootfd < 0)

@@ -363,4 +363,32 @@ void lc_usage_free(struct lc_usage *u);
  */
 int lc_store_tree_bytes_at(int dirfd, const char *name, int64_t *ret, struct lc_err **err);
 
+/* ---------- leases and garbage collection ---------- */
+
+/*
+ * Keep digest (a blob's digest or a layer's chain id) from gc and rmi for as long as this store
+ * handle is open. A pull leases each object before it looks for it, so that a concurrent gc
+ * either removed it already (the pull fetches it again) or keeps it.
+ */
+int lc_store_lease(struct lc_store *s, const char *digest, struct lc_err **err);
+
+struct lc_gc_result {
+	char **layers;	    /* chain ids removed (NULL-terminated, or NULL) */
+	char **blobs;	    /* blob digests removed */
+	int64_t bytes;	    /* what they took on disk */
+	size_t locks;	    /* lock files nobody held, removed */
+	size_t broken_refs; /* refs whose manifest or config could not be read */
+	bool kept_layers;   /* something unreadable might need any layer: none was removed */
+};
+/*
+ * Mark what refs (through their manifests and configs), containers (config.json) and the
+ * leases of live processes reach; remove the rest: layers (into tmp/trash, then deleted, after
+ * the lock is released), blobs, and, when only is NULL, the lock files in tmp/locks that nobody
+ * holds. only (NULL-terminated digests and chain ids) limits what may be removed (rmi). A
+ * layer being ingested is left alone. Serialized against other gc runs and against leases.
+ */
+int lc_store_gc(struct lc_store *s, char *const *only, struct lc_gc_result *ret,
+		struct lc_err **err);
+void lc_gc_result_clear(struct lc_gc_result *r);
+
 #endif
