@@ -45,6 +45,8 @@ int cmd_inspect(int argc, char **argv, const struct lc_global *g);
 int cmd_history(int argc, char **argv, const struct lc_global *g);
 int cmd_image_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
+int cmd_mount(int argc, char **argv, const struct lc_global *g);
+int cmd_unmount(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);

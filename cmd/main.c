@@ -35,11 +35,13 @@ static const char usage[] =
 	"  history   Show the history of an image\n"
 	"  image     Manage images (ls, rm, tag, inspect, history, prune)\n"
 	"  inspect   Display detailed information on images\n"
+	"  mount     Mount an image's tree read-only on a directory\n"
 	"  rmi       Remove one or more images\n"
 	"  system    Manage the store (df, prune)\n"
 	"  tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n"
 	"  login     Log in to a registry\n"
 	"  logout    Log out from a registry\n"
+	"  unmount   Unmount an image mounted with 'mount'\n"
 	"\n"
 	"Run 'layerctl COMMAND --help' for more information on a command,\n"
 	"'layerctl help limits' for the bounds on what layerctl reads.\n";
@@ -103,6 +105,7 @@ static const struct {
 	{ "wait", cmd_wait },	  { "exec", cmd_exec },	      { "volume", cmd_volume },
 	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
+	{ "mount", cmd_mount },	  { "unmount", cmd_unmount },
 };
 
 int main(int argc, char **argv)

@@ -17,7 +17,7 @@
  * Build the legacy mount(2) data string "lowerdir=A:B,upperdir=U,workdir=W[,index=off]" for
  * the given (relative) paths into a new string. Paths containing ':' ',' '\' or empty ones
  * are refused (LC_ERR_UNSAFE); a result of more than max_len bytes is LC_ERR_LIMIT (overlay
- * takes one page, so callers pass pagesize - 1).
+ * takes one page, so callers pass pagesize - 1). upper and work NULL: lowers only.
  */
 int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const char *upper,
 			   const char *work, bool index_off, size_t max_len, char **ret,
@@ -38,6 +38,10 @@ enum lc_ovl_api {
 int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
 			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
 			   struct lc_err **err);
+/* The same without upper and work: a read-only (nosuid, nodev) view on target. */
+int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
+			      size_t n_lowers, const char *target, enum lc_ovl_api api,
+			      struct lc_err **err);
 
 /* ---------- users ---------- */
 

@@ -27,6 +27,14 @@ int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_low
 		     const char *cdir, struct lc_err **err);
 /* Unmount <cdir>/merged (lazily if busy). Not mounted is success. */
 int lc_overlay_umount(const char *cdir, struct lc_err **err);
+/*
+ * An image's merged tree on target (an existing dir): overlay of the layers (chain ids, topmost
+ * first) without an upper dir, read-only, nosuid, nodev.
+ */
+int lc_overlay_mount_image(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+			   const char *target, struct lc_err **err);
+/* Unmount dir (lazily if busy). Not mounted is success. */
+int lc_overlay_umount_dir(const char *dir, struct lc_err **err);
 
 /* ---------- cgroups (cgroup.c) ---------- */
 

@@ -7,8 +7,9 @@
 
 #include "mount-int.h"
 
-int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-		     const char *cdir, struct lc_err **err)
+/* Mount the layers' l/ links on cdir (a container) or, read-only, on target (an image view). */
+static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+			const char *cdir, const char *target, struct lc_err **err)
 {
 	const char *root = lc_store_root(s);
 	size_t rootlen = strlen(root);
@@ -22,7 +23,7 @@ int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_low
 				  "image has %zu layers, at most %d are supported", n_lowers,
 				  LC_MAX_LAYERS);
 	/* containers/<id> rather than /var/lib/layerctl/containers/<id>: shorter options */
-	if (strncmp(cdir, root, rootlen) == 0 && cdir[rootlen] == '/' && cdir[rootlen + 1])
+	if (cdir && strncmp(cdir, root, rootlen) == 0 && cdir[rootlen] == '/' && cdir[rootlen + 1])
 		rel = cdir + rootlen + 1;
 	links = lc_xcalloc(n_lowers ? n_lowers : 1, sizeof(*links));
 	infos = lc_xcalloc(n_lowers ? n_lowers : 1, sizeof(*infos));
@@ -33,8 +34,12 @@ int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_low
 		}
 		links[i] = infos[i]->link;
 	}
-	r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_lowers, rel, LC_OVL_API_AUTO,
-				   err);
+	if (cdir)
+		r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_lowers, rel,
+					   LC_OVL_API_AUTO, err);
+	else
+		r = lc_overlay_mount_links_ro(lc_store_rootfd(s), root, links, n_lowers, target,
+					      LC_OVL_API_AUTO, err);
 out:
 	for (size_t i = 0; i < n_lowers; i++)
 		if (infos[i])
@@ -42,4 +47,16 @@ out:
 	free(infos);
 	free(links);
 	return r;
+}
+
+int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+		     const char *cdir, struct lc_err **err)
+{
+	return mount_layers(s, lowers, n_lowers, cdir, NULL, err);
+}
+
+int lc_overlay_mount_image(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+			   const char *target, struct lc_err **err)
+{
+	return mount_layers(s, lowers, n_lowers, NULL, target, err);
 }

@@ -28,6 +28,10 @@
 #ifndef FSMOUNT_CLOEXEC
 #define FSMOUNT_CLOEXEC 0x00000001
 #endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#endif
 #ifndef MOUNT_ATTR_NODEV
 #define MOUNT_ATTR_NODEV 0x00000004
 #endif
@@ -49,13 +53,14 @@ int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const cha
 
 	if (n_lowers == 0)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "overlay needs at least one layer");
-	if (!ovl_path_ok(upper) || !ovl_path_ok(work))
+	if (upper && (!ovl_path_ok(upper) || !ovl_path_ok(work)))
 		return lc_err_set(
 			err, LC_ERR_UNSAFE, 0,
 			"overlay upper/work path '%s' is empty or contains ':', ',' or '\\'",
 			ovl_path_ok(upper) ? work : upper);
-	len = strlen("lowerdir=") + strlen(",upperdir=") + strlen(upper) + strlen(",workdir=") +
-	      strlen(work) + (index_off ? strlen(",index=off") : 0);
+	len = strlen("lowerdir=") + (index_off ? strlen(",index=off") : 0);
+	if (upper)
+		len += strlen(",upperdir=") + strlen(upper) + strlen(",workdir=") + strlen(work);
 	for (size_t i = 0; i < n_lowers; i++) {
 		if (!ovl_path_ok(lowers[i]))
 			return lc_err_set(err, LC_ERR_UNSAFE, 0,
@@ -73,8 +78,10 @@ int lc_overlay_legacy_opts(const char *const *lowers, size_t n_lowers, const cha
 	off += (size_t)snprintf(s + off, len + 1 - off, "lowerdir=");
 	for (size_t i = 0; i < n_lowers; i++)
 		off += (size_t)snprintf(s + off, len + 1 - off, "%s%s", i ? ":" : "", lowers[i]);
-	off += (size_t)snprintf(s + off, len + 1 - off, ",upperdir=%s,workdir=%s%s", upper, work,
-				index_off ? ",index=off" : "");
+	if (upper)
+		off += (size_t)snprintf(s + off, len + 1 - off, ",upperdir=%s,workdir=%s", upper,
+					work);
+	off += (size_t)snprintf(s + off, len + 1 - off, "%s", index_off ? ",index=off" : "");
 	if (off != len)
 		return lc_err_set(err, LC_ERR_SYS, 0, "overlay options: length mismatch (bug)");
 	*ret = TAKE_PTR(s);
@@ -113,6 +120,7 @@ struct ovl_job {
 	const char *upper, *work, *merged;
 	const char *legacy_opts; /* NULL: not built (too long) */
 	bool index_off;
+	bool rdonly; /* an image view: no upper, read-only, nosuid, nodev */
 	enum lc_ovl_api api;
 	/* results */
 	int err_no;
@@ -164,12 +172,14 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 			goto fail;
 		}
 	}
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", j->upper, 0) < 0) {
+	if (j->upper &&
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", j->upper, 0) < 0) {
 		j->stage = "set upperdir";
 		j->bad = j->upper;
 		goto fail_errno;
 	}
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", j->work, 0) < 0) {
+	if (j->work &&
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", j->work, 0) < 0) {
 		j->stage = "set workdir";
 		j->bad = j->work;
 		goto fail_errno;
@@ -183,8 +193,11 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "create overlay";
 		goto fail_errno;
 	}
-	/* nodev: a device node made in the container (CAP_MKNOD) or shipped in a layer opens nothing */
-	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+	/* nodev: a device node made in the container (CAP_MKNOD) or shipped in a layer opens
+	 * nothing; an image view is read-only and nosuid as well */
+	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_NODEV |
+				   (j->rdonly ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID : 0));
 	if (mfd < 0) {
 		j->stage = "fsmount overlay";
 		goto fail_errno;
@@ -233,7 +246,8 @@ static void *ovl_thread(void *arg)
 		j->stage = "legacy";
 		return NULL;
 	}
-	if (mount("overlay", j->merged, "overlay", MS_NODEV, j->legacy_opts) < 0) {
+	if (mount("overlay", j->merged, "overlay",
+		  MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), j->legacy_opts) < 0) {
 		j->err_no = errno;
 		j->stage = "mount overlay";
 	}
@@ -264,12 +278,13 @@ static int ovl_fail(const struct ovl_job *j, const char *root_name, size_t n_low
 	return -1;
 }
 
-int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
-			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
-			   struct lc_err **err)
+/* Mount lowers (+ upper and work, or none: read-only) on merged. */
+static int ovl_mount(int rootfd, const char *root_name, const char *const *lowers, size_t n_lowers,
+		     const char *upper, const char *work, const char *merged, enum lc_ovl_api api,
+		     struct lc_err **err)
 {
 	struct lc_err *optserr = NULL;
-	cleanup_free char *upper = NULL, *work = NULL, *merged = NULL, *opts = NULL;
+	cleanup_free char *opts = NULL;
 	struct ovl_job j = { 0 };
 	pthread_t th;
 	long page = sysconf(_SC_PAGESIZE);
@@ -281,9 +296,7 @@ int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const 
 		return lc_err_set(err, LC_ERR_LIMIT, 0,
 				  "image has %zu layers, at most %d are supported", n_lowers,
 				  LC_MAX_LAYERS);
-	upper = lc_xasprintf("%s/upper", cdir);
-	work = lc_xasprintf("%s/work", cdir);
-	merged = lc_xasprintf("%s/merged", cdir);
+	j.rdonly = !upper;
 	j.index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
 	/* The legacy string is needed only as a fallback, but its checks (':' ',' '\') apply to
 	 * both paths: lowerdir+ takes any name, yet a layer link never has these. */
@@ -320,10 +333,33 @@ int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const 
 	return ovl_fail(&j, root_name, n_lowers, err);
 }
 
+int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
+			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
+			   struct lc_err **err)
+{
+	cleanup_free char *upper = lc_xasprintf("%s/upper", cdir);
+	cleanup_free char *work = lc_xasprintf("%s/work", cdir);
+	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
+
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, api, err);
+}
+
+int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
+			      size_t n_lowers, const char *target, enum lc_ovl_api api,
+			      struct lc_err **err)
+{
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, NULL, NULL, target, api, err);
+}
+
 int lc_overlay_umount(const char *cdir, struct lc_err **err)
 {
 	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
 
+	return lc_overlay_umount_dir(merged, err);
+}
+
+int lc_overlay_umount_dir(const char *merged, struct lc_err **err)
+{
 	for (int i = 0;; i++) {
 		if (umount2(merged, UMOUNT_NOFOLLOW) == 0)
 			return 0;

@@ -194,6 +194,28 @@ static int mark_leases(struct lc_store *s, struct mark *mk, struct lc_err **err)
 	return 0;
 }
 
+/* Image mounts still mounted (a record whose dir is no mount point any more is stale). */
+static int mark_mounts(struct lc_store *s, struct mark *mk, struct lc_err **err)
+{
+	struct lc_image_mount *m = NULL;
+	size_t n = 0;
+
+	if (lc_store_mount_list(s, &m, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct statx sx;
+
+		if (statx(AT_FDCWD, m[i].dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0 ||
+		    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+			continue;
+		dset_add(&mk->blobs, m[i].image_id);
+		for (size_t l = 0; l < m[i].n_layers; l++)
+			dset_add(&mk->layers, m[i].layers[l]);
+	}
+	lc_image_mount_list_free(m, n);
+	return 0;
+}
+
 static int mark_all(struct lc_store *s, struct mark *mk, struct lc_err **err)
 {
 	struct lc_store_ref *refs = NULL;
@@ -222,7 +244,7 @@ static int mark_all(struct lc_store *s, struct mark *mk, struct lc_err **err)
 			dset_add(&mk->layers, c->layers[l]);
 		lc_container_config_free(c);
 	}
-	if (mark_leases(s, mk, err) < 0)
+	if (mark_mounts(s, mk, err) < 0 || mark_leases(s, mk, err) < 0)
 		return -1;
 	dset_freeze(&mk->blobs);
 	dset_freeze(&mk->layers);

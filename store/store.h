@@ -391,4 +391,22 @@ int lc_store_gc(struct lc_store *s, char *const *only, struct lc_gc_result *ret,
 		struct lc_err **err);
 void lc_gc_result_clear(struct lc_gc_result *r);
 
+/* ---------- image mounts (read-only views of an image's merged tree) ---------- */
+
+struct lc_image_mount {
+	char *dir;	/* absolute */
+	char *image;	/* the reference as given, normalized */
+	char *image_id; /* "sha256:<config digest>" */
+	char **layers;	/* chain ids, topmost first, NULL-terminated */
+	size_t n_layers;
+};
+/* Record that m->dir shows the image (mounts/<sha256 of dir>.json, replaced atomically). */
+int lc_store_mount_add(struct lc_store *s, const struct lc_image_mount *m, struct lc_err **err);
+/* Forget dir's record. LC_ERR_NOTFOUND if there is none. */
+int lc_store_mount_remove(struct lc_store *s, const char *dir, struct lc_err **err);
+/* Every record (unreadable ones skipped). *ret (n entries) is the caller's. */
+int lc_store_mount_list(struct lc_store *s, struct lc_image_mount **ret, size_t *ret_n,
+			struct lc_err **err);
+void lc_image_mount_list_free(struct lc_image_mount *v, size_t n);
+
 #endif
