@@ -47,6 +47,7 @@ int cmd_image_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_mount(int argc, char **argv, const struct lc_global *g);
 int cmd_unmount(int argc, char **argv, const struct lc_global *g);
+int cmd_verify(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);
@@ -104,6 +105,11 @@ void cmd_print_gc(const struct lc_gc_result *res, FILE *out);
 int64_t cmd_image_size(struct lc_store *s, const struct cmd_image *im);
 /* "127.0.0.1:5000/nginx:latest" -> repository "127.0.0.1:5000/nginx", tag "latest" (familiar). */
 void cmd_split_name(const char *canonical, char **repo, char **tag);
+/* An image without a name: "<none>@<digest>", as verify --repair rebuilds a lost refs.json. */
+static inline bool cmd_dangling(const char *ref_name)
+{
+	return !strncmp(ref_name, "<none>@", 7);
+}
 /* docker's "2 weeks ago" for an RFC 3339 time; "N/A" when unparseable. */
 void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
 

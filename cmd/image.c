@@ -154,13 +154,13 @@ int cmd_image_find(struct lc_store *s, const char *arg, struct lc_store_ref **re
 
 	if (lc_store_ref_list(s, &refs, &n, err) < 0)
 		return -1;
-	/* a name first, as docker does */
-	if (lc_ref_parse(arg, &r, NULL) == 0) {
-		cleanup_free char *canon = lc_ref_string(r);
+	/* a name first, as docker does (an exact one too: "<none>@sha256:..") */
+	if (lc_ref_parse(arg, &r, NULL) == 0 || (r = NULL, true)) {
+		cleanup_free char *canon = r ? lc_ref_string(r) : lc_xstrdup(arg);
 
 		lc_ref_free(r);
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(refs[i].name, canon)) {
+			if (!strcmp(refs[i].name, canon) || !strcmp(refs[i].name, arg)) {
 				v = lc_xcalloc(2, sizeof(*v));
 				v[0] = refs[i];
 				memset(&refs[i], 0, sizeof(refs[i]));

@@ -14,7 +14,7 @@ static const char images_usage[] =
 	"\n"
 	"Options:\n"
 	"      --digests        show digests\n"
-	"  -f, --filter filter  dangling=true|false (no name: never, every image has one),\n"
+	"  -f, --filter filter  dangling=true|false (images without a name),\n"
 	"                       reference=PATTERN (repository or repository:tag, glob)\n"
 	"      --format string  'table' (default) or 'json' (one JSON object per line)\n"
 	"      --no-trunc       don't truncate output\n"
@@ -26,6 +26,12 @@ void cmd_split_name(const char *canonical, char **repo, char **tag)
 	struct lc_ref *r = NULL;
 	struct lc_err *err = NULL;
 
+	/* an image verify --repair found in the blobs but whose name was lost */
+	if (!strncmp(canonical, "<none>@", 7)) {
+		*repo = lc_xstrdup("<none>");
+		*tag = lc_xstrdup("<none>");
+		return;
+	}
 	if (lc_ref_parse(canonical, &r, &err) == 0) {
 		cleanup_free char *fam = NULL;
 		char *at;
@@ -78,12 +84,13 @@ static int filter_add(struct images_filter *f, const char *arg)
 }
 
 /* docker matches the familiar repository, with and without its tag, as path.Match does */
-static bool filter_match(const struct images_filter *f, const char *repo, const char *tag)
+static bool filter_match(const struct images_filter *f, const char *name, const char *repo,
+			 const char *tag)
 {
 	cleanup_free char *full = lc_xasprintf("%s:%s", repo, tag);
 
-	/* a ref always has a name: no image here is dangling */
-	if (f->dangling == 1)
+	/* dangling: an image without a name (verify --repair rebuilt it from the blobs) */
+	if (f->dangling >= 0 && f->dangling != cmd_dangling(name))
 		return false;
 	if (!f->refs)
 		return true;
@@ -169,14 +176,14 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		int64_t bytes;
 
 		cmd_split_name(refs[i].name, &repo, &tag);
-		if (!filter_match(&filter, repo, tag))
+		if (!filter_match(&filter, refs[i].name, repo, tag))
 			continue;
 		if (cmd_image_load_ref(s, &refs[i], &im, &err) < 0) {
-			/* one broken image must not hide the others */
-			fprintf(stderr, "layerctl: image '%s': %s\n", refs[i].name, err->msg);
+			/* one broken image must not hide the others (verify says more) */
+			fprintf(stderr, "layerctl: warning: image '%s': %s\n", refs[i].name,
+				err->msg);
 			lc_err_free(err);
 			err = NULL;
-			rc = EXIT_ERR;
 			continue;
 		}
 		snprintf(id, sizeof(id), "%s", notrunc ? im.ref->config : im.ref->config + 7);

@@ -42,6 +42,7 @@ static const char usage[] =
 	"  login     Log in to a registry\n"
 	"  logout    Log out from a registry\n"
 	"  unmount   Unmount an image mounted with 'mount'\n"
+	"  verify    Check the store (blobs, layers file by file, images)\n"
 	"\n"
 	"Run 'layerctl COMMAND --help' for more information on a command,\n"
 	"'layerctl help limits' for the bounds on what layerctl reads.\n";
@@ -105,7 +106,7 @@ static const struct {
 	{ "wait", cmd_wait },	  { "exec", cmd_exec },	      { "volume", cmd_volume },
 	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
-	{ "mount", cmd_mount },	  { "unmount", cmd_unmount },
+	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
 };
 
 int main(int argc, char **argv)

@@ -9,8 +9,8 @@
 static const char image_prune_usage[] =
 	"Usage:  layerctl image prune [OPTIONS]\n"
 	"\n"
-	"Remove unused images: what no ref names (dangling blobs and layers), and with -a\n"
-	"every image no container uses.\n"
+	"Remove dangling images (without a name) and what no image needs, and with -a every\n"
+	"image no container uses.\n"
 	"\n"
 	"Options:\n"
 	"  -a, --all     remove all images not used by a container\n"
@@ -39,8 +39,9 @@ static bool confirm(const char *warning)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Every image no container uses, removed with what only it needed. */
-static int prune_images(struct lc_store *s, int64_t *bytes, struct lc_err **err)
+/* Every image no container uses (only the dangling ones without all), removed with what only
+ * it needed. */
+static int prune_images(struct lc_store *s, bool all, int64_t *bytes, struct lc_err **err)
 {
 	struct lc_store_ref *refs = NULL;
 	size_t n = 0;
@@ -52,7 +53,8 @@ static int prune_images(struct lc_store *s, int64_t *bytes, struct lc_err **err)
 	for (size_t i = 0; i < n; i++) {
 		char cid[13];
 
-		if (!refs[i].config || cmd_containers_using(s, refs[i].config, cid))
+		if (!refs[i].config || (!all && !cmd_dangling(refs[i].name)) ||
+		    cmd_containers_using(s, refs[i].config, cid))
 			continue;
 		if (!header) {
 			printf("Deleted Images:\n");
@@ -144,7 +146,7 @@ static int prune(int argc, char **argv, const struct lc_global *g, bool system)
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if ((system && prune_containers(s, &bytes, &err) < 0) ||
-	    (all && prune_images(s, &bytes, &err) < 0) || lc_store_gc(s, NULL, &res, &err) < 0) {
+	    prune_images(s, all, &bytes, &err) < 0 || lc_store_gc(s, NULL, &res, &err) < 0) {
 		lc_store_close(s);
 		return cmd_report(err, EXIT_ERR);
 	}

@@ -3,9 +3,14 @@
  * The store side of lc_overlay_mount: chain ids -> l/ links. Kept apart from overlay.c so the
  * unit suite can mount hand-made layer dirs without the store's objects.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mount-int.h"
+
+/* relative to the store root; lc_store_mount_add made mounts/ */
+#define EMPTY_LOWER "mounts/empty"
 
 /* Mount the layers' l/ links on cdir (a container) or, read-only, on target (an image view). */
 static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_lowers,
@@ -15,6 +20,7 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 	size_t rootlen = strlen(root);
 	const char *rel = cdir;
 	const char **links = NULL;
+	size_t n_links = n_lowers;
 	struct lc_layer_info **infos = NULL;
 	int r = -1;
 
@@ -25,7 +31,7 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 	/* containers/<id> rather than /var/lib/layerctl/containers/<id>: shorter options */
 	if (cdir && strncmp(cdir, root, rootlen) == 0 && cdir[rootlen] == '/' && cdir[rootlen + 1])
 		rel = cdir + rootlen + 1;
-	links = lc_xcalloc(n_lowers ? n_lowers : 1, sizeof(*links));
+	links = lc_xcalloc(n_lowers + 1, sizeof(*links));
 	infos = lc_xcalloc(n_lowers ? n_lowers : 1, sizeof(*infos));
 	for (size_t i = 0; i < n_lowers; i++) {
 		if (lc_store_layer_info(s, lowers[i], &infos[i], err) < 0) {
@@ -34,11 +40,19 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 		}
 		links[i] = infos[i]->link;
 	}
+	/* overlay without an upper dir wants two lowers: an empty one under a single layer */
+	if (!cdir && n_lowers == 1) {
+		if (mkdirat(lc_store_rootfd(s), EMPTY_LOWER, 0755) < 0 && errno != EEXIST) {
+			r = lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", EMPTY_LOWER);
+			goto out;
+		}
+		links[n_links++] = EMPTY_LOWER;
+	}
 	if (cdir)
-		r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_lowers, rel,
+		r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_links, rel,
 					   LC_OVL_API_AUTO, err);
 	else
-		r = lc_overlay_mount_links_ro(lc_store_rootfd(s), root, links, n_lowers, target,
+		r = lc_overlay_mount_links_ro(lc_store_rootfd(s), root, links, n_links, target,
 					      LC_OVL_API_AUTO, err);
 out:
 	for (size_t i = 0; i < n_lowers; i++)

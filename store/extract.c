@@ -504,7 +504,10 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		   struct lc_err **err)
 {
 	cleanup_close int fd = -1;
+	cleanup_sha256 struct lc_sha256 *h = lc_sha256_new();
+	char digest[LC_DIGEST_BUFSZ];
 	struct timespec ts[2];
+	bool hole = false; /* a sparse file: its holes are not hashed, its hash is not known */
 	int64_t end = 0;
 	/* created with its final mode when the umask keeps it whole (no fchmod); setuid and
 	 * friends always come last, after the chown that would clear them */
@@ -534,13 +537,22 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 					  archive_error_string(a));
 		if (off != end && lseek(fd, off, SEEK_SET) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "seek in '%s'", path);
+		hole |= off != end;
+		/* the manifest's content hash, from the bytes in hand: no read back */
+		lc_sha256_update(h, buf, size);
 		if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, buf, size) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", path);
 		end = off + (int64_t)size;
 	}
 	/* a sparse file ending in a hole */
-	if (archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "truncate '%s'", path);
+	if (archive_entry_size(e) > end) {
+		hole = true;
+		if (ftruncate(fd, archive_entry_size(e)) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "truncate '%s'", path);
+	}
+	if (!hole)
+		lc_sha256_final(h, digest);
+	lc_fhash_put(x->st.hashes, path, hole ? NULL : digest);
 	/* chown before chmod: chown clears setuid/setgid */
 	if (fchown(fd, uid, gid) < 0 || (!direct && fchmod(fd, mode) < 0))
 		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", path);
@@ -639,6 +651,13 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	}
 	if (r < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "hard link '%s' to '%s'", path, tpath);
+	/* the same inode: the same content hash (copied: the put may move the map) */
+	{
+		const char *d = lc_fhash_get(x->st.hashes, tpath);
+		cleanup_free char *copy = d ? lc_xstrdup(d) : NULL;
+
+		lc_fhash_put(x->st.hashes, path, copy);
+	}
 	return 0;
 }
 
@@ -839,7 +858,8 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 	struct xt x = { .rootfd = layerfd,
 			.cache_fd = -1,
 			.max_entries = max_entries,
-			.umask = process_umask() };
+			.umask = process_umask(),
+			.st.hashes = lc_fhash_new() };
 	struct archive_entry *e;
 	int r = -1;
 
@@ -876,8 +896,10 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 			(*ret_implicit)[n++] = lc_xstrdup(node->path);
 	}
 	*ret_stats = x.st;
+	x.st.hashes = NULL;
 	r = 0;
 out:
+	lc_fhash_free(x.st.hashes);
 	cache_drop(&x);
 	sset_free(&x.implicit);
 	for (size_t i = 0; i < x.n_dirs; i++)

@@ -296,6 +296,7 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 {
 	cleanup_free char *lockname = lc_xasprintf("locks/%s.lock", hex);
 	cleanup_free char *json = lc_xasprintf("%s.json", hex);
+	cleanup_free char *files = lc_xasprintf("%s.files", hex);
 	cleanup_free char *link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, hex);
 	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", hex);
 	cleanup_close int lock = -1;
@@ -320,6 +321,8 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 		return lc_err_set(err, LC_ERR_SYS, errno, "move layer sha256:%s to trash", hex);
 	if (unlinkat(s->layersfd, json, 0) < 0 && errno != ENOENT)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", json);
+	if (unlinkat(s->layersfd, files, 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", files);
 	n = readlinkat(s->rootfd, link, cur, sizeof(cur) - 1);
 	if (n >= 0) {
 		cur[n] = '\0';
@@ -377,9 +380,7 @@ static int sweep_layers(struct lc_store *s, const struct mark *mk, char *const *
 		int64_t bytes;
 		int r;
 
-		if (dset_has(&mk->layers, cid) || !wanted(only, cid) || (mk->keep_layers && !only))
-			continue;
-		if (mk->keep_layers && only)
+		if (mk->keep_layers || dset_has(&mk->layers, cid) || !wanted(only, cid))
 			continue;
 		bytes = layer_bytes(s, cid);
 		r = sweep_layer(s, names[i], trashfd, trash, err);
@@ -509,4 +510,32 @@ out:
 	}
 	*ret = res;
 	return 0;
+}
+
+int lc_store_layer_remove(struct lc_store *s, const char *chainid, struct lc_err **err)
+{
+	cleanup_strv char **trash = NULL;
+	cleanup_close int lock = -1;
+	cleanup_close int trashfd = -1;
+	int r;
+
+	if (lc_digest_check(chainid, err) < 0)
+		return -1;
+	trashfd = openat(s->tmpfd, "trash", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (trashfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open 'tmp/trash'");
+	lock = gc_lock(s, LOCK_EX, err);
+	if (lock < 0)
+		return -1;
+	r = sweep_layer(s, lc_digest_hex(chainid), trashfd, &trash, err);
+	close(TAKE_FD(lock));
+	for (size_t i = 0; trash && trash[i]; i++) {
+		struct lc_err *e = NULL;
+
+		lc_rm_rf_at(trashfd, trash[i], &e);
+		lc_err_free(e);
+	}
+	if (r == 0)
+		return lc_err_set(err, LC_ERR_EXISTS, 0, "layer %s is being written", chainid);
+	return r < 0 ? -1 : 0;
 }

@@ -345,6 +345,7 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_err_free(in->stream_err);
 	lc_strv_free(in->implicit);
 	lc_partial_close(&in->partial); /* kept: a later pull resumes from it */
+	lc_fhash_free(in->stats.hashes);
 	if (in->layerfd >= 0)
 		close(in->layerfd);
 	if (in->stage_name) {
@@ -619,6 +620,23 @@ static int write_meta(struct lc_layer_ingest *in, const char *link, struct lc_er
 	return 0;
 }
 
+/* layers/sha256/<hex>.files: the manifest (written in staging, renamed into place) */
+static int write_files(struct lc_layer_ingest *in, const char *txt, size_t len, struct lc_err **err)
+{
+	cleanup_free char *name = lc_xasprintf("%s.files", lc_digest_hex(in->chainid));
+	cleanup_close int fd = -1;
+
+	fd = openat(in->stagefd, "files", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, txt, len) < 0 ||
+	    fsync(fd) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "write layer manifest");
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(in->stagefd, "files", in->s->layersfd, name) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
+	return 0;
+}
+
 static int make_link(struct lc_layer_ingest *in, const char *link, struct lc_err **err)
 {
 	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", lc_digest_hex(in->chainid));
@@ -643,7 +661,8 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 {
 	cleanup_free int *lfds = NULL;
 	cleanup_free char *link = NULL;
-	size_t opened = 0;
+	cleanup_free char *files = NULL;
+	size_t opened = 0, files_len = 0;
 	int r = -1;
 
 	if (in->state != ST_FINISHED) {
@@ -670,12 +689,15 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		goto out;
 	}
 	/* what it takes on disk, counted once here (after the sync: allocation is settled) so
-	 * that du reads it from the metadata instead of walking the tree */
-	if (lc_store_tree_bytes_at(in->stagefd, "layer", &in->stats.unpacked, err) < 0)
+	 * that du reads it from the metadata instead of walking the tree; and, from the same
+	 * walk, the manifest verify checks the layer against */
+	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, &files, &files_len,
+				    &in->stats.unpacked, err) < 0)
 		goto out;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
-	if (write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
+	if (write_files(in, files, files_len, err) < 0 || write_meta(in, link, err) < 0 ||
+	    make_link(in, link, err) < 0)
 		goto out;
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "layer", in->s->layersfd, lc_digest_hex(in->chainid)) < 0) {

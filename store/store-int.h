@@ -108,7 +108,30 @@ int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char *
 
 /* The extractor, run by the ingest's thread (extract.c). */
 struct lc_extract;
+/* path -> sha256 of the content of the regular files the extractor wrote (manifest.c) */
+struct lc_fhash;
+struct lc_fhash *lc_fhash_new(void);
+/* digest NULL: not known (a sparse file); a later put of the same path replaces */
+void lc_fhash_put(struct lc_fhash *h, const char *path, const char *digest);
+const char *lc_fhash_get(const struct lc_fhash *h, const char *path);
+void lc_fhash_free(struct lc_fhash *h);
+
+/*
+ * Walk dirfd/name like lc_store_tree_bytes_at, calling fn for every entry with its path
+ * relative to the walk's root ("" for the root itself), its stat and, for a dir, an fd on it
+ * (else -1). A negative return from fn stops the walk.
+ */
+typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char *path,
+			  const struct stat *st, int fd);
+int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
+			  int64_t *ret_bytes, struct lc_err **err);
+/* The layer's manifest text (see manifest.c) and its bytes on disk, from one walk. */
+int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
+			    char **ret_text, size_t *ret_len, int64_t *ret_bytes,
+			    struct lc_err **err);
+
 struct lc_extract_stats {
+	struct lc_fhash *hashes; /* the caller's once lc_extract_run returned */
 	uint64_t files;
 	int64_t unpacked; /* filled in at commit (lc_store_tree_bytes_at), not by the extractor */
 };

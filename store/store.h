@@ -409,4 +409,32 @@ int lc_store_mount_list(struct lc_store *s, struct lc_image_mount **ret, size_t 
 			struct lc_err **err);
 void lc_image_mount_list_free(struct lc_image_mount *v, size_t n);
 
+/* ---------- verify ---------- */
+
+/*
+ * Check a committed layer's dir against the manifest recorded when it was unpacked (type, mode,
+ * owner, size of every entry; the content of regular files, re-hashed; symlink targets, device
+ * numbers, opaque marks). *ret_problems: one "path: what" per difference (added, missing,
+ * changed), NULL-terminated, the caller's. 1 with *ret_problems NULL when the layer has no
+ * manifest (committed by an older layerctl).
+ */
+int lc_store_layer_verify(struct lc_store *s, const char *chainid, char ***ret_problems,
+			  struct lc_err **err);
+/* Remove a layer (dir through tmp/trash, metadata, manifest, short link), as gc would. */
+int lc_store_layer_remove(struct lc_store *s, const char *chainid, struct lc_err **err);
+
+typedef void (*lc_verify_fn)(void *opaque, const char *line);
+struct lc_verify_result {
+	size_t problems; /* found */
+	size_t repaired; /* of those, fixed by dropping or rebuilding */
+};
+/*
+ * Verify the whole store, reporting one line per problem through report: every blob re-hashed,
+ * every layer against its manifest, every ref reaching a complete image. With repair, corrupt
+ * blobs and damaged layers are removed (a pull fetches them again) and a refs/refs.json that does
+ * not parse is set aside and rebuilt from the blobs (images named "<none>@<digest>").
+ */
+int lc_store_verify(struct lc_store *s, bool repair, lc_verify_fn report, void *opaque,
+		    struct lc_verify_result *ret, struct lc_err **err);
+
 #endif

@@ -60,6 +60,10 @@ struct walk {
 	dev_t dev;
 	struct ino_set seen;
 	int64_t bytes;
+	lc_tree_fn fn;
+	void *opaque;
+	char path[2 * 4096 + 256]; /* relative to the walk's root */
+	size_t len;
 };
 
 static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, struct lc_err **err)
@@ -67,7 +71,8 @@ static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, 
 	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
 	struct stat st;
-	int fd;
+	size_t saved = w->len, nlen = strlen(name);
+	int fd, r = 0;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
@@ -76,53 +81,82 @@ static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, 
 	}
 	if (st.st_dev != w->dev)
 		return 0; /* a mount point: another filesystem's bytes */
+	if (depth > 0) {
+		if (w->len + nlen + 2 > sizeof(w->path))
+			return lc_err_set(err, LC_ERR_LIMIT, 0, "path too long below '%s'",
+					  w->path);
+		if (w->len)
+			w->path[w->len++] = '/';
+		memcpy(w->path + w->len, name, nlen + 1);
+		w->len += nlen;
+	}
 	/* hard links (and, with dedup, the pool's files) count once */
-	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !ino_add(&w->seen, st.st_dev, st.st_ino))
-		return 0;
-	w->bytes += (int64_t)st.st_blocks * 512;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	if (depth >= WALK_MAX_DEPTH)
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s': more than %d levels of dirs", name,
-				  WALK_MAX_DEPTH);
+	if (S_ISDIR(st.st_mode) || st.st_nlink <= 1 || ino_add(&w->seen, st.st_dev, st.st_ino))
+		w->bytes += (int64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode)) {
+		if (w->fn)
+			r = w->fn(w->opaque, dirfd, name, w->path, &st, -1);
+		goto out;
+	}
+	if (depth >= WALK_MAX_DEPTH) {
+		r = lc_err_set(err, LC_ERR_LIMIT, 0, "'%s': more than %d levels of dirs", name,
+			       WALK_MAX_DEPTH);
+		goto out;
+	}
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		if (errno != ENOENT)
+			r = lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		goto out;
 	}
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		r = lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		goto out;
 	}
+	if (w->fn && (r = w->fn(w->opaque, dirfd, name, w->path, &st, fd)) < 0)
+		goto out;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (walk_at(w, fd, de->d_name, depth + 1, err) < 0)
-			return lc_err_prefix(err, "'%s'", name);
+		if ((r = walk_at(w, fd, de->d_name, depth + 1, err)) < 0)
+			goto out;
 	}
 	if (errno)
-		return lc_err_set(err, LC_ERR_SYS, errno, "read '%s'", name);
-	return 0;
+		r = lc_err_set(err, LC_ERR_SYS, errno, "read '%s'", name);
+out:
+	w->len = saved;
+	w->path[saved] = '\0';
+	return r;
+}
+
+int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
+			  int64_t *ret_bytes, struct lc_err **err)
+{
+	struct walk *w = lc_xcalloc(1, sizeof(*w));
+	struct stat st;
+	int r;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		free(w);
+		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				  "stat '%s'", name);
+	}
+	w->dev = st.st_dev;
+	w->fn = fn;
+	w->opaque = opaque;
+	r = walk_at(w, dirfd, name, 0, err);
+	if (r == 0 && ret_bytes)
+		*ret_bytes = w->bytes;
+	free(w->seen.v);
+	free(w);
+	return r < 0 ? -1 : 0;
 }
 
 int lc_store_tree_bytes_at(int dirfd, const char *name, int64_t *ret, struct lc_err **err)
 {
-	struct walk w = { 0 };
-	struct stat st;
-	int r;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
-				  "stat '%s'", name);
-	w.dev = st.st_dev;
-	r = walk_at(&w, dirfd, name, 0, err);
-	free(w.seen.v);
-	if (r < 0)
-		return -1;
-	*ret = w.bytes;
-	return 0;
+	return lc_store_tree_walk_at(dirfd, name, NULL, NULL, ret, err);
 }
 
 /* ---------- accounting ---------- */

@@ -81,4 +81,11 @@ ok -m "unmount DIR" "$LAYERCTL" unmount "$TMPD/mnt"
 like "$("$LAYERCTL" gc)" "deleted layer: .*deleted layer: .*deleted layer: " "then gc removes the layers"
 is "$(ls "$ROOT/layers/sha256" | wc -l)" 0 "all of them"
 
+# a single layer: overlay without an upper dir wants two lowers (an empty one goes below)
+push_images busybox
+ok -m "pull busybox" "$LAYERCTL" pull -q "$REG/busybox"
+ok -m "mount a one-layer image" "$LAYERCTL" mount "$REG/busybox" "$TMPD/mnt"
+ok -m "its tree shows" test -x "$TMPD/mnt/bin/busybox"
+ok -m "unmount it" "$LAYERCTL" unmount "$TMPD/mnt"
+
 done_testing

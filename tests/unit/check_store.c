@@ -1663,7 +1663,7 @@ START_TEST(layer_concurrent_same_chainid)
 	ck_assert(WIFEXITED(status[0]) && WIFEXITED(status[1]));
 	ck_assert_int_eq(WEXITSTATUS(status[0]), 0);	     /* extracted */
 	ck_assert_int_eq(WEXITSTATUS(status[1]), 1);	     /* waited, found it committed */
-	ck_assert_int_eq(count_entries("layers/sha256"), 2); /* dir + .json */
+	ck_assert_int_eq(count_entries("layers/sha256"), 3); /* dir + .json + .files */
 	assert_tmp_clean();
 	close(pfd[0]);
 	close(pfd[1]);

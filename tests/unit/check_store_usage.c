@@ -314,6 +314,121 @@ START_TEST(container_config_round_trip_keeps_unknown_keys)
 }
 END_TEST
 
+static void put_file(const char *dir, const char *rel, const char *data, struct lc_fhash *h)
+{
+	char *p = lc_xasprintf("%s/%s", dir, rel);
+	char d[LC_DIGEST_BUFSZ];
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lc_write_all(fd, data, strlen(data)), 0);
+	close(fd);
+	lc_sha256_buf(data, strlen(data), d);
+	if (h)
+		lc_fhash_put(h, rel, d);
+	free(p);
+}
+
+static bool has_problem(char **v, const char *want)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], want))
+			return true;
+	return false;
+}
+
+/* The manifest recorded at commit, then verify against it: changes found one by one. */
+START_TEST(layer_manifest_records_and_verifies)
+{
+	struct lc_err *err = NULL;
+	char *cid = fake_digest('7');
+	char *dir = lc_xasprintf("%s/store/layers/sha256/%s", tdir, lc_digest_hex(cid));
+	char *path, *text = NULL, **problems = NULL;
+	struct lc_fhash *h = lc_fhash_new();
+	int64_t bytes = 0, walked = 0;
+	size_t len = 0;
+	int lfd;
+
+	fake_layer(cid, 1);
+	path = lc_xasprintf("%s/etc", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	free(path);
+	put_file(dir, "etc/passwd", "root:x:0:0\n", h);
+	put_file(dir, "with space\nand newline", "odd", h);
+	path = lc_xasprintf("%s/link", dir);
+	ck_assert_int_eq(symlink("etc/passwd", path), 0);
+	free(path);
+	{
+		char *a = lc_xasprintf("%s/etc/passwd", dir), *b = lc_xasprintf("%s/hard", dir);
+		char *d;
+
+		ck_assert_int_eq(link(a, b), 0);
+		d = lc_xstrdup(lc_fhash_get(h, "etc/passwd"));
+		lc_fhash_put(h, "hard", d);
+		free(d);
+		free(a);
+		free(b);
+	}
+	lfd = openat(lc_store_rootfd(st), "layers/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_ok(lc_layer_manifest_build(lfd, lc_digest_hex(cid), h, &text, &len, &bytes, &err),
+		     &err);
+	/* one walk gives both: the bytes match the plain count */
+	ck_assert_ok(lc_store_tree_bytes_at(lfd, lc_digest_hex(cid), &walked, &err), &err);
+	ck_assert_int_eq(bytes, walked);
+	ck_assert_ptr_nonnull(strstr(text, "d 755 0 0 0 - .\n"));
+	ck_assert_ptr_nonnull(strstr(text, "d 750 0 0 0 - etc\n"));
+	ck_assert_ptr_nonnull(strstr(text, " 11 sha256:"));
+	ck_assert_ptr_nonnull(strstr(text, " with space\\nand newline\n"));
+	ck_assert_ptr_nonnull(strstr(text, "l 777 0 0 10 sha256:"));
+	{
+		char *name = lc_xasprintf("%s.files", lc_digest_hex(cid));
+
+		ck_assert_ok(lc_write_file_atomic_at(lfd, name, text, len, 0644, &err), &err);
+		free(name);
+	}
+	ck_assert_ok(lc_store_layer_verify(st, cid, &problems, &err), &err);
+	ck_assert_msg(!problems[0], "unexpected: %s", problems[0]);
+	lc_strv_free(problems);
+
+	/* one byte, a mode, a file added, a file gone, a symlink retargeted */
+	put_file(dir, "etc/passwd", "root:x:0:1\n", NULL);
+	path = lc_xasprintf("%s/etc", dir);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	free(path);
+	put_file(dir, "new", "n", NULL);
+	path = lc_xasprintf("%s/with space\nand newline", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	path = lc_xasprintf("%s/link", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink("etc/shadow", path), 0);
+	free(path);
+	ck_assert_ok(lc_store_layer_verify(st, cid, &problems, &err), &err);
+	ck_assert(has_problem(problems, "etc/passwd: content changed"));
+	ck_assert(has_problem(problems, "hard: content changed")); /* the same inode */
+	ck_assert(has_problem(problems, "etc: mode changed"));
+	ck_assert(has_problem(problems, "new: not in the layer's manifest (added)"));
+	ck_assert(has_problem(problems, "with space\nand newline: missing"));
+	ck_assert(has_problem(problems, "link: symlink target changed"));
+	ck_assert_uint_eq(lc_strv_len(problems), 6);
+	lc_strv_free(problems);
+	/* a layer committed without a manifest is not checked, and says so */
+	{
+		char *name = lc_xasprintf("%s.files", lc_digest_hex(cid));
+
+		ck_assert_int_eq(unlinkat(lfd, name, 0), 0);
+		free(name);
+	}
+	ck_assert_int_eq(lc_store_layer_verify(st, cid, &problems, &err), 1);
+	ck_assert_ptr_null(problems);
+	close(lfd);
+	free(text);
+	lc_fhash_free(h);
+	free(dir);
+	free(cid);
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
 	Suite *s = suite_create("store_usage");
@@ -324,6 +439,7 @@ static Suite *usage_suite(void)
 	tcase_add_test(tc, usage_empty_store);
 	tcase_add_test(tc, tree_bytes_counts_inodes_once);
 	tcase_add_test(tc, container_config_round_trip_keeps_unknown_keys);
+	tcase_add_test(tc, layer_manifest_records_and_verifies);
 	suite_add_tcase(s, tc);
 	return s;
 }
