@@ -85,7 +85,7 @@ is "$(size_of "$after" python SharedSize) $(size_of "$after" python Size)" \
 # rmi -f while the container runs: only untagged, the container still needs every layer
 out=$("$LAYERCTL" rmi -f "$REG/python")
 is "$out" "Untagged: $REG/python:latest" "rmi -f python: untagged, nothing deleted yet"
-is "$(ls "$ROOT/layers/sha256" | grep -vc json)" 2 "python's two layers stay"
+is "$(find "$ROOT/layers/sha256" -mindepth 1 -maxdepth 1 -type d | wc -l)" 2 "python's two layers stay"
 echo >&"$hold"
 exec {hold}>&-
 wait "$lpid" && rc=0 || rc=$?
