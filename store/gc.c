@@ -445,12 +445,14 @@ static void sweep_locks(struct lc_store *s, struct lc_gc_result *res)
 	}
 	while ((de = readdir(d))) {
 		cleanup_close int lfd = -1;
-		size_t len = strlen(de->d_name);
+		/* <chain id hex>.lock (layers) and blob-<hex>.lock (manifests, configs) */
+		const char *h = strncmp(de->d_name, "blob-", 5) ? de->d_name : de->d_name + 5;
+		size_t len = strlen(h);
 		char hex[65];
 
-		if (len != 64 + 5 || strcmp(de->d_name + 64, ".lock") != 0)
+		if (len != 64 + 5 || strcmp(h + 64, ".lock") != 0)
 			continue;
-		memcpy(hex, de->d_name, 64);
+		memcpy(hex, h, 64);
 		hex[64] = '\0';
 		if (!hex64(hex))
 			continue;
