@@ -3,6 +3,8 @@
 #ifndef LC_CMD_H
 #define LC_CMD_H
 
+#include <string.h>
+
 #include "../base/base.h"
 #include "../store/store.h"
 #include "../fetch/fetch.h"
