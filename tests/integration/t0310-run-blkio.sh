@@ -37,7 +37,8 @@ timed_dd() {
 		dd if=/dev/zero of=/f bs="$BS" count="$COUNT" oflag=direct 2>"$TMPD/dd.err" || rc=$?
 	t1=$(date +%s%N)
 	[[ $rc -eq 0 ]] || { diag "dd: exit $rc: $(cat "$TMPD/dd.err")"; echo 999; return; }
-	echo "$(((t1 - t0) / 10000000))" | sed 's/..$/.&/'
+	local cs=$(((t1 - t0) / 10000000)) # centiseconds: 7 is 0.07 s, not 7 s
+	printf '%d.%02d\n' $((cs / 100)) $((cs % 100))
 }
 # in_range VALUE LOW HIGH: LOW <= VALUE <= HIGH, decimals allowed
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'; }
