@@ -37,6 +37,8 @@ int cmd_stop(int argc, char **argv, const struct lc_global *g);
 int cmd_kill(int argc, char **argv, const struct lc_global *g);
 int cmd_rm(int argc, char **argv, const struct lc_global *g);
 int cmd_wait(int argc, char **argv, const struct lc_global *g);
+int cmd_start(int argc, char **argv, const struct lc_global *g);
+int cmd_restart(int argc, char **argv, const struct lc_global *g);
 int cmd_exec(int argc, char **argv, const struct lc_global *g);
 int cmd_volume(int argc, char **argv, const struct lc_global *g);
 int cmd_image(int argc, char **argv, const struct lc_global *g);
@@ -130,8 +132,9 @@ struct ctr_state {
 /* containers/<id>/spec.json: what it runs, as whom; enough for exec, stop and ps. */
 struct ctr_spec {
 	char **args, **env;
-	char **volumes; /* the named volumes it mounts */
-	char **ports;	/* published ports, "127.0.0.1:8080->80/tcp" */
+	char **volumes;	    /* the named volumes it mounts */
+	char **ports;	    /* published ports, "127.0.0.1:8080->80/tcp" */
+	char **run_options; /* run's options as given (up to the image): start parses them again */
 	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
 	bool auto_remove, no_seccomp;
 	uint64_t caps; /* its capability set: exec gets the same */
@@ -172,8 +175,66 @@ int ctr_each(const struct lc_global *g, char **names, int n,
 	     int (*fn)(struct lc_store *s, const char *id, const char *name, void *arg,
 		       struct lc_err **err),
 	     void *arg, bool print_name);
+/*
+ * Stop a running container: sig (<= 0: the image's StopSignal, else SIGTERM), then SIGKILL
+ * after secs (< 0: never); returns once it exited and its monitor let go of it. A container
+ * that does not run is fine (docker).
+ */
+int ctr_stop(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err);
+/*
+ * Start an exited (or created) container again (run.c): the options it was run with are
+ * parsed again, its rootfs mounted on its kept upper dir, and a monitor of its own runs it;
+ * returns once the command runs. A running container is left alone (0).
+ */
+int ctr_start(struct lc_store *s, const char *id, struct lc_err **err);
+/* Copy what the container's log gets from fd's offset on (logs.c) until it exited. */
+int ctr_log_follow(struct lc_store *s, const char *id, int fd, struct lc_err **err);
 /* "TERM", "SIGTERM", "15" -> 15; -1 when unknown */
 int ctr_signal_number(const char *name);
+
+/* ---------- run's options (runopts.c) ---------- */
+
+/* What `run` was asked for; `start` parses the same options again (spec.json keeps them). */
+struct run_opts {
+	struct lc_mount *mounts; /* -v, --mount, --tmpfs; a named volume's source is its name */
+	size_t n_mounts;
+	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
+	bool read_only;	 /* --read-only */
+	uint64_t caps;	 /* --cap-add/--cap-drop applied to docker's default set */
+	bool host_net, host_uts, host_ipc, host_pid;
+	char **add_hosts, **dns; /* --add-host NAME:IP, --dns IP */
+	struct lc_port *ports;	 /* -p */
+	size_t n_ports;
+	bool rm;
+	bool detach;	  /* -d */
+	bool init;	  /* --init: a reaper of ours is PID 1, the command its child */
+	bool help;	  /* --help: nothing else was parsed */
+	const char *name; /* --name */
+	char **env;	  /* -e, as given */
+	const char *entrypoint;
+	const char *hostname;
+	const char *platform;
+	const char *pull; /* missing|always|never */
+	const char *user;
+	const char *workdir;
+	bool no_seccomp;
+	bool interactive; /* -i */
+	bool tty;	  /* -t */
+	struct lc_cgroup_limits limits;
+	const char *cgroup_parent;
+	/* owned: what the fields above point into (strings point into argv) */
+	char **mount_strs, **cap_add, **cap_drop;
+	struct lc_cgroup_rate *rates;
+	char **raw; /* the options as given, argv[1] up to the image: what start parses again */
+};
+/*
+ * Parse run's options, argv[0] being the verb, up to the image (getopt restarted). Returns the
+ * index of the image argument (argc when there is none) or -1 with *err: LC_ERR_USAGE for a
+ * flag docker would refuse (print it as a usage error), else docker's daemon checks of the
+ * limits (LC_ERR_INVALID). The strings in *o point into argv, which must outlive it.
+ */
+int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **err);
+void run_opts_clear(struct run_opts *o);
 
 /* Column-aligned output like docker's tables. */
 struct cmd_table;

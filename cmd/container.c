@@ -129,10 +129,11 @@ int ctr_spec_write(struct lc_store *s, const char *id, const struct ctr_spec *sp
 		   struct lc_err **err)
 {
 	json_t *j = json_pack(
-		"{s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "Caps",
-		(json_int_t)sp->caps, "Ports", json_strv(sp->ports), "Volumes",
-		json_strv(sp->volumes), "Args", json_strv(sp->args), "Env", json_strv(sp->env),
-		"WorkingDir", sp->cwd ? sp->cwd : "", "User", sp->user ? sp->user : "", "Hostname",
+		"{s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "Caps",
+		(json_int_t)sp->caps, "RunOptions", json_strv(sp->run_options), "Ports",
+		json_strv(sp->ports), "Volumes", json_strv(sp->volumes), "Args",
+		json_strv(sp->args), "Env", json_strv(sp->env), "WorkingDir",
+		sp->cwd ? sp->cwd : "", "User", sp->user ? sp->user : "", "Hostname",
 		sp->hostname ? sp->hostname : "", "StopSignal",
 		sp->stop_signal ? sp->stop_signal : "", "AutoRemove", sp->auto_remove, "NoSeccomp",
 		sp->no_seccomp, "CgroupParent", sp->cgroup_parent ? sp->cgroup_parent : "");
@@ -157,6 +158,7 @@ int ctr_spec_read(struct lc_store *s, const char *id, struct ctr_spec *ret, stru
 	ret->env = strv_of(json_object_get(j, "Env"));
 	ret->volumes = strv_of(json_object_get(j, "Volumes"));
 	ret->ports = strv_of(json_object_get(j, "Ports"));
+	ret->run_options = strv_of(json_object_get(j, "RunOptions"));
 	/* a spec without Caps predates --cap-add/--cap-drop: docker's default set */
 	ret->caps = json_is_integer(json_object_get(j, "Caps"))
 			    ? (uint64_t)json_integer_value(json_object_get(j, "Caps"))
@@ -178,6 +180,7 @@ void ctr_spec_clear(struct ctr_spec *sp)
 	lc_strv_free(sp->env);
 	lc_strv_free(sp->volumes);
 	lc_strv_free(sp->ports);
+	lc_strv_free(sp->run_options);
 	free(sp->cwd);
 	free(sp->user);
 	free(sp->hostname);

@@ -71,6 +71,63 @@ static size_t put_records(const char *buf, size_t len, const struct logs_opts *o
 	return used;
 }
 
+/*
+ * The log's records from fd's offset on, the first skip of them left out; with o->follow,
+ * until the container exited (its monitor writes the log before the state says so).
+ */
+static int copy_log(struct lc_store *s, const char *id, int fd, const struct logs_opts *o,
+		    long skip, struct lc_err **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0, cap = 1 << 16;
+	bool mid = false;
+
+	buf = lc_xmalloc(cap);
+	for (;;) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		size_t used;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0) {
+			len += (size_t)r;
+			used = put_records(buf, len, o, skip, &mid);
+			for (const char *p = buf; p < buf + used; p++)
+				if (*p == '\n' && skip > 0)
+					skip--;
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			if (len == cap) /* a record longer than the buffer: cannot be ours */
+				len = 0;
+			continue;
+		}
+		if (!o->follow)
+			break;
+		{
+			struct ctr_state st;
+
+			if (ctr_state_read(s, id, &st, err) < 0)
+				return -1;
+			/* the monitor writes the log before the state says exited */
+			if (!ctr_running(&st) && strcmp(st.status, "created") != 0) {
+				r = read(fd, buf + len, cap - len);
+				if (r > 0) {
+					len += (size_t)r;
+					continue;
+				}
+				break;
+			}
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	}
+	return 0;
+}
+
+int ctr_log_follow(struct lc_store *s, const char *id, int fd, struct lc_err **err)
+{
+	return copy_log(s, id, fd, &(struct logs_opts){ .follow = true, .tail = -1 }, 0, err);
+}
+
 int cmd_logs(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct option opts[] = {
@@ -81,14 +138,12 @@ int cmd_logs(int argc, char **argv, const struct lc_global *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct logs_opts o = { .tail = -1 };
-	cleanup_free char *id = NULL, *buf = NULL;
+	cleanup_free char *id = NULL;
 	cleanup_close int fd = -1;
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
-	size_t len = 0, cap = 1 << 16;
-	bool mid = false;
 	long skip = 0;
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, ":fn:th", opts, NULL)) != -1) {
 		switch (c) {
@@ -132,57 +187,19 @@ int cmd_logs(int argc, char **argv, const struct lc_global *g)
 		lc_store_close(s);
 		return cmd_report(err, EXIT_ERR);
 	}
-	buf = lc_xmalloc(cap);
 	if (o.tail >= 0) {
 		/* count the records first: the log is read twice, never held whole */
+		cleanup_free char *buf = lc_xmalloc(1 << 16);
 		long n = 0;
-		ssize_t r;
+		ssize_t got;
 
-		while ((r = read(fd, buf, cap)) > 0)
-			for (ssize_t i = 0; i < r; i++)
+		while ((got = read(fd, buf, 1 << 16)) > 0)
+			for (ssize_t i = 0; i < got; i++)
 				n += buf[i] == '\n';
 		skip = n > o.tail ? n - o.tail : 0;
 		lseek(fd, 0, SEEK_SET);
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap - len);
-		size_t used;
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r > 0) {
-			len += (size_t)r;
-			used = put_records(buf, len, &o, skip, &mid);
-			for (const char *p = buf; p < buf + used; p++)
-				if (*p == '\n' && skip > 0)
-					skip--;
-			memmove(buf, buf + used, len - used);
-			len -= used;
-			if (len == cap) /* a record longer than the buffer: cannot be ours */
-				len = 0;
-			continue;
-		}
-		if (!o.follow)
-			break;
-		{
-			struct ctr_state st;
-
-			if (ctr_state_read(s, id, &st, &err) < 0) {
-				lc_store_close(s);
-				return cmd_report(err, EXIT_ERR);
-			}
-			/* the monitor writes the log before the state says exited */
-			if (!ctr_running(&st) && strcmp(st.status, "created") != 0) {
-				r = read(fd, buf + len, cap - len);
-				if (r > 0) {
-					len += (size_t)r;
-					continue;
-				}
-				break;
-			}
-		}
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-	}
+	r = copy_log(s, id, fd, &o, skip, &err);
 	lc_store_close(s);
-	return EXIT_OK;
+	return r < 0 ? cmd_report(err, EXIT_ERR) : EXIT_OK;
 }

@@ -25,6 +25,8 @@ static const char usage[] =
 	"  exec      Run a command in a running container\n"
 	"  ps        List containers\n"
 	"  logs      Fetch the logs of a detached container\n"
+	"  start     Start stopped containers again\n"
+	"  restart   Restart containers\n"
 	"  stop      Stop running containers\n"
 	"  kill      Kill running containers\n"
 	"  wait      Wait for containers to stop and print their exit codes\n"
@@ -107,6 +109,7 @@ static const struct {
 	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
 	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
+	{ "start", cmd_start },	  { "restart", cmd_restart },
 };
 
 int main(int argc, char **argv)

@@ -42,6 +42,8 @@ static const char run_usage[] =
 	"  -e, --env list            set environment variables (KEY=VALUE, or KEY to copy ours)\n"
 	"      --entrypoint string   overwrite the image's ENTRYPOINT\n"
 	"  -h, --hostname string     container host name (default: the short container id)\n"
+	"      --init                run a reaper of ours as PID 1 that forwards signals to the\n"
+	"                            command and reaps orphaned processes\n"
 	"  -i, --interactive         keep STDIN attached (default: the container reads /dev/null)\n"
 	"  -m, --memory bytes        memory limit (100m, 1g: k, m, g units)\n"
 	"      --memory-reservation bytes  memory soft limit\n"
@@ -65,33 +67,6 @@ static const char run_usage[] =
 	"                            symlinks; mounted nosuid,nodev)\n"
 	"  -w, --workdir string      working directory inside the container\n"
 	"      --help                print this help\n";
-
-struct run_opts {
-	struct lc_mount *mounts; /* -v, --mount, --tmpfs; a named volume's source is its name */
-	size_t n_mounts;
-	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
-	bool read_only;	 /* --read-only */
-	uint64_t caps;	 /* --cap-add/--cap-drop applied to docker's default set */
-	bool host_net, host_uts, host_ipc;
-	char **add_hosts, **dns; /* --add-host NAME:IP, --dns IP */
-	struct lc_port *ports;	 /* -p */
-	size_t n_ports;
-	bool rm;
-	bool detach;	  /* -d */
-	const char *name; /* --name */
-	char **env;
-	const char *entrypoint;
-	const char *hostname;
-	const char *platform;
-	const char *pull; /* missing|always|never */
-	const char *user;
-	const char *workdir;
-	bool no_seccomp;
-	bool interactive; /* -i */
-	bool tty;	  /* -t */
-	struct lc_cgroup_limits limits;
-	const char *cgroup_parent;
-};
 
 /* Where a container's cgroup parent is noted, for the sweep after a killed layerctl. */
 #define CGROUP_PARENT_FILE    "cgroup-parent"
@@ -165,15 +140,22 @@ static void sweep_stale_containers(struct lc_store *s)
 		return;
 	}
 	for (size_t i = 0; ids[i]; i++) {
-		cleanup_free char *dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
+		cleanup_free char *dir = NULL;
 		struct ctr_spec sp = { 0 };
 		struct ctr_state st;
 		bool keep = false;
 		cleanup_free char *parent = NULL;
-		cleanup_close int dirfd =
-			open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		cleanup_close int dirfd = -1;
 		struct lc_err *pe = NULL;
 
+		/* ours while we look: a start may have taken it since it was listed */
+		if (lc_store_container_take(s, ids[i], &e) < 0) {
+			lc_err_free(e);
+			e = NULL;
+			continue;
+		}
+		dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), ids[i]);
+		dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		/* its cgroup first: the dir is where we noted its parent */
 		if (dirfd >= 0 &&
 		    lc_read_file_at(dirfd, CGROUP_PARENT_FILE, 4096, &parent, NULL, &pe) == 0 &&
@@ -181,6 +163,7 @@ static void sweep_stale_containers(struct lc_store *s)
 			/* still there (busy): keep the container, so a later run tries again */
 			lc_err_free(e);
 			e = NULL;
+			lc_store_container_release(s, ids[i]);
 			continue;
 		}
 		lc_err_free(pe);
@@ -207,6 +190,7 @@ static void sweep_stale_containers(struct lc_store *s)
 			lc_store_container_remove(s, ids[i], &e);
 		lc_err_free(e);
 		e = NULL;
+		lc_store_container_release(s, ids[i]);
 	}
 }
 
@@ -322,7 +306,8 @@ static void on_started(void *arg, pid_t pid)
  */
 static int supervise(struct lc_store *s, const char *id, const char *cdir,
 		     struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
-		     const int *port_fds, int notify, int *ret_status, struct lc_err **err)
+		     const int *port_fds, int notify, bool again, int *ret_status,
+		     struct lc_err **err)
 {
 	struct ctr_state st = { .status = "created" };
 	struct started x = { .s = s,
@@ -356,7 +341,9 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 	}
 	lc_err_free(e);
 	e = NULL;
-	snprintf(st.status, sizeof(st.status), r == 0 || st.started_at[0] ? "exited" : "created");
+	/* docker: a start that fails leaves the container exited with 125-127 (created if new) */
+	snprintf(st.status, sizeof(st.status),
+		 r == 0 || st.started_at[0] || again ? "exited" : "created");
 	lc_rfc3339_now(st.finished_at, sizeof(st.finished_at));
 	st.pid = 0;
 	st.pid_start = 0;
@@ -375,7 +362,7 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
  */
 static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 			struct lc_launch_cfg *cfg, const struct run_opts *o, struct lc_cgroup *cg,
-			const int *port_fds, struct lc_err **err)
+			const int *port_fds, bool again, struct lc_err **err)
 {
 	int p[2];
 	pid_t pid;
@@ -414,7 +401,7 @@ static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 			dup2(nullfd, i);
 		cfg->detached = true;
 		cfg->log_fd = logfd;
-		if (supervise(s, id, cdir, cfg, o, cg, port_fds, p[1], &status, &e) < 0) {
+		if (supervise(s, id, cdir, cfg, o, cg, port_fds, p[1], again, &status, &e) < 0) {
 			/* not started: the waiting layerctl prints why (it reads our pipe) */
 			char code = e && e->code == LC_ERR_NOEXEC ? 'N'
 				    : e && e->code == LC_ERR_EXEC ? 'X'
@@ -434,7 +421,6 @@ static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 	while (n < 0 && errno == EINTR);
 	if (n == 1 && c == 'S') {
 		close(p[0]);
-		printf("%s\n", id);
 		return 0;
 	}
 	{
@@ -461,24 +447,124 @@ static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 	}
 }
 
+/* Listen on o's host ports (a busy one fails the start before anything runs: 125). */
+static int listen_ports(const struct run_opts *o, int **ret_fds, struct lc_err **err)
+{
+	cleanup_free int *fds = lc_xcalloc(o->n_ports + 1, sizeof(int));
+
+	for (size_t i = 0; i < o->n_ports; i++) {
+		if (lc_port_listen(&o->ports[i], &fds[i], err) < 0) {
+			while (i > 0)
+				close(fds[--i]);
+			return -1;
+		}
+	}
+	*ret_fds = TAKE_PTR(fds);
+	return 0;
+}
+
+/* What a container made already is started with. */
+struct start_plan {
+	const char *id, *cdir;
+	const struct ctr_spec *sp; /* its command, env, working dir, user, hostname */
+	char *const *lowers;	   /* its layers, topmost first */
+	size_t n_lowers;
+	bool again;  /* it ran before (start, restart): a failed start leaves it exited */
+	bool detach; /* a monitor runs it; else we do, to its end (*ret_status) */
+};
+
+/*
+ * Start a container whose dir this store handle holds: listen on its ports, make its cgroup,
+ * mount its rootfs on its (kept) upper dir, run it. What fails before its command runs leaves
+ * nothing listening, mounted or in a cgroup; the dir stays (a new one is the caller's to drop).
+ * *ret_launched: it got as far as the launch, whose end (or failure) is recorded in its state.
+ */
+static int start_container(struct lc_store *s, const struct run_opts *o,
+			   const struct start_plan *pl, bool *ret_launched, int *ret_status,
+			   struct lc_err **err)
+{
+	cleanup_free char *rootfs = NULL;
+	cleanup_free struct lc_mount *mounts = NULL;
+	cleanup_free int *port_fds = NULL;
+	cleanup_strv char **vpaths = NULL;
+	struct lc_launch_cfg cfg = { 0 };
+	struct lc_cgroup *cg = NULL;
+	int r;
+	size_t i;
+
+	if (listen_ports(o, &port_fds, err) < 0)
+		return -1;
+	/* no limit, no cgroup: the container stays in ours, and nothing is written */
+	if (lc_cgroup_limits_any(&o->limits) && create_cgroup(o, pl->id, pl->cdir, &cg, err) < 0)
+		goto fail;
+	/* a named volume is mounted from its dir in the store (made on first use, as docker) */
+	mounts = lc_xcalloc(o->n_mounts + 1, sizeof(*mounts));
+	for (i = 0; i < o->n_mounts; i++) {
+		cleanup_free char *vpath = NULL;
+
+		mounts[i] = o->mounts[i];
+		if (!o->is_volume[i])
+			continue;
+		if (lc_store_volume_path(s, o->mounts[i].source, true, &vpath, err) < 0)
+			goto fail;
+		lc_strv_push(&vpaths, vpath);
+		mounts[i].source = vpaths[lc_strv_len(vpaths) - 1];
+	}
+	cfg.argv = pl->sp->args;
+	cfg.env = pl->sp->env;
+	cfg.cwd = pl->sp->cwd && *pl->sp->cwd ? pl->sp->cwd : "/";
+	cfg.hostname = pl->sp->hostname;
+	cfg.user = pl->sp->user && *pl->sp->user ? pl->sp->user : NULL;
+	cfg.no_seccomp = o->no_seccomp;
+	cfg.interactive = o->interactive;
+	cfg.tty = o->tty;
+	cfg.init = o->init;
+	cfg.cgroup = cg;
+	cfg.caps_set = true;
+	cfg.caps = o->caps;
+	cfg.host_net = o->host_net;
+	cfg.host_uts = o->host_uts;
+	cfg.host_ipc = o->host_ipc;
+	cfg.add_hosts = o->add_hosts;
+	cfg.dns = o->dns;
+	cfg.mounts = mounts;
+	cfg.n_mounts = o->n_mounts;
+	cfg.read_only = o->read_only;
+	if (lc_overlay_mount(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir, err) < 0)
+		goto fail;
+	rootfs = lc_xasprintf("%s/merged", pl->cdir);
+	cfg.rootfs = rootfs;
+	cfg.state_dir = pl->cdir;
+	*ret_launched = true;
+	if (pl->detach)
+		r = run_detached(s, pl->id, pl->cdir, &cfg, o, TAKE_PTR(cg), port_fds, pl->again,
+				 err);
+	else
+		r = supervise(s, pl->id, pl->cdir, &cfg, o, TAKE_PTR(cg), port_fds, -1, pl->again,
+			      ret_status, err);
+	for (i = 0; i < o->n_ports; i++)
+		close(port_fds[i]);
+	return r;
+fail:
+	for (i = 0; i < o->n_ports; i++)
+		close(port_fds[i]);
+	lc_cgroup_destroy(cg, NULL);
+	return -1;
+}
+
 static int run_container(struct lc_store *s, const struct cmd_image *im, const struct run_opts *o,
 			 char *const *user_cmd, int *ret_status, struct lc_err **err)
 {
-	cleanup_free char *id = NULL, *cdir = NULL, *rootfs = NULL, *taken = NULL;
+	cleanup_free char *id = NULL, *cdir = NULL, *taken = NULL;
 	cleanup_strv char **argv = NULL, **env = NULL, **lowers = NULL;
-	cleanup_strv char **volumes = NULL, **vpaths = NULL;
-	cleanup_free struct lc_mount *mounts = NULL;
-	cleanup_free char *vpath = NULL;
-	cleanup_free int *port_fds = NULL;
-	cleanup_strv char **port_strs = NULL;
+	cleanup_strv char **volumes = NULL, **port_strs = NULL;
 	char hostname[13];
-	int r;
-	struct lc_launch_cfg cfg = { 0 };
 	struct lc_err *cleanup_err = NULL;
-	struct lc_cgroup *cg = NULL;
 	struct ctr_spec spec = { 0 };
 	struct ctr_state st = { .status = "created" };
+	bool launched = false;
 	size_t i;
+	int r;
 
 	argv = build_argv(im->config, o->entrypoint, user_cmd);
 	if (!argv || !argv[0])
@@ -490,25 +576,14 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 				  "container \"%s\". You have to remove (or rename) that container "
 				  "to be able to reuse that name.",
 				  o->name, taken);
-	/* a busy host port fails the run before anything is made (125) */
-	port_fds = lc_xcalloc(o->n_ports + 1, sizeof(int));
-	for (i = 0; i < o->n_ports; i++) {
-		if (lc_port_listen(&o->ports[i], &port_fds[i], err) < 0) {
-			while (i > 0)
-				close(port_fds[--i]);
-			return -1;
-		}
+	for (i = 0; i < o->n_ports; i++)
 		port_strs_push(&port_strs, &o->ports[i]);
-	}
-	if (lc_store_container_create(s, &id, &cdir, err) < 0) {
-		for (i = 0; i < o->n_ports; i++)
-			close(port_fds[i]);
+	for (i = 0; i < o->n_mounts; i++)
+		if (o->is_volume[i])
+			lc_strv_push(&volumes, o->mounts[i].source);
+	if (lc_store_container_create(s, &id, &cdir, err) < 0)
 		return -1;
-	}
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
-	/* no limit, no cgroup: the container stays in ours, and nothing is written */
-	if (lc_cgroup_limits_any(&o->limits) && create_cgroup(o, id, cdir, &cg, err) < 0)
-		goto fail_rm;
 	/* overlay wants the topmost layer first */
 	lowers = lc_xcalloc(im->n_layers + 1, sizeof(char *));
 	for (i = 0; i < im->n_layers; i++)
@@ -526,614 +601,139 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 					    err) < 0)
 		goto fail_rm;
 	env = ctr_build_env(im->config->env, o->env);
-	cfg.argv = argv;
-	cfg.env = env;
-	cfg.cwd = o->workdir ? o->workdir
-			     : (im->config->workdir && *im->config->workdir ? im->config->workdir
-									    : "/");
-	cfg.hostname = o->hostname ? o->hostname : hostname;
-	cfg.no_seccomp = o->no_seccomp;
-	cfg.interactive = o->interactive;
-	cfg.tty = o->tty;
-	cfg.user = o->user ? o->user
-			   : (im->config->user && *im->config->user ? im->config->user : NULL);
-	cfg.cgroup = cg;
-	/* a named volume is mounted from its dir in the store (made on first use, as docker) */
-	mounts = lc_xcalloc(o->n_mounts + 1, sizeof(*mounts));
-	for (i = 0; i < o->n_mounts; i++) {
-		mounts[i] = o->mounts[i];
-		if (!o->is_volume[i])
-			continue;
-		if (lc_store_volume_path(s, o->mounts[i].source, true, &vpath, err) < 0)
-			goto fail_rm;
-		lc_strv_push(&volumes, o->mounts[i].source);
-		lc_strv_push(&vpaths, vpath);
-		mounts[i].source = vpaths[lc_strv_len(vpaths) - 1];
-		vpath = (free(vpath), NULL);
-	}
-	cfg.caps_set = true;
-	cfg.caps = o->caps;
-	cfg.host_net = o->host_net;
-	cfg.host_uts = o->host_uts;
-	cfg.host_ipc = o->host_ipc;
-	cfg.add_hosts = o->add_hosts;
-	cfg.dns = o->dns;
-	cfg.mounts = mounts;
-	cfg.n_mounts = o->n_mounts;
-	cfg.read_only = o->read_only;
-	/* what exec, stop and ps need to know of it later */
+	/* what exec, stop, ps and start need to know of it later */
 	spec = (struct ctr_spec){
 		.args = argv,
 		.env = env,
-		.cwd = (char *)cfg.cwd,
-		.user = (char *)(cfg.user ? cfg.user : ""),
-		.hostname = (char *)cfg.hostname,
+		.cwd = (char *)(o->workdir				      ? o->workdir
+				: im->config->workdir && *im->config->workdir ? im->config->workdir
+									      : "/"),
+		.user = (char *)(o->user				 ? o->user
+				 : im->config->user && *im->config->user ? im->config->user
+									 : ""),
+		.hostname = (char *)(o->hostname ? o->hostname : hostname),
 		.stop_signal = im->config->stop_signal,
 		.cgroup_parent =
 			(char *)(o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT),
 		.volumes = volumes,
 		.ports = port_strs,
+		.run_options = o->raw,
 		.caps = o->caps,
 		.auto_remove = o->rm,
 		.no_seccomp = o->no_seccomp,
 	};
 	if (ctr_spec_write(s, id, &spec, err) < 0 || ctr_state_write(s, id, &st, err) < 0)
 		goto fail_rm;
-	if (lc_overlay_mount(s, (const char *const *)lowers, im->n_layers, cdir, err) < 0)
+	r = start_container(s, o,
+			    &(struct start_plan){ .id = id,
+						  .cdir = cdir,
+						  .sp = &spec,
+						  .lowers = lowers,
+						  .n_lowers = im->n_layers,
+						  .detach = o->detach },
+			    &launched, ret_status, err);
+	if (r < 0 && !launched)
 		goto fail_rm;
-	rootfs = lc_xasprintf("%s/merged", cdir);
-	cfg.rootfs = rootfs;
-	cfg.state_dir = cdir;
-	if (o->detach)
-		r = run_detached(s, id, cdir, &cfg, o, TAKE_PTR(cg), port_fds, err);
-	else
-		r = supervise(s, id, cdir, &cfg, o, TAKE_PTR(cg), port_fds, -1, ret_status, err);
-	for (i = 0; i < o->n_ports; i++)
-		close(port_fds[i]);
+	if (r == 0 && o->detach)
+		printf("%s\n", id);
 	return r;
 fail_rm:
-	for (i = 0; i < o->n_ports; i++)
-		close(port_fds[i]);
-	lc_cgroup_destroy(cg, NULL);
 	lc_store_container_remove(s, id, &cleanup_err);
 	lc_err_free(cleanup_err);
 	return -1;
 }
 
-static bool strv_has_all(char *const *v)
+int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 {
-	for (size_t i = 0; v && v[i]; i++)
-		if (!strcasecmp(v[i], "ALL"))
-			return true;
-	return false;
-}
+	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { 0 };
+	cleanup_free char *cdir = NULL;
+	cleanup_strv char **argv = NULL;
+	struct lc_container_config *cc = NULL;
+	struct ctr_spec sp = { 0 };
+	struct ctr_state st;
+	bool launched = false;
+	int r = -1, status = 0;
 
-/* docker's rules: defaults + adds - drops; "ALL" in adds is everything, in drops nothing */
-static uint64_t caps_of(char *const *add, char *const *drop)
-{
-	uint64_t m = strv_has_all(add) ? lc_caps_all() : strv_has_all(drop) ? 0 : LC_DEFAULT_CAPS;
-
-	for (size_t i = 0; add && add[i]; i++)
-		if (strcasecmp(add[i], "ALL"))
-			m |= 1ULL << lc_cap_number(add[i]);
-	for (size_t i = 0; drop && drop[i]; i++)
-		if (strcasecmp(drop[i], "ALL"))
-			m &= ~(1ULL << lc_cap_number(drop[i]));
-	return m;
-}
-
-static void run_opts_clear(struct run_opts *o)
-{
-	free(o->mounts);
-	free(o->is_volume);
-	free(o->ports);
-	lc_strv_free(o->add_hosts);
-	lc_strv_free(o->dns);
-}
-
-static struct lc_mount *new_mount(struct run_opts *o, bool volume)
-{
-	o->mounts = lc_xrealloc(o->mounts, (o->n_mounts + 1) * sizeof(*o->mounts));
-	o->is_volume = lc_xrealloc(o->is_volume, (o->n_mounts + 1) * sizeof(*o->is_volume));
-	o->is_volume[o->n_mounts] = volume;
-	o->mounts[o->n_mounts] = (struct lc_mount){ 0 };
-	return &o->mounts[o->n_mounts++];
-}
-
-/* -v SRC:DST[:ro|rw]: SRC absolute is a host path, else a volume's name. Pieces into *keep. */
-static int parse_volume_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
-{
-	cleanup_strv char **parts = NULL;
-	struct lc_mount *m;
-	const char *p = v;
-	size_t n;
-
-	while (p) {
-		const char *c = strchr(p, ':');
-
-		lc_strv_push(&parts, "");
-		free(parts[lc_strv_len(parts) - 1]);
-		parts[lc_strv_len(parts) - 1] = c ? lc_xstrndup(p, (size_t)(c - p)) : lc_xstrdup(p);
-		p = c ? c + 1 : NULL;
-	}
-	n = lc_strv_len(parts);
-	if (!parts || n < 2 || n > 3 || !*parts[0] || !*parts[1] || /* !parts: for gcc's analyzer */
-	    (n == 3 && strcmp(parts[2], "ro") && strcmp(parts[2], "rw")))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid volume specification: '%s'", v);
-	m = new_mount(o, parts[0][0] != '/');
-	m->kind = LC_MOUNT_BIND;
-	m->readonly = n == 3 && !strcmp(parts[2], "ro");
-	lc_strv_push(keep, parts[0]);
-	m->source = (*keep)[lc_strv_len(*keep) - 1];
-	lc_strv_push(keep, parts[1]);
-	m->target = (*keep)[lc_strv_len(*keep) - 1];
-	return 0;
-}
-
-/* --mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..,tmpfs-mode=..] */
-static int parse_mount_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
-{
-	cleanup_free char *copy = lc_xstrdup(v);
-	const char *type = NULL, *src = NULL, *dst = NULL, *size = NULL, *mode = NULL;
-	bool ro = false;
-	struct lc_mount *m;
-	char *save = NULL;
-
-	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(kv, '=');
-		const char *val = eq ? eq + 1 : NULL;
-
-		if (eq)
-			*eq = 0;
-		if (!strcmp(kv, "type") && val)
-			type = val;
-		else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && val)
-			src = val;
-		else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
-			  !strcmp(kv, "dst")) &&
-			 val)
-			dst = val;
-		else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
-			ro = !val || !strcmp(val, "true") || !strcmp(val, "1");
-		else if (!strcmp(kv, "tmpfs-size") && val)
-			size = val;
-		else if (!strcmp(kv, "tmpfs-mode") && val)
-			mode = val;
-		else
-			return lc_err_set(
-				err, LC_ERR_INVALID, 0,
-				"invalid argument \"%s\" for \"--mount\" flag: unexpected "
-				"key '%s'",
-				v, kv);
-	}
-	if (!type || !dst || (strcmp(type, "tmpfs") && !src) ||
-	    (strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs")))
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "invalid argument \"%s\" for \"--mount\" flag: type, source and "
-				  "target are needed (type bind, volume or tmpfs)",
-				  v);
-	if (!strcmp(type, "bind") && src[0] != '/')
-		return lc_err_set(
-			err, LC_ERR_INVALID, 0,
-			"invalid mount config for type \"bind\": bind source path must be "
-			"absolute: '%s'",
-			src);
-	m = new_mount(o, !strcmp(type, "volume"));
-	m->kind = strcmp(type, "tmpfs") ? LC_MOUNT_BIND : LC_MOUNT_TMPFS;
-	m->readonly = ro;
-	if (src) {
-		lc_strv_push(keep, src);
-		m->source = (*keep)[lc_strv_len(*keep) - 1];
-	}
-	lc_strv_push(keep, dst);
-	m->target = (*keep)[lc_strv_len(*keep) - 1];
-	if (size) {
-		lc_strv_push(keep, size);
-		m->size = (*keep)[lc_strv_len(*keep) - 1];
-	}
-	if (mode) {
-		lc_strv_push(keep, mode);
-		m->mode = (*keep)[lc_strv_len(*keep) - 1];
-	}
-	return 0;
-}
-
-/* --tmpfs PATH[:size=..,mode=..,ro,exec] */
-static int parse_tmpfs_flag(struct run_opts *o, const char *v, char ***keep, struct lc_err **err)
-{
-	const char *colon = strchr(v, ':');
-	struct lc_mount *m = new_mount(o, false);
-	cleanup_free char *opts = colon ? lc_xstrdup(colon + 1) : NULL;
-	char *save = NULL;
-
-	m->kind = LC_MOUNT_TMPFS;
-	lc_strv_push(keep, "");
-	free((*keep)[lc_strv_len(*keep) - 1]);
-	(*keep)[lc_strv_len(*keep) - 1] =
-		colon ? lc_xstrndup(v, (size_t)(colon - v)) : lc_xstrdup(v);
-	m->target = (*keep)[lc_strv_len(*keep) - 1];
-	for (char *kv = opts ? strtok_r(opts, ",", &save) : NULL; kv;
-	     kv = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(kv, "size=", 5)) {
-			lc_strv_push(keep, kv + 5);
-			m->size = (*keep)[lc_strv_len(*keep) - 1];
-		} else if (!strncmp(kv, "mode=", 5)) {
-			lc_strv_push(keep, kv + 5);
-			m->mode = (*keep)[lc_strv_len(*keep) - 1];
-		} else if (!strcmp(kv, "ro")) {
-			m->readonly = true;
-		} else if (!strcmp(kv, "exec")) {
-			m->exec = true;
-		} else if (strcmp(kv, "rw") && strcmp(kv, "noexec") && strcmp(kv, "nosuid") &&
-			   strcmp(kv, "nodev")) {
-			return lc_err_set(
-				err, LC_ERR_INVALID, 0,
-				"invalid --tmpfs option '%s' (size=, mode=, ro, rw, exec, "
-				"noexec)",
-				kv);
-		}
-	}
-	return 0;
-}
-
-enum {
-	OPT_MEMORY_SWAP = 256,
-	OPT_MEMORY_RESERVATION,
-	OPT_CPUS,
-	OPT_CPUSET_CPUS,
-	OPT_PIDS_LIMIT,
-	OPT_BLKIO_WEIGHT,
-	OPT_OOM_KILL_DISABLE,
-	OPT_CGROUP_PARENT,
-	OPT_MOUNT,
-	OPT_TMPFS,
-	OPT_READ_ONLY,
-	OPT_PULL,
-	OPT_CAP_ADD,
-	OPT_CAP_DROP,
-	OPT_NET,
-	OPT_UTS,
-	OPT_IPC,
-	OPT_PID,
-	OPT_ADD_HOST,
-	OPT_DNS,
-	OPT_RATE, /* + enum lc_cgroup_rate_kind */
-	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
-};
-
-static bool is_limit_opt(int c)
-{
-	return c == 'm' || c == 'c' || (c >= OPT_MEMORY_SWAP && c <= OPT_OOM_KILL_DISABLE) ||
-	       (c >= OPT_RATE && c <= OPT_RATE_END);
-}
-
-/* A decimal int64 like Go's strconv.ParseInt, with its error text. */
-static int parse_int(const char *s, const char *flag, int64_t *ret, struct lc_err **err)
-{
-	char *end;
-
-	errno = 0;
-	*ret = strtoll(s, &end, 10);
-	if (!*s || *end || errno || *s == ' ')
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
-				  "parsing \"%s\": %s",
-				  s, flag, s,
-				  errno == ERANGE ? "value out of range" : "invalid syntax");
-	return 0;
-}
-
-static int parse_size_flag(const char *s, const char *flag, int64_t *ret, struct lc_err **err)
-{
-	if (lc_parse_size(s, ret) < 0)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", s,
-				  flag, s);
-	return 0;
-}
-
-/* One of docker's resource flags into l (rates appended to *rates, which l points at). */
-static int parse_limit(int c, const char *v, struct lc_cgroup_limits *l,
-		       struct lc_cgroup_rate **rates, struct lc_err **err)
-{
-	int64_t n;
-
-	switch (c) {
-	case 'm':
-		return parse_size_flag(v, "-m, --memory", &l->memory, err);
-	case OPT_MEMORY_SWAP:
-		/* docker's MemSwapBytes: -1 is unlimited swap, else a size */
-		if (!strcmp(v, "-1")) {
-			l->memory_swap = -1;
-			return 0;
-		}
-		return parse_size_flag(v, "--memory-swap", &l->memory_swap, err);
-	case OPT_MEMORY_RESERVATION:
-		return parse_size_flag(v, "--memory-reservation", &l->memory_reservation, err);
-	case OPT_CPUS: {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-		if (lc_cgroup_parse_cpus(v, ncpu > 0 ? ncpu : 1, &l->nano_cpus, err) < 0)
-			return lc_err_prefix(err, "invalid argument \"%s\" for \"--cpus\" flag", v);
-		return 0;
-	}
-	case 'c':
-		return parse_int(v, "-c, --cpu-shares", &l->cpu_shares, err);
-	case OPT_CPUSET_CPUS:
-		if (lc_cgroup_parse_cpuset(v, err) < 0)
+	/* who holds it runs it (or is starting it): docker leaves a running one alone */
+	if (lc_store_container_take(s, id, err) < 0) {
+		if ((*err)->code != LC_ERR_EXISTS)
 			return -1;
-		l->cpuset_cpus = v;
-		return 0;
-	case OPT_PIDS_LIMIT:
-		return parse_int(v, "--pids-limit", &l->pids_limit, err);
-	case OPT_BLKIO_WEIGHT:
-		if (parse_int(v, "--blkio-weight", &n, err) < 0)
-			return -1;
-		if (n < 0 || n > 65535)
-			return lc_err_set(err, LC_ERR_INVALID, 0,
-					  "invalid argument \"%s\" for \"--blkio-weight\" flag: "
-					  "strconv.ParseUint: parsing \"%s\": value out of range",
-					  v, v);
-		l->blkio_weight = (int)n;
-		return 0;
-	case OPT_OOM_KILL_DISABLE:
-		l->oom_kill_disable = true;
-		return 0;
-	default: {
-		struct lc_cgroup_rate r;
-
-		if (lc_cgroup_parse_rate(v, (enum lc_cgroup_rate_kind)(c - OPT_RATE), NULL, &r,
-					 err) < 0)
-			return -1;
-		*rates = lc_xrealloc(*rates, (l->n_rates + 1) * sizeof(**rates));
-		(*rates)[l->n_rates++] = r;
-		l->rates = *rates;
+		lc_err_free(*err);
+		*err = NULL;
 		return 0;
 	}
+	if (ctr_state_read(s, id, &st, err) < 0 || ctr_spec_read(s, id, &sp, err) < 0 ||
+	    lc_store_container_config_read(s, id, &cc, err) < 0)
+		goto out;
+	if (ctr_running(&st)) {
+		r = 0;
+		goto out;
 	}
+	/* the options it was run with, parsed again as run parsed them */
+	lc_strv_push(&argv, "run");
+	for (size_t i = 0; sp.run_options && sp.run_options[i]; i++)
+		lc_strv_push(&argv, sp.run_options[i]);
+	if (run_opts_parse((int)lc_strv_len(argv), argv, &o, err) < 0 ||
+	    lc_cgroup_check_layout(&o.limits, err) < 0) {
+		lc_err_prefix(err, "the options it was run with");
+		goto out;
+	}
+	if (o.interactive || o.tty) {
+		lc_err_set(err, LC_ERR_INVALID, 0,
+			   "a container run with -i or -t cannot be started again yet");
+		goto out;
+	}
+	cdir = lc_xasprintf("%s/containers/%s", lc_store_root(s), id);
+	/* whatever a killed run or monitor left of it goes first (a cgroup, a mount) */
+	if (lc_cgroup_remove(sp.cgroup_parent, id, err) < 0 && (*err)->code != LC_ERR_INVALID)
+		goto out;
+	lc_err_free(*err);
+	*err = NULL;
+	if (lc_overlay_umount(cdir, err) < 0)
+		goto out;
+	r = start_container(s, &o,
+			    &(struct start_plan){ .id = id,
+						  .cdir = cdir,
+						  .sp = &sp,
+						  .lowers = cc->layers,
+						  .n_lowers = cc->n_layers,
+						  .again = true,
+						  .detach = true },
+			    &launched, &status, err);
+out:
+	/* the monitor holds it now (or nobody: it stays as it was) */
+	lc_store_container_release(s, id);
+	lc_container_config_free(cc);
+	ctr_spec_clear(&sp);
+	return r;
 }
 
 int cmd_run(int argc, char **argv, const struct lc_global *g)
 {
-	static const struct option opts[] = {
-		{ "rm", no_argument, NULL, 'R' },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'N' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "entrypoint", required_argument, NULL, 'E' },
-		{ "hostname", required_argument, NULL, 'h' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "platform", required_argument, NULL, 'P' },
-		{ "pull", required_argument, NULL, OPT_PULL },
-		{ "security-opt", required_argument, NULL, 'S' },
-		{ "tty", no_argument, NULL, 't' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
-		{ "memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "cpu-shares", required_argument, NULL, 'c' },
-		{ "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
-		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
-		{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
-		{ "device-read-bps", required_argument, NULL, OPT_RATE + LC_RATE_READ_BPS },
-		{ "device-write-bps", required_argument, NULL, OPT_RATE + LC_RATE_WRITE_BPS },
-		{ "device-read-iops", required_argument, NULL, OPT_RATE + LC_RATE_READ_IOPS },
-		{ "device-write-iops", required_argument, NULL, OPT_RATE + LC_RATE_WRITE_IOPS },
-		{ "oom-kill-disable", no_argument, NULL, OPT_OOM_KILL_DISABLE },
-		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "publish", required_argument, NULL, 'p' },
-		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
-		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "network", required_argument, NULL, OPT_NET },
-		{ "uts", required_argument, NULL, OPT_UTS },
-		{ "ipc", required_argument, NULL, OPT_IPC },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "add-host", required_argument, NULL, OPT_ADD_HOST },
-		{ "dns", required_argument, NULL, OPT_DNS },
-		{ "mount", required_argument, NULL, OPT_MOUNT },
-		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
-		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
-		{ "help", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
-	};
-	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { .pull = "missing" };
-	cleanup_strv char **mount_strs = NULL; /* what o.mounts point into */
-	cleanup_strv char **cap_add = NULL, **cap_drop = NULL;
-	cleanup_strv char **env = NULL;			  /* o.env, freed on every way out */
-	cleanup_free struct lc_cgroup_rate *rates = NULL; /* o.limits.rates */
+	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { 0 };
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct cmd_image im = { 0 };
-	int c, status = 0, r;
+	int status = 0, r, img;
 
-	/* "+": options end at IMAGE; what follows is the container's command */
-	while ((c = getopt_long(argc, argv, "+:de:h:ip:tu:v:w:m:c:", opts, NULL)) != -1) {
-		if (is_limit_opt(c)) {
-			if (parse_limit(c, optarg, &o.limits, &rates, &err) < 0) {
-				cmd_usage_error("run", "%s", err->msg);
-				lc_err_free(err);
-				return EXIT_RUN_FAILED;
-			}
-			continue;
-		}
-		switch (c) {
-		case 'R':
-			o.rm = true;
-			break;
-		case 'd':
-			o.detach = true;
-			break;
-		case 'N':
-			o.name = optarg;
-			break;
-		case 'e':
-			if (!*optarg || *optarg == '=') {
-				cmd_usage_error("run", "invalid environment variable: '%s'",
-						optarg);
-				return EXIT_RUN_FAILED;
-			}
-			lc_strv_push(&env, optarg);
-			break;
-		case 'E':
-			o.entrypoint = optarg;
-			break;
-		case 'h':
-			o.hostname = optarg;
-			break;
-		case 'i':
-			o.interactive = true;
-			break;
-		case 't':
-			o.tty = true;
-			break;
-		case 'P':
-			o.platform = optarg;
-			break;
-		case OPT_PULL:
-			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
-			    strcmp(optarg, "never")) {
-				cmd_usage_error(
-					"run",
-					"invalid --pull '%s' (want missing, always or never)",
-					optarg);
-				return EXIT_RUN_FAILED;
-			}
-			o.pull = optarg;
-			break;
-		case 'S':
-			if (!strcmp(optarg, "seccomp=unconfined") ||
-			    !strcmp(optarg, "seccomp:unconfined")) {
-				o.no_seccomp = true;
-			} else if (strcmp(optarg, "no-new-privileges") != 0 &&
-				   strcmp(optarg, "no-new-privileges=true") != 0 &&
-				   strcmp(optarg, "no-new-privileges:true") != 0) {
-				/* no_new_privs is always on; anything else we cannot honour */
-				cmd_usage_error("run", "unsupported --security-opt '%s'", optarg);
-				return EXIT_RUN_FAILED;
-			}
-			break;
-		case 'u':
-			o.user = optarg;
-			break;
-		case 'w':
-			o.workdir = optarg;
-			break;
-		case OPT_CGROUP_PARENT:
-			if (lc_cgroup_parent_check(optarg, &err) < 0) {
-				cmd_usage_error("run", "%s", err->msg);
-				lc_err_free(err);
-				return EXIT_RUN_FAILED;
-			}
-			o.cgroup_parent = optarg;
-			break;
-		case 'v':
-		case OPT_MOUNT:
-		case OPT_TMPFS:
-			if ((c == 'v' ? parse_volume_flag(&o, optarg, &mount_strs, &err)
-			     : c == OPT_MOUNT
-				     ? parse_mount_flag(&o, optarg, &mount_strs, &err)
-				     : parse_tmpfs_flag(&o, optarg, &mount_strs, &err)) < 0) {
-				cmd_usage_error("run", "%s", err->msg);
-				lc_err_free(err);
-				return EXIT_RUN_FAILED;
-			}
-			break;
-		case OPT_READ_ONLY:
-			o.read_only = true;
-			break;
-		case OPT_CAP_ADD:
-		case OPT_CAP_DROP:
-			if (strcasecmp(optarg, "ALL") && lc_cap_number(optarg) < 0) {
-				cmd_usage_error("run", "invalid capability: %s", optarg);
-				return EXIT_RUN_FAILED;
-			}
-			lc_strv_push(c == OPT_CAP_ADD ? &cap_add : &cap_drop, optarg);
-			break;
-		case OPT_NET:
-			if (!strcmp(optarg, "host")) {
-				o.host_net = true;
-			} else if (strcmp(optarg, "none") != 0) {
-				cmd_usage_error(
-					"run",
-					"network '%s': layerctl has no bridge; 'none' (the "
-					"default: a namespace of its own with lo only) or 'host'",
-					optarg);
-				return EXIT_RUN_FAILED;
-			}
-			break;
-		case OPT_UTS:
-		case OPT_IPC:
-		case OPT_PID:
-			if (c == OPT_PID || strcmp(optarg, "host") != 0) {
-				cmd_usage_error(
-					"run",
-					"--%s %s is not supported (--uts host and --ipc host are)",
-					c == OPT_PID   ? "pid"
-					: c == OPT_UTS ? "uts"
-						       : "ipc",
-					optarg);
-				return EXIT_RUN_FAILED;
-			}
-			*(c == OPT_UTS ? &o.host_uts : &o.host_ipc) = true;
-			break;
-		case OPT_ADD_HOST:
-		case OPT_DNS: {
-			const char *ip = optarg;
-			unsigned char buf[16];
-
-			if (c == OPT_ADD_HOST) {
-				const char *colon = strchr(optarg, ':');
-
-				ip = colon ? colon + 1 : "";
-				if (!colon || colon == optarg ||
-				    strspn(optarg,
-					   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-					   "VWXYZ0123456789-.") != (size_t)(colon - optarg)) {
-					cmd_usage_error(
-						"run",
-						"invalid argument \"%s\" for \"--add-host\" flag: "
-						"bad format for add-host: \"%s\"",
-						optarg, optarg);
-					return EXIT_RUN_FAILED;
-				}
-			}
-			if (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1) {
-				cmd_usage_error("run", "invalid IP address '%s' in \"%s\"", ip,
-						optarg);
-				return EXIT_RUN_FAILED;
-			}
-			lc_strv_push(c == OPT_DNS ? &o.dns : &o.add_hosts, optarg);
-			break;
-		}
-		case 'p': {
-			struct lc_port port;
-
-			if (lc_port_parse(optarg, &port, &err) < 0) {
-				cmd_usage_error("run", "%s", err->msg);
-				lc_err_free(err);
-				return EXIT_RUN_FAILED;
-			}
-			o.ports = lc_xrealloc(o.ports, (o.n_ports + 1) * sizeof(*o.ports));
-			o.ports[o.n_ports++] = port;
-			break;
-		}
-		case 'H':
-			fputs(run_usage, stdout);
-			return EXIT_OK;
-		default:
-			cmd_bad_flag("run", argv, c);
-			return EXIT_RUN_FAILED;
-		}
+	img = run_opts_parse(argc, argv, &o, &err);
+	if (img < 0 && err->code == LC_ERR_USAGE) {
+		cmd_usage_error("run", "%s", err->msg);
+		lc_err_free(err);
+		return EXIT_RUN_FAILED;
 	}
-	if (optind >= argc) {
+	if (img < 0) {
+		lc_err_prefix(&err, "run");
+		return cmd_report(err, EXIT_RUN_FAILED);
+	}
+	if (o.help) {
+		fputs(run_usage, stdout);
+		return EXIT_OK;
+	}
+	if (img >= argc) {
 		cmd_usage_error("run", "\"run\" requires at least 1 argument");
 		return EXIT_RUN_FAILED;
 	}
-	o.caps = caps_of(cap_add, cap_drop);
 	if (o.detach && o.tty) {
 		cmd_usage_error("run", "-d with -t is not supported yet");
 		return EXIT_RUN_FAILED;
@@ -1150,22 +750,20 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		return EXIT_RUN_FAILED;
 	}
 	/* docker's check, before anything is pulled or started */
-	if (o.tty && o.interactive && !isatty(STDIN_FILENO)) {
+	if (o.tty && o.interactive && !o.detach && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "layerctl: run: the input device is not a TTY\n");
 		return EXIT_RUN_FAILED;
 	}
 	/* docker's daemon checks, before anything is pulled or started */
-	if (lc_cgroup_limits_check(&o.limits, &err) < 0 ||
-	    lc_cgroup_check_layout(&o.limits, &err) < 0) {
+	if (lc_cgroup_check_layout(&o.limits, &err) < 0) {
 		lc_err_prefix(&err, "run");
 		return cmd_report(err, EXIT_RUN_FAILED);
 	}
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);
-	o.env = env;
-	r = ensure_image(s, argv[optind], &o, &im, &err);
+	r = ensure_image(s, argv[img], &o, &im, &err);
 	if (r == 0)
-		r = run_container(s, &im, &o, argv + optind + 1, &status, &err);
+		r = run_container(s, &im, &o, argv + img + 1, &status, &err);
 	cmd_image_clear(&im);
 	lc_store_close(s);
 	if (r < 0) {
@@ -1175,7 +773,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 			code = EXIT_RUN_NOT_FOUND;
 		else if (err && err->code == LC_ERR_EXEC)
 			code = EXIT_RUN_CANNOT_EXEC;
-		lc_err_prefix(&err, "run '%s'", argv[optind]);
+		lc_err_prefix(&err, "run '%s'", argv[img]);
 		return cmd_report(err, code);
 	}
 	return status;

@@ -17,8 +17,7 @@ static const char stop_usage[] =
 	"  -t, --time int       seconds to wait before killing the container (default 10)\n"
 	"  -h, --help           print this help\n";
 
-/* sig (<= 0: the image's StopSignal, else SIGTERM), then SIGKILL after secs */
-static int cmd_stop_one(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err)
+int ctr_stop(struct lc_store *s, const char *id, int sig, long secs, struct lc_err **err)
 {
 	struct ctr_state st;
 	struct ctr_spec sp = { 0 };
@@ -61,7 +60,7 @@ static int stop_each(struct lc_store *s, const char *id, const char *name, void 
 	const struct stop_args *a = arg;
 
 	(void)name;
-	return cmd_stop_one(s, id, a->sig, a->secs, err);
+	return ctr_stop(s, id, a->sig, a->secs, err);
 }
 
 int cmd_stop(int argc, char **argv, const struct lc_global *g)

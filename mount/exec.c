@@ -420,6 +420,9 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 	 */
 	if (!x->no_seccomp && lc_seccomp_install(err) < 0)
 		return -1;
+	/* --init: from here on we are the reaper's child, which execs the command */
+	if (x->init && lc_init_fork(x->tty, err) < 0)
+		return -1;
 	/*
 	 * An ELF runs from the dir we resolved without magic links, by the name we checked
 	 * there (execveat on the dir fd: the process is still named after the command, which

@@ -218,6 +218,7 @@ static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 			.user_label = c->cfg->user,
 			.tty = c->cfg->tty,
 			.no_seccomp = c->cfg->no_seccomp,
+			.init = c->cfg->init && c->cfg->join_pid <= 0,
 			.caps = c->cfg->caps_set ? c->cfg->caps : LC_DEFAULT_CAPS,
 			.self_dev = c->self_dev,
 			.self_ino = c->self_ino,

@@ -178,6 +178,7 @@ struct lc_exec_spec {
 	const char *user_label; /* for errors: what the user asked for, NULL: root */
 	bool tty;		/* fd 0 is the container's pty: given to the user */
 	bool no_seccomp;
+	bool init;	/* --init: fork, PID 1 stays as our reaper (init.c), the child execs */
 	uint64_t caps;	/* the capability set (bounding; permitted and effective for root) */
 	dev_t self_dev; /* layerctl's own binary, never to be run */
 	ino_t self_ino;
@@ -192,6 +193,15 @@ struct lc_exec_spec {
  * with *ret_status 125, 126 (cannot execute) or 127 (not found) and *err.
  */
 int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err **err);
+
+/*
+ * --init (init.c): fork; the parent becomes the container's reaper for good (never returns:
+ * once the child exec'd it closes every fd but 0, 1, 2, the sync pipe too, forwards signals
+ * to it, reaps orphans and exits with its status); the child returns 0, leading a process
+ * group of its own (the terminal's foreground group with tty), and goes on to exec the
+ * command. -1: the fork failed.
+ */
+int lc_init_fork(bool tty, struct lc_err **err);
 
 int lc_close_from(int from, struct lc_err **err); /* close every fd >= from */
 /* chdir to cwd inside the root (absolute; created when missing; getcwd checked) */

@@ -167,6 +167,13 @@ struct lc_launch_cfg {
 	bool interactive; /* -i: fd 0 is the caller's (or proxied, with tty); else /dev/null */
 	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
 	/*
+	 * --init: PID 1 is a small reaper of ours (with the command's user, capabilities,
+	 * no_new_privs, seccomp filter and fds, not dumpable) whose child, leading a process
+	 * group of its own, runs the command; it forwards signals to it, reaps every orphan and
+	 * exits with the command's status (128+signal when it was killed).
+	 */
+	bool init;
+	/*
 	 * The container's cgroup (NULL: none, the caller's). The container's first process
 	 * joins it before it does anything else (lc_cgroup_enter); the caller creates and
 	 * removes it, and asks it about OOM kills after lc_launch returns.

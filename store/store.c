@@ -805,6 +805,40 @@ bool lc_store_container_owned(const struct lc_store *s, const char *id)
 	return owned_index(s, id) >= 0;
 }
 
+int lc_store_container_take(struct lc_store *s, const char *id, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+	cleanup_free char *path = NULL;
+
+	if (!id_valid(id))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid container id '%.80s'",
+				  id ? id : "");
+	if (owned_index(s, id) >= 0)
+		return 0;
+	path = lc_xasprintf("containers/%s", id);
+	fd = openat(s->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				  "container '%s'", id);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
+				  "container '%s' is in use", id);
+	s->owned = lc_xrealloc(s->owned, (s->n_owned + 1) * sizeof(*s->owned));
+	snprintf(s->owned[s->n_owned].id, sizeof(s->owned[s->n_owned].id), "%s", id);
+	s->owned[s->n_owned++].fd = TAKE_FD(fd);
+	return 0;
+}
+
+void lc_store_container_release(struct lc_store *s, const char *id)
+{
+	ssize_t own = owned_index(s, id);
+
+	if (own < 0)
+		return;
+	close(s->owned[own].fd);
+	s->owned[own] = s->owned[--s->n_owned];
+}
+
 int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err)
 {
 	cleanup_close int cfd = -1;

@@ -251,6 +251,15 @@ int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc
  * caller's.
  */
 int lc_store_container_list(struct lc_store *s, char ***ret_ids, struct lc_err **err);
+/*
+ * Take an existing container's lock for this store handle (to start it again, or to sweep it):
+ * LC_ERR_EXISTS when another process holds it (it runs, or is being started), LC_ERR_NOTFOUND
+ * when there is no such container. Held until lc_store_container_release,
+ * lc_store_container_remove or lc_store_close (a child forked meanwhile holds it too).
+ */
+int lc_store_container_take(struct lc_store *s, const char *id, struct lc_err **err);
+/* Let go of a container taken or created by this handle (no-op when it is not ours). */
+void lc_store_container_release(struct lc_store *s, const char *id);
 /* 1 if a process holds the container's lock (it runs, or is being set up), else 0. */
 int lc_store_container_in_use(struct lc_store *s, const char *id);
 

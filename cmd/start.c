@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd: start and restart. A container that exited runs again on its kept upper dir, with the
+ * same id, name and options (run's, parsed again from its spec.json) under a new monitor.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static const char start_usage[] =
+	"Usage:  layerctl start [OPTIONS] CONTAINER [CONTAINER...]\n"
+	"\n"
+	"Start one or more stopped containers (in the background, with the options they were\n"
+	"run with; their output is appended to their log).\n"
+	"\n"
+	"Options:\n"
+	"  -a, --attach   attach STDOUT/STDERR (the log from now on) until it exits, and exit\n"
+	"                 with its status\n"
+	"  -h, --help     print this help\n";
+
+static const char restart_usage[] =
+	"Usage:  layerctl restart [OPTIONS] CONTAINER [CONTAINER...]\n"
+	"\n"
+	"Restart one or more containers: stop them (as stop does) and start them again.\n"
+	"\n"
+	"Options:\n"
+	"  -t, --time int   seconds to wait for it to stop before killing it (default 10)\n"
+	"  -h, --help       print this help\n";
+
+static int start_each(struct lc_store *s, const char *id, const char *name, void *arg,
+		      struct lc_err **err)
+{
+	(void)name;
+	(void)arg;
+	return ctr_start(s, id, err);
+}
+
+/* start -a: start it, then its log from here on until it exits; its exit status is ours */
+static int start_attached(const struct lc_global *g, const char *name)
+{
+	cleanup_free char *id = NULL;
+	cleanup_close int fd = -1;
+	struct lc_err *err = NULL;
+	struct lc_store *s = NULL;
+	struct ctr_state st;
+
+	if (cmd_store_open(g, &s, &err) < 0 || ctr_find(s, name, &id, &err) < 0)
+		goto fail;
+	/* only what this run writes: the log is appended to */
+	fd = lc_store_container_log_open(s, id, false, &err);
+	if (fd < 0 && err->code != LC_ERR_NOTFOUND)
+		goto fail;
+	lc_err_free(err);
+	err = NULL;
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	if (ctr_start(s, id, &err) < 0)
+		goto fail;
+	if (fd < 0 && (fd = lc_store_container_log_open(s, id, false, &err)) < 0)
+		goto fail;
+	if (ctr_log_follow(s, id, fd, &err) < 0 || ctr_wait_exit(s, id, -1, &st, &err) < 0)
+		goto fail;
+	lc_store_close(s);
+	return st.exit_code;
+fail:
+	lc_store_close(s);
+	return cmd_report(err, EXIT_ERR);
+}
+
+int cmd_start(int argc, char **argv, const struct lc_global *g)
+{
+	static const struct option opts[] = {
+		{ "attach", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool attach = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":ah", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			attach = true;
+			break;
+		case 'h':
+			fputs(start_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_bad_flag("start", argv, c);
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error("start", "\"start\" requires at least 1 argument");
+	if (attach && argc - optind > 1)
+		return cmd_usage_error("start",
+				       "you cannot start and attach multiple containers at once");
+	if (attach)
+		return start_attached(g, argv[optind]);
+	return ctr_each(g, argv + optind, argc - optind, start_each, NULL, true);
+}
+
+static int restart_each(struct lc_store *s, const char *id, const char *name, void *arg,
+			struct lc_err **err)
+{
+	(void)name;
+	if (ctr_stop(s, id, 0, *(long *)arg, err) < 0)
+		return -1;
+	return ctr_start(s, id, err);
+}
+
+int cmd_restart(int argc, char **argv, const struct lc_global *g)
+{
+	static const struct option opts[] = {
+		{ "time", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long secs = 10;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': {
+			char *end;
+
+			secs = strtol(optarg, &end, 10);
+			if (*end || !*optarg)
+				return cmd_usage_error("restart", "invalid --time '%s'", optarg);
+			break;
+		}
+		case 'h':
+			fputs(restart_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_bad_flag("restart", argv, c);
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error("restart", "\"restart\" requires at least 1 argument");
+	return ctr_each(g, argv + optind, argc - optind, restart_each, &secs, true);
+}
