@@ -52,6 +52,7 @@ static const char run_usage[] =
 	"      --oom-kill-disable    disable the OOM killer (cgroup v1 only)\n"
 	"      --pids-limit int      tune the container's pids limit (-1: unlimited)\n"
 	"      --ipc string          'host': share our IPC namespace\n"
+	"      --pid string          'host': share our PID namespace (the command is not PID 1)\n"
 	"      --network string      'none' (the default: its own namespace, lo only; there is\n"
 	"                            no bridge) or 'host' (ours, on purpose)\n"
 	"      --platform string     pull this platform if the image is missing\n"
@@ -494,8 +495,13 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 
 	if (listen_ports(o, &port_fds, err) < 0)
 		return -1;
-	/* no limit, no cgroup: the container stays in ours, and nothing is written */
-	if (lc_cgroup_limits_any(&o->limits) && create_cgroup(o, pl->id, pl->cdir, &cg, err) < 0)
+	/*
+	 * No limit, no cgroup: the container stays in ours, and nothing is written. Except with
+	 * --pid host, where no pid namespace ends with its first process: its cgroup is what
+	 * finds (and kills) what the container left running.
+	 */
+	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) &&
+	    create_cgroup(o, pl->id, pl->cdir, &cg, err) < 0)
 		goto fail;
 	/* a named volume is mounted from its dir in the store (made on first use, as docker) */
 	mounts = lc_xcalloc(o->n_mounts + 1, sizeof(*mounts));
@@ -525,6 +531,7 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	cfg.host_net = o->host_net;
 	cfg.host_uts = o->host_uts;
 	cfg.host_ipc = o->host_ipc;
+	cfg.host_pid = o->host_pid;
 	cfg.add_hosts = o->add_hosts;
 	cfg.dns = o->dns;
 	cfg.mounts = mounts;
@@ -678,11 +685,7 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 		lc_err_prefix(err, "the options it was run with");
 		goto out;
 	}
-	if (o.interactive || o.tty) {
-		lc_err_set(err, LC_ERR_INVALID, 0,
-			   "a container run with -i or -t cannot be started again yet");
-		goto out;
-	}
+
 	cdir = lc_xasprintf("%s/containers/%s", lc_store_root(s), id);
 	/* whatever a killed run or monitor left of it goes first (a cgroup, a mount) */
 	if (lc_cgroup_remove(sp.cgroup_parent, id, err) < 0 && (*err)->code != LC_ERR_INVALID)
@@ -732,14 +735,6 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	}
 	if (img >= argc) {
 		cmd_usage_error("run", "\"run\" requires at least 1 argument");
-		return EXIT_RUN_FAILED;
-	}
-	if (o.detach && o.tty) {
-		cmd_usage_error("run", "-d with -t is not supported yet");
-		return EXIT_RUN_FAILED;
-	}
-	if (o.detach && o.interactive) {
-		cmd_usage_error("run", "-d with -i is not supported yet");
 		return EXIT_RUN_FAILED;
 	}
 	if (o.name && !ctr_name_ok(o.name)) {

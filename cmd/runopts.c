@@ -495,15 +495,15 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		case OPT_UTS:
 		case OPT_IPC:
 		case OPT_PID:
-			if (c == OPT_PID || strcmp(optarg, "host") != 0)
-				return usage(
-					err,
-					"--%s %s is not supported (--uts host and --ipc host are)",
-					c == OPT_PID   ? "pid"
-					: c == OPT_UTS ? "uts"
-						       : "ipc",
-					optarg);
-			*(c == OPT_UTS ? &o->host_uts : &o->host_ipc) = true;
+			if (strcmp(optarg, "host") != 0)
+				return usage(err, "--%s %s is not supported (only 'host' is)",
+					     c == OPT_PID   ? "pid"
+					     : c == OPT_UTS ? "uts"
+							    : "ipc",
+					     optarg);
+			*(c == OPT_UTS	 ? &o->host_uts
+			  : c == OPT_IPC ? &o->host_ipc
+					 : &o->host_pid) = true;
 			break;
 		case OPT_ADD_HOST:
 		case OPT_DNS: {

@@ -347,6 +347,13 @@ static int run_tty(const struct lc_launch_cfg *cfg, pid_t pid, int master, int s
 #ifdef SYS_pidfd_open
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 before 5.3: the pty's EIO ends it */
 #endif
+	/* -dt: the monitor holds the pty (input never comes, output goes to the log) */
+	if (cfg->detached) {
+		r = lc_pty_proxy_log(master, pidfd, cfg->log_fd, err);
+		if (r < 0)
+			kill(pid, SIGKILL);
+		return r;
+	}
 	/* lc_launch checked that stdin is a terminal */
 	if (cfg->interactive && lc_tty_make_raw(0, err) < 0) {
 		kill(pid, SIGKILL);
@@ -396,7 +403,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid hostname '%.80s'", c.hostname);
 	if (lc_user_parse(cfg->user, &c.user, err) < 0)
 		return -1;
-	if (cfg->tty && cfg->interactive && !isatty(0))
+	if (cfg->tty && cfg->interactive && !cfg->detached && !isatty(0))
 		return lc_err_set(err, LC_ERR_INVALID, 0, "the input device is not a TTY");
 
 	/* the environment, with docker's defaults for what the image left out */
@@ -433,14 +440,15 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		goto out;
 	}
 	if (cfg->tty) {
-		size_fd = isatty(0) ? 0 : isatty(1) ? 1 : -1;
+		/* -dt: the monitor's fds are /dev/null; the pty keeps its default size */
+		size_fd = cfg->detached ? -1 : isatty(0) ? 0 : isatty(1) ? 1 : -1;
 		c.has_ws = size_fd >= 0 && ioctl(size_fd, TIOCGWINSZ, &c.ws) == 0;
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysock) < 0) {
 			lc_err_set(err, LC_ERR_SYS, errno, "run: socketpair");
 			goto out;
 		}
 		c.ttysock = ttysock[1];
-	} else if ((cfg->detached ? lc_stdio_plan_open_log(&c.stdio, err)
+	} else if ((cfg->detached ? lc_stdio_plan_open_log(&c.stdio, cfg->interactive, err)
 				  : lc_stdio_plan_open(&c.stdio, cfg->interactive, err)) < 0) {
 		goto out;
 	}
@@ -468,7 +476,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaddset(&block, forwarded[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &oldmask);
-	if (cfg->join_pid > 0 ? setns(targetfd, CLONE_NEWPID) < 0 : unshare(CLONE_NEWPID) < 0) {
+	if (cfg->join_pid > 0 ? setns(targetfd, CLONE_NEWPID) < 0
+	    : !cfg->host_pid  ? unshare(CLONE_NEWPID) < 0
+			      : false) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;

@@ -144,14 +144,18 @@ struct lc_stdio_plan {
 	int parent[3]; /* the end the launcher copies from (1, 2) or to (0), or -1 */
 };
 int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err);
-/* Pipes for fds 1 and 2 whatever they are (a detached container's, copied to its log). */
-int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err);
+/*
+ * Pipes for fds 1 and 2 whatever they are (a detached container's, copied to its log); with
+ * with_stdin (-di) a pipe for fd 0 too, whose write end the launcher holds open and never
+ * writes: the container's reads wait instead of seeing EOF.
+ */
+int lc_stdio_plan_open_log(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err);
 void lc_stdio_plan_close(struct lc_stdio_plan *p);
 bool lc_stdio_plan_any(const struct lc_stdio_plan *p);
 
 /*
  * Copy the container's output pipes to our fds 1 and 2 (to log_fd with lc_stdio_log when it
- * is >= 0) and our fd 0 into its stdin pipe,
+ * is >= 0) and our fd 0 into its stdin pipe (not with a log: that pipe is only held open),
  * until both output pipes reach EOF and pidfd (the container's init, -1: none) is readable.
  * Our EOF on fd 0 closes the container's stdin; a failing fd 1 or 2 drops what comes (the
  * container must never block on us). SIGPIPE is ignored meanwhile. Closes the parent ends.
@@ -308,6 +312,12 @@ void lc_tty_restore(void);
  * too). Returns 0, or -1 with *err when poll or a read of master fails otherwise.
  */
 int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, struct lc_err **err);
+/*
+ * The same for a detached container (-dt): nothing is typed into the pty (the master is held
+ * open, so the container's reads wait rather than end), what comes out is appended to log_fd
+ * as its stdout (lc_stdio_log).
+ */
+int lc_pty_proxy_log(int master, int pidfd, int log_fd, struct lc_err **err);
 
 /* ---------- seccomp ---------- */
 

@@ -186,8 +186,12 @@ struct lc_launch_cfg {
 	 */
 	bool caps_set; /* caps is the capability set; otherwise docker's 14 (LC_DEFAULT_CAPS) */
 	uint64_t caps;
-	/* --net host, --uts host, --ipc host: share that namespace of ours on purpose */
-	bool host_net, host_uts, host_ipc;
+	/*
+	 * --net host, --uts host, --ipc host, --pid host: share that namespace of ours on purpose
+	 * (--pid host: the command is not PID 1, /proc shows the host's processes, and what it
+	 * leaves running when it exits is not killed by the kernel: give it a cgroup)
+	 */
+	bool host_net, host_uts, host_ipc, host_pid;
 	/* --add-host "NAME:IP" and --dns "IP" lines for the container's /etc/hosts, resolv.conf */
 	char *const *add_hosts;
 	char *const *dns;
@@ -196,7 +200,9 @@ struct lc_launch_cfg {
 	bool read_only;
 	/*
 	 * A detached container: its fds 1 and 2 are pipes whose lines are appended to log_fd in
-	 * CRI's log format ("<RFC 3339 time> stdout|stderr F|P <text>"), fd 0 is /dev/null.
+	 * CRI's log format ("<RFC 3339 time> stdout|stderr F|P <text>"), fd 0 is /dev/null, or
+	 * with interactive a pipe held open and never written (-di: reads wait, no EOF); with tty
+	 * all three are its pty, whose master the launcher holds and drains into the log (-dt).
 	 * Only with detached; otherwise the caller's streams (pipes where they may not pass).
 	 */
 	bool detached;

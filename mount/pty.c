@@ -223,14 +223,19 @@ static void copy_winsize(int from, int to)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
 
-/* The master is drained into out_fd; a failing out_fd (a closed pipe) drops output. */
-static void put_out(int *out_fd, const char *buf, size_t len)
+/*
+ * The master is drained into out_fd (a failing out_fd, a closed pipe, drops output), or into
+ * a detached container's log (log_fd >= 0) as its stdout.
+ */
+static void put_out(int *out_fd, int log_fd, const char *buf, size_t len)
 {
-	if (*out_fd >= 0 && lc_write_all(*out_fd, buf, len) < 0)
+	if (log_fd >= 0)
+		lc_stdio_log(log_fd, "stdout", buf, len);
+	else if (*out_fd >= 0 && lc_write_all(*out_fd, buf, len) < 0)
 		*out_fd = -1;
 }
 
-static int proxy_loop(int master, int in_fd, int out_fd, int size_fd, int pidfd,
+static int proxy_loop(int master, int in_fd, int out_fd, int log_fd, int size_fd, int pidfd,
 		      const sigset_t *wait_mask, struct lc_err **err)
 {
 	char inbuf[4096], outbuf[16384];
@@ -250,7 +255,7 @@ static int proxy_loop(int master, int in_fd, int out_fd, int size_fd, int pidfd,
 			/* init has exited: the namespace is dead, take what is left in the pty */
 			n = read(master, outbuf, sizeof(outbuf));
 			if (n > 0) {
-				put_out(&out_fd, outbuf, (size_t)n);
+				put_out(&out_fd, log_fd, outbuf, (size_t)n);
 				continue;
 			}
 			if (n < 0 && errno == EINTR)
@@ -274,7 +279,7 @@ static int proxy_loop(int master, int in_fd, int out_fd, int size_fd, int pidfd,
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(master, outbuf, sizeof(outbuf));
 			if (n > 0)
-				put_out(&out_fd, outbuf, (size_t)n);
+				put_out(&out_fd, log_fd, outbuf, (size_t)n);
 			else if (n == 0 || errno == EIO)
 				return 0; /* every slave is closed */
 			else if (errno != EAGAIN && errno != EINTR)
@@ -302,7 +307,8 @@ static int proxy_loop(int master, int in_fd, int out_fd, int size_fd, int pidfd,
 	}
 }
 
-int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, struct lc_err **err)
+static int pty_proxy(int master, int in_fd, int out_fd, int log_fd, int size_fd, int pidfd,
+		     struct lc_err **err)
 {
 	struct sigaction winch = { .sa_handler = on_winch }, ign = { .sa_handler = SIG_IGN };
 	struct sigaction old_winch, old_pipe;
@@ -323,11 +329,21 @@ int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, stru
 	sigaction(SIGPIPE, &ign, &old_pipe);
 	winch_pending = 1; /* a resize while the container started */
 
-	r = proxy_loop(master, in_fd, out_fd, size_fd, pidfd, &wait_mask, err);
+	r = proxy_loop(master, in_fd, out_fd, log_fd, size_fd, pidfd, &wait_mask, err);
 
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	sigaction(SIGWINCH, &old_winch, NULL);
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	fcntl(master, F_SETFL, fl);
 	return r;
+}
+
+int lc_pty_proxy(int master, int in_fd, int out_fd, int size_fd, int pidfd, struct lc_err **err)
+{
+	return pty_proxy(master, in_fd, out_fd, -1, size_fd, pidfd, err);
+}
+
+int lc_pty_proxy_log(int master, int pidfd, int log_fd, struct lc_err **err)
+{
+	return pty_proxy(master, -1, -1, log_fd, -1, pidfd, err);
 }

@@ -54,19 +54,19 @@ int lc_stdio_plan_open(struct lc_stdio_plan *p, bool with_stdin, struct lc_err *
 	return 0;
 }
 
-int lc_stdio_plan_open_log(struct lc_stdio_plan *p, struct lc_err **err)
+int lc_stdio_plan_open_log(struct lc_stdio_plan *p, bool with_stdin, struct lc_err **err)
 {
 	for (int i = 0; i < 3; i++)
 		p->child[i] = p->parent[i] = -1;
-	for (int i = 1; i < 3; i++) {
+	for (int i = with_stdin ? 0 : 1; i < 3; i++) {
 		int fds[2];
 
 		if (pipe2(fds, O_CLOEXEC) < 0) {
 			lc_stdio_plan_close(p);
 			return lc_err_set(err, LC_ERR_SYS, errno, "run: pipe for fd %d", i);
 		}
-		p->child[i] = fds[1];
-		p->parent[i] = fds[0];
+		p->child[i] = fds[i == 0 ? 0 : 1];
+		p->parent[i] = fds[i == 0 ? 1 : 0];
 	}
 	return 0;
 }
@@ -133,7 +133,8 @@ int lc_stdio_relay(struct lc_stdio_plan *p, int pidfd, int log_fd, struct lc_err
 	char inbuf[16384], outbuf[65536];
 	size_t in_len = 0, in_off = 0;
 	int out_to[3] = { -1, 1, 2 };
-	int in_from = p->parent[0] >= 0 ? 0 : -1;
+	/* a detached container's stdin pipe is held open, never fed: nothing reads our fd 0 */
+	int in_from = p->parent[0] >= 0 && log_fd < 0 ? 0 : -1;
 	bool gone = pidfd < 0;
 	int r = 0;
 

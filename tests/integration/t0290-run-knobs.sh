@@ -1,12 +1,13 @@
 #!/bin/bash
 # docker's switches around the defaults: --cap-add/--cap-drop (exec keeps the container's set),
-# --network none|host, --uts host, --ipc host, --add-host, --dns; what is not supported says so.
+# --network none|host, --uts host, --ipc host, --pid host, --add-host, --dns; what is not
+# supported says so.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_layerctl
 
-plan 15
+plan 18
 
 start_registry
 push_images busybox
@@ -35,7 +36,15 @@ is "$(L run --rm --uts host "$B" hostname)" "$(hostname)" "--uts host: the host'
 is "$(L run --rm --ipc host "$B" readlink /proc/self/ns/ipc)" "$(readlink /proc/self/ns/ipc)" "--ipc host: the host's IPC namespace"
 is "$(L run --rm --add-host db.example:10.1.2.3 --dns 192.0.2.53 "$B" sh -c 'grep db.example /etc/hosts; cat /etc/resolv.conf')" \
 	$'10.1.2.3\tdb.example\nnameserver 192.0.2.53' "--add-host and --dns land in /etc/hosts and /etc/resolv.conf"
-rc=0; out=$(L run --rm --pid host "$B" true 2>&1) || rc=$?
-like "$rc/$out" "^125/.*--pid host is not supported" "--pid host is refused, saying so"
+out=$(L run --rm --pid host "$B" sh -c 'echo $$; cat /proc/1/comm; readlink /proc/self/ns/pid')
+isnt "$(sed -n 1p <<<"$out")" 1 "--pid host: the command is not PID 1"
+is "$(sed -n 2,3p <<<"$out")" "$(cat /proc/1/comm)"$'\n'"$(readlink /proc/self/ns/pid)" "  it sees the host's PID 1, in the host's pid namespace"
+left=$(L run --rm --pid host "$B" sh -c 'sleep 300 >/dev/null 2>&1 & echo $!')
+# killed with the cgroup; a zombie until whoever inherited it reaps it
+for _ in $(seq 1 50); do [[ ! -e /proc/$left ]] || grep -q '^State:.*Z' "/proc/$left/status" 2>/dev/null && break; sleep 0.1; done
+ok -m "  what it leaves running dies with it (its cgroup is emptied: pid $left)" \
+	sh -c "test ! -e /proc/$left || grep -q '^State:.*Z' /proc/$left/status"
+rc=0; out=$(L run --rm --pid container:x "$B" true 2>&1) || rc=$?
+like "$rc/$out" "^125/.*--pid container:x is not supported" "--pid container:NAME is refused, saying so"
 
 done_testing
