@@ -62,7 +62,8 @@ static void copy(char *dst, size_t dstsz, const char *src)
 	snprintf(dst, dstsz, "%s", src);
 }
 
-int ctr_state_read(struct lc_store *s, const char *id, struct ctr_state *ret, struct lc_err **err)
+static int state_read(struct lc_store *s, const char *id, struct ctr_state *ret,
+		      struct lc_err **err)
 {
 	cleanup_free char *text = NULL;
 	json_t *j;
@@ -82,6 +83,44 @@ int ctr_state_read(struct lc_store *s, const char *id, struct ctr_state *ret, st
 	copy(ret->finished_at, sizeof(ret->finished_at), jstr(j, "FinishedAt"));
 	copy(ret->error, sizeof(ret->error), jstr(j, "Error"));
 	json_decref(j);
+	return 0;
+}
+
+/*
+ * A state that says running while its init is gone and nobody holds the container: whoever ran
+ * it (a monitor, or run) was killed, and the init died with it (PR_SET_PDEATHSIG: SIGKILL).
+ * Record what the next run's sweep would: exited, 137, now. Under the container's lock, so
+ * that a monitor still finishing (it holds the lock) records the real end itself.
+ */
+static void settle(struct lc_store *s, const char *id, struct ctr_state *st)
+{
+	struct lc_err *e = NULL;
+	struct ctr_state now;
+
+	if (strcmp(st->status, "running") != 0 || ctr_running(st) ||
+	    lc_store_container_owned(s, id) || lc_store_container_take(s, id, &e) < 0) {
+		lc_err_free(e);
+		return;
+	}
+	if (state_read(s, id, &now, &e) == 0 && !strcmp(now.status, "running") &&
+	    !ctr_running(&now)) {
+		snprintf(now.status, sizeof(now.status), "exited");
+		now.exit_code = 128 + SIGKILL;
+		now.pid = 0;
+		now.pid_start = 0;
+		lc_rfc3339_now(now.finished_at, sizeof(now.finished_at));
+		if (ctr_state_write(s, id, &now, &e) == 0)
+			*st = now;
+	}
+	lc_err_free(e);
+	lc_store_container_release(s, id);
+}
+
+int ctr_state_read(struct lc_store *s, const char *id, struct ctr_state *ret, struct lc_err **err)
+{
+	if (state_read(s, id, ret, err) < 0)
+		return -1;
+	settle(s, id, ret);
 	return 0;
 }
 

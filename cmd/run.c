@@ -21,7 +21,7 @@ static const char run_usage[] =
 	"                            print the container's id\n"
 	"      --name string         assign a name to the container\n"
 	"      --mount list          type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
-	"  -p, --publish list        publish a container's TCP port: [IP:]HOSTPORT:PORT[/tcp];\n"
+	"  -p, --publish list        publish a container's port: [IP:]HOSTPORT:PORT[/tcp|/udp];\n"
 	"                            IP defaults to 127.0.0.1 (no bridge, no NAT: layerctl\n"
 	"                            listens there and connects to 127.0.0.1:PORT inside)\n"
 	"      --read-only           mount the container's root filesystem as read only\n"
@@ -231,11 +231,11 @@ static void report_oom(const char *id, int status, const struct lc_cgroup_limits
 			lim);
 }
 
-/* "127.0.0.1:8080->80/tcp", as docker's PORTS column shows a published port */
+/* "127.0.0.1:8080->80/tcp", as docker's PORTS column shows a published port (or /udp) */
 static void port_strs_push(char ***v, const struct lc_port *p)
 {
-	cleanup_free char *str =
-		lc_xasprintf("%s:%u->%u/tcp", p->host_ip, p->host_port, p->ctr_port);
+	cleanup_free char *str = lc_xasprintf("%s:%u->%u/%s", p->host_ip, p->host_port, p->ctr_port,
+					      p->udp ? "udp" : "tcp");
 
 	lc_strv_push(v, str);
 }
@@ -276,6 +276,7 @@ struct started {
 	const int *port_fds;
 	size_t n_ports;
 	int notify; /* -d: the pipe to the layerctl that waits for the start, -1: none */
+	struct lc_err *fwd_err; /* the ports could not be published: the container was killed */
 };
 
 /* lc_launch's on_start: the command runs; say so in the state, and to whoever waits */
@@ -291,9 +292,14 @@ static void on_started(void *arg, pid_t pid)
 	if (ctr_state_write(x->s, x->id, x->st, &e) < 0)
 		lc_err_free(e);
 	e = NULL;
-	/* a forwarder that cannot start leaves its port refusing connections, nothing worse */
-	if (lc_ports_forward(pid, x->port_fds, x->ports, x->n_ports, &e) < 0)
-		lc_err_free(e);
+	/*
+	 * A port that cannot be published fails the start (125), as a busy one does: the
+	 * container goes (supervise records why); whoever waits for the start hears it then.
+	 */
+	if (lc_ports_forward(pid, x->port_fds, x->ports, x->n_ports, &x->fwd_err) < 0) {
+		kill(pid, SIGKILL);
+		return;
+	}
 	if (x->notify >= 0) {
 		lc_write_all(x->notify, "S", 1);
 		close(x->notify);
@@ -329,6 +335,14 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 	r = lc_launch(cfg, ret_status, err);
 	cfg->on_start = NULL;
 	cfg->on_start_arg = NULL;
+	if (x.fwd_err) {
+		if (r == 0) {
+			lc_err_move(err, &x.fwd_err);
+			lc_err_prefix(err, "publish the ports");
+		}
+		lc_err_free(x.fwd_err);
+		r = -1;
+	}
 	st.exit_code = r == 0					 ? *ret_status
 		       : (*err && (*err)->code == LC_ERR_NOEXEC) ? EXIT_RUN_NOT_FOUND
 		       : (*err && (*err)->code == LC_ERR_EXEC)	 ? EXIT_RUN_CANNOT_EXEC

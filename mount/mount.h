@@ -254,16 +254,24 @@ struct lc_port {
 	char host_ip
 		[64]; /* IPv4, default 127.0.0.1 (no bridge, no NAT: loopback is the safe default) */
 	uint16_t host_port, ctr_port;
+	bool udp; /* "/udp": datagrams, relayed per client address */
 };
-/* Parse "[IP:]HOSTPORT:CONTAINERPORT[/tcp]" (LC_ERR_INVALID, e.g. for a port above 65535). */
+/* Parse "[IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]" (LC_ERR_INVALID, e.g. a port above 65535). */
 int lc_port_parse(const char *spec, struct lc_port *ret, struct lc_err **err);
 /* Bind and listen on p's host address; a busy port is LC_ERR_EXISTS (docker's words). */
 int lc_port_listen(const struct lc_port *p, int *ret_fd, struct lc_err **err);
 /*
  * Forward connections accepted on fds[i] to 127.0.0.1:p[i].ctr_port inside the network
  * namespace of pid (the container's init), one thread per listener and per connection, for
- * the rest of the calling process's life.
+ * the rest of the calling process's life. A udp port: one thread relays the datagrams of each
+ * client address through a socket of its own inside the namespace (so replies find their
+ * client), dropped after LC_UDP_IDLE_SECONDS without traffic, at most LC_UDP_MAX_CLIENTS at
+ * once (the longest idle one makes room), as docker-proxy does. A pid that has exited
+ * already (its namespace is gone; pid must be the caller's child) is success: there is
+ * nothing to publish.
  */
+#define LC_UDP_IDLE_SECONDS 90
+#define LC_UDP_MAX_CLIENTS  1024
 int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t n,
 		     struct lc_err **err);
 

@@ -45,7 +45,6 @@ int lc_store_sys_fail(enum lc_store_sys which);
 /* A container id is 64 lowercase hex digits. */
 bool lc_store_container_id_valid(const char *id);
 /* true if this store handle created the container (and holds its lock). */
-bool lc_store_container_owned(const struct lc_store *s, const char *id);
 /* containers/<id> as a directory fd (LC_ERR_INVALID for a bad id, LC_ERR_NOTFOUND). */
 int lc_store_container_dirfd(struct lc_store *s, const char *id, struct lc_err **err);
 

@@ -258,6 +258,8 @@ int lc_store_container_list(struct lc_store *s, char ***ret_ids, struct lc_err *
  * lc_store_container_remove or lc_store_close (a child forked meanwhile holds it too).
  */
 int lc_store_container_take(struct lc_store *s, const char *id, struct lc_err **err);
+/* Whether this handle holds the container (created or taken it). */
+bool lc_store_container_owned(const struct lc_store *s, const char *id);
 /* Let go of a container taken or created by this handle (no-op when it is not ours). */
 void lc_store_container_release(struct lc_store *s, const char *id);
 /* 1 if a process holds the container's lock (it runs, or is being set up), else 0. */

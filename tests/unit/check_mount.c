@@ -469,20 +469,24 @@ END_TEST
 
 /* ---------- PATH lookup ---------- */
 
-/* -p specs: docker's syntax, IPv4 only, tcp only, ports 1..65535 */
+/* -p specs: docker's syntax, IPv4 only, tcp or udp, ports 1..65535 */
 START_TEST(port_parse_table)
 {
 	static const struct {
 		const char *spec, *ip;
 		unsigned host, ctr;
+		bool udp;
 	} good[] = {
-		{ "8080:80", "127.0.0.1", 8080, 80 },
-		{ "0.0.0.0:1:65535", "0.0.0.0", 1, 65535 },
-		{ "127.0.0.2:8443:443/tcp", "127.0.0.2", 8443, 443 },
+		{ "8080:80", "127.0.0.1", 8080, 80, false },
+		{ "0.0.0.0:1:65535", "0.0.0.0", 1, 65535, false },
+		{ "127.0.0.2:8443:443/tcp", "127.0.0.2", 8443, 443, false },
+		{ "5353:53/udp", "127.0.0.1", 5353, 53, true },
+		{ "127.0.0.3:5353:53/udp", "127.0.0.3", 5353, 53, true },
 	};
 	static const char *const bad[] = {
-		"80",	     "99999:80",    "8080:0",	    "a:80",  ":80",   "8080:80/udp",
-		"::1:80:80", "1.2.3:80:80", "8080:80/tcpx", "-1:80", "8080:",
+		"80",		"99999:80",	"8080:0",      "a:80",	       ":80",
+		"8080:80/sctp", "::1:80:80",	"1.2.3:80:80", "8080:80/tcpx", "-1:80",
+		"8080:",	"8080:80/udpx", "8080:80/",
 	};
 	struct lc_err *err = NULL;
 	struct lc_port p;
@@ -492,6 +496,7 @@ START_TEST(port_parse_table)
 		ck_assert_str_eq(p.host_ip, good[i].ip);
 		ck_assert_uint_eq(p.host_port, good[i].host);
 		ck_assert_uint_eq(p.ctr_port, good[i].ctr);
+		ck_assert_int_eq(p.udp, good[i].udp);
 	}
 	for (size_t i = 0; i < LC_ARRAY_SIZE(bad); i++) {
 		ck_assert_msg(lc_port_parse(bad[i], &p, &err) < 0, "'%s' was accepted", bad[i]);
