@@ -39,6 +39,9 @@ DEPS_store_usage := store base
 DEPS_fetch := fetch store base
 DEPS_mount := mount store base
 DEPS_cgroup := mount store base
+# cmd has no library: its suite links the cmd files it tests (none holds a verb or main)
+DEPS_cmd := mount store base
+UNIT_OBJ_cmd := cmd/runopts.o cmd/container.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/plain/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
@@ -94,15 +97,19 @@ $(B)/san/%.o: %.c $(HDRS)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
 .SECONDEXPANSION:
-$(B)/plain/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,plain)
+$(B)/plain/tests/check_%: tests/unit/check_%.c tests/unit/unit.h \
+		$$(addprefix $(B)/plain/,$$(UNIT_OBJ_$$*)) $$(call modlibs,$$*,plain)
 	@mkdir -p $(dir $@)
 	$(SAY) LINK $@
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(call modlibs,$*,plain) $(CHECK_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(addprefix $(B)/plain/,$(UNIT_OBJ_$*)) \
+		$(call modlibs,$*,plain) $(CHECK_LIBS) $(LIBS)
 
-$(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h $$(call modlibs,$$*,san)
+$(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h \
+		$$(addprefix $(B)/san/,$$(UNIT_OBJ_$$*)) $$(call modlibs,$$*,san)
 	@mkdir -p $(dir $@)
 	$(SAY) LINK $@
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(addprefix $(B)/san/,$(UNIT_OBJ_$*)) \
+		$(call modlibs,$*,san) $(CHECK_LIBS) $(LIBS)
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c) and the modules each links. With the replay driver
 # (tests/fuzz/driver.c, gcc, ASan+UBSan: make fuzz-replay, part of make check) or with
