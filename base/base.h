@@ -105,6 +105,27 @@ char **lc_strv_dup(char *const *v);
 void lc_strv_push(char ***v, const char *s); /* appends a copy */
 void lc_strv_free(char **v);
 
+/* ---------- libraries loaded where they are used (dlopen) ---------- */
+
+/*
+ * libcurl and libarchive, with their trees of dependencies, are loaded by the paths that use
+ * them (pull, login; layer ingest), never at start-up: fetch/curl-dl.c and store/archive-dl.c
+ * define the functions layerctl calls with the libraries' own prototypes and forward them.
+ */
+struct lc_dl_sym {
+	const char *name;
+	void **slot; /* where the address goes: (void **)&pointer_to_function, as dlsym(3) shows */
+};
+
+/*
+ * dlopen(soname) and resolve every symbol of syms into its slot. 0 on success; -1 with
+ * *ret_msg (the caller's) saying what is missing and what to install: "needs libcurl.so.4:
+ * install libcurl4 (<dlerror>)"; nothing stays open then. Not thread-safe: call it once,
+ * under pthread_once.
+ */
+int lc_dl_load(const char *soname, const char *package, const struct lc_dl_sym *syms, size_t n,
+	       char **ret_msg);
+
 /* ---------- digests ---------- */
 
 /* "sha256:" + 64 hex + NUL */

@@ -482,6 +482,8 @@ int lc_fetch_login(const char *domain, bool insecure, const char *user, const ch
 		return lc_err_set(err, LC_ERR_INVALID, 0, "username is empty");
 	if (!*password)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "password is empty");
+	if (lc_fetch_need_libcurl(err) < 0)
+		return -1;
 	if (lc_registry_login(domain, insecure, user, password, err) < 0)
 		return -1;
 	return lc_creds_save(NULL, domain, user, password, err);

@@ -176,6 +176,18 @@ long lc_retry_after_parse(const char *v, long cap);
  */
 long lc_backoff_ms(unsigned n, uint32_t rnd);
 
+/* ---------- curl-dl.c: libcurl, loaded on first use ---------- */
+
+/*
+ * Load libcurl.so.4 now if it is not yet (once per process, thread-safe). 0 when it is there;
+ * else -1 with an error naming the library and the package to install. The entry points that
+ * talk to registries call it first; the curl_* functions layerctl calls load it themselves too
+ * and fail softly without it (NULL, CURLE_FAILED_INIT).
+ */
+int lc_fetch_need_libcurl(struct lc_err **err);
+/* Tests only: load this soname instead (before the first use in the process). */
+void lc_fetch_libcurl_soname_for_test(const char *name);
+
 /* ---------- http.c (transfers) ---------- */
 
 /* Called with body bytes of a 2xx answer; return -1 with *err set to stop the transfer. */

@@ -580,6 +580,9 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	};
 	int max;
 
+	/* loaded here, not at start-up (curl-dl.c): a missing libcurl is one line, no request */
+	if (lc_fetch_need_libcurl(err) < 0)
+		return -1;
 	if (choose_platform(o, &os, &arch, &variant, err) < 0)
 		return -1;
 	{

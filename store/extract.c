@@ -863,8 +863,10 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 	struct archive_entry *e;
 	int r = -1;
 
-	if (!a)
-		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "libarchive");
+	if (!a) /* archive-dl.c: without the library there is no handle either */
+		return lc_store_need_libarchive(err) < 0
+			       ? -1
+			       : lc_err_set(err, LC_ERR_SYS, ENOMEM, "libarchive");
 	/* a default ACL inherited from above the store masks new files' modes: always fchmod */
 	if (fgetxattr(layerfd, "system.posix_acl_default", NULL, 0) >= 0 || errno == ERANGE)
 		x.umask = 0777;

@@ -443,6 +443,8 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		*ret = NULL;
 		return 1;
 	}
+	if (lc_store_need_libarchive(err) < 0) /* loaded now, before a byte is asked for */
+		goto fail;
 	if (lc_store_layer_evict(s, d->chainid, err) < 0) /* a damaged one: pulled again */
 		goto fail;
 	prefix = lc_xasprintf("ingest-%.12s", lc_digest_hex(d->chainid));

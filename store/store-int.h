@@ -105,6 +105,9 @@ int lc_store_lock_at(int dirfd, const char *name, bool block, struct lc_err **er
 int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char **ret_name,
 			struct lc_err **err);
 
+/* Tests only: load this soname instead of libarchive.so.13 (before the first use). */
+void lc_store_libarchive_soname_for_test(const char *name);
+
 /* The extractor, run by the ingest's thread (extract.c). */
 struct lc_extract;
 /* path -> sha256 of the content of the regular files the extractor wrote (manifest.c) */

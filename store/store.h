@@ -184,6 +184,13 @@ struct lc_layer_desc {
 struct lc_layer_ingest;
 
 /*
+ * Load libarchive.so.13 now if it is not yet (archive-dl.c: it is loaded where tars are read,
+ * never at start-up; once per process, thread-safe). 0 when it is there; else -1 with an
+ * error naming the library and the package to install. lc_store_layer_begin calls it.
+ */
+int lc_store_need_libarchive(struct lc_err **err);
+
+/*
  * Start unpacking a layer. Takes the per-chain-id lock (blocking while another process holds
  * it). Returns 1 with *ret NULL if the layer is already committed (maybe by the process we
  * waited for); 0 with *ret, an ingest that owns a staging dir in tmp/ and an extraction

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+
 #include "unit.h"
 #include "../../fetch/fetch-int.h"
 #include "../../store/store.h"
@@ -1314,6 +1316,88 @@ START_TEST(pull_never_contacts_foreign_urls)
 }
 END_TEST
 
+/* ---------- curl-dl.c: libcurl loaded on first use ---------- */
+
+/* Without libcurl: one error naming it and its package, at the first use, and no crash. */
+START_TEST(libcurl_missing_is_one_error)
+{
+	struct lc_err *err = NULL;
+
+	lc_fetch_libcurl_soname_for_test("libcurl-missing-for-test.so.4");
+	ck_assert_int_lt(lc_fetch_need_libcurl(&err), 0);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err->msg, "needs libcurl-missing-for-test.so.4: install libcurl4 ("),
+		      "message: %s", err->msg);
+	ck_assert_ptr_null(strchr(err->msg, '\n'));
+	lc_err_free(err);
+	err = NULL;
+	/* an entry point that talks to a registry says so before any request */
+	ck_assert_fail(lc_fetch_login("127.0.0.1:9", false, "u", "p", &err), &err, LC_ERR_SYS);
+	ck_assert_msg(strstr(err->msg, "needs libcurl-missing-for-test.so.4"), "message: %s",
+		      err->msg);
+	lc_err_free(err);
+	/* the forwarders fail softly */
+	ck_assert_ptr_null(curl_easy_init());
+	ck_assert_ptr_null(curl_url());
+	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_FAILED_INIT);
+	ck_assert_int_eq(curl_easy_setopt(NULL, CURLOPT_URL, "http://127.0.0.1:9/"),
+			 CURLE_FAILED_INIT);
+	curl_easy_cleanup(NULL);
+	curl_free(NULL);
+}
+END_TEST
+
+static size_t discard(char *p, size_t size, size_t n, void *data)
+{
+	(void)p, (void)data;
+	return size * n;
+}
+
+/* The variadic forwarders pass each option's argument on as the type its number says. */
+START_TEST(libcurl_variadic_forwarding)
+{
+	CURL *c = curl_easy_init();
+	char pem[] = "not a certificate";
+	struct curl_blob b = { .data = pem, .len = sizeof(pem) - 1, .flags = CURL_BLOB_COPY };
+	int mine = 0;
+	void *priv = NULL;
+	long code = -1;
+	double t = -1;
+	curl_off_t sz = -1;
+	struct curl_slist *cookies = NULL;
+	curl_socket_t sock = CURL_SOCKET_BAD;
+
+	ck_assert_ptr_nonnull(c);
+	/* values libcurl checks: they reach it intact, as their own types */
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L), CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_TIMEOUT, -1L), CURLE_BAD_FUNCTION_ARGUMENT);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)1 << 40),
+			 CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)-1),
+			 CURLE_BAD_FUNCTION_ARGUMENT);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_URL, "http://127.0.0.1:9/x"), CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard), CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b), CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, CURLOPT_PRIVATE, &mine), CURLE_OK);
+	ck_assert_int_eq(curl_easy_setopt(c, (CURLoption)9999, 0L), CURLE_UNKNOWN_OPTION);
+	/* one of each CURLINFO type */
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_PRIVATE, &priv), CURLE_OK);
+	ck_assert_ptr_eq(priv, &mine);
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), CURLE_OK);
+	ck_assert_int_eq(code, 0);
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &t), CURLE_OK);
+	ck_assert(t == 0.0);
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &sz), CURLE_OK);
+	ck_assert_int_eq(sz, 0);
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_COOKIELIST, &cookies), CURLE_OK);
+	ck_assert_int_eq(curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock), CURLE_OK);
+	/* a type bit libcurl does not have */
+	ck_assert_int_eq(curl_easy_getinfo(c, (CURLINFO)(0x700000 + 1), &priv),
+			 CURLE_BAD_FUNCTION_ARGUMENT);
+	curl_easy_cleanup(c);
+}
+END_TEST
+
 static Suite *fetch_suite(void)
 {
 	Suite *s = suite_create("fetch");
@@ -1335,6 +1419,8 @@ static Suite *fetch_suite(void)
 	tcase_add_test(tc, registry_error_bounds);
 	tcase_add_loop_test(tc, platform_table, 0, LC_ARRAY_SIZE(platforms));
 	tcase_add_test(tc, platform_match_and_list);
+	tcase_add_test(tc, libcurl_missing_is_one_error);
+	tcase_add_test(tc, libcurl_variadic_forwarding);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(net, 30);

@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 #include <zstd.h>
+#include <archive.h>
 
 #include "unit.h"
 #include "../../store/store.h"
@@ -785,6 +786,35 @@ START_TEST(chainid_known_answer)
 END_TEST
 
 /* ---------- refs ---------- */
+
+/* Without libarchive: one error naming it and its package before a layer starts, no crash. */
+START_TEST(libarchive_missing_is_one_error)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_ingest *in = NULL;
+	struct lc_layer_desc d = { 0 };
+	char dg[LC_DIGEST_BUFSZ];
+
+	lc_store_libarchive_soname_for_test("libarchive-missing-for-test.so.13");
+	lc_sha256_buf("x", 1, dg);
+	d.chainid = d.diff_id = d.digest = dg;
+	d.size = 1;
+	ck_assert_fail(lc_store_layer_begin(st, &d, &in, &err), &err, LC_ERR_SYS);
+	ck_assert_msg(strstr(err->msg, "needs libarchive-missing-for-test.so.13: install "
+				       "libarchive13 ("),
+		      "message: %s", err->msg);
+	ck_assert_ptr_null(strchr(err->msg, '\n'));
+	ck_assert_ptr_null(in);
+	lc_err_free(err);
+	err = NULL;
+	assert_tmp_clean();
+	ck_assert_int_lt(lc_store_need_libarchive(&err), 0);
+	lc_err_free(err);
+	/* the forwarders fail softly */
+	ck_assert_ptr_null(archive_read_new());
+	ck_assert_int_eq(archive_read_free(NULL), ARCHIVE_FATAL);
+}
+END_TEST
 
 START_TEST(refs_set_get_list_remove)
 {
@@ -2015,6 +2045,7 @@ static Suite *store_suite(void)
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, refs_set_get_list_remove);
+	tcase_add_test(tc, libarchive_missing_is_one_error);
 	tcase_add_test(tc, open_sweeps_dead_debris_only);
 	tcase_add_test(tc, store_layout_private);
 	tcase_add_test(tc, container_create_remove);

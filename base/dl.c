@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Libraries loaded on first use: dlopen, every symbol resolved at once, one message if not. */
+#include <dlfcn.h>
+
+#include "base.h"
+
+int lc_dl_load(const char *soname, const char *package, const struct lc_dl_sym *syms, size_t n,
+	       char **ret_msg)
+{
+	/* RTLD_NOW: a library too old for a symbol fails here, not in the middle of a pull */
+	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	const char *why;
+
+	if (!h) {
+		why = dlerror();
+		*ret_msg = lc_xasprintf("needs %s: install %s (%s)", soname, package,
+					why ? why : "cannot be loaded");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		void *p;
+
+		dlerror();
+		p = dlsym(h, syms[i].name);
+		if (!p) {
+			why = dlerror();
+			*ret_msg =
+				lc_xasprintf("needs %s with '%s': install %s (%s)", soname,
+					     syms[i].name, package, why ? why : "no such symbol");
+			dlclose(h);
+			return -1;
+		}
+		*syms[i].slot = p;
+	}
+	return 0; /* h stays open for the life of the process */
+}

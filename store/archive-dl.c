@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libarchive, loaded on first use. layerctl does not link libarchive: its tree (libxml2 with
+ * ICU and libstdc++, lzma, lz4, bz2, acl, nettle) would be mapped and relocated at every
+ * start, by `run`, `ps` and `--help` too. Instead this file defines exactly the archive_*
+ * functions layerctl calls, with the prototypes of <archive.h> and <archive_entry.h> (a
+ * definition that disagrees with the header does not compile), and each forwards to
+ * libarchive.so.13, opened once (pthread_once) by the first call or by
+ * lc_store_need_libarchive, which the paths that read tars call first so that a missing
+ * library is one error line, never a crash. A new archive_* call elsewhere in layerctl fails
+ * to link until it is added here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "store-int.h"
+
+#define ENTRY struct archive_entry *e
+/*
+ * X(return type, name, (parameters), (arguments), value returned when libarchive cannot be
+ * loaded). Without the library no struct archive or archive_entry can exist, so only
+ * archive_read_new's NULL is ever seen by a caller.
+ */
+#define ARCHIVE_FUNCS(X)                                                                           \
+	X(struct archive *, archive_read_new, (void), (), NULL)                                    \
+	X(int, archive_read_support_format_tar, (struct archive * a), (a), ARCHIVE_FATAL)          \
+	X(int, archive_read_open,                                                                  \
+	  (struct archive * a, void *data, archive_open_callback *o, archive_read_callback *r,     \
+	   archive_close_callback *c),                                                             \
+	  (a, data, o, r, c), ARCHIVE_FATAL)                                                       \
+	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e), (a, e),  \
+	  ARCHIVE_FATAL)                                                                           \
+	X(int, archive_read_data_block,                                                            \
+	  (struct archive * a, const void **buf, size_t *size, la_int64_t *off),                   \
+	  (a, buf, size, off), ARCHIVE_FATAL)                                                      \
+	X(int, archive_read_free, (struct archive * a), (a), ARCHIVE_FATAL)                        \
+	X(int, archive_errno, (struct archive * a), (a), ENOSYS)                                   \
+	X(const char *, archive_error_string, (struct archive * a), (a), NULL)                     \
+	X(time_t, archive_entry_atime, (ENTRY), (e), 0)                                            \
+	X(long, archive_entry_atime_nsec, (ENTRY), (e), 0)                                         \
+	X(int, archive_entry_atime_is_set, (ENTRY), (e), 0)                                        \
+	X(time_t, archive_entry_mtime, (ENTRY), (e), 0)                                            \
+	X(long, archive_entry_mtime_nsec, (ENTRY), (e), 0)                                         \
+	X(__LA_MODE_T, archive_entry_filetype, (ENTRY), (e), 0)                                    \
+	X(__LA_MODE_T, archive_entry_perm, (ENTRY), (e), 0)                                        \
+	X(la_int64_t, archive_entry_uid, (ENTRY), (e), 0)                                          \
+	X(la_int64_t, archive_entry_gid, (ENTRY), (e), 0)                                          \
+	X(la_int64_t, archive_entry_size, (ENTRY), (e), 0)                                         \
+	X(const char *, archive_entry_pathname, (ENTRY), (e), NULL)                                \
+	X(const char *, archive_entry_pathname_utf8, (ENTRY), (e), NULL)                           \
+	X(const char *, archive_entry_hardlink, (ENTRY), (e), NULL)                                \
+	X(const char *, archive_entry_hardlink_utf8, (ENTRY), (e), NULL)                           \
+	X(const char *, archive_entry_symlink, (ENTRY), (e), NULL)                                 \
+	X(const char *, archive_entry_symlink_utf8, (ENTRY), (e), NULL)                            \
+	X(int, archive_entry_xattr_count, (ENTRY), (e), 0)                                         \
+	X(int, archive_entry_xattr_reset, (ENTRY), (e), 0)                                         \
+	X(int, archive_entry_xattr_next,                                                           \
+	  (ENTRY, const char **name, const void **value, size_t *size), (e, name, value, size),    \
+	  ARCHIVE_EOF)
+
+#define PTR(ret, name, params, args, fail) __typeof__(name) *name;
+static struct {
+	ARCHIVE_FUNCS(PTR)
+	__typeof__(archive_set_error) *archive_set_error;
+} fn;
+#undef PTR
+
+#define SYM(ret, name, params, args, fail) { #name, (void **)&fn.name },
+static const struct lc_dl_sym syms[] = {
+	ARCHIVE_FUNCS(SYM){ "archive_set_error", (void **)&fn.archive_set_error },
+};
+#undef SYM
+
+static const char *soname = "libarchive.so.13";
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static char *load_msg;
+
+static void load(void)
+{
+	bool ok = lc_dl_load(soname, "libarchive13", syms, LC_ARRAY_SIZE(syms), &load_msg) == 0;
+
+	__atomic_store_n(&loaded, ok, __ATOMIC_RELEASE);
+}
+
+/* the loaded case first and inline: the forwarders run for every tar entry or transfer */
+static inline bool ready(void)
+{
+	if (__builtin_expect(__atomic_load_n(&loaded, __ATOMIC_ACQUIRE), 1))
+		return true;
+	pthread_once(&once, load);
+	return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE);
+}
+
+int lc_store_need_libarchive(struct lc_err **err)
+{
+	if (!ready())
+		return lc_err_set(err, LC_ERR_SYS, 0, "%s", load_msg);
+	return 0;
+}
+
+void lc_store_libarchive_soname_for_test(const char *name)
+{
+	soname = name;
+}
+
+#define FORWARD(ret, name, params, args, fail)                                                     \
+	ret name params                                                                            \
+	{                                                                                          \
+		if (!ready())                                                                      \
+			return fail;                                                               \
+		return fn.name args;                                                               \
+	}
+ARCHIVE_FUNCS(FORWARD)
+#undef FORWARD
+
+/* variadic: formatted here, handed on as one string */
+void archive_set_error(struct archive *a, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!ready())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn.archive_set_error(a, err, "%s", msg);
+}
