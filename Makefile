@@ -4,7 +4,9 @@ CC ?= cc
 PKGS := libcurl openssl libarchive libzstd jansson zlib
 # libcurl and libarchive are not linked: fetch/curl-dl.c and store/archive-dl.c load them on
 # first use (their headers still check every call), so `run`, `ps`, `--help` never map them
-LINK_PKGS := $(filter-out libcurl libarchive,$(PKGS))
+LINK_PKGS := $(filter-out libcurl libarchive openssl,$(PKGS))
+# libcrypto only for sha256 (base/digest.c): linked statically, the few objects it needs
+CRYPTO_LIBS := -Wl,-Bstatic -lcrypto -Wl,-Bdynamic
 CHECK_PKG := check
 
 # Debian packages needed to build, test and demo (make deps installs the missing ones).
@@ -22,7 +24,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -pthread
+LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) $(CRYPTO_LIBS) -pthread
 CHECK_LIBS = $(shell pkg-config --libs $(CHECK_PKG) 2>/dev/null)
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(SAN_EXTRA)

@@ -68,8 +68,8 @@ int lc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
 	return 0;
 }
 
-int lc_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-			    struct lc_err **err)
+static int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			 bool sync, struct lc_err **err)
 {
 	char rnd[17];
 	cleanup_free char *tmp = NULL;
@@ -80,7 +80,7 @@ int lc_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", tmp);
-	if (lc_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (lc_write_all(fd, buf, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 
 		unlinkat(dirfd, tmp, 0);
@@ -93,6 +93,18 @@ int lc_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
 		return lc_err_set(err, LC_ERR_SYS, e, "rename into '%s'", path);
 	}
 	return 0;
+}
+
+int lc_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			    struct lc_err **err)
+{
+	return write_file_at(dirfd, path, buf, len, mode, true, err);
+}
+
+int lc_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			     struct lc_err **err)
+{
+	return write_file_at(dirfd, path, buf, len, mode, false, err);
 }
 
 int lc_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct lc_err **err)
@@ -159,7 +171,10 @@ int lc_rm_rf_at(int dirfd, const char *name, struct lc_err **err)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove '%s'", name);
-	/* A directory: open it without following a symlink put in its place meanwhile. */
+	/* A directory; an empty one goes at once, without a walk (a mount point stays: EBUSY) */
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	/* Open it without following a symlink put in its place meanwhile. */
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)

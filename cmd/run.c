@@ -604,6 +604,8 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 			lc_strv_push(&volumes, o->mounts[i].source);
 	if (lc_store_container_create(s, &id, &cdir, err) < 0)
 		return -1;
+	if (o->rm) /* nothing of it outlives this run: no fsync of its documents */
+		lc_store_container_set_volatile(s, id);
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
 	/* overlay wants the topmost layer first */
 	lowers = lc_xcalloc(im->n_layers + 1, sizeof(char *));

@@ -306,9 +306,10 @@ static int write_state(const char *dir, const char *hostname, char *const *add_h
 		resolv = lc_xstrdup("");
 		rlen = 0;
 	}
-	if (lc_write_file_atomic_at(fd, "hostname", hn, strlen(hn), 0644, err) < 0 ||
-	    lc_write_file_atomic_at(fd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-	    lc_write_file_atomic_at(fd, "resolv.conf", resolv, rlen, 0644, err) < 0)
+	/* written anew at every start: no fsync */
+	if (lc_write_file_replace_at(fd, "hostname", hn, strlen(hn), 0644, err) < 0 ||
+	    lc_write_file_replace_at(fd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    lc_write_file_replace_at(fd, "resolv.conf", resolv, rlen, 0644, err) < 0)
 		return lc_err_prefix(err, "container files in '%s'", dir);
 	*ret_fd = TAKE_FD(fd);
 	return 0;

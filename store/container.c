@@ -81,7 +81,7 @@ int lc_store_container_config_write(struct lc_store *s, const struct lc_containe
 	txt = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(1));
 	if (!txt)
 		return lc_err_set(err, LC_ERR_SYS, ENOMEM, "serialize container config");
-	if (lc_write_file_atomic_at(dfd, CONFIG_FILE, txt, strlen(txt), 0600, err) < 0)
+	if (lc_store_container_write_at(s, c->id, dfd, CONFIG_FILE, txt, err) < 0)
 		return lc_err_prefix(err, "container '%s'", c->id);
 	return 0;
 }

@@ -26,7 +26,7 @@ int lc_store_container_doc_write(struct lc_store *s, const char *id, const char 
 	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
-	if (lc_write_file_atomic_at(dfd, name, text, strlen(text), 0600, err) < 0)
+	if (lc_store_container_write_at(s, id, dfd, name, text, err) < 0)
 		return lc_err_prefix(err, "container '%.12s'", id);
 	return 0;
 }

@@ -17,12 +17,17 @@ struct lc_store {
 	struct lc_store_owned {
 		char id[65];
 		int fd;
+		bool no_sync; /* its documents need not survive a crash (run --rm) */
 	} * owned;
 	size_t n_owned;
 	/* tmp/lease-*: what this process's pull is about to use (gc.c), flocked while open */
 	int leasefd;
 	char *lease_name;
 };
+
+/* Write a document of a container (atomically; fsync'd unless it is a volatile one of ours). */
+int lc_store_container_write_at(struct lc_store *s, const char *id, int dfd, const char *name,
+				const char *text, struct lc_err **err);
 
 /*
  * Fault injection (sqlite's test_syscall.c): the store's publishing syscalls go through

@@ -767,6 +767,7 @@ int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
 	}
 	s->owned = lc_xrealloc(s->owned, (s->n_owned + 1) * sizeof(*s->owned));
 	snprintf(s->owned[s->n_owned].id, sizeof(s->owned[s->n_owned].id), "%s", id);
+	s->owned[s->n_owned].no_sync = false;
 	s->owned[s->n_owned++].fd = TAKE_FD(fd);
 	*ret_id = lc_xstrdup(id);
 	*ret_dir = lc_xasprintf("%s/containers/%s", s->root, id);
@@ -825,6 +826,7 @@ int lc_store_container_take(struct lc_store *s, const char *id, struct lc_err **
 				  "container '%s' is in use", id);
 	s->owned = lc_xrealloc(s->owned, (s->n_owned + 1) * sizeof(*s->owned));
 	snprintf(s->owned[s->n_owned].id, sizeof(s->owned[s->n_owned].id), "%s", id);
+	s->owned[s->n_owned].no_sync = false;
 	s->owned[s->n_owned++].fd = TAKE_FD(fd);
 	return 0;
 }
@@ -839,12 +841,31 @@ void lc_store_container_release(struct lc_store *s, const char *id)
 	s->owned[own] = s->owned[--s->n_owned];
 }
 
+void lc_store_container_set_volatile(struct lc_store *s, const char *id)
+{
+	ssize_t i = owned_index(s, id);
+
+	if (i >= 0)
+		s->owned[i].no_sync = true;
+}
+
+int lc_store_container_write_at(struct lc_store *s, const char *id, int dfd, const char *name,
+				const char *text, struct lc_err **err)
+{
+	ssize_t i = owned_index(s, id);
+
+	if (i >= 0 && s->owned[i].no_sync)
+		return lc_write_file_replace_at(dfd, name, text, strlen(text), 0600, err);
+	return lc_write_file_atomic_at(dfd, name, text, strlen(text), 0600, err);
+}
+
 int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err **err)
 {
 	cleanup_close int cfd = -1;
 	cleanup_close int fd = -1;
 	cleanup_close int trashfd = -1;
 	cleanup_dir DIR *d = NULL;
+	cleanup_strv char **names = NULL;
 	struct dirent *de;
 	struct stat st, cst;
 	char rnd[33];
@@ -884,6 +905,7 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 		    cs.st_dev != cst.st_dev)
 			return lc_err_set(err, LC_ERR_EXISTS, EBUSY,
 					  "container '%s' is still mounted ('%s')", id, de->d_name);
+		lc_strv_push(&names, de->d_name);
 	}
 	/*
 	 * Hold the entry's flock while it sits in trash, so a sweep leaves our rm -rf alone. Ours
@@ -897,7 +919,22 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 	lc_random_hex(rnd, 32);
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 || renameat(cfd, id, trashfd, rnd) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "move container '%s' to trash", id);
-	if (lc_rm_rf_at(trashfd, rnd, err) < 0)
+	/*
+	 * The entries just listed, one by one: files and empty dirs (upper/ and merged/ of a
+	 * container that wrote nothing) go without a walk, work/ too once overlay's work/work is
+	 * gone; whatever appeared meanwhile is found by the walk of the last resort.
+	 */
+	{
+		cleanup_close int wfd =
+			openat(fd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (wfd >= 0)
+			unlinkat(wfd, "work", AT_REMOVEDIR);
+	}
+	for (size_t i = 0; names && names[i]; i++)
+		if (lc_rm_rf_at(fd, names[i], err) < 0)
+			return lc_err_prefix(err, "remove container '%s'", id);
+	if (unlinkat(trashfd, rnd, AT_REMOVEDIR) < 0 && lc_rm_rf_at(trashfd, rnd, err) < 0)
 		return lc_err_prefix(err, "remove container '%s'", id);
 	if (own >= 0) {
 		close(s->owned[own].fd);

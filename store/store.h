@@ -241,6 +241,11 @@ void lc_store_layer_abort(struct lc_layer_ingest *in);
 int lc_store_container_create(struct lc_store *s, char **ret_id, char **ret_dir,
 			      struct lc_err **err);
 /*
+ * A container of ours (just created) that will not outlive this process (run --rm): its
+ * documents are written without an fsync each (a crash leaves a dir the next run removes).
+ */
+void lc_store_container_set_volatile(struct lc_store *s, const char *id);
+/*
  * Remove a container's dir (renamed into tmp/trash first, then deleted). Must be unmounted.
  * A container this store handle created is ours to remove; another one only when nobody holds
  * it (LC_ERR_EXISTS "in use" otherwise).

@@ -130,6 +130,15 @@ START_TEST(files_atomic_read_limit_rmrf)
 	ck_assert_ok(lc_rm_rf_at(dfd, "a", &err), &err);
 	ck_assert_int_eq(faccessat(dfd, "a", F_OK, AT_SYMLINK_NOFOLLOW), -1);
 	ck_assert_int_eq(faccessat(dfd, "outside/keep", F_OK, 0), 0);
+	/* an empty dir goes too (rmdir first, no walk), a mode-000 one as well */
+	ck_assert_int_eq(mkdirat(dfd, "empty", 0), 0);
+	ck_assert_ok(lc_rm_rf_at(dfd, "empty", &err), &err);
+	ck_assert_int_eq(faccessat(dfd, "empty", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	/* replace: the same atomic rename, without the fsync */
+	ck_assert_ok(lc_write_file_replace_at(dfd, "f", "bye", 3, 0600, &err), &err);
+	ck_assert_ok(lc_read_file_at(dfd, "f", 5, &buf, &len, &err), &err);
+	ck_assert_str_eq(buf, "bye");
+	free(buf);
 	/* mkdir -p refuses to walk through a symlink */
 	ck_assert_int_eq(symlinkat("outside", dfd, "sl"), 0);
 	ck_assert_fail(lc_mkdir_p_at(dfd, "sl/x", 0755, &err), &err, LC_ERR_UNSAFE);
