@@ -15,7 +15,7 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchiv
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
 	clang clang-format cppcheck zstd strace e2fsprogs
 # only make bench needs these (the peers it measures against)
-BENCH_PKGS := umoci runc podman strace time
+BENCH_PKGS := umoci runc crun podman isal strace time
 # only make fuzz needs libFuzzer (make check replays the corpora without it)
 FUZZ_PKGS := libclang-rt-14-dev
 

@@ -1,18 +1,25 @@
 #!/usr/bin/python3 -I
-"""make-image.py OUTDIR BUSYBOX_LAYOUT: build the bench image as an OCI layout in OUTDIR.
+"""make-image.py OUTDIR BUSYBOX_LAYOUT [--entries N] [--layers L] [--big-mib M] [--tiny L]
+[--tag T]: build a bench image as an OCI layout in OUTDIR.
 
-The image ("latest") has two layers:
-  1. the busybox base layer blob of BUSYBOX_LAYOUT (testdata/build-images.sh), byte for byte;
-  2. a generated layer of ~20,000 entries (~150 MB uncompressed, gzip -6): about 1,000
-     directories, 18,200 regular files of log-uniform sizes from 32 B to 48 KiB plus a few
-     files of several MB, 600 symlinks and 200 hard links. Most contents are word-like text
-     (gzip ~3x), one in five files is incompressible, like the binaries of a real image.
+The image ("latest") has the busybox base layer blob of BUSYBOX_LAYOUT
+(testdata/build-images.sh), byte for byte, then:
+  - by default one generated layer of ~20,000 entries (~150 MB uncompressed, gzip -6): about
+    1,000 directories, 18,200 regular files of log-uniform sizes from 32 B to 48 KiB plus a
+    few files of several MB, 600 symlinks and 200 hard links. Most contents are word-like text
+    (gzip ~3x), one in five files is incompressible, like the binaries of a real image;
+    --entries N scales the counts (the few big files only from 20,000 on), --layers L makes L
+    such layers of N entries each (in dirs of their own);
+  - --big-mib M: one layer holding one file of M MiB of text (gzip -1, ~3x), for memory bounds;
+  - --tiny L: L layers of one small file each, for the cost of many layers;
+  - --tag T: a small file saying T in the generated layer (distinct images, same shape).
 
 Deterministic: a fixed seed, sorted entries, mtime 0, uid/gid 0, `gzip -n`; the same script and
 base layer give the same digests. The layer is streamed straight into gzip (no staging tree:
 mass-creating and deleting files here would slow the ext4 the bench then measures).
 Prints the number of tar entries of the whole image (both layers) on stdout.
 """
+import argparse
 import gzip
 import hashlib
 import io
@@ -25,11 +32,6 @@ import sys
 import tarfile
 
 SEED = 20240101
-N_DIRS = 1000
-N_FILES = 18200
-N_BIG = 8
-N_SYMLINKS = 600
-N_HARDLINKS = 200
 CREATED = "2024-01-01T00:00:00Z"
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -75,7 +77,7 @@ def count_entries(gz_path):
         return sum(1 for _ in t)
 
 
-def gen_layer(tmp_tar_gz):
+def gen_sources():
     rnd = random.Random(SEED)
     letters = "abcdefghijklmnopqrstuvwxyz"
     vocab = ["".join(rnd.choice(letters) for _ in range(rnd.randint(2, 10))) for _ in range(6000)]
@@ -84,8 +86,80 @@ def gen_layer(tmp_tar_gz):
         words[i] += "\n"
     text = " ".join(words).encode()  # ~9 MB of text
     noise = rnd.randbytes(4 << 20)
+    return text, noise
+
+
+class Repeat(io.RawIOBase):
+    """size bytes of src over and over (a big file without holding it)."""
+
+    def __init__(self, src, size):
+        super().__init__()
+        self.src, self.left, self.off = src, size, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left, len(self.src) - self.off)
+        b[:n] = self.src[self.off:self.off + n]
+        self.off = (self.off + n) % len(self.src)
+        self.left -= n
+        return n
+
+
+def write_layer(tmp_tar_gz, level, add_entries):
+    """Stream the tar that add_entries(tar) writes through gzip; (diff_id, entries)."""
+    with open(tmp_tar_gz, "wb") as out:
+        gz = subprocess.Popen(["gzip", "-n", "-%d" % level], stdin=subprocess.PIPE, stdout=out)
+        hw = HashingWriter(gz.stdin)
+        with tarfile.open(fileobj=hw, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+            n = add_entries(tar)
+        gz.stdin.close()
+        if gz.wait() != 0:
+            die("gzip failed")
+    return "sha256:" + hw.h.hexdigest(), n
+
+
+def tinfo(path, kind, mode, size=0, link=""):
+    ti = tarfile.TarInfo(path)
+    ti.mtime = 0
+    ti.uid = ti.gid = 0
+    ti.uname = ti.gname = ""
+    ti.type, ti.mode, ti.size, ti.linkname = kind, mode, size, link
+    return ti
+
+
+def gen_big(tmp_tar_gz, text, mib):
+    def add(tar):
+        tar.addfile(tinfo("opt", tarfile.DIRTYPE, 0o755))
+        tar.addfile(tinfo("opt/big.txt", tarfile.REGTYPE, 0o644, mib << 20),
+                    io.BufferedReader(Repeat(text, mib << 20), 1 << 20))
+        return 2
+    return write_layer(tmp_tar_gz, 1, add)
+
+
+def gen_tiny(tmp_tar_gz, k):
+    def add(tar):
+        data = ("layer %d\n" % k).encode()
+        tar.addfile(tinfo("tiny", tarfile.DIRTYPE, 0o755))
+        tar.addfile(tinfo("tiny/%04d" % k, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+        return 2
+    return write_layer(tmp_tar_gz, 6, add)
+
+
+def gen_layer(tmp_tar_gz, sources, n_entries=20000, k=0, tag=None):
+    text, noise = sources
+    rnd = random.Random(SEED + k)
+    scale = n_entries / 20000
+    N_DIRS = max(8, int(1000 * scale))
+    N_BIG = 8 if n_entries >= 20000 else 0
+    N_FILES = max(1, int(18200 * scale))
+    N_SYMLINKS = int(600 * scale)
+    N_HARDLINKS = int(200 * scale)
 
     top = ["usr/share/bench", "usr/lib/bench", "opt/bench", "var/lib/bench"]
+    if k:
+        top = [t + "%d" % k for t in top]
     dirs = set()
     for t in top:
         p = ""
@@ -117,6 +191,9 @@ def gen_layer(tmp_tar_gz):
         mode = 0o755 if p.endswith(".so") or rnd.random() < 0.05 else 0o644
         entries[p] = ("file", (src, off, size, mode))
         files.append(p)
+    if tag:
+        entries["opt/bench/tag"] = ("file", (tag.encode(), 0, len(tag), 0o644))
+        files.append("opt/bench/tag")
     for i in range(N_BIG):
         p = "opt/bench/big%02d.bin" % i
         size = rnd.randint(2 << 20, 4 << 20)
@@ -145,39 +222,41 @@ def gen_layer(tmp_tar_gz):
     late = [p for p in order if entries[p][0] == "hardlink" and pos[entries[p][1]] > pos[p]]
     order = [p for p in order if p not in set(late)] + late
 
-    with open(tmp_tar_gz, "wb") as out:
-        gz = subprocess.Popen(["gzip", "-n", "-6"], stdin=subprocess.PIPE, stdout=out)
-        hw = HashingWriter(gz.stdin)
-        with tarfile.open(fileobj=hw, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-            for p in order:
-                kind, arg = entries[p]
-                ti = tarfile.TarInfo(p)
-                ti.mtime = 0
-                ti.uid = ti.gid = 0
-                ti.uname = ti.gname = ""
-                if kind == "dir":
-                    ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-                    tar.addfile(ti)
-                elif kind == "file":
-                    src, off, size, mode = arg
-                    ti.type, ti.mode, ti.size = tarfile.REGTYPE, mode, size
-                    tar.addfile(ti, io.BytesIO(src[off:off + size]))
-                elif kind == "symlink":
-                    ti.type, ti.mode, ti.linkname = tarfile.SYMTYPE, 0o777, arg
-                    tar.addfile(ti)
-                else:
-                    ti.type, ti.mode, ti.linkname = tarfile.LNKTYPE, 0o644, arg
-                    tar.addfile(ti)
-        gz.stdin.close()
-        if gz.wait() != 0:
-            die("gzip failed")
-    return "sha256:" + hw.h.hexdigest(), len(order)
+    def add(tar):
+        for p in order:
+            kind, arg = entries[p]
+            ti = tarfile.TarInfo(p)
+            ti.mtime = 0
+            ti.uid = ti.gid = 0
+            ti.uname = ti.gname = ""
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+            elif kind == "file":
+                src, off, size, mode = arg
+                ti.type, ti.mode, ti.size = tarfile.REGTYPE, mode, size
+                tar.addfile(ti, io.BytesIO(src[off:off + size]))
+            elif kind == "symlink":
+                ti.type, ti.mode, ti.linkname = tarfile.SYMTYPE, 0o777, arg
+                tar.addfile(ti)
+            else:
+                ti.type, ti.mode, ti.linkname = tarfile.LNKTYPE, 0o644, arg
+                tar.addfile(ti)
+        return len(order)
+    return write_layer(tmp_tar_gz, 6, add)
 
 
 def main():
-    if len(sys.argv) != 3:
-        die("usage: make-image.py OUTDIR BUSYBOX_LAYOUT")
-    out, base = sys.argv[1], sys.argv[2]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("base")
+    ap.add_argument("--entries", type=int, default=20000)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--big-mib", type=int, default=0)
+    ap.add_argument("--tiny", type=int, default=0)
+    ap.add_argument("--tag", default=None)
+    args = ap.parse_args()
+    out, base = args.out, args.base
     idx = json.load(open(os.path.join(base, "index.json")))
     bman_d = idx["manifests"][0]["digest"].split(":", 1)[1]
     bman = json.load(open(os.path.join(base, "blobs/sha256", bman_d)))
@@ -188,7 +267,8 @@ def main():
     bdiff = bcfg["rootfs"]["diff_ids"][0]
 
     with open(os.path.abspath(__file__), "rb") as f:
-        stamp = hashlib.sha256(f.read() + blayer["digest"].encode()).hexdigest()
+        stamp = hashlib.sha256(f.read() + blayer["digest"].encode() +
+                               repr(sorted(vars(args).items())).encode()).hexdigest()
     stamp_file = os.path.join(out, ".stamp")
     if os.path.isfile(stamp_file):
         old = open(stamp_file).read().split()
@@ -203,22 +283,33 @@ def main():
     shutil.copyfile(os.path.join(base, "blobs/sha256", blayer["digest"].split(":", 1)[1]),
                     os.path.join(blobs, blayer["digest"].split(":", 1)[1]))
     tmp = os.path.join(work, "layer.tar.gz")
-    diff_id, n_gen = gen_layer(tmp)
-    hexd = file_digest(tmp)
-    size = os.path.getsize(tmp)
-    os.rename(tmp, os.path.join(blobs, hexd))
-    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-             "digest": "sha256:" + hexd, "size": size}
+    layers, diff_ids, n_gen = [], [], 0
+    sources = gen_sources() if not args.tiny else None
+    n_layers = args.tiny or (1 if args.big_mib else args.layers)
+    for k in range(n_layers):
+        if args.tiny:
+            diff_id, n = gen_tiny(tmp, k)
+        elif args.big_mib:
+            diff_id, n = gen_big(tmp, sources[0], args.big_mib)
+        else:
+            diff_id, n = gen_layer(tmp, sources, args.entries, k, args.tag)
+        hexd = file_digest(tmp)
+        size = os.path.getsize(tmp)
+        os.rename(tmp, os.path.join(blobs, hexd))
+        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": "sha256:" + hexd, "size": size})
+        diff_ids.append(diff_id)
+        n_gen += n
 
     cfg = {"architecture": "amd64", "os": "linux", "created": CREATED,
            "config": {"Env": [PATH_ENV], "Cmd": ["sh"]},
-           "history": [{"created": CREATED, "created_by": "testdata/build-images.sh: busybox base"},
-                       {"created": CREATED, "created_by": "tests/bench/make-image.py: generated files"}],
-           "rootfs": {"type": "layers", "diff_ids": [bdiff, diff_id]}}
+           "history": [{"created": CREATED, "created_by": "testdata/build-images.sh: busybox base"}] +
+                      [{"created": CREATED, "created_by": "tests/bench/make-image.py: generated files"}] * len(layers),
+           "rootfs": {"type": "layers", "diff_ids": [bdiff] + diff_ids}}
     cd = put_blob(blobs, json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode())
     cd["mediaType"] = "application/vnd.oci.image.config.v1+json"
     man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "config": cd, "layers": [blayer, layer]}
+           "config": cd, "layers": [blayer] + layers}
     md = put_blob(blobs, json.dumps(man, separators=(",", ":")).encode())
     md["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
     md["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
