@@ -112,6 +112,10 @@ int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char *
 
 /* Tests only: load this soname instead of libarchive.so.13 (before the first use). */
 void lc_store_libarchive_soname_for_test(const char *name);
+/* Whether ISA-L's inflate is there (isal-dl.c: loaded on first use); else zlib inflates. */
+bool lc_store_isal_ready(void);
+/* Tests only: load this soname instead of libisal.so.2 (before the first use). */
+void lc_store_libisal_soname_for_test(const char *name);
 
 /* The extractor, run by the ingest's thread (extract.c). */
 struct lc_extract;

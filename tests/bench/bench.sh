@@ -9,7 +9,8 @@
 #   warm pull   everything present: layerctl pull vs skopeo copy (oci layout) and podman pull
 #               and the floors: `igzip -dc BLOB | tar -x` per layer, the layers concurrently
 #               (each into a dir of its own, as layerctl unpacks them), and `tar -x` of the
-#               already inflated layer tars (the physical limit: creating the files)
+#               already inflated layer tars (the physical limit: creating the files); and
+#               layerctl itself with zlib instead of ISA-L (libisal hidden in a mount namespace)
 #   python      `pull python` into a store that holds nginx (shared base): layerctl vs the floor
 #               for its missing layer(s) (and podman); the registry must see no GET of the base
 #   run         `run --rm IMAGE true`: layerctl vs `crun --cgroup-manager=disabled run` and
@@ -146,6 +147,14 @@ say "== cold pull into an empty store (best of $RUNS, each run in a new dir, ord
 # one function per tool, run I in $TMPD/<tool>-I; the order rotates from run to run, since the
 # first tool after a mass delete (a previous bench's cleanup) pays the most for it
 cold_layerctl() { measure layerctl-cold "$LAYERCTL" --root "$TMPD/lc-$1" pull -q "$IMG"; }
+# the same with zlib: ISA-L's library hidden in a mount namespace of its own
+ISAL_SO=$(readlink -f "$(ldconfig -p | awk '$1 == "libisal.so.2" && /x86-64/ { print $NF; exit }')")
+: >"$TMPD/empty.so"
+cold_layerctl_zlib() {
+	measure layerctl-cold-zlib unshare --mount --propagation private bash -c \
+		'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ "$TMPD/empty.so" "$ISAL_SO" \
+		"$LAYERCTL" --root "$TMPD/lz-$1" pull -q "$IMG"
+}
 cold_skopeo_umoci() {
 	mkdir -p "$TMPD/su-$1" # skopeo's oci: wants the parent dir
 	measure skopeo+umoci-cold bash -c 'skopeo --insecure-policy copy --quiet --src-tls-verify=false \
@@ -194,6 +203,7 @@ cold_untar() {
 		for p in "${pids[@]}"; do wait "$p" || exit 1; done' _ "$TMPD/ut-$1" "${TARS[@]}"
 }
 tools=(cold_layerctl cold_floor cold_untar cold_skopeo_umoci cold_skopeo_tar)
+[[ -f $ISAL_SO ]] && tools+=(cold_layerctl_zlib)
 [[ -z $PODMAN ]] || tools+=(cold_podman)
 for ((i = 1; i <= RUNS; i++)); do
 	for ((k = 0; k < ${#tools[@]}; k++)); do
@@ -393,6 +403,8 @@ row "cold pull, s" "${WALL[layerctl-cold]}" "tar -x of the tars" "${WALL[floor-u
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+umoci" "${WALL[skopeo+umoci-cold]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+tar -xzf" "${WALL[skopeo+tar-cold]}" -
 row "cold pull, cpu s" "${CPU[layerctl-cold]}" "igzip|tar per layer" "${CPU[floor-igzip-tar]}" -
+[[ -f $ISAL_SO ]] && row "cold pull (ISA-L), s" "${WALL[layerctl-cold]}" "layerctl with zlib" "${WALL[layerctl-cold-zlib]}" -
+[[ -f $ISAL_SO ]] && row "cold pull (ISA-L), cpu s" "${CPU[layerctl-cold]}" "layerctl with zlib" "${CPU[layerctl-cold-zlib]}" -
 row "warm pull, s" "${WALL[layerctl-warm]}" "skopeo copy" "${WALL[skopeo-warm]}" -
 [[ -n $PODMAN ]] && row "warm pull, s" "${WALL[layerctl-warm]}" "podman pull" "${WALL[podman-warm]}" -
 row "python after nginx, s" "${WALL[layerctl-python]}" "igzip|tar its layer" "${WALL[floor-python]}" "<= 0.85"

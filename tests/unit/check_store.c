@@ -202,16 +202,35 @@ static char *tar_path(const char *name)
 
 /* ---------- compression ---------- */
 
-enum comp { C_PLAIN, C_GZIP, C_ZSTD, C_ZSTD_W20, C_ZSTD_W27, C_ZSTD_W28, C_ZSTD_W31, C_GZIP_TRUNC };
+enum comp {
+	C_PLAIN,
+	C_GZIP,
+	C_ZSTD,
+	C_ZSTD_W20,
+	C_ZSTD_W27,
+	C_ZSTD_W28,
+	C_ZSTD_W31,
+	C_GZIP_TRUNC,
+	C_GZIP_NAMED, /* a gzip header with a name, a comment and an extra field */
+	C_GZIP_HCRC,  /* and a header CRC */
+	C_GZIP_BADCRC,
+};
 
-static void gz_member(const char *p, size_t n, char **out, size_t *olen)
+static void gz_member_hdr(const char *p, size_t n, char **out, size_t *olen, int named)
 {
 	z_stream z = { 0 };
-	size_t cap = compressBound(n) + 64;
+	size_t cap = compressBound(n) + 128;
+	gz_header h = { .name = (Bytef *)"layer.tar",
+			.comment = (Bytef *)"made by check_store",
+			.extra = (Bytef *)"AB\004\000wxyz",
+			.extra_len = 8,
+			.hcrc = named > 1 };
 
 	*out = lc_xrealloc(*out, *olen + cap);
 	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
 			 Z_OK);
+	if (named)
+		ck_assert_int_eq(deflateSetHeader(&z, &h), Z_OK);
 	z.next_in = (unsigned char *)p;
 	z.avail_in = (uInt)n;
 	z.next_out = (unsigned char *)*out + *olen;
@@ -219,6 +238,11 @@ static void gz_member(const char *p, size_t n, char **out, size_t *olen)
 	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
 	*olen += cap - z.avail_out;
 	deflateEnd(&z);
+}
+
+static void gz_member(const char *p, size_t n, char **out, size_t *olen)
+{
+	gz_member_hdr(p, n, out, olen, 0);
 }
 
 /* A zstd frame with an explicit window descriptor (2^wlog) and one raw block. */
@@ -257,6 +281,14 @@ static char *compress_as(enum comp c, const char *tar, size_t n, size_t *olen)
 		gz_member(tar + n / 2, n - n / 2, &out, olen);
 		if (c == C_GZIP_TRUNC)
 			*olen -= 12;
+		break;
+	case C_GZIP_NAMED:
+	case C_GZIP_HCRC:
+	case C_GZIP_BADCRC:
+		gz_member_hdr(tar, n / 2, &out, olen, c == C_GZIP_HCRC ? 2 : 1);
+		gz_member_hdr(tar + n / 2, n - n / 2, &out, olen, c == C_GZIP_HCRC ? 2 : 1);
+		if (c == C_GZIP_BADCRC)
+			out[*olen - 8] ^= 0x01; /* the last member's CRC-32 */
 		break;
 	case C_ZSTD: {
 		size_t cap = ZSTD_compressBound(n), r;
@@ -872,6 +904,55 @@ END_TEST
 /* ---------- layers ---------- */
 
 static const enum comp comps[] = { C_PLAIN, C_GZIP, C_ZSTD };
+
+/* ISA-L (_i 0) and zlib (_i 1, ISA-L's library missing) inflate alike, and fail alike. */
+START_TEST(layer_gzip_both_inflaters)
+{
+	static const enum comp ok[] = { C_GZIP, C_GZIP_NAMED, C_GZIP_HCRC };
+	struct lc_err *err = NULL;
+
+	if (_i == 1)
+		lc_store_libisal_soname_for_test("libisal-missing-for-test.so.2");
+	ck_assert_int_eq(lc_store_isal_ready(), _i == 0);
+	for (size_t k = 0; k < LC_ARRAY_SIZE(ok); k++) {
+		struct ing o = { .comp = ok[k] };
+		char *p;
+
+		ck_assert_msg(ingest(k == 1 ? "wh-then-dir"
+				     : k    ? "whiteouts"
+					    : "basic",
+				     &o, &err) == 0,
+			      "ingest %zu: %s", k, err ? err->msg : "");
+		if (!k) {
+			p = read_at(layer_dir(o.chainid), "etc/hostname");
+			ck_assert_str_eq(p, "layerctl\n");
+			free(p);
+		}
+	}
+	{
+		struct ing o = { .comp = C_GZIP_TRUNC };
+
+		ck_assert_int_lt(ingest("dotdot-dot", &o, &err), 0);
+		lc_err_free(err);
+		err = NULL;
+		ck_assert_int_lt(ingest("big", &o, &err), 0);
+		ck_assert_msg(strstr(err->msg, "truncated gzip"), "message: %s", err->msg);
+		lc_err_free(err);
+		err = NULL;
+	}
+	{
+		/* a wrong CRC-32 in the trailer: digests match (the blob's is computed), the stream
+		 * does not */
+		struct ing o = { .comp = C_GZIP_BADCRC };
+
+		ck_assert_int_lt(ingest("big", &o, &err), 0);
+		ck_assert_msg(strstr(err->msg, "gzip: incorrect data check"), "message: %s",
+			      err->msg);
+		lc_err_free(err);
+	}
+	assert_tmp_clean();
+}
+END_TEST
 
 START_TEST(layer_ingest_basic)
 {
@@ -2057,6 +2138,7 @@ static Suite *store_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, layer_ingest_basic, 0, LC_ARRAY_SIZE(comps));
+	tcase_add_loop_test(tc, layer_gzip_both_inflaters, 0, 2);
 	tcase_add_loop_test(tc, layer_mismatch_leaves_nothing, 0, LC_ARRAY_SIZE(mismatches));
 	tcase_add_loop_test(tc, layer_streams, 0, LC_ARRAY_SIZE(streams));
 	tcase_add_test(tc, layer_tar_bomb_bounded);
