@@ -251,7 +251,7 @@ static int feed_gzip_isal(struct lc_layer_ingest *in, const unsigned char *p, si
 	s->next_in = (uint8_t *)p;
 	s->avail_in = (uint32_t)n;
 	do {
-		size_t got;
+		size_t got, had;
 		int r;
 
 		if (in->z_end && s->avail_in) {
@@ -266,10 +266,15 @@ static int feed_gzip_isal(struct lc_layer_ingest *in, const unsigned char *p, si
 			in->isal = NULL;
 			return feed_gzip(in, rest, left, err);
 		}
+		had = s->avail_in;
 		s->next_out = in->out;
 		s->avail_out = CHUNK;
 		r = isal_inflate(s);
 		if (r < 0 || r == ISAL_NEED_DICT)
+			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s", isal_error(r));
+		/* input there but none taken, no output made, not at the end: it would spin */
+		if (had && s->avail_in == had && s->avail_out == CHUNK &&
+		    s->block_state != ISAL_BLOCK_FINISH)
 			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s", isal_error(r));
 		if (s->block_state == ISAL_BLOCK_FINISH)
 			in->z_end = true;
