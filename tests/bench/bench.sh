@@ -397,24 +397,24 @@ echo "machine: $(nproc) CPUs; load average at start $LOAD0, now $(cut -d' ' -f1-
 echo
 printf '| %-38s | %12s | %-22s | %12s | %6s | %-8s | %-4s |\n' figure layerctl peer "peer figure" ratio target met
 echo "|----------------------------------------|--------------|------------------------|--------------|--------|----------|------|"
-row "cold pull, s (wall)" "${WALL[layerctl-cold]}" "igzip|tar per layer" "${WALL[floor-igzip-tar]}" "<= 0.85"
+row "cold pull, s (wall)" "${WALL[layerctl-cold]}" "igzip + tar per layer" "${WALL[floor-igzip-tar]}" "<= 0.85"
 [[ -n $PODMAN ]] && row "cold pull, s" "${WALL[layerctl-cold]}" "podman pull" "${WALL[podman-cold]}" "<= 0.25"
 row "cold pull, s" "${WALL[layerctl-cold]}" "tar -x of the tars" "${WALL[floor-untar]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+umoci" "${WALL[skopeo+umoci-cold]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+tar -xzf" "${WALL[skopeo+tar-cold]}" -
-row "cold pull, cpu s" "${CPU[layerctl-cold]}" "igzip|tar per layer" "${CPU[floor-igzip-tar]}" -
+row "cold pull, cpu s" "${CPU[layerctl-cold]}" "igzip + tar per layer" "${CPU[floor-igzip-tar]}" -
 [[ -f $ISAL_SO ]] && row "cold pull (ISA-L), s" "${WALL[layerctl-cold]}" "layerctl with zlib" "${WALL[layerctl-cold-zlib]}" -
 [[ -f $ISAL_SO ]] && row "cold pull (ISA-L), cpu s" "${CPU[layerctl-cold]}" "layerctl with zlib" "${CPU[layerctl-cold-zlib]}" -
 row "warm pull, s" "${WALL[layerctl-warm]}" "skopeo copy" "${WALL[skopeo-warm]}" -
 [[ -n $PODMAN ]] && row "warm pull, s" "${WALL[layerctl-warm]}" "podman pull" "${WALL[podman-warm]}" -
-row "python after nginx, s" "${WALL[layerctl-python]}" "igzip|tar its layer" "${WALL[floor-python]}" "<= 0.85"
+row "python after nginx, s" "${WALL[layerctl-python]}" "igzip + tar its layer" "${WALL[floor-python]}" "<= 0.85"
 [[ -n $PODMAN ]] && row "python after nginx, s" "${WALL[layerctl-python]}" "podman pull" "${WALL[podman-python]}" -
 row "python after nginx: base GETs" "$PY_BASE_GETS" - - "<= 0"
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "crun, no cgroup" "${MED[crun-run]}" "<= 1.0"
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "runc run" "${MED[runc-run]}" "<= 0.25"
 row "run --rm --memory 64m, ms" "${MED[layerctl-run-mem]}" "crun, cgroupfs" "${MED[crun-run-mem]}" "<= 1.0"
 row "peak RSS, pull of $BIG_MIB MiB layer, KiB" "${RSS[pull-big]}" - - "<= 65536"
-row "peak RSS, cold pull, KiB" "${RSS[layerctl-cold]}" "igzip|tar per layer" "${RSS[floor-igzip-tar]}" -
+row "peak RSS, cold pull, KiB" "${RSS[layerctl-cold]}" "igzip + tar per layer" "${RSS[floor-igzip-tar]}" -
 row "du, 20 images, ms (median)" "${MED[du-20]}" - - "<= 50"
 row "pull vs entries $E_LO..$E_HI: exponent" "$(exponent "${WALL[pull-e$E_LO]}" "${WALL[pull-e$E_HI]}" "${ENTRIES_OF[e$E_LO]}" "${ENTRIES_OF[e$E_HI]}")" - - "<= 1.1"
 row "pull vs layers 1..64: exponent" "$(exponent "${WALL[pull-l1]}" "${WALL[pull-l64]}" 1 64)" - - "<= 1.1"
