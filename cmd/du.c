@@ -12,7 +12,10 @@ static const char du_usage[] =
 	"        layerctl system df [OPTIONS]\n"
 	"\n"
 	"Show the store's disk usage: bytes allocated on disk, each inode counted once. An\n"
-	"image's SHARED SIZE is the bytes of its layers that another image uses too.\n"
+	"image's SHARED SIZE is the bytes of its layers that another image uses too (whole\n"
+	"layers, and files shared through the pool), UNIQUE SIZE what removing it frees. -v ends\n"
+	"with what sharing saves: whole layers shared by images, and files shared by layers\n"
+	"(the store's dedup setting).\n"
 	"\n"
 	"Options:\n"
 	"      --format string  'table' (default) or 'json'\n"
@@ -189,10 +192,10 @@ static void print_verbose_json(const struct du_images *d, const struct lc_usage 
 
 		for (size_t k = 0; k < ly->n_images; k++)
 			json_array_append_new(names, json_string(d->in[ly->images[k]].id));
-		json_array_append_new(lys,
-				      json_pack("{s:s, s:I, s:o, s:I}", "ID", ly->chainid, "Size",
-						(json_int_t)ly->bytes, "ImageIDs", names,
-						"Containers", (json_int_t)ly->containers));
+		json_array_append_new(lys, json_pack("{s:s, s:I, s:I, s:o, s:I}", "ID", ly->chainid,
+						     "Size", (json_int_t)ly->bytes, "PooledSize",
+						     (json_int_t)ly->pooled, "ImageIDs", names,
+						     "Containers", (json_int_t)ly->containers));
 	}
 	json_object_set_new(root, "Images", imgs);
 	json_object_set_new(root, "Containers", ctrs);
@@ -200,6 +203,8 @@ static void print_verbose_json(const struct du_images *d, const struct lc_usage 
 	json_object_set_new(root, "Layers", lys);
 	json_object_set_new(root, "LayersSize", json_integer(u->layers_bytes));
 	json_object_set_new(root, "ApartSize", json_integer(u->apart_bytes));
+	json_object_set_new(root, "SharedLayersSaving", json_integer(u->layers_saved));
+	json_object_set_new(root, "SharedFilesSaving", json_integer(u->files_saved));
 	txt = json_dumps(root, JSON_COMPACT);
 	if (txt)
 		printf("%s\n", txt);
@@ -279,6 +284,11 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 	printf("Layers: %s on disk (%lld bytes); the same %zu images stored apart: %s (%lld "
 	       "bytes)\n",
 	       a, (long long)u->layers_bytes, u->n_distinct, b, (long long)u->apart_bytes);
+	human(u->layers_saved, a, sizeof(a));
+	human(u->files_saved, b, sizeof(b));
+	printf("Saved: %s (%lld bytes) by images sharing whole layers, and %s (%lld bytes) on top "
+	       "by layers sharing files\n",
+	       a, (long long)u->layers_saved, b, (long long)u->files_saved);
 }
 
 int cmd_du(int argc, char **argv, const struct lc_global *g)

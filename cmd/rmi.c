@@ -295,6 +295,8 @@ int cmd_gc(int argc, char **argv, const struct lc_global *g)
 	}
 	cmd_print_gc(&res, stdout);
 	lc_human_size((uint64_t)res.bytes, h, sizeof(h));
+	if (res.objects)
+		printf("Removed %zu shared file(s) no layer linked any more\n", res.objects);
 	printf("Removed %zu lock file(s) nobody held\nTotal reclaimed space: %s\n", res.locks, h);
 	lc_gc_result_clear(&res);
 	lc_store_close(s);

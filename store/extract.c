@@ -259,7 +259,8 @@ struct xt {
 	 * which would mask new files' modes instead. */
 	mode_t umask;
 	struct lc_extract_stats st;
-	char *buf; /* data copy buffer */
+	char *buf;		    /* data copy buffer */
+	const struct lc_pool *pool; /* NULL: no file is shared with other layers */
 };
 
 static void cache_drop(struct xt *x)
@@ -395,8 +396,27 @@ static bool xattr_allowed(const char *name)
 	return true;
 }
 
+/* What a file's xattrs add to its pool name: a hash of those set, in the tar's order. */
+struct xattr_key {
+	struct lc_sha256 *h; /* NULL: the entry had none */
+	bool unshareable;    /* one was not set, or an ACL (which also changes the mode) */
+};
+
+static void xattr_key_add(struct xattr_key *k, const char *name, const void *val, size_t size)
+{
+	uint64_t sz = size;
+
+	if (!strncmp(name, "system.posix_acl_", 17))
+		k->unshareable = true;
+	if (!k->h)
+		k->h = lc_sha256_new();
+	lc_sha256_update(k->h, name, strlen(name) + 1);
+	lc_sha256_update(k->h, &sz, sizeof(sz));
+	lc_sha256_update(k->h, val, size);
+}
+
 static int set_xattrs(struct xt *x, struct archive_entry *e, int fd, const char *path,
-		      struct lc_err **err)
+		      struct xattr_key *k, struct lc_err **err)
 {
 	const char *name;
 	const void *val;
@@ -420,10 +440,15 @@ static int set_xattrs(struct xt *x, struct archive_entry *e, int fd, const char 
 					  name, path, LC_MAX_XATTR_SIZE >> 10);
 		if (!strcmp(name, "system.posix_acl_default"))
 			x->umask = 0777;
-		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP &&
-		    errno != EOPNOTSUPP && errno != EPERM)
-			return lc_err_set(err, LC_ERR_SYS, errno, "set xattr '%s' on '%s'", name,
-					  path);
+		if (fsetxattr(fd, name, val, size, 0) < 0) {
+			if (errno != ENOTSUP && errno != EOPNOTSUPP && errno != EPERM)
+				return lc_err_set(err, LC_ERR_SYS, errno, "set xattr '%s' on '%s'",
+						  name, path);
+			if (k)
+				k->unshareable = true;
+		} else if (k) {
+			xattr_key_add(k, name, val, size);
+		}
 	}
 	return 0;
 }
@@ -489,7 +514,7 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
 		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", path);
-		if (set_xattrs(x, e, fd, path, err) < 0)
+		if (set_xattrs(x, e, fd, path, NULL, err) < 0)
 			return -1;
 		/* "foo" whited out, then a dir "foo" in the same layer: nothing below shows through */
 		if (was_whiteout && fsetxattr(fd, OVL_OPAQUE, "y", 1, 0) < 0)
@@ -497,6 +522,27 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
 	}
 	dirtime_add(x, path, e);
 	return 0;
+}
+
+/*
+ * A regular file written whole (digest NULL: its content hash is unknown): share it with the
+ * other layers through the pool when the store does that, and record what it became.
+ */
+static void share_file(struct xt *x, int pfd, const char *name, const char *path,
+		       const char *digest, int64_t size, uid_t uid, gid_t gid, mode_t mode,
+		       const struct timespec *mtime, struct xattr_key *k)
+{
+	char key[LC_POOL_NAME_SZ], xhex[LC_DIGEST_BUFSZ];
+
+	/* an empty file has no bytes to share, and would gather links by the thousand */
+	if (!x->pool || !digest || size == 0 || k->unshareable) {
+		lc_fhash_put(x->st.pooled, path, NULL);
+		return;
+	}
+	if (k->h)
+		lc_sha256_final(k->h, xhex);
+	lc_pool_name(key, digest, mode, uid, gid, mtime, k->h ? xhex + 7 : NULL);
+	lc_fhash_put(x->st.pooled, path, lc_pool_share(x->pool, pfd, name, key) ? key : NULL);
 }
 
 static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int pfd,
@@ -512,6 +558,8 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	/* created with its final mode when the umask keeps it whole (no fchmod); setuid and
 	 * friends always come last, after the chown that would clear them */
 	bool direct = !(mode & 07000) && !(mode & x->umask);
+	struct xattr_key xk = { 0 };
+	int rc = -1;
 
 	for (int i = 0; i < 2 && fd < 0; i++) {
 		if (lc_store_sys_fail(LC_SYS_OPEN) < 0)
@@ -556,12 +604,18 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	/* chown before chmod: chown clears setuid/setgid */
 	if (fchown(fd, uid, gid) < 0 || (!direct && fchmod(fd, mode) < 0))
 		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", path);
-	if (set_xattrs(x, e, fd, path, err) < 0)
-		return -1;
+	if (set_xattrs(x, e, fd, path, &xk, err) < 0)
+		goto out;
 	entry_times(e, ts);
-	if (futimens(fd, ts) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
-	return 0;
+	if (futimens(fd, ts) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
+		goto out;
+	}
+	share_file(x, pfd, name, path, hole ? NULL : digest, end, uid, gid, mode, &ts[1], &xk);
+	rc = 0;
+out:
+	lc_sha256_free(xk.h);
+	return rc;
 }
 
 /* Create a non-dir, non-file node with make(), replacing what is there. */
@@ -651,12 +705,16 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	}
 	if (r < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "hard link '%s' to '%s'", path, tpath);
-	/* the same inode: the same content hash (copied: the put may move the map) */
+	/* the same inode: the same content hash and pool object (copied: the put may move the
+	 * map) */
 	{
 		const char *d = lc_fhash_get(x->st.hashes, tpath);
+		const char *k = lc_fhash_get(x->st.pooled, tpath);
 		cleanup_free char *copy = d ? lc_xstrdup(d) : NULL;
+		cleanup_free char *kcopy = k ? lc_xstrdup(k) : NULL;
 
 		lc_fhash_put(x->st.hashes, path, copy);
+		lc_fhash_put(x->st.pooled, path, kcopy);
 	}
 	return 0;
 }
@@ -850,8 +908,9 @@ static void archive_freep(struct archive **a)
 		archive_read_free(*a);
 }
 
-int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t max_entries,
-		   char ***ret_implicit, struct lc_extract_stats *ret_stats, struct lc_err **err)
+int lc_extract_run(int layerfd, const struct lc_pool *pool, lc_extract_read_fn fn, void *opaque,
+		   uint64_t max_entries, char ***ret_implicit, struct lc_extract_stats *ret_stats,
+		   struct lc_err **err)
 {
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
 	struct rd rd = { fn, opaque };
@@ -859,7 +918,9 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 			.cache_fd = -1,
 			.max_entries = max_entries,
 			.umask = process_umask(),
-			.st.hashes = lc_fhash_new() };
+			.pool = pool,
+			.st.hashes = lc_fhash_new(),
+			.st.pooled = lc_fhash_new() };
 	struct archive_entry *e;
 	int r = -1;
 
@@ -899,9 +960,11 @@ int lc_extract_run(int layerfd, lc_extract_read_fn fn, void *opaque, uint64_t ma
 	}
 	*ret_stats = x.st;
 	x.st.hashes = NULL;
+	x.st.pooled = NULL;
 	r = 0;
 out:
 	lc_fhash_free(x.st.hashes);
+	lc_fhash_free(x.st.pooled);
 	cache_drop(&x);
 	sset_free(&x.implicit);
 	for (size_t i = 0; i < x.n_dirs; i++)

@@ -273,6 +273,8 @@ static bool wanted(char *const *only, const char *digest)
 	return false;
 }
 
+/* What removing the layer frees by itself: its bytes but those of the pool objects it links
+ * (freed, when no other layer links them, by the pool's sweep, which counts them). */
 static int64_t layer_bytes(struct lc_store *s, const char *chainid)
 {
 	struct lc_layer_info *li = NULL;
@@ -280,10 +282,10 @@ static int64_t layer_bytes(struct lc_store *s, const char *chainid)
 	int64_t b = 0;
 
 	if (lc_store_layer_info(s, chainid, &li, &e) == 0)
-		b = li->unpacked;
+		b = li->unpacked - lc_layer_pooled_bytes(s, chainid);
 	lc_layer_info_free(li);
 	lc_err_free(e);
-	return b;
+	return b > 0 ? b : 0;
 }
 
 /*
@@ -297,6 +299,7 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 	cleanup_free char *lockname = lc_xasprintf("locks/%s.lock", hex);
 	cleanup_free char *json = lc_xasprintf("%s.json", hex);
 	cleanup_free char *files = lc_xasprintf("%s.files", hex);
+	cleanup_free char *objects = lc_xasprintf("%s.objects", hex);
 	cleanup_free char *link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, hex);
 	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", hex);
 	cleanup_close int lock = -1;
@@ -323,6 +326,8 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", json);
 	if (unlinkat(s->layersfd, files, 0) < 0 && errno != ENOENT)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", files);
+	if (unlinkat(s->layersfd, objects, 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", objects);
 	n = readlinkat(s->rootfd, link, cur, sizeof(cur) - 1);
 	if (n >= 0) {
 		cur[n] = '\0';
@@ -504,6 +509,9 @@ out:
 		lc_rm_rf_at(trashfd, trash[i], &e);
 		lc_err_free(e);
 	}
+	/* the layers' links are gone with them: what only the pool still links goes too */
+	if (r == 0)
+		lc_pool_sweep(s, &res.objects, &res.bytes);
 	dset_clear(&mk.blobs);
 	dset_clear(&mk.layers);
 	if (r < 0) {
@@ -537,6 +545,8 @@ int lc_store_layer_remove(struct lc_store *s, const char *chainid, struct lc_err
 		lc_rm_rf_at(trashfd, trash[i], &e);
 		lc_err_free(e);
 	}
+	if (r > 0)
+		lc_pool_sweep(s, NULL, NULL);
 	if (r == 0)
 		return lc_err_set(err, LC_ERR_EXISTS, 0, "layer %s is being written", chainid);
 	return r < 0 ? -1 : 0;

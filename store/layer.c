@@ -78,6 +78,7 @@ struct lc_layer_ingest {
 	struct lc_err *stream_err;
 	char **implicit;
 	struct lc_extract_stats stats;
+	struct lc_pool pool; /* pool.fd < 0: the store does not dedup */
 };
 
 /* ---------- the queue ---------- */
@@ -115,8 +116,8 @@ static ssize_t queue_read(void *opaque, const void **buf)
 static void *extract_thread(void *opaque)
 {
 	struct lc_layer_ingest *in = opaque;
-	int rc = lc_extract_run(in->layerfd, queue_read, in, in->max_entries, &in->implicit,
-				&in->stats, &in->ext_err);
+	int rc = lc_extract_run(in->layerfd, in->pool.fd >= 0 ? &in->pool : NULL, queue_read, in,
+				in->max_entries, &in->implicit, &in->stats, &in->ext_err);
 
 	pthread_mutex_lock(&in->mu);
 	in->ext_rc = rc;
@@ -432,6 +433,7 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_strv_free(in->implicit);
 	lc_partial_close(&in->partial); /* kept: a later pull resumes from it */
 	lc_fhash_free(in->stats.hashes);
+	lc_fhash_free(in->stats.pooled);
 	if (in->layerfd >= 0)
 		close(in->layerfd);
 	if (in->stage_name) {
@@ -504,7 +506,7 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		return lc_err_set(err, LC_ERR_PROTO, 0, "negative size %lld", (long long)d->size);
 	in = lc_xcalloc(1, sizeof(*in));
 	in->s = s;
-	in->lockfd = in->stagefd = in->layerfd = in->partial.fd = -1;
+	in->lockfd = in->stagefd = in->layerfd = in->partial.fd = in->pool.fd = -1;
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv_put, NULL);
 	pthread_cond_init(&in->cv_get, NULL);
@@ -549,6 +551,10 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	}
 	in->h_blob = lc_sha256_new();
 	in->h_tar = lc_sha256_new();
+	/* files shared with other layers go through a name in the staging dir, beside the layer */
+	in->pool = (struct lc_pool){ .fd = s->settings.dedup ? s->objectsfd : -1,
+				     .scratchfd = in->stagefd,
+				     .scratch = "pool-link" };
 	r = pthread_create(&in->thr, NULL, extract_thread, in);
 	if (r != 0) {
 		lc_err_set(err, LC_ERR_SYS, r, "start the extraction thread");
@@ -708,20 +714,44 @@ static int write_meta(struct lc_layer_ingest *in, const char *link, struct lc_er
 	return 0;
 }
 
-/* layers/sha256/<hex>.files: the manifest (written in staging, renamed into place) */
-static int write_files(struct lc_layer_ingest *in, const char *txt, size_t len, struct lc_err **err)
+/* layers/sha256/<hex>.<suffix>: a record of the layer (written in staging, renamed into place) */
+static int write_record(struct lc_layer_ingest *in, const char *suffix, const char *what,
+			const char *txt, size_t len, struct lc_err **err)
 {
-	cleanup_free char *name = lc_xasprintf("%s.files", lc_digest_hex(in->chainid));
+	cleanup_free char *name = lc_xasprintf("%s.%s", lc_digest_hex(in->chainid), suffix);
 	cleanup_close int fd = -1;
 
-	fd = openat(in->stagefd, "files", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	fd = openat(in->stagefd, suffix, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		    0644);
 	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, txt, len) < 0 ||
 	    fsync(fd) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "write layer manifest");
+		return lc_err_set(err, LC_ERR_SYS, errno, "write %s", what);
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
-	    renameat(in->stagefd, "files", in->s->layersfd, name) < 0)
+	    renameat(in->stagefd, suffix, in->s->layersfd, name) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
+	return 0;
+}
+
+/* layers/sha256/<hex>.files: the manifest verify checks the layer against (manifest.c) */
+static int write_files(struct lc_layer_ingest *in, const char *txt, size_t len, struct lc_err **err)
+{
+	return write_record(in, "files", "layer manifest", txt, len, err);
+}
+
+/*
+ * layers/sha256/<hex>.objects: the pool objects the layer links, with their bytes on disk, so
+ * that du counts each shared inode once without walking a layer. None: no file (one left by
+ * a damaged layer of the same chain id goes).
+ */
+static int write_objects(struct lc_layer_ingest *in, const char *txt, struct lc_err **err)
+{
+	cleanup_free char *name = NULL;
+
+	if (txt)
+		return write_record(in, "objects", "layer's pool objects", txt, strlen(txt), err);
+	name = lc_xasprintf("%s.objects", lc_digest_hex(in->chainid));
+	if (unlinkat(in->s->layersfd, name, 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", name);
 	return 0;
 }
 
@@ -750,6 +780,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	cleanup_free int *lfds = NULL;
 	cleanup_free char *link = NULL;
 	cleanup_free char *files = NULL;
+	cleanup_free char *objects = NULL;
 	size_t opened = 0, files_len = 0;
 	int r = -1;
 
@@ -779,13 +810,13 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	/* what it takes on disk, counted once here (after the sync: allocation is settled) so
 	 * that du reads it from the metadata instead of walking the tree; and, from the same
 	 * walk, the manifest verify checks the layer against */
-	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, &files, &files_len,
-				    &in->stats.unpacked, err) < 0)
+	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, in->stats.pooled,
+				    &files, &files_len, &objects, &in->stats.unpacked, err) < 0)
 		goto out;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
-	if (write_files(in, files, files_len, err) < 0 || write_meta(in, link, err) < 0 ||
-	    make_link(in, link, err) < 0)
+	if (write_files(in, files, files_len, err) < 0 || write_objects(in, objects, err) < 0 ||
+	    write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
 		goto out;
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "layer", in->s->layersfd, lc_digest_hex(in->chainid)) < 0) {

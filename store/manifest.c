@@ -208,7 +208,35 @@ struct build {
 	const struct lc_fhash *hashes;
 	char *buf;
 	size_t len, cap;
+	/* the pool objects the layer links, each once: "<bytes> <name>" lines */
+	const struct lc_fhash *pooled;
+	struct smap objects_seen;
+	char *objects;
+	size_t objects_len, objects_cap;
 };
+
+static void objects_add(struct build *b, const char *key, const struct stat *st)
+{
+	char head[32];
+	int n;
+	size_t need;
+
+	if (smap_get(&b->objects_seen, key))
+		return; /* another path of the layer links the same object: its bytes count once */
+	smap_put(&b->objects_seen, key, NULL);
+	n = snprintf(head, sizeof(head), "%lld ", (long long)st->st_blocks * 512);
+	need = (size_t)n + strlen(key) + 2;
+	if (b->objects_len + need > b->objects_cap) {
+		b->objects_cap = (b->objects_len + need) * 2;
+		b->objects = lc_xrealloc(b->objects, b->objects_cap);
+	}
+	memcpy(b->objects + b->objects_len, head, (size_t)n);
+	b->objects_len += (size_t)n;
+	memcpy(b->objects + b->objects_len, key, strlen(key));
+	b->objects_len += strlen(key);
+	b->objects[b->objects_len++] = '\n';
+	b->objects[b->objects_len] = '\0';
+}
 
 static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 		    const struct stat *st, int fd)
@@ -218,8 +246,11 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 
 	if (S_ISREG(st->st_mode)) {
 		const char *h = lc_fhash_get(b->hashes, path);
+		const char *k = lc_fhash_get(b->pooled, path);
 
 		snprintf(extra, sizeof(extra), "%s", h ? h : "-");
+		if (k)
+			objects_add(b, k, st);
 	} else {
 		entry_extra(dirfd, name, st, fd, extra, sizeof(extra));
 	}
@@ -228,17 +259,24 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 }
 
 int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    char **ret_text, size_t *ret_len, int64_t *ret_bytes,
-			    struct lc_err **err)
+			    const struct lc_fhash *pooled, char **ret_text, size_t *ret_len,
+			    char **ret_objects, int64_t *ret_bytes, struct lc_err **err)
 {
-	struct build b = { .hashes = hashes };
+	struct build b = { .hashes = hashes, .pooled = pooled };
+	int r = lc_store_tree_walk_at(dirfd, name, build_cb, &b, ret_bytes, err);
 
-	if (lc_store_tree_walk_at(dirfd, name, build_cb, &b, ret_bytes, err) < 0) {
+	smap_clear(&b.objects_seen);
+	if (r < 0) {
 		free(b.buf);
+		free(b.objects);
 		return -1;
 	}
 	*ret_text = b.buf ? b.buf : lc_xstrdup("");
 	*ret_len = b.len;
+	if (ret_objects)
+		*ret_objects = b.objects;
+	else
+		free(b.objects);
 	return 0;
 }
 

@@ -7,6 +7,11 @@
 
 #include "store.h"
 
+/* <root>/settings.json (settings.c) */
+struct lc_store_settings {
+	bool dedup; /* link identical files of different layers to one copy in objects/ */
+};
+
 struct lc_store {
 	char *root;   /* absolute */
 	int rootfd;   /* O_PATH|O_DIRECTORY */
@@ -23,6 +28,8 @@ struct lc_store {
 	/* tmp/lease-*: what this process's pull is about to use (gc.c), flocked while open */
 	int leasefd;
 	char *lease_name;
+	int objectsfd; /* objects/: the pool of files shared between layers (pool.c) */
+	struct lc_store_settings settings;
 };
 
 /* Write a document of a container (atomically; fsync'd unless it is a volatile one of ours). */
@@ -41,6 +48,7 @@ enum lc_store_sys {
 	LC_SYS_OPEN,	/* file creation during extraction and publishing */
 	LC_SYS_SYNC,	/* fsync/syncfs before a commit */
 	LC_SYS_OPENAT2, /* openat2 (fail with ENOSYS to exercise the < 5.6 fallback) */
+	LC_SYS_LINK,	/* linkat between a layer and the pool (EMLINK, EXDEV: a copy stays) */
 };
 void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
 void lc_store_fault_disarm(void);
@@ -117,6 +125,56 @@ bool lc_store_isal_ready(void);
 /* Tests only: load this soname instead of libisal.so.2 (before the first use). */
 void lc_store_libisal_soname_for_test(const char *name);
 
+/* Read <root>/settings.json into *ret (defaults when it is absent). LC_ERR_PROTO when it does
+ * not parse or holds an unknown key or a value of the wrong type. */
+int lc_store_settings_load(int rootfd, struct lc_store_settings *ret, struct lc_err **err);
+
+/* ---------- pool.c: regular files shared between layers (objects/) ---------- */
+
+/* One line of layers/sha256/<hex>.objects (usage.c reads them). */
+struct lc_layer_object {
+	int64_t bytes; /* on disk, counted when the layer was committed */
+	char *name;
+};
+/* A layer's pool objects (none when it has no .objects file, or it is unreadable). */
+void lc_layer_objects_load(struct lc_store *s, const char *chainid, struct lc_layer_object **ret,
+			   size_t *ret_n);
+void lc_layer_objects_free(struct lc_layer_object *v, size_t n);
+/* The bytes of those objects, added up. */
+int64_t lc_layer_pooled_bytes(struct lc_store *s, const char *chainid);
+
+/*
+ * An object is named after what a hard link shares: its content hash, mode, owner, mtime and
+ * extended attributes: "<sha256 hex>-<mode octal>-<uid>-<gid>-<mtime s>.<ns>[-<xattrs hex16>]".
+ */
+#define LC_POOL_NAME_SZ 192
+void lc_pool_name(char out[LC_POOL_NAME_SZ], const char *digest, mode_t mode, uid_t uid, gid_t gid,
+		  const struct timespec *mtime, const char *xattrs_hex);
+
+/* What an extraction links into: the pool's dir and a scratch name outside the layer. */
+struct lc_pool {
+	int fd;		     /* objects/ */
+	int scratchfd;	     /* the ingest's staging dir, beside (not in) the layer */
+	const char *scratch; /* a free name in it */
+};
+/*
+ * dirfd/name, a regular file just written whole (data, owner, mode, xattrs, times), becomes a
+ * link to the pool's copy named key (replacing it atomically), or, when the pool has none, is
+ * added to the pool. Never fails: 1 when dirfd/name is now the pool's inode, 0 when it keeps
+ * its own copy (EMLINK: too many links on the pool's copy, which ours then replaces in the
+ * pool; EXDEV or any other error).
+ */
+int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key);
+/* Remove the objects no layer links any more (link count 1). Adds what they took on disk. */
+void lc_pool_sweep(struct lc_store *s, size_t *ret_n, int64_t *ret_bytes);
+/*
+ * Check every object against its name (content re-hashed; mode, owner, mtime). Calls bad for
+ * each that differs, with what differs; with remove, unlinks it from the pool first (the
+ * layers linking it still hold it, and fail their own check).
+ */
+typedef void (*lc_pool_bad_fn)(void *opaque, const char *key, const char *what, bool removed);
+void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *opaque);
+
 /* The extractor, run by the ingest's thread (extract.c). */
 struct lc_extract;
 /* path -> sha256 of the content of the regular files the extractor wrote (manifest.c) */
@@ -136,19 +194,27 @@ typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char 
 			  const struct stat *st, int fd);
 int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
 			  int64_t *ret_bytes, struct lc_err **err);
-/* The layer's manifest text (see manifest.c) and its bytes on disk, from one walk. */
+/*
+ * The layer's manifest text (see manifest.c) and its bytes on disk, from one walk. pooled
+ * (NULL: none) maps the paths the extractor linked to the pool to their object names; then
+ * *ret_objects is the layer's objects list ("<bytes on disk> <object name>" a line, each
+ * object once; what layers/sha256/<hex>.objects holds), else NULL.
+ */
 int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    char **ret_text, size_t *ret_len, int64_t *ret_bytes,
-			    struct lc_err **err);
+			    const struct lc_fhash *pooled, char **ret_text, size_t *ret_len,
+			    char **ret_objects, int64_t *ret_bytes, struct lc_err **err);
 
 struct lc_extract_stats {
 	struct lc_fhash *hashes; /* the caller's once lc_extract_run returned */
+	struct lc_fhash *pooled; /* path -> pool object name, for the files linked to the pool */
 	uint64_t files;
 	int64_t unpacked; /* filled in at commit (lc_store_tree_bytes_at), not by the extractor */
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
-int lc_extract_run(int layerfd, lc_extract_read_fn rd, void *opaque, uint64_t max_entries,
-		   char ***ret_implicit, struct lc_extract_stats *ret_stats, struct lc_err **err);
+/* pool: NULL, or where regular files are shared with other layers (lc_pool_share) */
+int lc_extract_run(int layerfd, const struct lc_pool *pool, lc_extract_read_fn rd, void *opaque,
+		   uint64_t max_entries, char ***ret_implicit, struct lc_extract_stats *ret_stats,
+		   struct lc_err **err);
 /* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */
 int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds,
 			    size_t n_lowers, struct lc_err **err);

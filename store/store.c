@@ -214,6 +214,8 @@ void lc_store_close(struct lc_store *s)
 		close(s->layersfd);
 	if (s->blobsfd >= 0)
 		close(s->blobsfd);
+	if (s->objectsfd >= 0)
+		close(s->objectsfd);
 	for (size_t i = 0; i < s->n_owned; i++)
 		close(s->owned[i].fd);
 	free(s->owned);
@@ -325,7 +327,7 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chmod store '%s'", abs);
 
 	s = lc_xcalloc(1, sizeof(*s));
-	s->rootfd = s->tmpfd = s->layersfd = s->blobsfd = s->leasefd = -1;
+	s->rootfd = s->tmpfd = s->layersfd = s->blobsfd = s->leasefd = s->objectsfd = -1;
 	s->root = lc_xstrdup(abs);
 	s->rootfd = openat(rfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->rootfd < 0)
@@ -340,8 +342,11 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 	if ((s->blobsfd = open_sub(s, "blobs/sha256", st.st_dev, err)) < 0 ||
 	    (s->layersfd = open_sub(s, "layers/sha256", st.st_dev, err)) < 0 ||
 	    (s->tmpfd = open_sub(s, "tmp", st.st_dev, err)) < 0 ||
-	    (trashfd = open_sub(s, "tmp/trash", st.st_dev, err)) < 0)
+	    (trashfd = open_sub(s, "tmp/trash", st.st_dev, err)) < 0 ||
+	    (s->objectsfd = open_sub(s, "objects", st.st_dev, err)) < 0)
 		return -1;
+	if (lc_store_settings_load(s->rootfd, &s->settings, err) < 0)
+		return lc_err_prefix(err, "store '%s'", abs);
 	sweep_dir(s->tmpfd, keep);
 	sweep_dir(trashfd, NULL);
 	*ret = TAKE_PTR(s);

@@ -2,7 +2,9 @@
 /*
  * store: usage accounting (du). A layer's size is what its .json recorded when it was committed
  * (st_blocks of every inode once, lc_store_tree_bytes_at): du reads metadata, never a layer's
- * tree. Containers' upper dirs are walked, they are small.
+ * tree. The files a layer shares through the pool (dedup) are listed with their bytes in its
+ * .objects, so the store's total counts each shared inode once, as GNU du does. Containers'
+ * upper dirs are walked, they are small.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +161,131 @@ int lc_store_tree_bytes_at(int dirfd, const char *name, int64_t *ret, struct lc_
 	return lc_store_tree_walk_at(dirfd, name, NULL, NULL, ret, err);
 }
 
+/* ---------- a layer's pool objects (layers/sha256/<hex>.objects) ---------- */
+
+#define OBJECTS_MAX (256u << 20)
+
+void lc_layer_objects_free(struct lc_layer_object *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+void lc_layer_objects_load(struct lc_store *s, const char *chainid, struct lc_layer_object **ret,
+			   size_t *ret_n)
+{
+	cleanup_free char *name = NULL, *buf = NULL;
+	struct lc_layer_object *v = NULL;
+	struct lc_err *e = NULL;
+	size_t n = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!lc_digest_valid(chainid))
+		return;
+	name = lc_xasprintf("%s.objects", lc_digest_hex(chainid));
+	if (lc_read_file_at(s->layersfd, name, OBJECTS_MAX, &buf, NULL, &e) < 0) {
+		lc_err_free(e);
+		return;
+	}
+	for (char *line = buf, *nl; *line; line = nl + 1) {
+		long long bytes;
+		int off = 0;
+
+		nl = strchrnul(line, '\n');
+		if (!*nl)
+			break; /* a truncated last line */
+		*nl = '\0';
+		if (sscanf(line, "%lld %n", &bytes, &off) != 1 || !off || bytes < 0 || !line[off] ||
+		    strchr(line + off, '/'))
+			continue;
+		v = lc_xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].bytes = bytes;
+		v[n++].name = lc_xstrdup(line + off);
+	}
+	*ret = v;
+	*ret_n = n;
+}
+
+int64_t lc_layer_pooled_bytes(struct lc_store *s, const char *chainid)
+{
+	struct lc_layer_object *v;
+	int64_t sum = 0;
+	size_t n;
+
+	lc_layer_objects_load(s, chainid, &v, &n);
+	for (size_t i = 0; i < n; i++)
+		sum += v[i].bytes;
+	lc_layer_objects_free(v, n);
+	return sum;
+}
+
+/* Every pool object the layers link, each once: name -> index (open addressing). */
+struct obj_set {
+	struct obj {
+		char *name;
+		int64_t bytes;
+		bool active;	 /* linked by a layer that a container or an active image uses */
+		size_t n_images; /* distinct images linking it, through any of their layers */
+		size_t stamp;	 /* the image (index + 1) that counted it last */
+	} * v;
+	size_t n;
+	size_t *slots; /* index + 1, 0: empty */
+	size_t cap;
+};
+
+static size_t name_hash(const char *p)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static size_t obj_slot(const struct obj_set *o, const char *name)
+{
+	size_t i = name_hash(name) & (o->cap - 1);
+
+	while (o->slots[i] && strcmp(o->v[o->slots[i] - 1].name, name) != 0)
+		i = (i + 1) & (o->cap - 1);
+	return i;
+}
+
+/* The index of name, added (taking it) if new. */
+static size_t obj_add(struct obj_set *o, char *name, int64_t bytes)
+{
+	size_t i;
+
+	if ((o->n + 1) * 2 > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 1024;
+
+		free(o->slots);
+		o->slots = lc_xcalloc(cap, sizeof(size_t));
+		o->cap = cap;
+		for (size_t k = 0; k < o->n; k++)
+			o->slots[obj_slot(o, o->v[k].name)] = k + 1;
+	}
+	i = obj_slot(o, name);
+	if (o->slots[i]) {
+		free(name);
+		return o->slots[i] - 1;
+	}
+	o->v = lc_xrealloc(o->v, (o->n + 1) * sizeof(*o->v));
+	o->v[o->n] = (struct obj){ .name = name, .bytes = bytes };
+	o->slots[i] = ++o->n;
+	return o->n - 1;
+}
+
+static void obj_set_clear(struct obj_set *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].name);
+	free(o->v);
+	free(o->slots);
+}
+
 /* ---------- accounting ---------- */
 
 void lc_usage_free(struct lc_usage *u)
@@ -169,6 +296,7 @@ void lc_usage_free(struct lc_usage *u)
 	for (size_t i = 0; i < u->n_layers; i++) {
 		free(u->layers[i].chainid);
 		free(u->layers[i].images);
+		free(u->layers[i].objects);
 	}
 	free(u->layers);
 	for (size_t i = 0; i < u->n_containers; i++) {
@@ -204,8 +332,29 @@ static bool hex64(const char *s)
 	return n == 64;
 }
 
-/* Every committed layer with its recorded size (0 when its metadata is unreadable). */
-static int load_layers(struct lc_store *s, struct lc_usage *u, struct lc_err **err)
+static void load_objects(struct lc_store *s, const char *cid, struct lc_usage_layer *ly,
+			 struct obj_set *objs)
+{
+	struct lc_layer_object *v;
+	size_t n;
+
+	lc_layer_objects_load(s, cid, &v, &n);
+	if (n)
+		ly->objects = lc_xcalloc(n, sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		ly->pooled += v[i].bytes;
+		ly->objects[ly->n_objects++] = obj_add(objs, TAKE_PTR(v[i].name), v[i].bytes);
+	}
+	/* recorded wrong (or tampered with): a layer holds no more than its own bytes */
+	if (ly->pooled > ly->bytes)
+		ly->pooled = ly->bytes;
+	lc_layer_objects_free(v, n);
+}
+
+/* Every committed layer with its recorded size (0 when its metadata is unreadable) and the
+ * pool objects it links. */
+static int load_layers(struct lc_store *s, struct lc_usage *u, struct obj_set *objs,
+		       struct lc_err **err)
 {
 	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
@@ -232,6 +381,7 @@ static int load_layers(struct lc_store *s, struct lc_usage *u, struct lc_err **e
 			u->layers[u->n_layers].bytes = li->unpacked;
 		lc_layer_info_free(li);
 		lc_err_free(e);
+		load_objects(s, cid, &u->layers[u->n_layers], objs);
 		u->layers[u->n_layers++].chainid = TAKE_PTR(cid);
 	}
 	if (errno)
@@ -278,9 +428,16 @@ int lc_store_usage(struct lc_store *s, const struct lc_usage_in *in, size_t n,
 {
 	struct lc_usage *u = lc_xcalloc(1, sizeof(*u));
 	cleanup_free size_t *first = lc_xcalloc(n + 1, sizeof(size_t));
+	struct obj_set objs = { 0 };
+	int64_t used_layers = 0, on_disk_used = 0;
+	struct img_layers {
+		size_t *v; /* indexes into u->layers */
+		size_t n;
+	} * il;
 
 	u->images = lc_xcalloc(n + 1, sizeof(*u->images));
-	if (load_layers(s, u, err) < 0 || load_containers(s, u, err) < 0) {
+	if (load_layers(s, u, &objs, err) < 0 || load_containers(s, u, err) < 0) {
+		obj_set_clear(&objs);
 		lc_usage_free(u);
 		return -1;
 	}
@@ -330,23 +487,73 @@ int lc_store_usage(struct lc_store *s, const struct lc_usage_in *in, size_t n,
 				ly->containers++;
 		}
 	}
+	/* Every inode once. A layer's own bytes (those not in the pool) count with the layer; a
+	 * pool object's bytes count once for the store, once for each image linking it through
+	 * any of its layers (shared when another image links it too), and as reclaimable when no
+	 * active layer links it. */
+	il = lc_xcalloc(n + 1, sizeof(*il));
 	for (size_t l = 0; l < u->n_layers; l++) {
 		struct lc_usage_layer *ly = &u->layers[l];
 		bool active = ly->containers > 0;
+		int64_t own = ly->bytes - ly->pooled;
 
-		u->layers_bytes += ly->bytes;
+		u->layers_bytes += own;
+		if (ly->n_images) {
+			used_layers += ly->bytes;
+			on_disk_used += own;
+		}
 		for (size_t k = 0; k < ly->n_images; k++) {
 			struct lc_usage_image *im = &u->images[ly->images[k]];
+			struct img_layers *x = &il[ly->images[k]];
 
-			im->size += ly->bytes;
+			im->size += own;
 			if (ly->n_images > 1)
-				im->shared += ly->bytes;
+				im->shared += own;
 			if (im->containers)
 				active = true;
+			x->v = lc_xrealloc(x->v, (x->n + 1) * sizeof(size_t));
+			x->v[x->n++] = l;
 		}
 		if (!active)
-			u->reclaimable_bytes += ly->bytes;
+			u->reclaimable_bytes += own;
+		for (size_t k = 0; active && k < ly->n_objects; k++)
+			objs.v[ly->objects[k]].active = true;
 	}
+	/* how many images link each object, then each image's objects, each once */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t o = 0; o < objs.n; o++)
+			objs.v[o].stamp = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < il[i].n; k++) {
+				const struct lc_usage_layer *ly = &u->layers[il[i].v[k]];
+
+				for (size_t j = 0; j < ly->n_objects; j++) {
+					struct obj *ob = &objs.v[ly->objects[j]];
+
+					if (ob->stamp == i + 1)
+						continue;
+					ob->stamp = i + 1;
+					if (pass == 0) {
+						ob->n_images++;
+						continue;
+					}
+					u->images[i].size += ob->bytes;
+					if (ob->n_images > 1)
+						u->images[i].shared += ob->bytes;
+				}
+			}
+	}
+	for (size_t o = 0; o < objs.n; o++) {
+		u->layers_bytes += objs.v[o].bytes;
+		if (objs.v[o].n_images)
+			on_disk_used += objs.v[o].bytes;
+		if (!objs.v[o].active)
+			u->reclaimable_bytes += objs.v[o].bytes;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(il[i].v);
+	free(il);
+	obj_set_clear(&objs);
 	for (size_t i = 0; i < n; i++) {
 		if (first[i] != i) {
 			u->images[i] = u->images[first[i]];
@@ -357,6 +564,14 @@ int lc_store_usage(struct lc_store *s, const struct lc_usage_in *in, size_t n,
 		if (u->images[i].containers)
 			u->n_active++;
 	}
+	/* Stored apart, the images would take apart_bytes; the store holds on_disk_used of
+	 * them. Whole layers save what the images' layers add up to beyond the distinct layers;
+	 * the rest is what files shared between layers save on top (never below 0: an image
+	 * whose own layers share files is counted so, alone or not). */
+	u->layers_saved = u->apart_bytes > used_layers ? u->apart_bytes - used_layers : 0;
+	u->files_saved = u->apart_bytes - on_disk_used - u->layers_saved;
+	if (u->files_saved < 0)
+		u->files_saved = 0;
 	*ret = u;
 	return 0;
 }

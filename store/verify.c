@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store: verify (git fsck for the store). Every blob is re-hashed, every layer is walked
- * against the manifest recorded when it was committed, every ref must reach a complete image.
+ * store: verify (git fsck for the store). Every blob is re-hashed, every pool object checked
+ * against its name, every layer is walked against the manifest recorded when it was committed,
+ * every ref must reach a complete image.
  * With repair, what is broken is dropped so that a pull fetches it again, and a refs.json that
  * does not parse is set aside and rebuilt from the blobs (as unnamed images).
  */
@@ -157,6 +158,21 @@ static void verify_layers(struct vctx *v)
 	}
 }
 
+/* A pool object that no longer matches its name would hand its damage to every layer that
+ * links it later: the pool forgets it (repair), a pull then adds a good copy. */
+static void pool_bad(void *opaque, const char *key, const char *what, bool removed)
+{
+	struct vctx *v = opaque;
+
+	say(v, removed, "pool object '%s': %s%s", key, what,
+	    removed ? ": removed from the pool" : "");
+}
+
+static void verify_pool(struct vctx *v)
+{
+	lc_pool_verify(v->s, v->repair, pool_bad, v);
+}
+
 /* ---------- refs ---------- */
 
 /* An image the blobs still describe: its manifest (and index) and config. */
@@ -288,6 +304,7 @@ int lc_store_verify(struct lc_store *s, bool repair, lc_verify_fn report, void *
 	struct lc_err *e = NULL;
 
 	verify_blobs(&v);
+	verify_pool(&v);
 	verify_layers(&v);
 	verify_refs(&v, &e);
 	if (e)

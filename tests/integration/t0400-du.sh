@@ -46,8 +46,9 @@ is "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["LayersSize"])'
 is "$(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
-print(d["ApartSize"] == sum(i["Size"] for i in d["Images"]) == d["LayersSize"] + int(sys.argv[2]))' \
-	"$json" "$base_bytes")" True "stored apart they would take the base twice"
+print(d["ApartSize"] == sum(i["Size"] for i in d["Images"]) ==
+      d["LayersSize"] + int(sys.argv[2]) + d["SharedFilesSaving"], d["SharedLayersSaving"])' \
+	"$json" "$base_bytes")" "True $base_bytes" "stored apart they would take the base twice"
 
 out=$("$LAYERCTL" du)
 like "$out" $'TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +2 +0 ' "du: docker's summary table"

@@ -2053,6 +2053,159 @@ START_TEST(container_remove_refuses_mounted)
 }
 END_TEST
 
+/* ---------- file-level dedup: the pool ---------- */
+
+static const struct {
+	int err_no; /* injected into the first link of the second layer (etc/hostname's) */
+	bool shared, repooled;
+} dedup_cases[] = {
+	{ 0, true, false },	 /* the pool's copy is linked */
+	{ EXDEV, false, false }, /* the pool elsewhere: a copy stays */
+	{ EMLINK, false, true }, /* the pool's copy is full: ours replaces it in the pool */
+	{ EPERM, false, false }, /* anything else: a copy stays */
+};
+
+/* a made-up image ID: 64 hex digits of c */
+#define ID64(c) ID8(c) ID8(c) ID8(c) ID8(c) ID8(c) ID8(c) ID8(c) ID8(c)
+#define ID8(c)	c c c c c c c c
+
+static ino_t ino_at(int dfd, const char *path, nlink_t *nlink)
+{
+	struct stat sb;
+
+	ck_assert_msg(fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0, "stat '%s'", path);
+	if (nlink)
+		*nlink = sb.st_nlink;
+	return sb.st_ino;
+}
+
+START_TEST(layer_dedup_pool)
+{
+	static const char *pooled[] = { "etc/hostname", "bin/tool", "m/f", "owned" };
+	struct lc_err *err = NULL;
+	struct ing one = { .comp = C_GZIP }, two = { .comp = C_GZIP };
+	char **problems = NULL;
+	struct lc_usage *u = NULL;
+	int fd1, fd2, ofd;
+	nlink_t nl;
+	char *p;
+
+	st->settings.dedup = true;
+	ck_assert_int_eq(ingest("basic", &one, &err), 0);
+	/* the same tar on another parent: another layer, every file the same */
+	two.parent = one.chainid;
+	if (dedup_cases[_i].err_no)
+		lc_store_fault_arm(LC_SYS_LINK, 1, dedup_cases[_i].err_no);
+	ck_assert_int_eq(ingest("basic", &two, &err), 0);
+	lc_store_fault_disarm();
+	ck_assert_ptr_null(err);
+	fd1 = layer_dir(one.chainid);
+	fd2 = layer_dir(two.chainid);
+	ofd = openat(sfd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(ofd, 0);
+	for (size_t k = 1; k < LC_ARRAY_SIZE(pooled); k++)
+		ck_assert_msg(ino_at(fd1, pooled[k], NULL) == ino_at(fd2, pooled[k], NULL),
+			      "'%s' is not shared", pooled[k]);
+	/* a tar's hard link to a pooled file is the pool's inode too */
+	ck_assert(ino_at(fd2, "bin/tool2", NULL) == ino_at(fd1, "bin/tool", &nl));
+	ck_assert_int_eq(nl, 5); /* tool, tool2 in each layer, the pool */
+	ck_assert_int_eq(ino_at(fd1, "bin/tool", NULL) == ino_at(fd2, "bin/tool", NULL), 1);
+	ck_assert_int_eq(ino_at(fd1, "etc/hostname", NULL) == ino_at(fd2, "etc/hostname", NULL),
+			 dedup_cases[_i].shared);
+	ino_at(fd1, "etc/hostname", &nl);
+	/* EMLINK: the second layer's copy is the pool's now; the first layer keeps the old */
+	ck_assert_int_eq(nl, dedup_cases[_i].shared ? 3 : dedup_cases[_i].repooled ? 1 : 2);
+	p = read_at(fd2, "etc/hostname");
+	ck_assert_str_eq(p, "layerctl\n");
+	free(p);
+	/* the same metadata as without the pool */
+	{
+		struct stat sb;
+
+		ck_assert_int_eq(fstatat(fd2, "bin/tool", &sb, AT_SYMLINK_NOFOLLOW), 0);
+		ck_assert_int_eq(sb.st_mode, S_IFREG | 04755);
+		ck_assert_int_eq(fstatat(fd2, "owned", &sb, AT_SYMLINK_NOFOLLOW), 0);
+		ck_assert_int_eq(sb.st_uid, 1000);
+		ck_assert_int_eq(sb.st_mtime, 1600000000);
+	}
+	/* both layers verify against their manifests; the pool verifies against its names */
+	ck_assert_ok(lc_store_layer_verify(st, two.chainid, &problems, &err), &err);
+	ck_assert_ptr_null(problems[0]);
+	lc_strv_free(problems);
+	/* du, an image on each layer: each shared inode once, shared by both images */
+	{
+		char *c1[] = { one.chainid }, *c2[] = { two.chainid };
+		struct lc_usage_in in[] = {
+			{ .id = "sha256:" ID64("a"), .chainids = c1, .n_layers = 1 },
+			{ .id = "sha256:" ID64("b"), .chainids = c2, .n_layers = 1 },
+		};
+
+		ck_assert_ok(lc_store_usage(st, in, 2, &u, &err), &err);
+	}
+	ck_assert_int_eq(u->n_layers, 2);
+	ck_assert_int_gt(u->layers[0].pooled, 0);
+	ck_assert_int_eq(u->layers_saved, 0);
+	ck_assert_int_eq(u->apart_bytes, u->layers[0].bytes + u->layers[1].bytes);
+	ck_assert_int_eq(u->layers_bytes, u->apart_bytes - u->files_saved);
+	/* what both link is shared; what one image alone holds is what removing it frees */
+	ck_assert_int_eq(u->images[0].shared, u->images[1].shared);
+	ck_assert_int_eq(u->images[0].unique + u->images[1].unique + u->images[0].shared,
+			 u->layers_bytes);
+	if (dedup_cases[_i].shared || dedup_cases[_i].repooled) {
+		ck_assert_int_gt(u->files_saved, 0);
+		ck_assert_int_gt(u->images[0].shared, 0);
+	}
+	lc_usage_free(u);
+	/* the first layer goes: gc's sweep keeps every object the second one links */
+	ck_assert_ok(lc_store_layer_remove(st, one.chainid, &err), &err);
+	{
+		DIR *d = fdopendir(dup(ofd));
+		struct dirent *de;
+		size_t n = 0;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				ino_at(ofd, de->d_name, &nl);
+				ck_assert_int_ge(nl, 2);
+				n++;
+			}
+		closedir(d);
+		/* the second layer's four files; EXDEV/EPERM: its hostname never got in */
+		ck_assert_uint_eq(n, dedup_cases[_i].shared || dedup_cases[_i].repooled ? 4 : 3);
+	}
+	close(fd1);
+	close(fd2);
+	close(ofd);
+	assert_tmp_clean();
+}
+END_TEST
+
+START_TEST(pool_verify_catches_a_changed_object)
+{
+	struct lc_err *err = NULL;
+	struct ing one = { .comp = C_GZIP };
+	struct lc_verify_result res = { 0 };
+	int fd;
+
+	st->settings.dedup = true;
+	ck_assert_int_eq(ingest("basic", &one, &err), 0);
+	fd = layer_dir(one.chainid);
+	ck_assert_int_eq(fchmodat(fd, "m/f", 0600, 0), 0); /* the pool's inode */
+	close(fd);
+	ck_assert_ok(lc_store_verify(st, true, NULL, NULL, &res, &err), &err);
+	/* the object (removed from the pool) and the layer (removed) */
+	ck_assert_uint_ge(res.problems, 2);
+	ck_assert_uint_ge(res.repaired, 2);
+	ck_assert_int_eq(lc_store_layer_has(st, one.chainid), 0);
+	/* a new pull of the layer gets a good copy, which verifies */
+	ck_assert_int_eq(ingest("basic", &one, &err), 0);
+	memset(&res, 0, sizeof(res));
+	ck_assert_ok(lc_store_verify(st, false, NULL, NULL, &res, &err), &err);
+	ck_assert_uint_eq(res.problems, 0);
+}
+END_TEST
+
 static const struct {
 	enum lc_store_sys which;
 	unsigned nth;
@@ -2154,6 +2307,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, layer_ratio_guard);
 	tcase_add_test(tc, layer_image_bound);
 	tcase_add_test(tc, layer_concurrent_same_chainid);
+	tcase_add_loop_test(tc, layer_dedup_pool, 0, LC_ARRAY_SIZE(dedup_cases));
+	tcase_add_test(tc, pool_verify_catches_a_changed_object);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
 	tcase_add_test(tc, container_remove_refuses_mounted);

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: the pool of files shared between layers (objects/). When two layers hold the same
+ * regular file (same content, mode, owner, mtime, extended attributes: what a hard link
+ * shares), the store keeps one inode, linked from both layers and from objects/<name>, the name
+ * being those attributes. The extractor writes each file whole first (hashing it as it goes),
+ * then either replaces it with a link to the pool's copy or adds it to the pool.
+ *
+ * Why a shared inode is safe: overlayfs never writes to a lower layer. A container that writes
+ * to, chmods or touches such a file gets a copy in its upper dir (copy-up; with index=off the
+ * other links are not followed), and layerctl itself never opens a committed layer's file for
+ * writing: the extractor creates every file with O_EXCL and replaces by unlink or rename.
+ *
+ * No lock: a name in objects/ is only a way to find the inode. gc removes objects whose link
+ * count is 1 (no layer links them); if a pull links one between gc's stat and its unlink, the
+ * pull's layer keeps the inode and only the pool forgets it (the next pull re-adds its own).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store-int.h"
+
+void lc_pool_name(char out[LC_POOL_NAME_SZ], const char *digest, mode_t mode, uid_t uid, gid_t gid,
+		  const struct timespec *mtime, const char *xattrs_hex)
+{
+	const char *hex = strncmp(digest, "sha256:", 7) ? digest : digest + 7;
+
+	snprintf(out, LC_POOL_NAME_SZ, "%s-%o-%u-%u-%lld.%09ld%s%.16s", hex,
+		 (unsigned)(mode & 07777), (unsigned)uid, (unsigned)gid, (long long)mtime->tv_sec,
+		 mtime->tv_nsec, xattrs_hex ? "-" : "", xattrs_hex ? xattrs_hex : "");
+}
+
+/* Parse a name back; false for anything else in objects/ (debris, a stranger's file). */
+static bool pool_name_parse(const char *name, char hex[65], unsigned *mode, unsigned *uid,
+			    unsigned *gid, long long *sec, long *nsec)
+{
+	int n = 0;
+
+	if (strlen(name) < 64 + 10)
+		return false;
+	for (int i = 0; i < 64; i++) {
+		char c = name[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		hex[i] = c;
+	}
+	hex[64] = '\0';
+	if (sscanf(name + 64, "-%o-%u-%u-%lld.%ld%n", mode, uid, gid, sec, nsec, &n) != 5)
+		return false;
+	return name[64 + n] == '\0' || name[64 + n] == '-';
+}
+
+static int link_fail(void)
+{
+	return lc_store_sys_fail(LC_SYS_LINK);
+}
+
+int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* the pool has it: link its copy beside the layer, then over our file */
+		if (link_fail() == 0 && linkat(p->fd, key, p->scratchfd, p->scratch, 0) == 0) {
+			if (renameat(p->scratchfd, p->scratch, dirfd, name) == 0)
+				return 1;
+			unlinkat(p->scratchfd, p->scratch, 0);
+			return 0;
+		}
+		if (errno == EMLINK) {
+			/* the pool's copy is full: ours, identical, takes its place for later
+			 * layers (the layers linking the old one keep it) */
+			if (linkat(dirfd, name, p->scratchfd, p->scratch, 0) < 0)
+				return 0;
+			if (renameat(p->scratchfd, p->scratch, p->fd, key) == 0)
+				return 1;
+			unlinkat(p->scratchfd, p->scratch, 0);
+			return 0;
+		}
+		if (errno != ENOENT)
+			return 0; /* EXDEV (a pool on another filesystem), EPERM...: a copy */
+		/* not there: ours becomes the pool's copy */
+		if (link_fail() == 0 && linkat(dirfd, name, p->fd, key, 0) == 0)
+			return 1;
+		if (errno != EEXIST)
+			return 0;
+		/* another pull added it meanwhile: link theirs */
+	}
+	return 0;
+}
+
+void lc_pool_sweep(struct lc_store *s, size_t *ret_n, int64_t *ret_bytes)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(s->objectsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* 1: only the pool links it; a dir or a stranger is not ours to judge */
+		if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0) {
+			if (ret_n)
+				(*ret_n)++;
+			if (ret_bytes)
+				*ret_bytes += (int64_t)st.st_blocks * 512;
+		}
+	}
+}
+
+/* sha256 of a regular file's content */
+static int hash_at(int dirfd, const char *name, char out[LC_DIGEST_BUFSZ])
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	cleanup_sha256 struct lc_sha256 *h = NULL;
+	cleanup_free char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	h = lc_sha256_new();
+	buf = lc_xmalloc(1 << 16);
+	while ((n = read(fd, buf, 1 << 16)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		lc_sha256_update(h, buf, (size_t)n);
+	}
+	lc_sha256_final(h, out);
+	return 0;
+}
+
+void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *opaque)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(s->objectsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char hex[65], got[LC_DIGEST_BUFSZ];
+		unsigned mode, uid, gid;
+		long long sec;
+		long nsec;
+		struct stat st;
+		const char *what = NULL;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode) ||
+		    !pool_name_parse(de->d_name, hex, &mode, &uid, &gid, &sec, &nsec))
+			what = "not a pool object";
+		else if (hash_at(fd, de->d_name, got) < 0)
+			what = "unreadable";
+		else if (strcmp(got + 7, hex) != 0)
+			what = "content changed";
+		else if ((st.st_mode & 07777) != mode)
+			what = "mode changed";
+		else if (st.st_uid != uid || st.st_gid != gid)
+			what = "owner changed";
+		else if ((long long)st.st_mtim.tv_sec != sec || st.st_mtim.tv_nsec != nsec)
+			what = "mtime changed";
+		if (!what)
+			continue;
+		/* the pool forgets it (the next pull adds a good copy); the layers that link it
+		 * report their own damage */
+		bad(opaque, de->d_name, what, remove && unlinkat(fd, de->d_name, 0) == 0);
+	}
+}
