@@ -287,6 +287,30 @@ for ((i = 1; i <= 20; i++)); do
 		die "pull du$i failed: $(tail -n 3 "$TMPD/log/du-pull")"
 done
 
+say "== file-level dedup on and off: a cold pull, then an image sharing its files but no layer (best of $RUNS)"
+# bench-b: the bench image's files plus a tag file, so another layer (make-image.py --tag)
+gen_push bench-b --tag=b
+dedup_run() { # dedup_run on|off I: both pulls into a new store with dedup on or off
+	local d=$TMPD/dd-$1-$2
+	mkdir -m 700 "$d"
+	printf '{"dedup": %s}\n' "$([[ $1 == on ]] && echo true || echo false)" >"$d/settings.json"
+	measure "dedup-$1-cold" "$LAYERCTL" --root "$d" pull -q "$IMG"
+	measure "dedup-$1-2nd" "$LAYERCTL" --root "$d" pull -q "$REG/bench-b"
+}
+for ((i = 1; i <= RUNS; i++)); do
+	if ((i % 2)); then dedup_run off "$i"; dedup_run on "$i"; else dedup_run on "$i"; dedup_run off "$i"; fi
+done
+declare -A DD_DISK
+for m in on off; do
+	d=$TMPD/dd-$m-1
+	"$LAYERCTL" --root "$d" du -v --format json >"$TMPD/log/dd-du-$m" || die "du of the dedup-$m store failed"
+	DD_DISK[$m]=$("$PY" -I -c 'import json, sys; print(json.load(open(sys.argv[1]))["LayersSize"])' "$TMPD/log/dd-du-$m")
+	gnu=$(du -sB1 -c "$d"/layers/sha256/*/ | tail -n 1 | cut -f1)
+	[[ $gnu == "${DD_DISK[$m]}" ]] || die "dedup-$m: du says ${DD_DISK[$m]} bytes, GNU du $gnu"
+	"$LAYERCTL" --root "$d" verify >"$TMPD/log/dd-verify-$m" 2>&1 ||
+		die "verify of the dedup-$m store failed: $(tail -n 5 "$TMPD/log/dd-verify-$m")"
+done
+
 # ---------------------------------------------------------------------------------------------
 say "== run --rm IMAGE true: median of $RUN_RUNS each, interleaved, in a private mount namespace"
 # the bundle of umoci's cold run (a plain rootfs dir, no overlay): crun and runc run `true` in it
@@ -419,6 +443,10 @@ row "du, 20 images, ms (median)" "${MED[du-20]}" - - "<= 50"
 row "pull vs entries $E_LO..$E_HI: exponent" "$(exponent "${WALL[pull-e$E_LO]}" "${WALL[pull-e$E_HI]}" "${ENTRIES_OF[e$E_LO]}" "${ENTRIES_OF[e$E_HI]}")" - - "<= 1.1"
 row "pull vs layers 1..64: exponent" "$(exponent "${WALL[pull-l1]}" "${WALL[pull-l64]}" 1 64)" - - "<= 1.1"
 row "run vs layers 1..500: exponent" "$(exponent "${MED[run-layers-1]}" "${MED[run-layers-500]}" 1 500)" - - "<= 1.1"
+row "dedup on: cold pull, s" "${WALL[dedup-on-cold]}" "dedup off" "${WALL[dedup-off-cold]}" "<= 1.1"
+row "dedup on: cold pull, cpu s" "${CPU[dedup-on-cold]}" "dedup off" "${CPU[dedup-off-cold]}" -
+row "dedup on: 2nd image (same files), s" "${WALL[dedup-on-2nd]}" "dedup off" "${WALL[dedup-off-2nd]}" -
+row "dedup on: both images on disk, MB" "$((DD_DISK[on] / 1000000))" "dedup off" "$((DD_DISK[off] / 1000000))" -
 row "syscalls per tar entry" "$(awk -v a="$LC_SYS" -v n="$ENTRIES" 'BEGIN { printf "%.1f", a / n }')" "GNU tar -xf" \
 	"$(awk -v a="$TAR_SYS" -v n="$ENTRIES" 'BEGIN { printf "%.1f", a / n }')" -
 echo
@@ -440,7 +468,9 @@ echo "  resume file) and syncs each layer (syncfs) before it becomes visible: bo
 echo "  figures; the floors and most peers do not sync; crun and runc run a plain unpacked dir,"
 echo "  layerctl mounts overlayfs over the layers each run; cold numbers swing with the disk's"
 echo "  state (files created soon after a mass delete are slow for every tool): compare ratios"
-echo "  within one run."
+echo "  within one run. dedup rows: the store's dedup setting on against off, both images = bench"
+echo "  then bench-b (the same files in another layer), on disk = du's total, checked equal to GNU"
+echo "  du -sB1 of the layer dirs; the deduplicated stores verified."
 echo "bench time: $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
 
 say "== removing the stores (lib.sh's exit trap unmounts what remains and removes $TMPD)"

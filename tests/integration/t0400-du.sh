@@ -3,7 +3,7 @@
 # counts them, and equal to what GNU du reports for the same dirs.
 . "$(dirname "$0")/../lib.sh"
 
-plan 20
+plan 21
 
 start_registry
 push_images
@@ -30,8 +30,16 @@ d = json.load(sys.stdin)
 i = [i for i in d["Images"] if i["Repository"].endswith("/'"$1"'")][0]
 print(i["'"$2"'"])'; }
 base_bytes=$(gnu "$L/${base#sha256:}")
-is "$(field nginx SharedSize)" "$base_bytes" "nginx's SHARED SIZE is GNU du of the base layer dir"
-is "$(field python SharedSize)" "$base_bytes" "python's too"
+dirs_of() { local c; for c in $(chain "$1"); do printf '%s\n' "$L/$c"; done; }
+mapfile -t ndirs < <(dirs_of nginx)
+mapfile -t pdirs < <(dirs_of python)
+# what GNU du counts once for the two images' dirs together: the base layer and, with the
+# store's dedup, the files both images' own layers hold too (one inode, hard-linked)
+both=$(($(gnu "${ndirs[@]}") + $(gnu "${pdirs[@]}") - $(gnu "${ndirs[@]}" "${pdirs[@]}")))
+is "$(field nginx SharedSize)" "$both" "nginx's SHARED SIZE: the bytes GNU du counts once for both images"
+is "$(field python SharedSize)" "$both" "python's too"
+ok -m "that is the base layer dir (GNU du) and, with dedup, the files both link" \
+	test "$both" -ge "$base_bytes"
 for i in nginx python; do
 	dirs=()
 	for c in $(chain "$i"); do dirs+=("$L/$c"); done
