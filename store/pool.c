@@ -4,7 +4,8 @@
  * regular file (same content, mode, owner, mtime, extended attributes: what a hard link
  * shares), the store keeps one inode, linked from both layers and from objects/<name>, the name
  * being those attributes. The extractor writes each file whole first (hashing it as it goes),
- * then either replaces it with a link to the pool's copy or adds it to the pool.
+ * then adds it to the pool or, when the pool has that name already, replaces it with a link to
+ * the pool's copy.
  *
  * Why a shared inode is safe: overlayfs never writes to a lower layer. A container that writes
  * to, chmods or touches such a file gets a copy in its upper dir (copy-up; with index=off the
@@ -62,6 +63,12 @@ static int link_fail(void)
 int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
+		/* ours becomes the pool's copy: one syscall in the common case, a file no layer
+		 * in the store has yet */
+		if (link_fail() == 0 && linkat(dirfd, name, p->fd, key, 0) == 0)
+			return 1;
+		if (errno != EEXIST)
+			return 0; /* EXDEV (a pool on another filesystem), EPERM...: a copy */
 		/* the pool has it: link its copy beside the layer, then over our file */
 		if (link_fail() == 0 && linkat(p->fd, key, p->scratchfd, p->scratch, 0) == 0) {
 			if (renameat(p->scratchfd, p->scratch, dirfd, name) == 0)
@@ -80,13 +87,8 @@ int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const ch
 			return 0;
 		}
 		if (errno != ENOENT)
-			return 0; /* EXDEV (a pool on another filesystem), EPERM...: a copy */
-		/* not there: ours becomes the pool's copy */
-		if (link_fail() == 0 && linkat(dirfd, name, p->fd, key, 0) == 0)
-			return 1;
-		if (errno != EEXIST)
 			return 0;
-		/* another pull added it meanwhile: link theirs */
+		/* gc removed it between our two links: add ours again */
 	}
 	return 0;
 }

@@ -158,11 +158,11 @@ struct lc_pool {
 	const char *scratch; /* a free name in it */
 };
 /*
- * dirfd/name, a regular file just written whole (data, owner, mode, xattrs, times), becomes a
- * link to the pool's copy named key (replacing it atomically), or, when the pool has none, is
- * added to the pool. Never fails: 1 when dirfd/name is now the pool's inode, 0 when it keeps
- * its own copy (EMLINK: too many links on the pool's copy, which ours then replaces in the
- * pool; EXDEV or any other error).
+ * dirfd/name, a regular file just written whole (data, owner, mode, xattrs, times), is added to
+ * the pool as key, or, when the pool has key already, becomes a link to the pool's copy
+ * (replacing it atomically). Never fails: 1 when dirfd/name is now the pool's inode, 0 when it
+ * keeps its own copy (EXDEV or any other error; EMLINK: too many links on the pool's copy,
+ * which ours then replaces in the pool, and 1).
  */
 int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key);
 /* Remove the objects no layer links any more (link count 1). Adds what they took on disk. */

@@ -178,7 +178,7 @@ void lc_layer_objects_load(struct lc_store *s, const char *chainid, struct lc_la
 	cleanup_free char *name = NULL, *buf = NULL;
 	struct lc_layer_object *v = NULL;
 	struct lc_err *e = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
 	*ret = NULL;
 	*ret_n = 0;
@@ -200,7 +200,10 @@ void lc_layer_objects_load(struct lc_store *s, const char *chainid, struct lc_la
 		if (sscanf(line, "%lld %n", &bytes, &off) != 1 || !off || bytes < 0 || !line[off] ||
 		    strchr(line + off, '/'))
 			continue;
-		v = lc_xrealloc(v, (n + 1) * sizeof(*v));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = lc_xrealloc(v, cap * sizeof(*v));
+		}
 		v[n].bytes = bytes;
 		v[n++].name = lc_xstrdup(line + off);
 	}
@@ -230,7 +233,7 @@ struct obj_set {
 		size_t n_images; /* distinct images linking it, through any of their layers */
 		size_t stamp;	 /* the image (index + 1) that counted it last */
 	} * v;
-	size_t n;
+	size_t n, n_alloc;
 	size_t *slots; /* index + 1, 0: empty */
 	size_t cap;
 };
@@ -272,7 +275,10 @@ static size_t obj_add(struct obj_set *o, char *name, int64_t bytes)
 		free(name);
 		return o->slots[i] - 1;
 	}
-	o->v = lc_xrealloc(o->v, (o->n + 1) * sizeof(*o->v));
+	if (o->n == o->n_alloc) {
+		o->n_alloc = o->n_alloc ? o->n_alloc * 2 : 1024;
+		o->v = lc_xrealloc(o->v, o->n_alloc * sizeof(*o->v));
+	}
 	o->v[o->n] = (struct obj){ .name = name, .bytes = bytes };
 	o->slots[i] = ++o->n;
 	return o->n - 1;

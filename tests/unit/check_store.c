@@ -2058,7 +2058,7 @@ END_TEST
 /* ---------- file-level dedup: the pool ---------- */
 
 static const struct {
-	int err_no; /* injected into the first link of the second layer (etc/hostname's) */
+	int err_no; /* injected into the second layer's link of the pool's etc/hostname */
 	bool shared, repooled;
 } dedup_cases[] = {
 	{ 0, true, false },	 /* the pool's copy is linked */
@@ -2097,7 +2097,7 @@ START_TEST(layer_dedup_pool)
 	/* the same tar on another parent: another layer, every file the same */
 	two.parent = one.chainid;
 	if (dedup_cases[_i].err_no)
-		lc_store_fault_arm(LC_SYS_LINK, 1, dedup_cases[_i].err_no);
+		lc_store_fault_arm(LC_SYS_LINK, 2, dedup_cases[_i].err_no); /* 1: EEXIST */
 	ck_assert_int_eq(ingest("basic", &two, &err), 0);
 	lc_store_fault_disarm();
 	ck_assert_ptr_null(err);
