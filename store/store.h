@@ -182,9 +182,10 @@ struct lc_layer_desc {
 
 /*
  * File-level dedup (settings.json "dedup"): identical regular files of different layers are
- * stored once, hard-linked to a copy in the store's pool (objects/). Measured by make bench.
+ * stored once, hard-linked to a copy in the store's pool (objects/). On by default: make bench
+ * measures no extra pull time above its noise (and less for a second image sharing the files).
  */
-#define LC_STORE_DEDUP_DEFAULT false
+#define LC_STORE_DEDUP_DEFAULT true
 
 /* The lc_store_layer_* errors do not name the layer: the caller knows which one it fed. */
 struct lc_layer_ingest;
