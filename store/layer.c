@@ -79,6 +79,7 @@ struct lc_layer_ingest {
 	char **implicit;
 	struct lc_extract_stats stats;
 	struct lc_pool pool; /* pool.fd < 0: the store does not dedup */
+	bool committed;
 };
 
 /* ---------- the queue ---------- */
@@ -442,6 +443,10 @@ static void ingest_free(struct lc_layer_ingest *in)
 		lc_rm_rf_at(in->s->tmpfd, in->stage_name, &e);
 		lc_err_free(e);
 		free(in->stage_name);
+		/* a layer that never became visible leaves nothing: what it added to the pool is
+		 * linked by nothing else now (nor is any other object with a link count of 1) */
+		if (!in->committed && in->pool.fd >= 0)
+			lc_pool_sweep(in->s, NULL, NULL);
 	}
 	if (in->stagefd >= 0)
 		close(in->stagefd);
@@ -828,6 +833,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		/* committed by someone who did not take the lock: theirs is as good as ours */
 	}
 	lc_partial_remove(in->s, &in->partial);
+	in->committed = true;
 	r = 0;
 out:
 	for (size_t i = 0; i < opened; i++)
