@@ -40,6 +40,7 @@ int cmd_wait(int argc, char **argv, const struct lc_global *g);
 int cmd_start(int argc, char **argv, const struct lc_global *g);
 int cmd_restart(int argc, char **argv, const struct lc_global *g);
 int cmd_exec(int argc, char **argv, const struct lc_global *g);
+int cmd_cp(int argc, char **argv, const struct lc_global *g);
 int cmd_volume(int argc, char **argv, const struct lc_global *g);
 int cmd_image(int argc, char **argv, const struct lc_global *g);
 int cmd_rmi(int argc, char **argv, const struct lc_global *g);

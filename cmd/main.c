@@ -23,6 +23,7 @@ static const char usage[] =
 	"  images    List images\n"
 	"  run       Create and run a container from an image\n"
 	"  exec      Run a command in a running container\n"
+	"  cp        Copy files between a container and the local filesystem\n"
 	"  ps        List containers\n"
 	"  logs      Fetch the logs of a detached container\n"
 	"  start     Start stopped containers again\n"
@@ -110,6 +111,7 @@ static const struct {
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
 	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
 	{ "start", cmd_start },	  { "restart", cmd_restart },
+	{ "cp", cmd_cp },
 };
 
 int main(int argc, char **argv)

@@ -248,6 +248,47 @@ int lc_cap_number(const char *name);
 /* every capability this build knows of, as a mask */
 uint64_t lc_caps_all(void);
 
+/* ---------- cp (copy.c) ---------- */
+
+/* One end of a copy. */
+struct lc_cp_end {
+	bool in_container; /* path is inside the container's root, else on the host */
+	const char *path; /* NULL: a tar stream, stdin as the source or stdout as the destination */
+};
+struct lc_cp_opts {
+	bool archive; /* -a: keep owners (uid/gid) and setuid/setgid bits; else ours, bits off */
+	bool follow;  /* -L: follow a symlink SRC_PATH itself names (never those below it) */
+	/* told of each device node or socket not copied (path: as in the destination) */
+	void (*skipped)(void *arg, const char *path, const char *why);
+	void *arg;
+};
+
+/*
+ * Copy src to dst with docker cp's rules (an existing directory receives the source under
+ * its name, or its entries when SRC_PATH ends in "/."; a missing destination is created
+ * under that name, its parent must exist; a directory never replaces a file nor the reverse;
+ * a tar stream from stdin goes into an existing directory, one to stdout is named after the
+ * source). rootfd is the container's root for the end that is in_container. Container paths
+ * are resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) (LC_ERR_INVALID without
+ * openat2); below them nothing is followed: symlinks are copied as symlinks, FIFOs made,
+ * device nodes and sockets skipped (o->skipped), files created with O_EXCL | O_NOFOLLOW
+ * after unlinking what was there. Owned by us unless o->archive. Tar names with ".." are
+ * LC_ERR_UNSAFE. Stops at the first error (what was copied stays).
+ */
+int lc_cp(int rootfd, const struct lc_cp_end *src, const struct lc_cp_end *dst,
+	  const struct lc_cp_opts *o, struct lc_err **err);
+/* The root of a running container: /proc/<pid>/root of its init, O_PATH (the caller checks
+ * that pid is still that process once it holds the fd). */
+int lc_cp_root_of_pid(pid_t pid, int *ret_fd, struct lc_err **err);
+/*
+ * lc_cp for a container that does not run (the caller holds its lock): in a child process
+ * with a private mount namespace, its overlay (lowers: chain ids, topmost first, and cdir's
+ * upper) is mounted on <cdir>/merged, seen by that child alone, and gone with it.
+ */
+int lc_cp_stopped(struct lc_store *s, const char *const *lowers, size_t n_lowers, const char *cdir,
+		  const struct lc_cp_end *src, const struct lc_cp_end *dst,
+		  const struct lc_cp_opts *o, struct lc_err **err);
+
 /* ---------- -p: published ports (ports.c) ---------- */
 
 struct lc_port {

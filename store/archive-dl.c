@@ -60,20 +60,54 @@
 	X(int, archive_entry_xattr_reset, (ENTRY), (e), 0)                                         \
 	X(int, archive_entry_xattr_next,                                                           \
 	  (ENTRY, const char **name, const void **value, size_t *size), (e, name, value, size),    \
-	  ARCHIVE_EOF)
+	  ARCHIVE_EOF)                                                                             \
+	/* cp's tar streams (mount/copy.c) */                                                      \
+	X(int, archive_read_support_filter_none, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_filter_gzip, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_filter_zstd, (struct archive * a), (a), ARCHIVE_FATAL)         \
+	X(int, archive_read_support_filter_xz, (struct archive * a), (a), ARCHIVE_FATAL)           \
+	X(int, archive_read_support_filter_bzip2, (struct archive * a), (a), ARCHIVE_FATAL)        \
+	X(int, archive_read_open_fd, (struct archive * a, int fd, size_t bs), (a, fd, bs),         \
+	  ARCHIVE_FATAL)                                                                           \
+	X(la_ssize_t, archive_read_data, (struct archive * a, void *buf, size_t n), (a, buf, n),   \
+	  -1)                                                                                      \
+	X(const struct stat *, archive_entry_stat, (ENTRY), (e), NULL)                             \
+	X(struct archive *, archive_write_new, (void), (), NULL)                                   \
+	X(int, archive_write_set_format_pax_restricted, (struct archive * a), (a), ARCHIVE_FATAL)  \
+	X(int, archive_write_open_fd, (struct archive * a, int fd), (a, fd), ARCHIVE_FATAL)        \
+	X(int, archive_write_header, (struct archive * a, ENTRY), (a, e), ARCHIVE_FATAL)           \
+	X(la_ssize_t, archive_write_data, (struct archive * a, const void *buf, size_t n),         \
+	  (a, buf, n), -1)                                                                         \
+	X(int, archive_write_close, (struct archive * a), (a), ARCHIVE_FATAL)                      \
+	X(int, archive_write_free, (struct archive * a), (a), ARCHIVE_FATAL)                       \
+	X(struct archive_entry *, archive_entry_new, (void), (), NULL)
+
+/* the same for functions that return nothing */
+#define ARCHIVE_VOID_FUNCS(X)                                                                      \
+	X(archive_entry_free, (ENTRY), (e))                                                        \
+	X(archive_entry_copy_pathname, (ENTRY, const char *p), (e, p))                             \
+	X(archive_entry_copy_symlink, (ENTRY, const char *p), (e, p))                              \
+	X(archive_entry_copy_stat, (ENTRY, const struct stat *st), (e, st))                        \
+	X(archive_entry_set_size, (ENTRY, la_int64_t n), (e, n))
 
 #define PTR(ret, name, params, args, fail) __typeof__(name) *name;
+#define VPTR(name, params, args)	   __typeof__(name) *name;
 static struct {
 	ARCHIVE_FUNCS(PTR)
+	ARCHIVE_VOID_FUNCS(VPTR)
 	__typeof__(archive_set_error) *archive_set_error;
 } fn;
 #undef PTR
+#undef VPTR
 
 #define SYM(ret, name, params, args, fail) { #name, (void **)&fn.name },
+#define VSYM(name, params, args)	   { #name, (void **)&fn.name },
 static const struct lc_dl_sym syms[] = {
-	ARCHIVE_FUNCS(SYM){ "archive_set_error", (void **)&fn.archive_set_error },
+	ARCHIVE_FUNCS(SYM)
+		ARCHIVE_VOID_FUNCS(VSYM){ "archive_set_error", (void **)&fn.archive_set_error },
 };
 #undef SYM
+#undef VSYM
 
 static const char *soname = "libarchive.so.13";
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -117,6 +151,14 @@ void lc_store_libarchive_soname_for_test(const char *name)
 	}
 ARCHIVE_FUNCS(FORWARD)
 #undef FORWARD
+#define VFORWARD(name, params, args)                                                               \
+	void name params                                                                           \
+	{                                                                                          \
+		if (ready())                                                                       \
+			fn.name args;                                                              \
+	}
+ARCHIVE_VOID_FUNCS(VFORWARD)
+#undef VFORWARD
 
 /* variadic: formatted here, handed on as one string */
 void archive_set_error(struct archive *a, int err, const char *fmt, ...)

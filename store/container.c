@@ -189,3 +189,18 @@ int lc_store_container_in_use(struct lc_store *s, const char *id)
 		return errno == EWOULDBLOCK ? 1 : 0;
 	return 0;
 }
+
+int lc_store_container_trylock(struct lc_store *s, const char *id, struct lc_err **err)
+{
+	cleanup_close int fd = -1;
+
+	if (lc_store_container_owned(s, id))
+		return lc_err_set(err, LC_ERR_EXISTS, 0, "container '%s' is in use", id);
+	fd = lc_store_container_dirfd(s, id, err);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
+				  "container '%s' is in use", id);
+	return TAKE_FD(fd);
+}

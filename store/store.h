@@ -283,6 +283,11 @@ bool lc_store_container_owned(const struct lc_store *s, const char *id);
 void lc_store_container_release(struct lc_store *s, const char *id);
 /* 1 if a process holds the container's lock (it runs, or is being set up), else 0. */
 int lc_store_container_in_use(struct lc_store *s, const char *id);
+/*
+ * Take the container's lock without waiting (what keeps run, start and rm off it): the fd
+ * that holds it (close it to release), or -1 with LC_ERR_EXISTS when someone holds it.
+ */
+int lc_store_container_trylock(struct lc_store *s, const char *id, struct lc_err **err);
 
 /*
  * A small document of the container's own, containers/<id>/<name> (a plain name: no '/', no
