@@ -138,7 +138,10 @@ struct ctr_spec {
 	char **run_options; /* run's options as given (up to the image): start parses them again */
 	char *cwd, *user, *hostname, *stop_signal, *cgroup_parent;
 	bool auto_remove, no_seccomp;
-	uint64_t caps; /* its capability set: exec gets the same */
+	uint64_t caps;	       /* its capability set: exec gets the same */
+	bool no_new_privs;     /* --security-opt no-new-privileges */
+	char *seccomp_profile; /* --security-opt seccomp=FILE: the JSON text; NULL: none */
+	char **ulimits;	       /* --ulimit values, as given */
 };
 /* /proc/<pid>/stat's start time, 0 when there is no such process */
 unsigned long long ctr_pid_start(pid_t pid);
@@ -219,6 +222,14 @@ struct run_opts {
 	const char *user;
 	const char *workdir;
 	bool no_seccomp;
+	char *seccomp_profile;	   /* --security-opt seccomp=FILE: its text (read when parsed) */
+	bool no_new_privs;	   /* --security-opt no-new-privileges (docker's default: off) */
+	bool privileged;	   /* --privileged */
+	struct lc_rlimit *rlimits; /* --ulimit */
+	size_t n_rlimits;
+	char **ulimit_strs;
+	struct lc_device *devices; /* --device */
+	size_t n_devices;
 	bool interactive; /* -i */
 	bool tty;	  /* -t */
 	struct lc_cgroup_limits limits;

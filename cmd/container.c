@@ -176,8 +176,14 @@ int ctr_spec_write(struct lc_store *s, const char *id, const struct ctr_spec *sp
 		sp->hostname ? sp->hostname : "", "StopSignal",
 		sp->stop_signal ? sp->stop_signal : "", "AutoRemove", sp->auto_remove, "NoSeccomp",
 		sp->no_seccomp, "CgroupParent", sp->cgroup_parent ? sp->cgroup_parent : "");
-	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+	cleanup_free char *text = NULL;
 
+	/* what exec must apply alike: --security-opt and --ulimit */
+	json_object_set_new(j, "NoNewPrivileges", json_boolean(sp->no_new_privs));
+	if (sp->seccomp_profile)
+		json_object_set_new(j, "SeccompProfile", json_string(sp->seccomp_profile));
+	json_object_set_new(j, "Ulimits", json_strv(sp->ulimits));
+	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return lc_store_container_doc_write(s, id, SPEC_DOC, text, err);
 }
@@ -209,6 +215,10 @@ int ctr_spec_read(struct lc_store *s, const char *id, struct ctr_spec *ret, stru
 	ret->cgroup_parent = lc_xstrdup(jstr(j, "CgroupParent"));
 	ret->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
 	ret->no_seccomp = json_is_true(json_object_get(j, "NoSeccomp"));
+	ret->no_new_privs = json_is_true(json_object_get(j, "NoNewPrivileges"));
+	if (json_is_string(json_object_get(j, "SeccompProfile")))
+		ret->seccomp_profile = lc_xstrdup(jstr(j, "SeccompProfile"));
+	ret->ulimits = strv_of(json_object_get(j, "Ulimits"));
 	json_decref(j);
 	return 0;
 }
@@ -225,6 +235,8 @@ void ctr_spec_clear(struct ctr_spec *sp)
 	free(sp->hostname);
 	free(sp->stop_signal);
 	free(sp->cgroup_parent);
+	free(sp->seccomp_profile);
+	lc_strv_free(sp->ulimits);
 	memset(sp, 0, sizeof(*sp));
 }
 

@@ -31,6 +31,8 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lc_launch_cfg cfg = { 0 };
+	cleanup_free struct lc_rlimit *rlimits = NULL;
+	size_t n_rl;
 	cleanup_strv char **overrides = NULL, **env = NULL;
 	cleanup_free char *id = NULL;
 	const char *user = NULL, *workdir = NULL;
@@ -91,6 +93,16 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 	cfg.no_seccomp = sp.no_seccomp;
 	cfg.caps_set = true;
 	cfg.caps = sp.caps;
+	/* the container's --security-opt and --ulimit, as its own command got them */
+	cfg.no_new_privs = sp.no_new_privs;
+	cfg.seccomp_profile = sp.seccomp_profile;
+	n_rl = lc_strv_len(sp.ulimits);
+	rlimits = lc_xcalloc(n_rl + 1, sizeof(*rlimits));
+	for (size_t i = 0; i < n_rl; i++)
+		if (lc_ulimit_parse(sp.ulimits[i], &rlimits[i], &err) < 0)
+			goto fail;
+	cfg.rlimits = rlimits;
+	cfg.n_rlimits = n_rl;
 	r = lc_launch(&cfg, &status, &err);
 	/* the container's init may have gone meanwhile: say that, not what setns saw */
 	if (r < 0 && ctr_pid_start(st.pid) != st.pid_start) {

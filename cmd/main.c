@@ -110,8 +110,7 @@ static const struct {
 	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
 	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
-	{ "start", cmd_start },	  { "restart", cmd_restart },
-	{ "cp", cmd_cp },
+	{ "start", cmd_start },	  { "restart", cmd_restart }, { "cp", cmd_cp },
 };
 
 int main(int argc, char **argv)

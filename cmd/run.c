@@ -57,7 +57,14 @@ static const char run_usage[] =
 	"                            no bridge) or 'host' (ours, on purpose)\n"
 	"      --platform string     pull this platform if the image is missing\n"
 	"      --pull string         missing (default), always or never\n"
-	"      --security-opt list   seccomp=unconfined: no seccomp filter (default: docker's)\n"
+	"      --security-opt list   seccomp=unconfined (no filter), seccomp=FILE (docker's JSON\n"
+	"                            profile format; default: docker's filter),\n"
+	"                            no-new-privileges[:true|false] (default: false, as docker)\n"
+	"      --privileged          every capability, no seccomp filter, no masked or read-only\n"
+	"                            /proc and /sys paths, /sys writable, every host device in\n"
+	"                            /dev and the device cgroup open\n"
+	"      --ulimit list         ulimit options (NAME=SOFT[:HARD], e.g. nofile=64:64)\n"
+	"      --device list         add a host device: HOSTPATH[:CTRPATH[:rwm]]\n"
 	"  -t, --tty                 allocate a pseudo-TTY in the container (with -i: STDIN\n"
 	"                            must be a terminal, put in raw mode while it runs)\n"
 	"  -u, --user string         user name or uid[:gid]\n"
@@ -536,6 +543,13 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	cfg.hostname = pl->sp->hostname;
 	cfg.user = pl->sp->user && *pl->sp->user ? pl->sp->user : NULL;
 	cfg.no_seccomp = o->no_seccomp;
+	cfg.seccomp_profile = o->seccomp_profile;
+	cfg.no_new_privs = o->no_new_privs;
+	cfg.privileged = o->privileged;
+	cfg.rlimits = o->rlimits;
+	cfg.n_rlimits = o->n_rlimits;
+	cfg.devices = o->devices;
+	cfg.n_devices = o->n_devices;
 	cfg.interactive = o->interactive;
 	cfg.tty = o->tty;
 	cfg.init = o->init;
@@ -644,6 +658,9 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 		.caps = o->caps,
 		.auto_remove = o->rm,
 		.no_seccomp = o->no_seccomp,
+		.no_new_privs = o->no_new_privs,
+		.seccomp_profile = o->seccomp_profile,
+		.ulimits = o->ulimit_strs,
 	};
 	if (ctr_spec_write(s, id, &spec, err) < 0 || ctr_state_write(s, id, &st, err) < 0)
 		goto fail_rm;

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -53,7 +54,61 @@ void run_opts_clear(struct run_opts *o)
 	lc_strv_free(o->cap_drop);
 	lc_strv_free(o->raw);
 	free(o->rates);
+	free(o->seccomp_profile);
+	free(o->rlimits);
+	lc_strv_free(o->ulimit_strs);
+	free(o->devices);
 	memset(o, 0, sizeof(*o));
+}
+
+/*
+ * --security-opt: seccomp=unconfined, seccomp=FILE (docker's JSON profile, read now; checked
+ * when the container starts), no-new-privileges[=|:true|false]. Anything else (apparmor,
+ * label) is refused: nothing here would honour it.
+ */
+static int parse_security_opt(struct run_opts *o, const char *v, struct lc_err **err)
+{
+	const char *val = NULL;
+
+	if (!strncmp(v, "seccomp=", 8) || !strncmp(v, "seccomp:", 8))
+		val = v + 8;
+	if (val && !strcmp(val, "unconfined")) {
+		o->no_seccomp = true;
+		free(o->seccomp_profile);
+		o->seccomp_profile = NULL;
+		return 0;
+	}
+	if (val) {
+		char *text = NULL;
+		size_t len = 0;
+
+		if (!*val)
+			return lc_err_set(err, LC_ERR_INVALID, 0, "empty seccomp profile path");
+		if (lc_read_file_at(AT_FDCWD, val, 1u << 20, &text, &len, err) < 0)
+			return lc_err_prefix(err, "opening seccomp profile (%s) failed", val);
+		if (strlen(text) != len) {
+			free(text);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "seccomp profile '%s' is not text", val);
+		}
+		free(o->seccomp_profile);
+		o->seccomp_profile = text;
+		o->no_seccomp = false;
+		return 0;
+	}
+	if (!strcmp(v, "no-new-privileges") || !strcmp(v, "no-new-privileges=true") ||
+	    !strcmp(v, "no-new-privileges:true")) {
+		o->no_new_privs = true;
+		return 0;
+	}
+	if (!strcmp(v, "no-new-privileges=false") || !strcmp(v, "no-new-privileges:false")) {
+		o->no_new_privs = false;
+		return 0;
+	}
+	return lc_err_set(err, LC_ERR_INVALID, 0,
+			  "unsupported --security-opt '%s' (seccomp=unconfined|FILE, "
+			  "no-new-privileges[:true|false])",
+			  v);
 }
 
 static struct lc_mount *new_mount(struct run_opts *o, bool volume)
@@ -223,6 +278,9 @@ enum {
 	OPT_ADD_HOST,
 	OPT_DNS,
 	OPT_INIT,
+	OPT_PRIVILEGED,
+	OPT_ULIMIT,
+	OPT_DEVICE,
 	OPT_RATE, /* + enum lc_cgroup_rate_kind */
 	OPT_RATE_END = OPT_RATE + LC_RATE_WRITE_IOPS,
 };
@@ -386,6 +444,9 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+		{ "ulimit", required_argument, NULL, OPT_ULIMIT },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -443,16 +504,36 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 			o->pull = optarg;
 			break;
 		case 'S':
-			if (!strcmp(optarg, "seccomp=unconfined") ||
-			    !strcmp(optarg, "seccomp:unconfined")) {
-				o->no_seccomp = true;
-			} else if (strcmp(optarg, "no-new-privileges") != 0 &&
-				   strcmp(optarg, "no-new-privileges=true") != 0 &&
-				   strcmp(optarg, "no-new-privileges:true") != 0) {
-				/* no_new_privs is always on; anything else we cannot honour */
-				return usage(err, "unsupported --security-opt '%s'", optarg);
-			}
+			if (parse_security_opt(o, optarg, err) < 0)
+				return as_usage(err);
 			break;
+		case OPT_PRIVILEGED:
+			o->privileged = true;
+			break;
+		case OPT_ULIMIT: {
+			struct lc_rlimit rl;
+
+			if (lc_ulimit_parse(optarg, &rl, err) < 0) {
+				lc_err_prefix(err, "invalid argument \"%s\" for \"--ulimit\" flag",
+					      optarg);
+				return as_usage(err);
+			}
+			o->rlimits =
+				lc_xrealloc(o->rlimits, (o->n_rlimits + 1) * sizeof(*o->rlimits));
+			o->rlimits[o->n_rlimits++] = rl;
+			lc_strv_push(&o->ulimit_strs, optarg);
+			break;
+		}
+		case OPT_DEVICE: {
+			struct lc_device d;
+
+			if (lc_device_parse(optarg, &d, err) < 0)
+				return as_usage(err);
+			o->devices =
+				lc_xrealloc(o->devices, (o->n_devices + 1) * sizeof(*o->devices));
+			o->devices[o->n_devices++] = d;
+			break;
+		}
 		case 'u':
 			o->user = optarg;
 			break;
@@ -551,6 +632,14 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		}
 	}
 	o->caps = caps_of(o->cap_add, o->cap_drop);
+	/* docker: every capability, no seccomp filter, every device; --cap-* do not matter */
+	if (o->privileged) {
+		o->caps = lc_caps_ours();
+		o->no_seccomp = true;
+		o->limits.devices_all = true;
+	}
+	o->limits.devices = o->devices;
+	o->limits.n_devices = o->n_devices;
 	/* what `start` parses again: the options as given, up to the image */
 	lc_strv_free(o->raw);
 	o->raw = lc_xcalloc(1, sizeof(char *));

@@ -75,6 +75,16 @@ uint64_t lc_caps_all(void)
 	return (1ULL << LC_ARRAY_SIZE(cap_names)) - 1;
 }
 
+uint64_t lc_caps_ours(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return ((uint64_t)data[1].permitted << 32 | data[0].permitted) & lc_caps_all();
+}
+
 int lc_caps_drop_bounding(uint64_t keep, struct lc_err **err)
 {
 	/* PR_CAPBSET_READ fails with EINVAL past the kernel's last cap (cap_last_cap) */

@@ -42,7 +42,8 @@ bool lc_cgroup_limits_any(const struct lc_cgroup_limits *l)
 {
 	return l->memory > 0 || l->memory_swap != 0 || l->memory_reservation > 0 ||
 	       l->nano_cpus > 0 || l->cpu_shares > 0 || (l->cpuset_cpus && *l->cpuset_cpus) ||
-	       l->pids_limit > 0 || l->blkio_weight > 0 || l->n_rates > 0 || l->oom_kill_disable;
+	       l->pids_limit > 0 || l->blkio_weight > 0 || l->n_rates > 0 || l->oom_kill_disable ||
+	       l->n_devices > 0;
 }
 
 int lc_cgroup_limits_check(struct lc_cgroup_limits *l, struct lc_err **err)
@@ -587,14 +588,31 @@ static void rule_str(const struct dev_rule *r, char *buf, size_t sz)
 	snprintf(buf, sz, "%c %s:%s %s", r->type, ma, mi, r->access);
 }
 
-static int v1_devices(bool fake, const char *dir, struct lc_err **err)
+/* --device's node as a rule */
+static struct dev_rule device_rule(const struct lc_device *d)
+{
+	return (struct dev_rule){
+		.type = d->type, .major = (int)d->major, .minor = (int)d->minor, .access = d->access
+	};
+}
+
+static int v1_devices(bool fake, const char *dir, const struct lc_cgroup_limits *l,
+		      struct lc_err **err)
 {
 	char line[64];
 
+	/* --privileged: every device, as docker's privileged containers get */
+	if (l->devices_all)
+		return cg_write(fake, dir, "devices.allow", "a", false, err);
 	if (cg_write(fake, dir, "devices.deny", "a", false, err) < 0)
 		return -1;
-	for (size_t i = 0; i < LC_ARRAY_SIZE(dev_rules); i++) {
-		rule_str(&dev_rules[i], line, sizeof(line));
+	for (size_t i = 0; i < LC_ARRAY_SIZE(dev_rules) + l->n_devices; i++) {
+		struct dev_rule r =
+			i < LC_ARRAY_SIZE(dev_rules)
+				? dev_rules[i]
+				: device_rule(&l->devices[i - LC_ARRAY_SIZE(dev_rules)]);
+
+		rule_str(&r, line, sizeof(line));
 		if (cg_write(fake, dir, "devices.allow", line, false, err) < 0)
 			return -1;
 	}
@@ -604,7 +622,8 @@ static int v1_devices(bool fake, const char *dir, struct lc_err **err)
 #define INSN(c, d, s, o, i)                                                                        \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
-size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max)
+size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, struct bpf_insn *out,
+			     size_t max)
 {
 	size_t n = 0;
 
@@ -617,9 +636,9 @@ size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max)
 	/*
 	 * The context is struct bpf_cgroup_dev_ctx: access_type (type in the low 16 bits,
 	 * access in the high ones), major, minor. r2 = type, r3 = access, r4 = major, r5 = minor;
-	 * then one block per rule, in the order runc's emitter uses: type, access, major,
-	 * minor, each a jump past the block when it does not match; a match returns 1 (allow).
-	 * Nothing matched: 0 (deny, EPERM).
+	 * then one block per rule (docker's defaults, then --device's), in the order runc's
+	 * emitter uses: type, access, major, minor, each a jump past the block when it does not
+	 * match; a match returns 1 (allow). Nothing matched: 0 (deny, EPERM).
 	 */
 	EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0));
 	EMIT(INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xFFFF));
@@ -627,11 +646,13 @@ size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max)
 	EMIT(INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16));
 	EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0));
 	EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0));
-	for (size_t i = 0; i < LC_ARRAY_SIZE(dev_rules); i++) {
-		const struct dev_rule *r = &dev_rules[i];
+	for (size_t i = 0; i < LC_ARRAY_SIZE(dev_rules) + n_extra; i++) {
+		struct dev_rule rule = i < LC_ARRAY_SIZE(dev_rules)
+					       ? dev_rules[i]
+					       : device_rule(&extra[i - LC_ARRAY_SIZE(dev_rules)]);
+		const struct dev_rule *r = &rule;
 		int acc = 0, len;
 		bool all;
-
 		for (const char *a = r->access; *a; a++)
 			acc |= *a == 'r'   ? BPF_DEVCG_ACC_READ
 			       : *a == 'w' ? BPF_DEVCG_ACC_WRITE
@@ -664,16 +685,18 @@ size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max)
 	return n;
 }
 
-int lc_cgroup_bpf_devices(const char *dir, struct lc_err **err)
+int lc_cgroup_bpf_devices(const char *dir, const struct lc_device *extra, size_t n_extra,
+			  struct lc_err **err)
 {
-	struct bpf_insn prog[128];
-	size_t n = lc_cgroup_device_prog(prog, LC_ARRAY_SIZE(prog));
+	struct bpf_insn prog[128 + 16 * 8];
+	size_t n = n_extra > 8 ? SIZE_MAX
+			       : lc_cgroup_device_prog(extra, n_extra, prog, LC_ARRAY_SIZE(prog));
 	cleanup_close int dirfd = -1;
 	cleanup_close int progfd = -1;
 	union bpf_attr a;
 
 	if (n > LC_ARRAY_SIZE(prog))
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "cgroup: device program too long (bug)");
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "cgroup: at most 8 --device nodes");
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	a.insns = (uint64_t)(uintptr_t)prog;
@@ -874,9 +897,10 @@ static int write_limits(const struct lc_cgroup_layout *lay, const char *const di
 	}
 
 	if (v1_at(lay, LC_CG_DEVICES))
-		return v1_devices(fake, dirs[LC_CG_DEVICES], err);
-	if (v2dir && !fake)
-		return lc_cgroup_bpf_devices(v2dir, err);
+		return v1_devices(fake, dirs[LC_CG_DEVICES], l, err);
+	/* --privileged on v2: no program of ours, every device */
+	if (v2dir && !fake && !l->devices_all)
+		return lc_cgroup_bpf_devices(v2dir, l->devices, l->n_devices, err);
 	return 0;
 }
 

@@ -336,6 +336,14 @@ void lc_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* docker's default filter, the profile given instead, or none (seccomp=unconfined) */
+static int install_filter(const struct lc_exec_spec *x, struct lc_err **err)
+{
+	if (x->no_seccomp)
+		return 0;
+	return x->seccomp ? lc_seccomp_prog_install(x->seccomp, err) : lc_seccomp_install(err);
+}
+
 int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err **err)
 {
 	cleanup_close int exe = -1;
@@ -405,20 +413,30 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 					  "exec: \"%s\": changed while starting", name);
 	}
 
+	/* --ulimit, while still root (raising a hard limit needs CAP_SYS_RESOURCE) */
+	if (lc_rlimits_apply(x->rlimits, x->n_rlimits, err) < 0)
+		return -1;
+	/*
+	 * Without no_new_privs (docker's default) installing a filter needs CAP_SYS_ADMIN,
+	 * which a non-root user is about to lose: it goes in now, as runc does, and binds the
+	 * few steps left (user, capabilities, signals, execve) too.
+	 */
+	if (!x->no_new_privs && install_filter(x, err) < 0)
+		return -1;
 	if (lc_become_user(x->user, x->tty, x->caps, x->need_home ? &home : NULL, err) < 0)
 		return lc_err_prefix(err, "user '%s'", x->user_label ? x->user_label : "root");
 	if (home)
 		x->envp[x->n_env] = home; /* freed by execve, one way or another */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
 	lc_reset_signals();
 	umask(022);
 	/*
-	 * Last before execve (after no_new_privs, which an unprivileged user needs for it): the
-	 * filter binds every syscall from here on, ours included, and none of the setup above
-	 * may be refused by it. *ret_status stays 125.
+	 * With no_new_privs, last before execve: the filter binds every syscall from here on,
+	 * ours included, and none of the setup above may be refused by it. *ret_status stays
+	 * 125.
 	 */
-	if (!x->no_seccomp && lc_seccomp_install(err) < 0)
+	if (x->no_new_privs && install_filter(x, err) < 0)
 		return -1;
 	/* --init: from here on we are the reaper's child, which execs the command */
 	if (x->init && lc_init_fork(x->tty, err) < 0)

@@ -58,6 +58,7 @@ struct launch_ctx {
 	bool has_ws;
 	struct lc_stdio_plan stdio; /* !cfg->tty: pipes for the fds that may not pass through */
 	int targetfd;		    /* cfg->join_pid: a pidfd of the container's init */
+	struct lc_seccomp_prog *seccomp; /* cfg->seccomp_profile, compiled before the fork */
 };
 
 /*
@@ -139,8 +140,11 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
-	    lc_rootfs_mount_proc_dev(rootfd, &nullfd, err) < 0 || setup_stdio(c, rootfd, err) < 0 ||
-	    lc_rootfs_finish(rootfd, nullfd, cfg->state_dir, c->statefd, err) < 0 ||
+	    lc_rootfs_mount_proc_dev(rootfd, cfg->privileged, &nullfd, err) < 0 ||
+	    lc_rootfs_devices(rootfd, cfg->devices, cfg->n_devices, err) < 0 ||
+	    setup_stdio(c, rootfd, err) < 0 ||
+	    lc_rootfs_finish(rootfd, nullfd, cfg->privileged, cfg->state_dir, c->statefd, err) <
+		    0 ||
 	    lc_rootfs_user_mounts(rootfd, cfg->mounts, cfg->n_mounts, cfg->read_only, err) < 0)
 		return -1;
 	if (c->statefd >= 0)
@@ -219,6 +223,10 @@ static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 			.tty = c->cfg->tty,
 			.no_seccomp = c->cfg->no_seccomp,
 			.init = c->cfg->init && c->cfg->join_pid <= 0,
+			.seccomp = c->seccomp,
+			.no_new_privs = c->cfg->no_new_privs,
+			.rlimits = c->cfg->rlimits,
+			.n_rlimits = c->cfg->n_rlimits,
 			.caps = c->cfg->caps_set ? c->cfg->caps : LC_DEFAULT_CAPS,
 			.self_dev = c->self_dev,
 			.self_ino = c->self_ino,
@@ -428,6 +436,12 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		c.self_dev = self.st_dev;
 		c.self_ino = self.st_ino;
 	}
+	/* a profile that does not compile fails the start here, before anything runs */
+	if (cfg->seccomp_profile && !cfg->no_seccomp &&
+	    lc_seccomp_profile_compile(cfg->seccomp_profile, strlen(cfg->seccomp_profile),
+				       cfg->caps_set ? cfg->caps : LC_DEFAULT_CAPS, &c.seccomp,
+				       err) < 0)
+		goto out;
 	if (cfg->state_dir &&
 	    write_state(cfg->state_dir, c.hostname, cfg->add_hosts, cfg->dns, &statefd, err) < 0)
 		goto out;
@@ -596,6 +610,7 @@ out:
 	if (ttysock[1] >= 0)
 		close(ttysock[1]);
 	lc_stdio_plan_close(&c.stdio);
+	lc_seccomp_prog_free(c.seccomp);
 	free(c.envp);
 	return r;
 }

@@ -182,7 +182,11 @@ struct lc_exec_spec {
 	const char *user_label; /* for errors: what the user asked for, NULL: root */
 	bool tty;		/* fd 0 is the container's pty: given to the user */
 	bool no_seccomp;
-	bool init;	/* --init: fork, PID 1 stays as our reaper (init.c), the child execs */
+	bool init; /* --init: fork, PID 1 stays as our reaper (init.c), the child execs */
+	const struct lc_seccomp_prog *seccomp; /* a --security-opt profile; NULL: docker's */
+	bool no_new_privs;
+	const struct lc_rlimit *rlimits;
+	size_t n_rlimits;
 	uint64_t caps;	/* the capability set (bounding; permitted and effective for root) */
 	dev_t self_dev; /* layerctl's own binary, never to be run */
 	ino_t self_ino;
@@ -250,11 +254,19 @@ int lc_rootfs_resolve(int rootfd, const char *path, enum target_kind kind, int f
 		      struct lc_err **err);
 /* Make every mount private, bind rootfs onto itself and open it (*ret_rootfd). */
 int lc_rootfs_enter(const char *rootfs, int *ret_rootfd, struct lc_err **err);
-/* /proc and /dev (*ret_nullfd: its /dev/null, O_PATH) inside rootfd. */
-int lc_rootfs_mount_proc_dev(int rootfd, int *ret_nullfd, struct lc_err **err);
-/* /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none). */
-int lc_rootfs_finish(int rootfd, int nullfd, const char *state_dir, int statefd,
+/*
+ * /proc and /dev (*ret_nullfd: its /dev/null, O_PATH) inside rootfd. privileged: /dev is not
+ * nodev and holds a node (mknod) for each char and block device under the host's /dev.
+ */
+int lc_rootfs_mount_proc_dev(int rootfd, bool privileged, int *ret_nullfd, struct lc_err **err);
+/*
+ * /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none).
+ * privileged: /sys writable, nothing masked or read-only.
+ */
+int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_dir, int statefd,
 		     struct lc_err **err);
+/* --device: each host node (checked to be that device) bound onto its path in the rootfs. */
+int lc_rootfs_devices(int rootfd, const struct lc_device *d, size_t n, struct lc_err **err);
 /* The user's mounts (see struct lc_launch_cfg), then the rootfs read-only when asked. */
 int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
 			  struct lc_err **err);
@@ -332,6 +344,24 @@ int lc_pty_proxy_log(int master, int pidfd, int log_fd, struct lc_err **err);
  */
 int lc_seccomp_install(struct lc_err **err);
 
+/*
+ * docker's JSON seccomp profile, compiled (seccomp-profile.c) for a container with the
+ * capabilities caps (includes/excludes.caps). LC_ERR_INVALID for what the format does not
+ * allow or this machine cannot do (an architecture list without it, SCMP_ACT_NOTIFY, ...),
+ * LC_ERR_LIMIT past 4096 instructions. Free with lc_seccomp_prog_free.
+ */
+struct lc_seccomp_prog;
+int lc_seccomp_profile_compile(const char *json, size_t len, uint64_t caps,
+			       struct lc_seccomp_prog **ret, struct lc_err **err);
+/* Install it on the calling thread, for good (needs no_new_privs or CAP_SYS_ADMIN). */
+int lc_seccomp_prog_install(const struct lc_seccomp_prog *p, struct lc_err **err);
+void lc_seccomp_prog_free(struct lc_seccomp_prog *p);
+/* "mkdir" -> __NR_mkdir on this machine; -1 when it has no such syscall */
+int lc_syscall_number(const char *name);
+
+/* setrlimit each of r (the --ulimit values) on the calling process. */
+int lc_rlimits_apply(const struct lc_rlimit *r, size_t n, struct lc_err **err);
+
 /* ---------- cgroups ---------- */
 
 enum lc_cg_ctrl {
@@ -374,8 +404,11 @@ uint64_t lc_cgroup_shares_to_weight(uint64_t shares);
 struct bpf_insn;
 /* docker's device allow-list as a BPF_PROG_TYPE_CGROUP_DEVICE program: writes at most max
  * instructions into out and returns how many it takes. */
-size_t lc_cgroup_device_prog(struct bpf_insn *out, size_t max);
-/* Load that program and attach it to the v2 cgroup dir (BPF_F_ALLOW_MULTI). */
-int lc_cgroup_bpf_devices(const char *dir, struct lc_err **err);
+size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, struct bpf_insn *out,
+			     size_t max);
+/* Load that program (with extra: --device's nodes) and attach it to the v2 cgroup dir
+ * (BPF_F_ALLOW_MULTI). At most 8 extra nodes. */
+int lc_cgroup_bpf_devices(const char *dir, const struct lc_device *extra, size_t n_extra,
+			  struct lc_err **err);
 
 #endif

@@ -52,6 +52,24 @@ struct lc_cgroup_rate {
 	uint64_t rate; /* bytes or operations per second */
 };
 
+/*
+ * --device HOSTPATH[:CTRPATH[:rwm]]: the host's node bound onto CTRPATH inside the rootfs
+ * (resolved without following the image's symlinks) and allowed in the device cgroup.
+ */
+struct lc_device {
+	char host_path[1024]; /* a char or block device on the host */
+	char ctr_path[1024];  /* absolute, in the container */
+	char type;	      /* 'c' or 'b' */
+	unsigned int major, minor;
+	char access[4]; /* some of "rwm" */
+};
+/*
+ * Parse docker's --device value (CTRPATH defaults to HOSTPATH, access to "rwm"; a second
+ * field made of r, w, m only is the access) and stat HOSTPATH: LC_ERR_INVALID unless it is
+ * a char or block device.
+ */
+int lc_device_parse(const char *spec, struct lc_device *ret, struct lc_err **err);
+
 /* docker's resource flags, in docker's units. Zero everywhere: no limit at all. */
 struct lc_cgroup_limits {
 	int64_t memory;		    /* --memory, bytes; 0: none */
@@ -65,6 +83,10 @@ struct lc_cgroup_limits {
 	struct lc_cgroup_rate *rates; /* --device-*-bps/iops; the caller owns the array */
 	size_t n_rates;
 	bool oom_kill_disable; /* --oom-kill-disable (v1 only) */
+	/* --device: allowed beside docker's default list; devices_all (--privileged): all */
+	const struct lc_device *devices;
+	size_t n_devices;
+	bool devices_all;
 };
 
 /* Whether any limit is set: without one, no cgroup is made (and none is needed). */
@@ -166,6 +188,20 @@ struct lc_launch_cfg {
 	bool tty;
 	bool interactive; /* -i: fd 0 is the caller's (or proxied, with tty); else /dev/null */
 	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
+	/* --security-opt seccomp=FILE: the profile's JSON text instead of docker's default */
+	const char *seccomp_profile;
+	bool no_new_privs; /* --security-opt no-new-privileges (docker's default: off) */
+	/*
+	 * --privileged: every capability (the caller sets caps), no seccomp (no_seccomp), no
+	 * masked or read-only /proc and /sys paths, /sys writable, /dev a tmpfs (not nodev)
+	 * holding every device node of the host's /dev (made with mknod; the device cgroup,
+	 * when there is one, allows all).
+	 */
+	bool privileged;
+	const struct lc_rlimit *rlimits; /* --ulimit, set before the command runs */
+	size_t n_rlimits;
+	const struct lc_device *devices; /* --device, bound into the rootfs */
+	size_t n_devices;
 	/*
 	 * --init: PID 1 is a small reaper of ours (with the command's user, capabilities,
 	 * no_new_privs, seccomp filter and fds, not dumpable) whose child, leading a process
@@ -228,9 +264,10 @@ struct lc_launch_cfg {
  * Failures before the command runs are -1 with *err (code LC_ERR_NOEXEC when the command
  * does not exist: exit 127; LC_ERR_EXEC when it cannot be executed: 126; others 125).
  * Needs root (LC_ERR_INVALID otherwise). The command runs as PID 1 of its namespace with
- * docker's default capabilities, no_new_privs, docker's masked /proc paths, only fds 0, 1, 2
- * and docker's default seccomp filter (unless cfg->no_seccomp; a kernel that refuses the
- * filter fails the start: 125). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are
+ * docker's default capabilities (or cfg->caps), no_new_privs only with cfg->no_new_privs,
+ * docker's masked /proc paths, only fds 0, 1, 2 and docker's default seccomp filter (or the
+ * profile cfg->seccomp_profile; none with cfg->no_seccomp; a profile that does not compile or
+ * a kernel that refuses the filter fails the start: 125). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are
  * forwarded to it while lc_launch waits; when it returns, nothing of the container is left
  * running. The command runs in a session of its own: whatever terminal the caller has is
  * never its controlling terminal (no TIOCSTI, no TIOCSPGRP on it). cfg->tty with
@@ -238,6 +275,19 @@ struct lc_launch_cfg {
  * a terminal lc_launch made raw is restored before it returns.
  */
 int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **err);
+
+/* ---------- --ulimit (ulimit.c) ---------- */
+
+struct lc_rlimit {
+	int resource;	     /* RLIMIT_* */
+	uint64_t soft, hard; /* RLIM_INFINITY for -1 (unlimited) */
+};
+/*
+ * docker's --ulimit NAME=SOFT[:HARD] (HARD defaults to SOFT; -1 is unlimited; names core,
+ * cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime,
+ * sigpending, stack, as) with docker's messages (LC_ERR_INVALID).
+ */
+int lc_ulimit_parse(const char *s, struct lc_rlimit *ret, struct lc_err **err);
 
 /* ---------- capabilities (caps.c) ---------- */
 
@@ -247,6 +297,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 int lc_cap_number(const char *name);
 /* every capability this build knows of, as a mask */
 uint64_t lc_caps_all(void);
+/* the capabilities we hold (permitted), as a mask: what --privileged can give */
+uint64_t lc_caps_ours(void);
 
 /* ---------- cp (copy.c) ---------- */
 

@@ -307,16 +307,71 @@ static int bind_devnode(int dev, const struct devnode *n, struct lc_err **err)
 	return 0;
 }
 
+/*
+ * --privileged: a node for each char and block device below the host's dir hostdir (made with
+ * mknod, the host's mode and owner), its subdirectories too (but not pts, shm, mqueue: our
+ * own), symlinks and what /dev already holds left out.
+ */
+static int copy_host_devices(int hostdir, int dev, int depth, struct lc_err **err)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(hostdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return lc_err_set(err, LC_ERR_SYS, errno, "privileged: list the host's /dev");
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    (depth == 0 && (!strcmp(de->d_name, "pts") || !strcmp(de->d_name, "shm") ||
+				    !strcmp(de->d_name, "mqueue") || !strcmp(de->d_name, "fd"))))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    faccessat(dev, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 4) {
+			cleanup_close int sub = -1;
+			cleanup_close int hsub = -1;
+
+			if (mkdirat(dev, de->d_name, st.st_mode & 07777) < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno,
+						  "privileged: mkdir '/dev/%s'", de->d_name);
+			sub = openat(dev, de->d_name,
+				     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			hsub = openat(dirfd(d), de->d_name,
+				      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 || hsub < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno,
+						  "privileged: open '/dev/%s'", de->d_name);
+			if (copy_host_devices(hsub, sub, depth + 1, err) < 0)
+				return -1;
+			continue;
+		}
+		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+			continue;
+		if (mknodat(dev, de->d_name, st.st_mode & (S_IFMT | 07777), st.st_rdev) < 0 ||
+		    fchownat(dev, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "privileged: mknod '/dev/%s'",
+					  de->d_name);
+	}
+	return 0;
+}
+
 /* A minimal /dev: a nodev tmpfs, the six usual nodes bound from the host's, pts, shm, mqueue. */
-static int setup_dev(int rootfd, int *ret_nullfd, struct lc_err **err)
+static int setup_dev(int rootfd, bool privileged, int *ret_nullfd, struct lc_err **err)
 {
 	cleanup_close int dev = -1;
 	cleanup_close int nullfd = -1;
 	struct stat st;
 
+	/* --privileged: the nodes below must open, so no nodev (docker's privileged /dev) */
 	if (mount_in(rootfd, "dev", T_DIR, T_CREATE, "tmpfs", "tmpfs",
-		     MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k", TMPFS_MAGIC,
-		     err) < 0)
+		     MS_NOSUID | (privileged ? 0 : MS_NODEV) | MS_STRICTATIME,
+		     "mode=755,size=65536k", TMPFS_MAGIC, err) < 0)
 		return -1;
 	dev = lc_rootfs_resolve(rootfd, "dev", T_DIR, 0, err);
 	if (dev < 0)
@@ -329,6 +384,15 @@ static int setup_dev(int rootfd, int *ret_nullfd, struct lc_err **err)
 		if (symlinkat(devlinks[i][1], dev, devlinks[i][0]) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "create '/dev/%s'",
 					  devlinks[i][0]);
+	if (privileged) {
+		cleanup_close int host = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (host < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno,
+					  "privileged: open the host's /dev");
+		if (copy_host_devices(host, dev, 0, err) < 0)
+			return -1;
+	}
 	if (mount_in(rootfd, "dev/pts", T_DIR, T_CREATE, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620,gid=5", DEVPTS_SUPER_MAGIC, err) < 0 ||
 	    mount_in(rootfd, "dev/shm", T_DIR, T_CREATE, "shm", "tmpfs",
@@ -432,20 +496,24 @@ int lc_rootfs_enter(const char *rootfs, int *ret_rootfd, struct lc_err **err)
 	return 0;
 }
 
-int lc_rootfs_mount_proc_dev(int rootfd, int *ret_nullfd, struct lc_err **err)
+int lc_rootfs_mount_proc_dev(int rootfd, bool privileged, int *ret_nullfd, struct lc_err **err)
 {
 	if (mount_in(rootfd, "proc", T_DIR, T_CREATE, "proc", "proc",
 		     MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, PROC_SUPER_MAGIC, err) < 0)
 		return -1;
-	return setup_dev(rootfd, ret_nullfd, err);
+	return setup_dev(rootfd, privileged, ret_nullfd, err);
 }
 
-int lc_rootfs_finish(int rootfd, int nullfd, const char *state_dir, int statefd,
+int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_dir, int statefd,
 		     struct lc_err **err)
 {
+	/* --privileged: docker's /sys is writable, nothing masked or read-only */
 	if (mount_in(rootfd, "sys", T_DIR, T_CREATE, "sysfs", "sysfs",
-		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, SYSFS_MAGIC, err) < 0)
+		     (privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		     SYSFS_MAGIC, err) < 0)
 		return -1;
+	if (privileged)
+		return statefd >= 0 ? setup_etc(rootfd, state_dir, statefd, err) : 0;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(masked); i++)
 		if (mask_path(rootfd, nullfd, masked[i], err) < 0)
 			return -1;
@@ -571,5 +639,114 @@ int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "detach the host's root");
 	if (chdir("/") < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to '/'");
+	return 0;
+}
+
+/* docker's validDeviceMode: one to three of r, w, m, each at most once */
+static bool valid_mode(const char *s, size_t n)
+{
+	int seen = 0;
+
+	if (n == 0 || n > 3)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *at = strchr("rwm", s[i]);
+
+		if (!s[i] || !at || (seen & (1 << (at - "rwm"))))
+			return false;
+		seen |= 1 << (at - "rwm");
+	}
+	return true;
+}
+
+int lc_device_parse(const char *spec, struct lc_device *ret, struct lc_err **err)
+{
+	const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	const char *access = "rwm";
+	struct lc_device d = { 0 };
+	size_t hlen = c1 ? (size_t)(c1 - spec) : strlen(spec);
+	struct stat st;
+
+	if (c2 && strchr(c2 + 1, ':'))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid device specification: %s", spec);
+	if (hlen == 0 || hlen >= sizeof(d.host_path))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid device specification: %s", spec);
+	memcpy(d.host_path, spec, hlen);
+	if (c1) {
+		const char *f2 = c1 + 1;
+		size_t len2 = c2 ? (size_t)(c2 - f2) : strlen(f2);
+		bool mode2 = valid_mode(f2, len2);
+
+		if (c2) {
+			access = c2 + 1;
+			if (!valid_mode(access, strlen(access)))
+				return lc_err_set(err, LC_ERR_INVALID, 0, "bad mode specified: %s",
+						  access);
+		}
+		if (mode2 && !c2) {
+			access = f2;
+		} else {
+			if (len2 == 0 || len2 >= sizeof(d.ctr_path))
+				return lc_err_set(err, LC_ERR_INVALID, 0,
+						  "invalid device specification: %s", spec);
+			memcpy(d.ctr_path, f2, len2);
+		}
+	}
+	if (!d.ctr_path[0])
+		memcpy(d.ctr_path, d.host_path, hlen + 1);
+	if (d.ctr_path[0] != '/' || !target_ok(d.ctr_path))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "bad format for path: %s", d.ctr_path);
+	snprintf(d.access, sizeof(d.access), "%s", access);
+	/* the host side is the user's to name: followed as they wrote it */
+	if (stat(d.host_path, &st) < 0)
+		return lc_err_set(err, LC_ERR_INVALID, errno,
+				  "error gathering device information while adding custom "
+				  "device \"%s\"",
+				  d.host_path);
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "error gathering device information while adding custom device "
+				  "\"%s\": not a device node",
+				  d.host_path);
+	d.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+	d.major = major(st.st_rdev);
+	d.minor = minor(st.st_rdev);
+	*ret = d;
+	return 0;
+}
+
+int lc_rootfs_devices(int rootfd, const struct lc_device *d, size_t n, struct lc_err **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		cleanup_close int host = open(d[i].host_path, O_PATH | O_CLOEXEC);
+		cleanup_close int tgt = -1;
+		cleanup_close int again = -1;
+		mode_t want = d[i].type == 'c' ? S_IFCHR : S_IFBLK;
+		char from[32], to[32];
+		struct stat st;
+
+		if (host < 0 || fstat(host, &st) < 0 || (st.st_mode & S_IFMT) != want ||
+		    st.st_rdev != makedev(d[i].major, d[i].minor))
+			return lc_err_set(err, LC_ERR_UNSAFE, errno,
+					  "device '%s' is not the device it was", d[i].host_path);
+		tgt = lc_rootfs_resolve(rootfd, d[i].ctr_path, T_FILE, T_CREATE, err);
+		if (tgt < 0)
+			return *err ? lc_err_prefix(err, "device '%s'", d[i].ctr_path)
+				    : lc_err_set(err, LC_ERR_SYS, ENOENT, "device '%s'",
+						 d[i].ctr_path);
+		fd_path(host, from);
+		fd_path(tgt, to);
+		/* the bind keeps the host /dev's flags (no nodev): the only way this node opens */
+		if (mount(from, to, NULL, MS_BIND, NULL) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "bind device '%s' on '%s'",
+					  d[i].host_path, d[i].ctr_path);
+		again = lc_rootfs_resolve(rootfd, d[i].ctr_path, T_FILE, 0, err);
+		if (again < 0 || fstat(again, &st) < 0 || (st.st_mode & S_IFMT) != want ||
+		    st.st_rdev != makedev(d[i].major, d[i].minor))
+			return *err ? -1
+				    : lc_err_set(err, LC_ERR_UNSAFE, 0,
+						 "'%s' is not the device just bound",
+						 d[i].ctr_path);
+	}
 	return 0;
 }

@@ -8,7 +8,7 @@
 require_root
 require_layerctl
 
-plan 48
+plan 49
 
 start_registry
 push_images busybox
@@ -39,11 +39,11 @@ is "$(printf '%s\n' "$out" | tr '\n' ' ')" "0 1 2 3 " "only fds 0 1 2 (and ls's 
 
 # --- items 25, 26: capabilities, no_new_privs -----------------------------------------------
 lc_run "$B" grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status
-is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1' \
-	"root: docker's 14 capabilities, nothing inheritable or ambient, no_new_privs"
+is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0' \
+	"root: docker's 14 capabilities, nothing inheritable or ambient, no_new_privs off (docker's default)"
 lc_run -u 1000:1000 "$B" grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status
-is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1' \
-	"uid 1000: no capabilities left, same bounding set, no_new_privs"
+is "$out" $'CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0' \
+	"uid 1000: no capabilities left, same bounding set"
 
 # a setuid-root program does not make a non-root user root (no_new_privs)
 "$TOP/testdata/build-hostile-images.sh" "$TMPD/images" --canary "$TMPD/canary" --base "$IMAGES_DIR" --quiet ||
@@ -52,7 +52,9 @@ push_layout setuid "$TMPD/images/setuid"
 lc_run "$REG/setuid" sh -c 'stat -c "%A %u" /bin/euid; /bin/euid; echo $?'
 is "$out" $'-rwsr-xr-x 0\n0' "the setuid-root probe reports euid 0 when root runs it"
 lc_run -u 1000 "$REG/setuid" sh -c '/bin/euid; echo $?'
-is "$out" $((1000 & 255)) "run by uid 1000 it still has euid 1000: no_new_privs ignores the setuid bit"
+is "$out" 0 "run by uid 1000 it gets euid 0 (docker's default: no_new_privs off; the bounding set still docker's)"
+lc_run -u 1000 --security-opt no-new-privileges "$REG/setuid" sh -c '/bin/euid; echo $?; grep NoNewPrivs /proc/self/status'
+is "$out" $((1000 & 255))$'\nNoNewPrivs:\t1' "with --security-opt no-new-privileges it keeps euid 1000: the setuid bit is ignored"
 
 # --- item 24: masked and read-only paths ----------------------------------------------------
 masked=(/proc/acpi /proc/asound /proc/interrupts /proc/kcore /proc/keys /proc/latency_stats

@@ -51,7 +51,7 @@ for ns in mnt uts ipc net pid cgroup; do
 done
 is "$(L exec web sh -c 'ls /proc/self/fd | tr "\n" " "')" "0 1 2 3 " "  only 0 1 2 (and ls's own dir fd) are open"
 is "$(L exec web grep -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' ')" \
-	$'CapBnd: 00000000a80425fb\nNoNewPrivs: 1\nSeccomp: 2' "  with docker's capabilities, no_new_privs and the seccomp filter"
+	$'CapBnd: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 2' "  with docker's capabilities, no_new_privs (off: docker's default) and the seccomp filter"
 rc=0; L exec web sh -c 'exit 3' || rc=$?
 is "$rc" 3 "exec: the command's exit status passes through"
 rc=0; L exec web nosuchcmd 2>/dev/null || rc=$?

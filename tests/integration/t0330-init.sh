@@ -27,7 +27,7 @@ rc=0; L run --rm --init "$B" sh -c 'kill -USR1 $$' || rc=$?
 is "$rc" $((128 + 10)) "  a signal that killed it: 128+signal"
 rc=0; L run --rm --init "$B" nosuchcmd 2>/dev/null || rc=$?
 is "$rc" 127 "a missing command is still 127"
-is "$(L run --rm --init "$B" sh -c 'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/1/status | tr -s "\t" " "; ls /proc/1/fd | tr "\n" " "')" \
+is "$(L run --rm --init --security-opt no-new-privileges "$B" sh -c 'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/1/status | tr -s "\t" " "; ls /proc/1/fd | tr "\n" " "')" \
 	$'CapBnd: 00000000a80425fb\nNoNewPrivs: 1\nSeccomp: 2\n0 1 2 ' \
 	"the init has the command's capabilities, no_new_privs, seccomp filter, and only fds 0 1 2"
 is "$(L run --rm --init "$B" sh -c 'readlink /proc/1/exe || echo no-exe; cat /proc/1/environ || echo no-env; readlink /proc/1/fd/0 || echo no-fd' 2>/dev/null)" \

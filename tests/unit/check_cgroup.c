@@ -737,7 +737,7 @@ END_TEST
 START_TEST(test_device_prog_shape)
 {
 	struct bpf_insn prog[128];
-	size_t n = lc_cgroup_device_prog(prog, LC_ARRAY_SIZE(prog));
+	size_t n = lc_cgroup_device_prog(NULL, 0, prog, LC_ARRAY_SIZE(prog));
 
 	ck_assert_uint_gt(n, 12);
 	ck_assert_uint_le(n, LC_ARRAY_SIZE(prog));
@@ -750,7 +750,7 @@ START_TEST(test_device_prog_shape)
 		if (BPF_CLASS(prog[i].code) == BPF_JMP && BPF_OP(prog[i].code) == BPF_JNE)
 			ck_assert_int_lt((long)i + 1 + prog[i].off, (long)n);
 	/* a short buffer is not overrun, the length is still told */
-	ck_assert_uint_eq(lc_cgroup_device_prog(prog, 3), n);
+	ck_assert_uint_eq(lc_cgroup_device_prog(NULL, 0, prog, 3), n);
 }
 END_TEST
 
@@ -799,7 +799,7 @@ START_TEST(test_device_prog_kernel)
 	dir = unit_tmpdir();
 	cg = lc_xasprintf("%s/lc-unit-%d", mnt, (int)getpid());
 	ck_assert_int_eq(mkdir(cg, 0755), 0);
-	if (lc_cgroup_bpf_devices(cg, &err) < 0) {
+	if (lc_cgroup_bpf_devices(cg, NULL, 0, &err) < 0) {
 		rmdir(cg);
 		ck_abort_msg("%s", err->msg);
 	}

@@ -1502,7 +1502,7 @@ START_TEST(launch_hardening)
 				"CapEff:\t00000000a80425fb\n"
 				"CapBnd:\t00000000a80425fb\n"
 				"CapAmb:\t0000000000000000\n"
-				"NoNewPrivs:\t1\n");
+				"NoNewPrivs:\t0\n"); /* docker's default: off unless asked */
 	run_free(&r);
 	/* masked and read-only /proc and /sys */
 	ck_assert_int_eq(access("/proc/timer_list", F_OK), 0);
@@ -1735,6 +1735,173 @@ START_TEST(launch_etc_symlink_lands_inside)
 }
 END_TEST
 
+/* ---------- --ulimit, --device, seccomp profiles ---------- */
+
+static const struct {
+	const char *in;
+	const char *err; /* NULL: parses */
+	uint64_t soft, hard;
+} ulimit_cases[] = {
+	{ "nofile=64:64", NULL, 64, 64 },
+	{ "nofile=64", NULL, 64, 64 },
+	{ "nproc=10:20", NULL, 10, 20 },
+	{ "core=-1", NULL, UINT64_MAX, UINT64_MAX },
+	{ "memlock=1:-1", NULL, 1, UINT64_MAX },
+	{ "nofile=10:5", "ulimit soft limit must be less than or equal to hard limit: 10 > 5", 0,
+	  0 },
+	{ "bogus=1", "invalid ulimit type: bogus", 0, 0 },
+	{ "nofile", "invalid ulimit argument: nofile", 0, 0 },
+	{ "nofile=1:2:3",
+	  "too many limit value arguments - 1:2:3, can only have up to two, "
+	  "`soft[:hard]`",
+	  0, 0 },
+	{ "nofile=x", "strconv.ParseInt: parsing \"x\": invalid syntax", 0, 0 },
+	{ "nofile=", "strconv.ParseInt: parsing \"\": invalid syntax", 0, 0 },
+	{ "nofile=99999999999999999999",
+	  "strconv.ParseInt: parsing \"99999999999999999999\": "
+	  "value out of range",
+	  0, 0 },
+};
+
+START_TEST(ulimit_parse_table)
+{
+	struct lc_err *err = NULL;
+	struct lc_rlimit r = { 0 };
+	int rc = lc_ulimit_parse(ulimit_cases[_i].in, &r, &err);
+
+	if (!ulimit_cases[_i].err) {
+		ck_assert_msg(rc == 0, "%s: %s", ulimit_cases[_i].in, err ? err->msg : "?");
+		ck_assert_uint_eq(r.soft, ulimit_cases[_i].soft);
+		ck_assert_uint_eq(r.hard, ulimit_cases[_i].hard);
+	} else {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_str_eq(err->msg, ulimit_cases[_i].err);
+		lc_err_free(err);
+	}
+}
+END_TEST
+
+START_TEST(device_parse_rules)
+{
+	struct lc_err *err = NULL;
+	struct lc_device d;
+
+	ck_assert_ok(lc_device_parse("/dev/null", &d, &err), &err);
+	ck_assert_str_eq(d.ctr_path, "/dev/null");
+	ck_assert_str_eq(d.access, "rwm");
+	ck_assert_int_eq(d.type, 'c');
+	ck_assert_uint_eq(d.major, 1);
+	ck_assert_uint_eq(d.minor, 3);
+	ck_assert_ok(lc_device_parse("/dev/null:r", &d, &err), &err);
+	ck_assert_str_eq(d.ctr_path, "/dev/null");
+	ck_assert_str_eq(d.access, "r");
+	ck_assert_ok(lc_device_parse("/dev/zero:/dev/xvdc:rw", &d, &err), &err);
+	ck_assert_str_eq(d.host_path, "/dev/zero");
+	ck_assert_str_eq(d.ctr_path, "/dev/xvdc");
+	ck_assert_str_eq(d.access, "rw");
+	ck_assert_uint_eq(d.minor, 5);
+	ck_assert_int_eq(lc_device_parse("/dev/null:rr", &d, &err), -1);
+	ck_assert_str_eq(err->msg, "bad format for path: rr");
+	lc_err_free(err), err = NULL;
+	ck_assert_int_eq(lc_device_parse("/dev/null:/dev/x:q", &d, &err), -1);
+	ck_assert_str_eq(err->msg, "bad mode specified: q");
+	lc_err_free(err), err = NULL;
+	ck_assert_int_eq(lc_device_parse("/dev/null:/dev/../etc/x", &d, &err), -1);
+	ck_assert_str_eq(err->msg, "bad format for path: /dev/../etc/x");
+	lc_err_free(err), err = NULL;
+	ck_assert_int_eq(lc_device_parse("/etc/passwd", &d, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err->msg, "not a device node"));
+	lc_err_free(err), err = NULL;
+	ck_assert_int_eq(lc_device_parse("/nonexistent-device", &d, &err), -1);
+	lc_err_free(err), err = NULL;
+	ck_assert_int_eq(lc_device_parse("/dev/null:/a:r:w", &d, &err), -1);
+	lc_err_free(err);
+}
+END_TEST
+
+static const char *const bad_profiles[][2] = {
+	{ "not json", "seccomp profile" },
+	{ "[]", "seccomp profile: not a JSON object" },
+	{ "{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}", "action 'SCMP_ACT_NOTIFY' is not supported" },
+	{ "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_PPC\"]}",
+	  "its architectures do not include" },
+	{ "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+	  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+	  "an argument needs an index 0-5" },
+	{ "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+	  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_LIKE\"}]}]}",
+	  "comparison 'SCMP_CMP_LIKE' is not supported" },
+};
+
+START_TEST(seccomp_profile_refuses)
+{
+	struct lc_err *err = NULL;
+	struct lc_seccomp_prog *p = NULL;
+
+	ck_assert_int_eq(lc_seccomp_profile_compile(bad_profiles[_i][0],
+						    strlen(bad_profiles[_i][0]), LC_DEFAULT_CAPS,
+						    &p, &err),
+			 -1);
+	ck_assert_msg(strstr(err->msg, bad_profiles[_i][1]), "%s", err->msg);
+	ck_assert_ptr_null(p);
+	lc_err_free(err);
+}
+END_TEST
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/*
+ * mkdir/mkdirat denied (EPERM, the default errno), getpriority(PRIO_PGRP, ...) EDOM by an
+ * argument, getpriority(PRIO_USER, above 2^32) ENOSYS by a 64-bit comparison, a rule only for
+ * CAP_SYS_ADMIN left out, the rest allowed.
+ */
+static const char sc_profile[] =
+	"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+	"\"SCMP_ARCH_AARCH64\"],\"syscalls\":["
+	"{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\"},"
+	"{\"names\":[\"getpriority\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":33,"
+	"\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
+	"{\"names\":[\"getpriority\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38,"
+	"\"args\":[{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"},"
+	"{\"index\":1,\"value\":4294967296,\"op\":\"SCMP_CMP_GT\"}]},"
+	"{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\",\"includes\":{\"caps\":"
+	"[\"CAP_SYS_ADMIN\"]}}]}";
+
+static void sc_profile_child(const void *arg)
+{
+	struct lc_err *err = NULL;
+	struct lc_seccomp_prog *p = NULL;
+	char *dir = lc_xasprintf("%s/d", (const char *)arg);
+
+	SC_CHECK(lc_seccomp_profile_compile(sc_profile, strlen(sc_profile), LC_DEFAULT_CAPS, &p,
+					    &err) == 0,
+		 "compile: %s", err ? err->msg : "?");
+	SC_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %m");
+	SC_CHECK(lc_seccomp_prog_install(p, &err) == 0, "install: %s", err ? err->msg : "?");
+	SC_CHECK(mkdir(dir, 0700) < 0 && errno == EPERM, "mkdir: %m");
+	SC_CHECK(syscall(SYS_getpriority, 1, 0) < 0 && errno == EDOM, "getpriority(PGRP): %m");
+	SC_CHECK(syscall(SYS_getpriority, 2, 0x100000001ULL) < 0 && errno == ENOSYS,
+		 "getpriority(USER, 2^32+1): %m");
+	errno = 0;
+	SC_CHECK(syscall(SYS_getpriority, 2, 0x100000000ULL) >= 0 || errno != ENOSYS,
+		 "getpriority(USER, 2^32) was denied");
+	SC_CHECK(syscall(SYS_getpriority, 0, 0) >= 0, "getpriority(PROCESS): %m");
+	SC_CHECK(getppid() > 0, "getppid denied: its rule is for CAP_SYS_ADMIN only");
+	SC_CHECK(getpid() > 0, "getpid");
+	lc_seccomp_prog_free(p);
+	free(dir);
+	_exit(0);
+}
+
+START_TEST(seccomp_profile_applies)
+{
+	char *tmp = unit_tmpdir();
+
+	sc_in_child(sc_profile_child, tmp);
+	unit_tmpdir_free(tmp);
+}
+END_TEST
+#endif
+
 static Suite *mount_suite(void)
 {
 	Suite *s = suite_create("mount");
@@ -1764,6 +1931,12 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, pty_proxy_both_ways);
 #ifdef __x86_64__
 	tcase_add_test(tc, seccomp_refuses_i386_abi);
+#endif
+	tcase_add_loop_test(tc, ulimit_parse_table, 0, LC_ARRAY_SIZE(ulimit_cases));
+	tcase_add_test(tc, device_parse_rules);
+	tcase_add_loop_test(tc, seccomp_profile_refuses, 0, LC_ARRAY_SIZE(bad_profiles));
+#if defined(__x86_64__) || defined(__aarch64__)
+	tcase_add_test(tc, seccomp_profile_applies);
 #endif
 	suite_add_tcase(s, tc);
 
