@@ -653,6 +653,7 @@ size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, stru
 		const struct dev_rule *r = &rule;
 		int acc = 0, len;
 		bool all;
+
 		for (const char *a = r->access; *a; a++)
 			acc |= *a == 'r'   ? BPF_DEVCG_ACC_READ
 			       : *a == 'w' ? BPF_DEVCG_ACC_WRITE
@@ -688,15 +689,14 @@ size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, stru
 int lc_cgroup_bpf_devices(const char *dir, const struct lc_device *extra, size_t n_extra,
 			  struct lc_err **err)
 {
-	struct bpf_insn prog[128 + 16 * 8];
-	size_t n = n_extra > 8 ? SIZE_MAX
-			       : lc_cgroup_device_prog(extra, n_extra, prog, LC_ARRAY_SIZE(prog));
+	/* sized by a first pass that only counts */
+	size_t n = lc_cgroup_device_prog(extra, n_extra, NULL, 0);
+	cleanup_free struct bpf_insn *prog = lc_xcalloc(n, sizeof(*prog));
 	cleanup_close int dirfd = -1;
 	cleanup_close int progfd = -1;
 	union bpf_attr a;
 
-	if (n > LC_ARRAY_SIZE(prog))
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "cgroup: at most 8 --device nodes");
+	lc_cgroup_device_prog(extra, n_extra, prog, n);
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	a.insns = (uint64_t)(uintptr_t)prog;

@@ -289,10 +289,9 @@ static int put_special(struct cp *c, const struct place *parent, const char *nam
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		if ((c->o->archive &&
 		     fchownat(fd, "", st->st_uid, st->st_gid, AT_EMPTY_PATH) < 0) ||
-		    chmod(proc, copy_mode(c, st->st_mode)) < 0 || utimensat(fd, "", ts, 0) < 0)
-			if (errno != ENOENT)
-				return lc_err_set(err, LC_ERR_SYS, errno, "set attributes of '%s'",
-						  path);
+		    chmod(proc, copy_mode(c, st->st_mode)) < 0 ||
+		    utimensat(parent->fd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return lc_err_set(err, LC_ERR_SYS, errno, "set attributes of '%s'", path);
 	}
 	return 0;
 }
@@ -681,6 +680,13 @@ int lc_cp(int rootfd, const struct lc_cp_end *src, const struct lc_cp_end *dst,
 		}
 		if (!S_ISDIR(sst.st_mode))
 			sn.contents = false;
+		/* named on purpose, a device node or socket is an error, not a skipped entry */
+		if (dst->path &&
+		    (S_ISCHR(sst.st_mode) || S_ISBLK(sst.st_mode) || S_ISSOCK(sst.st_mode))) {
+			lc_err_set(err, LC_ERR_INVALID, 0,
+				   "'%s' is a device node or a socket: not copied", src->path);
+			goto out;
+		}
 	}
 	if (!dst->path) {
 		/* a tar stream of the source on stdout, named after it (its entries for "/.") */

@@ -407,7 +407,7 @@ struct bpf_insn;
 size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, struct bpf_insn *out,
 			     size_t max);
 /* Load that program (with extra: --device's nodes) and attach it to the v2 cgroup dir
- * (BPF_F_ALLOW_MULTI). At most 8 extra nodes. */
+ * (BPF_F_ALLOW_MULTI). */
 int lc_cgroup_bpf_devices(const char *dir, const struct lc_device *extra, size_t n_extra,
 			  struct lc_err **err);
 

@@ -8,7 +8,7 @@
 require_root
 require_layerctl
 
-plan 70
+plan 71
 
 start_registry
 push_images busybox
@@ -119,6 +119,7 @@ err=$(L cp c1:/t "$O/t" 2>&1 >/dev/null) && rc=0 || rc=$?
 is "$rc" 0 "cp of it succeeds"
 ok -m "  the file and the FIFO copied, no device node made" sh -c "test -f '$O/t/file' && test -p '$O/t/fifo' && test ! -e '$O/t/sda' && test ! -e '$O/t/mem'"
 like "$err" "skipping '.*t/sda': a device node" "  each device skipped with a warning"
+nok -m "a device node named as SRC_PATH: refused" L cp c1:/t/sda "$O/sda"
 mkdir "$TMPD/devsrc" && mknod "$TMPD/devsrc/null2" c 1 3 && echo y >"$TMPD/devsrc/y"
 ok -m "a host tree with a device node into the container" L cp "$TMPD/devsrc" c1:/tmp 2>/dev/null
 is "$(L exec c1 sh -c 'cat /tmp/devsrc/y; test -e /tmp/devsrc/null2 && echo made')" y "  the device skipped"
