@@ -455,9 +455,13 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		goto out;
 	}
 	if (cfg->tty) {
-		/* -dt: the monitor's fds are /dev/null; the pty keeps its default size */
+		/* -dt: the monitor's fds are /dev/null; the pty gets a terminal's usual 24x80 */
 		size_fd = cfg->detached ? -1 : isatty(0) ? 0 : isatty(1) ? 1 : -1;
 		c.has_ws = size_fd >= 0 && ioctl(size_fd, TIOCGWINSZ, &c.ws) == 0;
+		if (cfg->detached) {
+			c.ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
+			c.has_ws = true;
+		}
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysock) < 0) {
 			lc_err_set(err, LC_ERR_SYS, errno, "run: socketpair");
 			goto out;

@@ -7,7 +7,7 @@
 require_root
 require_layerctl
 
-plan 20
+plan 21
 
 start_registry
 push_images busybox
@@ -24,6 +24,7 @@ like "$id" '^[0-9a-f]{64}$' "  prints the id"
 sleep 1
 like "$(L ps)" "${id:0:12} .* Up [^ ].* box" "  the shell is still Up a second later"
 like "$(L exec box readlink /proc/1/fd/0)" '^/dev/pts/[0-9]+$' "  its stdin is a pty"
+is "$(L exec box stty -F /proc/1/fd/0 size)" "24 80" "  of a terminal's usual size"
 ok -m "  the pty's output goes to the log" L exec box sh -c 'echo from-exec >/proc/1/fd/1'
 for _ in $(seq 1 50); do [[ $(L logs box 2>/dev/null) == *from-exec* ]] && break; sleep 0.1; done
 like "$(L logs box 2>/dev/null)" 'from-exec' "  logs shows it"
