@@ -378,6 +378,23 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 }
 
 /*
+ * No monitor could be made: a new container goes, one started again stays as it was (its
+ * state untouched), unmounted, without a cgroup.
+ */
+static void undo_start(struct lc_store *s, const char *id, const char *cdir, struct lc_cgroup *cg,
+		       bool again)
+{
+	struct ctr_state st = { .status = "created" };
+
+	if (!again) {
+		finish_container(s, id, cdir, cg, true, &st, NULL);
+		return;
+	}
+	lc_cgroup_destroy(cg, NULL);
+	lc_overlay_umount(cdir, NULL);
+}
+
+/*
  * run -d: a monitor process of the container's own (no daemon) runs it with its output
  * appended to its log, records its end, then unmounts it. It outlives this layerctl and the
  * terminal. We return once the command runs (the id on stdout) or failed to start (why).
@@ -392,19 +409,20 @@ static int run_detached(struct lc_store *s, const char *id, const char *cdir,
 	ssize_t n;
 	struct ctr_state st;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+		undo_start(s, id, cdir, cg, again);
+		return -1;
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		int e = errno;
-
+		lc_err_set(err, LC_ERR_SYS, errno, "run: fork the monitor");
 		close(p[0]);
 		close(p[1]);
-		st = (struct ctr_state){ .status = "created" };
-		finish_container(s, id, cdir, cg, true, &st, NULL);
-		return lc_err_set(err, LC_ERR_SYS, e, "run: fork the monitor");
+		undo_start(s, id, cdir, cg, again);
+		return -1;
 	}
 	if (pid == 0) {
 		struct lc_err *e = NULL;
