@@ -7,7 +7,7 @@
 require_root
 require_layerctl
 
-plan 26
+plan 27
 
 start_registry
 push_images busybox
@@ -57,9 +57,12 @@ is "$rc/$out" "1/layerctl: No such container: nosuch" "start of an unknown conta
 
 # --- options survive: a limit and a published port ------------------------------------------
 port=$(_lc_free_port)
-id=$(L run -d --name web --memory 64m -p 127.0.0.1:"$port":8080 "$B" sh -c 'exec httpd -f -p 8080 -h /etc')
+id=$(L run -d --name web --memory 64m --cgroup-parent "lctest-$TEST_ID" -p 127.0.0.1:"$port":8080 "$B" sh -c 'exec httpd -f -p 8080 -h /etc')
 ok -m "stop web" L stop -t 1 web
 ok -m "start web" L start web
+if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then mem=/sys/fs/cgroup/lctest-$TEST_ID/$id/memory.max
+else mem=/sys/fs/cgroup/memory/lctest-$TEST_ID/$id/memory.limit_in_bytes; fi
+is "$(cat "$mem" 2>&1)" $((64 << 20)) "  its memory limit is set again (a cgroup of its own)"
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 ok -m "  its port is published again" curl -sf -o /dev/null "http://127.0.0.1:$port/hostname"
 ok -m "rm -f web" L rm -f web
