@@ -120,12 +120,13 @@ $(B)/san/tests/check_%: tests/unit/check_%.c tests/unit/unit.h \
 # (tests/fuzz/driver.c, gcc, ASan+UBSan: make fuzz-replay, part of make check) or with
 # libFuzzer (clang: make fuzz, which rebuilds everything under build/fuzz with
 # FUZZ_MAIN= FUZZ_LINK=-fsanitize=fuzzer).
-FUZZ_TARGETS := ref manifest challenge token docker_config passwd tar
+FUZZ_TARGETS := ref manifest challenge token docker_config hosts passwd tar
 FUZZ_DEPS_ref := fetch store base
 FUZZ_DEPS_manifest := fetch store base
 FUZZ_DEPS_challenge := fetch store base
 FUZZ_DEPS_token := fetch store base
 FUZZ_DEPS_docker_config := fetch store base
+FUZZ_DEPS_hosts := fetch store base
 FUZZ_DEPS_passwd := mount store base
 FUZZ_DEPS_tar := store base
 FUZZ_MAIN ?= tests/fuzz/driver.c

@@ -115,6 +115,8 @@ struct lc_host {
 	unsigned caps; /* LC_HOST_* */
 	bool upstream; /* the registry itself (server =), tried last */
 	bool skip_verify, override_path;
+	char **ca_files; /* the ca files named (paths resolved against the file's dir) */
+	size_t n_ca_files;
 	char *ca_pem;	  /* extra trusted CAs (PEM text of the ca files), or NULL */
 	char *cert, *key; /* client certificate and key files, or NULL */
 };
@@ -125,10 +127,13 @@ struct lc_hosts {
 void lc_hosts_clear(struct lc_hosts *h);
 /*
  * Parse hosts.toml text (relative paths against dir). default_server is the upstream when the
- * file has no `server`. LC_ERR_INVALID naming the line for what it cannot read.
+ * file has no `server`. LC_ERR_INVALID naming the line for what it cannot read. Pure: the ca
+ * files it names are only recorded (ca_files); lc_hosts_read_cas reads them.
  */
 int lc_hosts_parse(const char *text, size_t len, const char *dir, const char *default_server,
 		   struct lc_hosts *ret, struct lc_err **err);
+/* Read every host's ca_files into its ca_pem (each file at most 1 MiB). */
+int lc_hosts_read_cas(struct lc_hosts *h, struct lc_err **err);
 /*
  * The hosts for domain ("docker.io", "127.0.0.1:5000"): <dir>/<domain>/hosts.toml, else
  * <dir>/_default/hosts.toml, for dir $LAYERCTL_CERTS_D, else /etc/layerctl/certs.d, else

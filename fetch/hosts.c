@@ -153,8 +153,10 @@ static int parse_value(struct parser *ps, struct tv *ret, unsigned depth)
 				ps->p++;
 				return 0;
 			}
-			if (parse_value(ps, &item, depth + 1) < 0)
+			if (parse_value(ps, &item, depth + 1) < 0) {
+				tv_clear(&item); /* a nested array read in part */
 				return -1;
+			}
 			ret->items = lc_xrealloc(ret->items, (ret->n + 1) * sizeof(*ret->items));
 			ret->items[ret->n++] = item;
 			skip_ws(ps, true);
@@ -194,14 +196,22 @@ static int parse_value(struct parser *ps, struct tv *ret, unsigned depth)
 
 /* ---------- hosts ---------- */
 
+static void host_clear(struct lc_host *h)
+{
+	free(h->url);
+	for (size_t k = 0; k < h->n_ca_files; k++)
+		free(h->ca_files[k]);
+	free(h->ca_files);
+	free(h->ca_pem);
+	free(h->cert);
+	free(h->key);
+	memset(h, 0, sizeof(*h));
+}
+
 void lc_hosts_clear(struct lc_hosts *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->v[i].url);
-		free(h->v[i].ca_pem);
-		free(h->v[i].cert);
-		free(h->v[i].key);
-	}
+	for (size_t i = 0; i < h->n; i++)
+		host_clear(&h->v[i]);
 	free(h->v);
 	memset(h, 0, sizeof(*h));
 }
@@ -211,10 +221,16 @@ static char *resolve_path(const char *dir, const char *p)
 	return p[0] == '/' || !dir ? lc_xstrdup(p) : lc_xasprintf("%s/%s", dir, p);
 }
 
-/* Append the PEM text of file to h->ca_pem. */
-static int add_ca(struct lc_host *h, const char *dir, const char *file, struct lc_err **err)
+/* Record a ca file of h, read later by lc_hosts_read_cas. */
+static void add_ca(struct lc_host *h, const char *dir, const char *file)
 {
-	cleanup_free char *path = resolve_path(dir, file);
+	h->ca_files = lc_xrealloc(h->ca_files, (h->n_ca_files + 1) * sizeof(*h->ca_files));
+	h->ca_files[h->n_ca_files++] = resolve_path(dir, file);
+}
+
+/* Append the PEM text of path to h->ca_pem. */
+static int read_ca(struct lc_host *h, const char *path, struct lc_err **err)
+{
 	cleanup_free char *buf = NULL;
 	cleanup_fclose FILE *f = fopen(path, "re");
 	size_t len;
@@ -230,6 +246,15 @@ static int add_ca(struct lc_host *h, const char *dir, const char *file, struct l
 	all = lc_xasprintf("%s%s\n", h->ca_pem ? h->ca_pem : "", buf);
 	free(h->ca_pem);
 	h->ca_pem = all;
+	return 0;
+}
+
+int lc_hosts_read_cas(struct lc_hosts *hs, struct lc_err **err)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		for (size_t k = 0; k < hs->v[i].n_ca_files; k++)
+			if (read_ca(&hs->v[i], hs->v[i].ca_files[k], err) < 0)
+				return -1;
 	return 0;
 }
 
@@ -266,19 +291,24 @@ static int host_set(struct lc_host *h, const char *dir, const char *key, const s
 			return perr(ps, "override_path: want true or false");
 		h->override_path = v->b;
 	} else if (!strcmp(key, "ca")) {
-		if (v->kind == TV_STR)
-			return add_ca(h, dir, v->s, ps->err);
+		if (v->kind == TV_STR) {
+			add_ca(h, dir, v->s);
+			return 0;
+		}
 		if (v->kind != TV_ARR || !all_strings(v))
 			return perr(ps, "ca: want a path or a list of paths");
 		for (size_t i = 0; i < v->n; i++)
-			if (add_ca(h, dir, v->items[i].s, ps->err) < 0)
-				return -1;
+			add_ca(h, dir, v->items[i].s);
 	} else if (!strcmp(key, "client")) {
 		const struct tv *pair = v;
 
-		/* "both.pem", ["cert", "key"], or [["cert", "key"]] (the first pair) */
+		/* "both.pem", ["cert", "key"], or [["cert", "key"]] (the first pair); a later
+		 * client = replaces an earlier one */
 		if (v->kind == TV_ARR && v->n >= 1 && v->items[0].kind == TV_ARR)
 			pair = &v->items[0];
+		free(h->cert);
+		free(h->key);
+		h->cert = h->key = NULL;
 		if (pair->kind == TV_STR) {
 			h->cert = resolve_path(dir, pair->s);
 		} else if (pair->kind == TV_ARR && all_strings(pair) && pair->n >= 1 &&
@@ -442,10 +472,7 @@ int lc_hosts_parse(const char *text, size_t len, const char *dir, const char *de
 	memset(&hs, 0, sizeof(hs));
 	r = 0;
 out:
-	free(server.url);
-	free(server.ca_pem);
-	free(server.cert);
-	free(server.key);
+	host_clear(&server);
 	lc_hosts_clear(&hs);
 	return r;
 }
@@ -488,6 +515,10 @@ int lc_hosts_load(const char *domain, const char *default_server, struct lc_host
 			buf[len] = 0;
 			if (lc_hosts_parse(buf, len, hostdir, default_server, ret, err) < 0)
 				return lc_err_prefix(err, "'%s'", path);
+			if (lc_hosts_read_cas(ret, err) < 0) {
+				lc_hosts_clear(ret);
+				return lc_err_prefix(err, "'%s'", path);
+			}
 			return 0;
 		}
 	}

@@ -13,7 +13,8 @@ Sources: the manifests, indexes and configs of the test images (and of the two-p
 build-multi-image.py makes); layers as docker and GNU tar write them (the /etc of the busybox
 layer in ustar, pax and GNU formats, gzip and zstd), the unit suite's hostile tars
 (make-hostile-tars.py); /etc/passwd and /etc/group of the busybox image and of this host;
-the WWW-Authenticate challenges, token answers and error bodies that Docker Hub, GHCR, Quay,
+hosts.toml files as containerd documents them; the WWW-Authenticate
+challenges, token answers and error bodies that Docker Hub, GHCR, Quay,
 GCR and docker-registry send; references as users type them.
 """
 import glob
@@ -86,6 +87,25 @@ ERRORS = [
                  "https://www.docker.com/increase-rate-limits"}]},
     {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"},
                 {"code": "BLOB_UNKNOWN", "message": "blob unknown to registry"}]},
+]
+
+# hosts.toml files as containerd's documentation and users write them
+HOSTS = [
+    'server = "https://registry-1.docker.io"\n\n'
+    '[host."https://mirror.gcr.io"]\n  capabilities = ["pull", "resolve"]\n',
+    'server = "https://docker.io"\n\n[host."https://registry-1.docker.io"]\n'
+    '  capabilities = ["pull", "resolve"]\n  skip_verify = true\n',
+    '[host."https://mirror.example.com"]\n  capabilities = ["pull"]\n'
+    '  ca = "/etc/certs/mirror.pem"\n  client = [["/etc/certs/client.cert", "client.key"]]\n',
+    '[host."https://10.0.0.1:5000/v2/"]\n  override_path = true\n  ca = ["a.pem", "b.pem"]\n'
+    '  client = "both.pem"\n  dial_timeout = "3s"\n'
+    '[host."https://10.0.0.1:5000/v2/".header]\n  x-custom = ["1"]\n',
+    "# a comment\nserver = 'http://127.0.0.1:5000'\n[host.'http://127.0.0.1:5001']\n"
+    "  capabilities = [\n    'pull',\n    'resolve',\n  ]\n  client = ['c.cert', 'c.key']\n",
+    '[plugins."io.containerd.grpc.v1.cri"]\n  x = 1\n[host."https://m"]\n  skip_verify = false\n',
+    'server = "https://registry.k8s.io"\n[host."https://k8s.mirror"]\n'
+    '  capabilities = ["pull", "resolve", "push"]\n',
+    '',
 ]
 
 DOCKER_CONFIGS = [
@@ -232,7 +252,8 @@ def main():
     out = sys.argv[1]
     images = sys.argv[2] if len(sys.argv) == 3 else os.path.join(HERE, "out")
     ensure_images(images)
-    targets = ("ref", "manifest", "challenge", "token", "docker_config", "passwd", "tar")
+    targets = ("ref", "manifest", "challenge", "token", "docker_config", "hosts", "passwd",
+               "tar")
     for t in targets:
         os.makedirs(os.path.join(out, t), exist_ok=True)
         for p in glob.glob(os.path.join(out, t, "*")):
@@ -248,6 +269,8 @@ def main():
         put(out, "token", "errors-%02d" % i, b"\1" + json.dumps(e).encode())
     for i, (host, c) in enumerate(DOCKER_CONFIGS):
         put(out, "docker_config", "%02d" % i, host + "\n" + json.dumps(c, indent="\t"))
+    for i, h in enumerate(HOSTS):
+        put(out, "hosts", "%02d" % i, h)
     with tempfile.TemporaryDirectory() as tmp:
         manifests(out, images, tmp)
         layer = tars(out, images, tmp)

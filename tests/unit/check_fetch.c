@@ -355,7 +355,9 @@ START_TEST(hosts_toml_subset)
 				 "  capabilities = [\"pull\", \"resolve\"]\n"
 				 "  skip_verify = true\n"
 				 "  dial_timeout = \"3s\"\n"
+				 "  client = \"first.pem\"\n"
 				 "  client = [[\"/c.cert\", \"c.key\"]]\n"
+				 "  ca = [\"/etc/ssl/m.pem\", \"local.pem\"]\n"
 				 "[host.\"https://mirror.example.com\".header]\n"
 				 "  x-custom = [\"1\"]\n"
 				 "[host.'http://10.0.0.1:5000/v2/']\n"
@@ -383,6 +385,11 @@ START_TEST(hosts_toml_subset)
 	ck_assert(h.v[0].skip_verify);
 	ck_assert_str_eq(h.v[0].cert, "/c.cert");
 	ck_assert_str_eq(h.v[0].key, "/etc/layerctl/certs.d/docker.io/c.key");
+	/* ca files recorded, not read: parsing touches no file */
+	ck_assert_uint_eq(h.v[0].n_ca_files, 2);
+	ck_assert_str_eq(h.v[0].ca_files[0], "/etc/ssl/m.pem");
+	ck_assert_str_eq(h.v[0].ca_files[1], "/etc/layerctl/certs.d/docker.io/local.pem");
+	ck_assert_ptr_null(h.v[0].ca_pem);
 	ck_assert_str_eq(h.v[1].url, "http://10.0.0.1:5000/v2");
 	ck_assert_uint_eq(h.v[1].caps, LC_HOST_PULL);
 	ck_assert(h.v[1].override_path);
