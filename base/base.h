@@ -227,4 +227,57 @@ int lc_parse_size(const char *s, int64_t *ret);
 struct json_t;
 struct json_t *lc_json_parse(const char *buf, size_t len, const char *what, struct lc_err **err);
 
+/* ---------- trace (--trace, LAYERCTL_TRACE=1; trace.c) ---------- */
+
+/* Where trace lines go (close-on-exec, a copy of the caller's stderr); -1: tracing is off. */
+extern int lc_trace_fd;
+/* Start tracing to a copy of fd; also notes the namespaces we run in, to compare new ones. */
+void lc_trace_open(int fd);
+/* One "trace: ..." line, written whole, control characters shown as '?'. Use lc_trace(). */
+void lc_trace_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lc_trace_ns_(const char *call, int flags, pid_t pid);
+void lc_trace_mount_(const char *src, const char *target, const char *fstype, unsigned long flags,
+		     const char *data);
+void lc_trace_exec_(bool at, const char *path, char *const *argv);
+/*
+ * "<rootfs>/proc" for a mount target inside the container's root (opened there without
+ * following links and passed to mount(2) as /proc/self/fd/N). A static buffer, one of four.
+ */
+const char *lc_trace_in_root(const char *path);
+/* "MS_BIND|MS_REC" into buf, returned. */
+const char *lc_trace_mount_flags(unsigned long flags, char *buf, size_t bufsz);
+/*
+ * For a process about to close every fd from lowest up: move the trace fd to lowest and
+ * return lowest + 1 (lowest unchanged when tracing is off).
+ */
+int lc_trace_keep_fd(int lowest);
+
+/* Each call site costs one branch when tracing is off. */
+#define lc_trace(...)                                                                              \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_line(__VA_ARGS__);                                                \
+	} while (0)
+/*
+ * after unshare/setns(flags) succeeded: one line per namespace, its inode (ours, or pid's
+ * when pid > 0: a new pid namespace is our child's) next to the one layerctl started in
+ */
+#define lc_trace_ns(call, flags, pid)                                                              \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_ns_(call, flags, pid);                                            \
+	} while (0)
+/* after mount(2) succeeded, with what it was given (target: the path to show) */
+#define lc_trace_mount(src, target, fstype, flags, data)                                           \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_mount_(src, target, fstype, flags, data);                         \
+	} while (0)
+/* the last step: execveat on the dir of path (at), else execve of path */
+#define lc_trace_exec(at, path, argv)                                                              \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_exec_(at, path, argv);                                            \
+	} while (0)
+
 #endif

@@ -316,6 +316,8 @@ int ctr_signal(const struct ctr_state *st, int sig, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_INVALID, 0, "container is not running");
 	if (kill(st->pid, sig) < 0 && errno != ESRCH)
 		return lc_err_set(err, LC_ERR_SYS, errno, "signal %d to pid %d", sig, (int)st->pid);
+	lc_trace("kill(%d, %d) = 0: SIG%s to the container's init (PID 1 inside)", (int)st->pid,
+		 sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	return 0;
 }
 

@@ -15,6 +15,9 @@ static const char usage[] =
 	"Options:\n"
 	"      --root DIR   store location (default $LAYERCTL_ROOT, else /var/lib/layerctl)\n"
 	"      --debug      accepted, as docker's; errors are one full line either way\n"
+	"      --trace      print each kernel-level step on stderr (namespaces, mounts, cgroup\n"
+	"                   writes, capabilities, seccomp, execve; a pull's HTTP requests and\n"
+	"                   layers), also with LAYERCTL_TRACE=1\n"
 	"  -h, --help       print this help\n"
 	"  -v, --version    print the version\n"
 	"\n"
@@ -116,13 +119,13 @@ static const struct {
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "debug", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
+		{ "root", required_argument, NULL, 'r' }, { "debug", no_argument, NULL, 'D' },
+		{ "trace", no_argument, NULL, 'T' },	  { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },	  { NULL, 0, NULL, 0 },
 	};
 	struct lc_global g = { 0 };
+	const char *trace_env = getenv("LAYERCTL_TRACE");
+	bool trace = trace_env && *trace_env && strcmp(trace_env, "0") != 0;
 	int c;
 	size_t i;
 
@@ -134,6 +137,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D': /* docker's flag: scripts pass it; nothing more to print */
 			break;
+		case 'T':
+			trace = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return EXIT_OK;
@@ -144,6 +150,8 @@ int main(int argc, char **argv)
 			return cmd_bad_flag(NULL, argv, c);
 		}
 	}
+	if (trace)
+		lc_trace_open(2);
 	if (optind >= argc) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;

@@ -47,9 +47,10 @@ static int rm_one(struct lc_store *s, const char *id, const char *arg, void *for
 				  "cannot remove container \"%s\": it is being started or run",
 				  arg);
 	dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), id);
-	if (lc_overlay_umount(dir, err) < 0)
+	if (lc_overlay_umount(dir, err) < 0 || lc_store_container_remove(s, id, err) < 0)
 		return -1;
-	return lc_store_container_remove(s, id, err);
+	lc_trace("removed '%s': its upper dir (the writable layer), work dir and files", dir);
+	return 0;
 }
 
 int cmd_rm(int argc, char **argv, const struct lc_global *g)

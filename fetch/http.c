@@ -525,6 +525,67 @@ static char *host_of(const char *url)
 	return h;
 }
 
+/*
+ * --trace: one line a request. Never a credential: no header value, no POST body, no user
+ * info of the URL, and of its query only the parameters known to carry none (a CDN's signed
+ * URL holds its signature there).
+ */
+static void trace_request(CURL *c, const struct lc_http_req *req, const char *url, bool send_auth,
+			  CURLcode rc)
+{
+	static const char *const shown[] = { "scope", "service", "n", "last", "digest" };
+	char shown_url[2048];
+	const char *p = url, *q = strchr(url, '?'), *at, *slash;
+	size_t off = 0;
+	long status = 0;
+	curl_off_t bytes = 0, usec = 0;
+
+	/* scheme://[userinfo@]host/path */
+	slash = strstr(url, "://");
+	if (slash) {
+		const char *host = slash + 3, *end = host + strcspn(host, "/?#");
+
+		at = memchr(host, '@', (size_t)(end - host));
+		off += (size_t)snprintf(shown_url, sizeof(shown_url), "%.*s", (int)(host - url),
+					url);
+		p = at ? at + 1 : host;
+	}
+	off += (size_t)snprintf(shown_url + off, sizeof(shown_url) - off, "%.*s",
+				(int)(q ? (size_t)(q - p) : strcspn(p, "#")), p);
+	for (const char *kv = q ? q + 1 : NULL; kv && *kv && off < sizeof(shown_url);) {
+		size_t n = strcspn(kv, "&#"), k = strcspn(kv, "=&#");
+		bool keep = false;
+
+		for (size_t i = 0; i < LC_ARRAY_SIZE(shown); i++)
+			keep = keep || (k == strlen(shown[i]) && !strncmp(kv, shown[i], k));
+		off += (size_t)snprintf(shown_url + off, sizeof(shown_url) - off, "%c%.*s%s",
+					kv == q + 1 ? '?' : '&', (int)(keep ? n : k), kv,
+					keep || k == n ? "" : "=REDACTED");
+		kv += n;
+		if (*kv != '&')
+			break;
+		kv++;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &bytes);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &usec);
+	if (rc != CURLE_OK)
+		lc_trace_line("%s %s: %s after %.3f s",
+			      req->head	  ? "HEAD"
+			      : req->post ? "POST"
+					  : "GET",
+			      shown_url, curl_easy_strerror(rc), (double)usec / 1e6);
+	else
+		lc_trace_line("%s %s = %ld, %lld bytes, %.3f s%s",
+			      req->head		       ? "HEAD"
+			      : req->post && send_auth ? "POST"
+						       : "GET",
+			      shown_url, status, (long long)bytes, (double)usec / 1e6,
+			      req->authorization && send_auth ? ", Authorization sent (not shown)"
+			      : req->authorization	      ? ", no Authorization (another host)"
+							      : "");
+}
+
 /* One request to url, no redirects followed. */
 static CURLcode perform_one(struct lc_http *h, struct xfer *x, const char *url, bool send_auth,
 			    char *errbuf)
@@ -599,6 +660,8 @@ static CURLcode perform_one(struct lc_http *h, struct xfer *x, const char *url, 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	errbuf[0] = 0;
 	rc = curl_easy_perform(c);
+	if (lc_trace_fd >= 0)
+		trace_request(c, req, url, send_auth, rc);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	return rc;

@@ -289,6 +289,8 @@ static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err *
 	if (r < 0)
 		return -1;
 	if (r == 1) { /* another process committed it while we waited for its lock */
+		lc_trace("layer %zu %s: committed by another pull meanwhile, skipped", i + 1,
+			 d->digest);
 		emit(p, LC_PULL_LAYER_EXISTS, i, d->digest, 0, d->size);
 		mark_done(p, i, false);
 		return 0;
@@ -312,6 +314,8 @@ static int do_layer(struct pull *p, struct lc_http *h, size_t i, struct lc_err *
 	if (r < 0)
 		return -1;
 	mark_done(p, i, true);
+	lc_trace("layer %zu %s: committed as layers/%s (diff_id %s)", i + 1, d->digest, p->chain[i],
+		 p->cfg->diff_ids[i]);
 	emit(p, LC_PULL_LAYER_DONE, i, d->digest, d->size, d->size);
 	return 0;
 }
@@ -710,6 +714,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 			return -1;
 		if (lc_store_layer_has(s, chain[i]) == 1) {
 			done[i] = true;
+			lc_trace("layer %zu %s: skipped, the store has layers/%s (diff_id %s)",
+				 i + 1, m->layers[i].digest, chain[i], cfg->diff_ids[i]);
 			emit(&p, LC_PULL_LAYER_EXISTS, i, m->layers[i].digest, 0,
 			     m->layers[i].size);
 		} else {

@@ -85,12 +85,33 @@ uint64_t lc_caps_ours(void)
 	return ((uint64_t)data[1].permitted << 32 | data[0].permitted) & lc_caps_all();
 }
 
+void lc_trace_caps_(const char *what, uint64_t set)
+{
+	char kept[1024], dropped[1024];
+	size_t k = 0, d = 0, nk = 0, nd = 0;
+
+	kept[0] = dropped[0] = 0;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(cap_names); i++) {
+		bool in = set & (1ULL << i);
+		char *b = in ? kept : dropped;
+		size_t *off = in ? &k : &d;
+
+		if (*off < sizeof(kept))
+			*off += (size_t)snprintf(b + *off, sizeof(kept) - *off, "%sCAP_%s",
+						 *off ? "," : "", cap_names[i]);
+		*(in ? &nk : &nd) += 1;
+	}
+	lc_trace("%s: kept %zu: %s; dropped %zu: %s", what, nk, nk ? kept : "none", nd,
+		 nd ? dropped : "none");
+}
+
 int lc_caps_drop_bounding(uint64_t keep, struct lc_err **err)
 {
 	/* PR_CAPBSET_READ fails with EINVAL past the kernel's last cap (cap_last_cap) */
 	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "drop capability %d", cap);
+	lc_trace_caps("prctl(PR_CAPBSET_DROP) = 0 for each dropped from the bounding set", keep);
 	return 0;
 }
 
@@ -106,6 +127,7 @@ static int set_caps(bool root, uint64_t caps, struct lc_err **err)
 	/* inheritable stays empty: CVE-2022-29162 */
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set capabilities");
+	lc_trace_caps("capset(permitted, effective) = 0, inheritable empty", m);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return lc_err_set(err, LC_ERR_SYS, errno, "clear ambient capabilities");
 	return 0;
@@ -137,5 +159,7 @@ int lc_become_user(const struct lc_user_spec *spec, bool tty, uint64_t caps, cha
 		return lc_err_set(err, LC_ERR_SYS, errno, "setgid %u", u.gid);
 	if (setuid(u.uid) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "setuid %u", u.uid);
+	lc_trace("setgroups(%zu) = 0, setgid(%u) = 0, setuid(%u) = 0", (size_t)u.n_groups,
+		 (unsigned)u.gid, (unsigned)u.uid);
 	return set_caps(u.uid == 0, caps, err);
 }

@@ -425,6 +425,7 @@ static int cg_write(bool fake, const char *dir, const char *file, const char *va
 	if (lc_write_all(fd, val, strlen(val)) < 0 || (fake && lc_write_all(fd, "\n", 1) < 0))
 		return lc_err_set(err, LC_ERR_SYS, errno, "cgroup: write '%s' to '%s/%s'", val, dir,
 				  file);
+	lc_trace("write(\"%s/%s\", \"%s\") = %zu", dir, file, val, strlen(val));
 	return 0;
 }
 
@@ -545,6 +546,8 @@ static int make_path(const struct lc_cgroup_layout *lay, const char *mnt, bool v
 			free(next);
 			return -1;
 		}
+		if (last)
+			lc_trace("mkdir(\"%s\", 0755) = 0: the container's cgroup", next);
 		if (!v2 && want[LC_CG_CPUSET] && mnt == lay->v1[LC_CG_CPUSET] &&
 		    v1_cpuset_inherit(lay->fake, cur, next, err) < 0) {
 			if (last)
@@ -915,7 +918,11 @@ static int remove_dir(const char *dir, bool fake, struct lc_err **err)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		struct lc_err *e = NULL;
 
-		if (rmdir(dir) == 0 || errno == ENOENT)
+		if (rmdir(dir) == 0) {
+			lc_trace("rmdir(\"%s\") = 0", dir);
+			return 0;
+		}
+		if (errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return lc_err_set(err, LC_ERR_SYS, errno, "cgroup: remove '%s'", dir);
@@ -1090,6 +1097,8 @@ int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err)
 	for (size_t i = 0; i < cg->n; i++) {
 		if (lc_write_all(cg->procs[i], "0", 1) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "join cgroup '%s'", cg->dirs[i]);
+		lc_trace("write(\"%s/cgroup.procs\", \"0\") = 1: PID 1 joins its cgroup",
+			 cg->dirs[i]);
 		close(cg->procs[i]);
 		cg->procs[i] = -1;
 	}

@@ -357,7 +357,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 
 	*ret_status = 125;
 	/* from here on, only 0, 1, 2 and the sync pipe (3): no fd leads out of the root */
-	if (lc_close_from(4, err) < 0)
+	if (lc_close_from(lc_trace_keep_fd(4), err) < 0)
 		return -1;
 	if (lc_caps_drop_bounding(x->caps, err) < 0)
 		return -1;
@@ -429,6 +429,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 		x->envp[x->n_env] = home; /* freed by execve, one way or another */
 	if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set no_new_privs");
+	lc_trace("prctl(PR_SET_NO_NEW_PRIVS, 1) = 0: no setuid binary can raise privileges");
 	lc_reset_signals();
 	umask(022);
 	/*
@@ -450,6 +451,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 	 * the root, and (for run) nothing in the container
 	 * runs yet to swap what we checked.
 	 */
+	lc_trace_exec(!script && dir >= 0, path, x->argv);
 	if (!script && dir >= 0)
 		syscall(SYS_execveat, dir, base, x->argv, x->envp, 0);
 	else

@@ -40,6 +40,8 @@ static int loopback_up(struct lc_err **err)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "loopback: bring 'lo' up");
+	lc_trace("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP) = 0: loopback up in the new network "
+		 "namespace");
 	return 0;
 }
 
@@ -111,7 +113,7 @@ static int setup_stdio(struct launch_ctx *c, int rootfd, struct lc_err **err)
  */
 static int child_fds(struct launch_ctx *c, int *syncfd, struct lc_err **err)
 {
-	int *const keep[] = { syncfd, &c->statefd, &c->ttysock, &c->targetfd };
+	int *const keep[] = { syncfd, &c->statefd, &c->ttysock, &c->targetfd, &lc_trace_fd };
 
 	for (int i = 0; i < 3; i++)
 		if (c->stdio.child[i] >= 0 && dup2(c->stdio.child[i], i) < 0)
@@ -125,6 +127,9 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	const struct lc_launch_cfg *cfg = c->cfg;
 	cleanup_close int rootfd = -1;
 	cleanup_close int nullfd = -1;
+	/* --net/--uts/--ipc host: that namespace of ours is shared, on the user's word */
+	int ns = CLONE_NEWNS | CLONE_NEWCGROUP | (cfg->host_uts ? 0 : CLONE_NEWUTS) |
+		 (cfg->host_ipc ? 0 : CLONE_NEWIPC) | (cfg->host_net ? 0 : CLONE_NEWNET);
 
 	umask(0);
 	/*
@@ -134,10 +139,9 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	 */
 	if (setsid() < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
-	/* --net/--uts/--ipc host: that namespace of ours is shared, on the user's word */
-	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP | (cfg->host_uts ? 0 : CLONE_NEWUTS) |
-		    (cfg->host_ipc ? 0 : CLONE_NEWIPC) | (cfg->host_net ? 0 : CLONE_NEWNET)) < 0)
+	if (unshare(ns) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
+	lc_trace_ns("unshare", ns, 0);
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
 	    lc_rootfs_mount_proc_dev(rootfd, cfg->privileged, &nullfd, err) < 0 ||
@@ -154,6 +158,8 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 		return -1;
 	if (!cfg->host_uts && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set hostname '%s'", c->hostname);
+	if (!cfg->host_uts)
+		lc_trace("sethostname(\"%s\") = 0", c->hostname);
 
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
 }
@@ -175,6 +181,8 @@ static int child_join(struct launch_ctx *c, struct lc_err **err)
 				  errno == EINVAL ? "join the container's namespaces (setns on a "
 						    "pidfd needs Linux 5.8)"
 						  : "join the container's namespaces");
+	lc_trace_ns("setns",
+		    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP, 0);
 	close(c->targetfd);
 	c->targetfd = -1;
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -540,6 +548,10 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
 	}
+	lc_trace_ns(cfg->join_pid > 0 ? "setns" : "unshare", CLONE_NEWPID, pid);
+	lc_trace("fork() = %d: %s", (int)pid,
+		 cfg->join_pid > 0 ? "joins the container's pid namespace"
+				   : "PID 1 of the new pid namespace");
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	if (ttysock[1] >= 0)

@@ -411,4 +411,12 @@ size_t lc_cgroup_device_prog(const struct lc_device *extra, size_t n_extra, stru
 int lc_cgroup_bpf_devices(const char *dir, const struct lc_device *extra, size_t n_extra,
 			  struct lc_err **err);
 
+/* trace: one line naming the capabilities in set and those not (caps.c) */
+void lc_trace_caps_(const char *what, uint64_t set);
+#define lc_trace_caps(what, set)                                                                   \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_caps_(what, set);                                                 \
+	} while (0)
+
 #endif

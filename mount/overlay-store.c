@@ -39,6 +39,11 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 			goto out;
 		}
 		links[i] = infos[i]->link;
+		lc_trace("lowerdir %zu of %zu (%s): %s is layer %s, diff_id %s", i + 1, n_lowers,
+			 i == 0		     ? "top"
+			 : i + 1 == n_lowers ? "bottom"
+					     : "middle",
+			 links[i], infos[i]->chainid, infos[i]->diff_id);
 	}
 	/* overlay without an upper dir wants two lowers: an empty one under a single layer */
 	if (!cdir && n_lowers == 1) {

@@ -160,6 +160,7 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "fsopen overlay";
 		return -1;
 	}
+	lc_trace("fsopen(\"overlay\", FSOPEN_CLOEXEC) = %d", fsfd);
 	for (size_t i = 0; i < j->n_lowers; i++) {
 		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i], 0) <
 		    0) {
@@ -171,6 +172,8 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 			j->bad = j->lowers[i];
 			goto fail;
 		}
+		lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"lowerdir+\", \"%s\") = 0", fsfd,
+			 j->lowers[i]);
 	}
 	if (j->upper &&
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", j->upper, 0) < 0) {
@@ -178,12 +181,18 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->bad = j->upper;
 		goto fail_errno;
 	}
+	if (j->upper)
+		lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"upperdir\", \"%s\") = 0", fsfd,
+			 j->upper);
 	if (j->work &&
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", j->work, 0) < 0) {
 		j->stage = "set workdir";
 		j->bad = j->work;
 		goto fail_errno;
 	}
+	if (j->work)
+		lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"workdir\", \"%s\") = 0", fsfd,
+			 j->work);
 	if (j->index_off &&
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "index", "off", 0) < 0) {
 		j->stage = "set index=off";
@@ -193,6 +202,8 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "create overlay";
 		goto fail_errno;
 	}
+	lc_trace("fsconfig(%d, FSCONFIG_CMD_CREATE) = 0%s", fsfd,
+		 j->index_off ? " (index=off)" : "");
 	/* nodev: a device node made in the container (CAP_MKNOD) or shipped in a layer opens
 	 * nothing; an image view is read-only and nosuid as well */
 	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
@@ -202,11 +213,15 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "fsmount overlay";
 		goto fail_errno;
 	}
+	lc_trace("fsmount(%d, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV%s) = %d", fsfd,
+		 j->rdonly ? "|MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID" : "", mfd);
 	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, j->merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		j->stage = "attach overlay";
 		j->bad = j->merged;
 		goto fail_errno;
 	}
+	lc_trace("move_mount(%d, \"\", AT_FDCWD, \"%s\", MOVE_MOUNT_F_EMPTY_PATH) = 0", mfd,
+		 j->merged);
 	return 0;
 fail_errno:
 	j->err_no = errno;
@@ -250,7 +265,10 @@ static void *ovl_thread(void *arg)
 		  MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), j->legacy_opts) < 0) {
 		j->err_no = errno;
 		j->stage = "mount overlay";
+		return NULL;
 	}
+	lc_trace_mount("overlay", j->merged, "overlay",
+		       MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), j->legacy_opts);
 	return NULL;
 }
 
@@ -361,8 +379,10 @@ int lc_overlay_umount(const char *cdir, struct lc_err **err)
 int lc_overlay_umount_dir(const char *merged, struct lc_err **err)
 {
 	for (int i = 0;; i++) {
-		if (umount2(merged, UMOUNT_NOFOLLOW) == 0)
+		if (umount2(merged, UMOUNT_NOFOLLOW) == 0) {
+			lc_trace("umount2(\"%s\", UMOUNT_NOFOLLOW) = 0", merged);
 			return 0;
+		}
 		if (errno == EINVAL || errno == ENOENT)
 			return 0; /* not mounted (any more), or no container dir: nothing to do */
 		if (errno == EINTR)

@@ -149,6 +149,7 @@ static int mount_in(int rootfd, const char *path, enum target_kind kind, int tfl
 	if (mount(src, target, fstype, mflags, data) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "mount %s on '/%s'",
 				  fstype ? fstype : "bind", path);
+	lc_trace_mount(src, lc_trace_in_root(path), fstype, mflags, data);
 	again = lc_rootfs_resolve(rootfd, path, kind, 0, err);
 	if (again < 0) {
 		if (!*err)
@@ -174,6 +175,8 @@ static int remount_ro(int rootfd, const char *path, unsigned long keep, struct l
 	fd_path(fd, target);
 	if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remount '/%s' read-only", path);
+	lc_trace_mount(NULL, lc_trace_in_root(path), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep,
+		       NULL);
 	if (fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
 		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'/%s' is still writable", path);
 	return 0;
@@ -190,6 +193,8 @@ static int readonly_path(int rootfd, const char *path, struct lc_err **err)
 	fd_path(fd, target);
 	if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "bind '/%s' read-only", path);
+	lc_trace_mount(lc_trace_in_root(path), lc_trace_in_root(path), NULL, MS_BIND | MS_REC,
+		       NULL);
 	return remount_ro(rootfd, path, MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
 }
 
@@ -211,6 +216,7 @@ static int mask_path(int rootfd, int nullfd, const char *path, struct lc_err **e
 	fd_path(nullfd, src);
 	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "mask '/%s'", path);
+	lc_trace_mount("/dev/null", lc_trace_in_root(path), NULL, MS_BIND, NULL);
 	close(fd);
 	fd = lc_rootfs_resolve(rootfd, path, T_FILE, 0, err);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
@@ -298,6 +304,7 @@ static int bind_devnode(int dev, const struct devnode *n, struct lc_err **err)
 	fd_path(target, dst);
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "bind the host's '%s'", hpath);
+	lc_trace_mount(hpath, lc_trace_in_root(hpath + 1), NULL, MS_BIND, NULL);
 	close(target);
 	target = openat(dev, n->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (target < 0 || fstat(target, &st) < 0 || !S_ISCHR(st.st_mode) ||
@@ -487,8 +494,10 @@ int lc_rootfs_enter(const char *rootfs, int *ret_rootfd, struct lc_err **err)
 	/* nothing we mount from here on may propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "make mounts private");
+	lc_trace_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "bind rootfs '%s'", rootfs);
+	lc_trace_mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL);
 	fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open rootfs '%s'", rootfs);
@@ -571,6 +580,7 @@ static int bind_user(int rootfd, const struct lc_mount *m, struct lc_err **err)
 	if (mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "bind '%s' on '%s'", m->source,
 				  m->target);
+	lc_trace_mount(m->source, lc_trace_in_root(m->target), NULL, MS_BIND | MS_REC, NULL);
 	/* what is there now must be what we bound, then it gets its flags */
 	again = lc_rootfs_resolve(rootfd, m->target, T_ANY, 0, err);
 	if (again < 0 || fstat(again, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
@@ -583,6 +593,7 @@ static int bind_user(int rootfd, const struct lc_mount *m, struct lc_err **err)
 	if (mount(NULL, to, NULL, fl, NULL) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remount '%s' nosuid,nodev%s", m->target,
 				  m->readonly ? ",ro" : "");
+	lc_trace_mount(NULL, lc_trace_in_root(m->target), NULL, fl, NULL);
 	return 0;
 }
 
@@ -622,6 +633,8 @@ int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool r
 		fd_path(rootfd, root);
 		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "remount the rootfs read-only");
+		lc_trace_mount(NULL, "<rootfs>", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV,
+			       NULL);
 		if (fstatvfs(rootfd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
 			return lc_err_set(err, LC_ERR_UNSAFE, 0, "the rootfs is still writable");
 	}
@@ -635,8 +648,10 @@ int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to rootfs");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "pivot_root to '%s'", rootfs);
+	lc_trace("pivot_root(\".\", \".\") = 0: cwd '%s' is the new root", rootfs);
 	if (umount2(".", MNT_DETACH) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "detach the host's root");
+	lc_trace("umount2(\".\", MNT_DETACH) = 0: the host's root, stacked under it, detached");
 	if (chdir("/") < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chdir to '/'");
 	return 0;
