@@ -47,6 +47,10 @@ int cmd_rmi(int argc, char **argv, const struct lc_global *g);
 int cmd_tag(int argc, char **argv, const struct lc_global *g);
 int cmd_gc(int argc, char **argv, const struct lc_global *g);
 int cmd_inspect(int argc, char **argv, const struct lc_global *g);
+int cmd_image_inspect(int argc, char **argv, const struct lc_global *g);
+int cmd_top(int argc, char **argv, const struct lc_global *g);
+int cmd_diff(int argc, char **argv, const struct lc_global *g);
+int cmd_stats(int argc, char **argv, const struct lc_global *g);
 int cmd_history(int argc, char **argv, const struct lc_global *g);
 int cmd_image_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
@@ -254,5 +258,31 @@ struct cmd_table *cmd_table_new(size_t ncols);
 void cmd_table_add(struct cmd_table *t, const char *const *row); /* copies ncols cells */
 void cmd_table_print(const struct cmd_table *t, FILE *out);
 void cmd_table_free(struct cmd_table *t);
+
+/* A container as docker's inspect shows it, with its namespaces and cgroup usage (ctrinspect.c). */
+struct json_t *ctr_inspect_json(struct lc_store *s, const char *id, struct lc_err **err);
+
+/* ---------- --format (format.c): docker's Go-template subset ---------- */
+
+struct json_t;
+enum cmd_format_kind { CMD_FORMAT_TABLE, CMD_FORMAT_JSON, CMD_FORMAT_TEMPLATE };
+struct cmd_format {
+	enum cmd_format_kind kind;
+	bool table;	  /* "table {{.A}}\t{{.B}}": a header row, columns aligned */
+	const char *tmpl; /* CMD_FORMAT_TEMPLATE: the template (after "table ") */
+};
+/* --format's argument: "table", "json", "table TEMPLATE" or TEMPLATE; else a usage error (2). */
+int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb);
+/*
+ * Render tmpl against obj: text, {{.Field}}, {{.A.B}}, {{.}}, {{json .X}}, {{upper .X}},
+ * {{lower .X}}; "\t" and "\n" in the template are a tab and a newline. Other actions are
+ * LC_ERR_USAGE. *ret is the caller's.
+ */
+int cmd_format(const char *tmpl, struct json_t *obj, char **ret, struct lc_err **err);
+/* The header row docker prints for a "table" template ("{{.ID}}\t{{.Image}}" -> "CONTAINER ID\tIMAGE"). */
+char *cmd_format_header(const char *tmpl);
+/* Every row through f's template, one line each, or aligned under a header for "table ...". */
+int cmd_format_rows(const struct cmd_format *f, struct json_t *const *rows, size_t n, FILE *out,
+		    struct lc_err **err);
 
 #endif

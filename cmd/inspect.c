@@ -8,10 +8,21 @@
 #include "cmd.h"
 
 static const char inspect_usage[] =
-	"Usage:  layerctl inspect IMAGE [IMAGE...]\n"
+	"Usage:  layerctl inspect [OPTIONS] NAME|ID [NAME|ID...]\n"
 	"\n"
-	"Print images as docker's JSON (Id, RepoTags, RepoDigests, Created, Architecture, Os,\n"
-	"Config, RootFS, Size, GraphDriver with the layer dirs).\n";
+	"Return low-level information on containers and images, as docker's JSON. A container:\n"
+	"State (Pid on the host, OOMKilled, ExitCode), GraphDriver (the overlay's LowerDir,\n"
+	"UpperDir, WorkDir, MergedDir), Mounts, NetworkSettings.Ports, Config, and beyond\n"
+	"docker: Namespaces (each one's inode, as /proc/<pid>/ns shows it) and Cgroup (its path,\n"
+	"memory, CPU, pids and block I/O now). An image: Id, RepoTags, RepoDigests, Created,\n"
+	"Architecture, Os, Config, RootFS, Size, GraphDriver with the layer dirs. Without\n"
+	"--type, a container of that name or id comes first, as with docker.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --format string   format with a Go template ('{{.State.Pid}}', '{{json .Config}}')\n"
+	"  -s, --size            accepted: sizes are always shown\n"
+	"      --type string     only this type: container or image\n"
+	"  -h, --help            print this help\n";
 
 static const char history_usage[] = "Usage:  layerctl history [OPTIONS] IMAGE\n"
 				    "\n"
@@ -97,26 +108,71 @@ out:
 	return o;
 }
 
-int cmd_inspect(int argc, char **argv, const struct lc_global *g)
+static int inspect_main(int argc, char **argv, const struct lc_global *g, const char *type)
 {
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "type", required_argument, NULL, 't' },
+		{ "size", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = NULL;
 	struct lc_store *s = NULL;
 	struct lc_err *err = NULL;
 	json_t *arr;
-	char *txt;
-	int rc = EXIT_OK;
+	int c, rc = EXIT_OK;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(inspect_usage, stdout);
-		return EXIT_OK;
+	while ((c = getopt_long(argc, argv, ":f:sh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			format = optarg;
+			break;
+		case 't':
+			if (strcmp(optarg, "container") && strcmp(optarg, "image"))
+				return cmd_usage_error(argv[0],
+						       "\"%s\" is not a valid value for --type "
+						       "(layerctl knows container and image)",
+						       optarg);
+			type = optarg;
+			break;
+		case 's': /* docker's: sizes are always there */
+			break;
+		case 'h':
+			fputs(inspect_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_bad_flag(argv[0], argv, c);
+		}
 	}
-	if (argc < 2)
-		return cmd_usage_error(argv[0], "\"%s\" requires at least 1 argument", argv[0]);
+	if (optind >= argc)
+		return cmd_usage_error(argv[0], "\"inspect\" requires at least 1 argument");
+	if (format && (!strcmp(format, "json") || !strcmp(format, "table")))
+		format = NULL; /* docker's "json": the default output */
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	arr = json_array();
-	for (int i = 1; i < argc; i++) {
-		json_t *o = inspect_one(s, argv[i], &err);
+	for (int i = optind; i < argc; i++) {
+		cleanup_free char *id = NULL;
+		json_t *o = NULL;
 
+		/* docker's order without --type: a container of that name or id, then an image */
+		if (!type || !strcmp(type, "container")) {
+			if (ctr_find(s, argv[i], &id, &err) == 0)
+				o = ctr_inspect_json(s, id, &err);
+			else if (!type && err->code == LC_ERR_NOTFOUND) {
+				lc_err_free(err);
+				err = NULL;
+			}
+		}
+		if (!o && !err && (!type || !strcmp(type, "image"))) {
+			o = inspect_one(s, argv[i], &err);
+			if (!o && !type && err && err->code == LC_ERR_NOTFOUND) {
+				lc_err_free(err);
+				err = NULL;
+				lc_err_set(&err, LC_ERR_NOTFOUND, 0, "No such object: %s", argv[i]);
+			}
+		}
 		if (!o) {
 			/* docker prints what it found, then the errors, and exits 1 */
 			cmd_report(err, EXIT_ERR);
@@ -126,13 +182,38 @@ int cmd_inspect(int argc, char **argv, const struct lc_global *g)
 		}
 		json_array_append_new(arr, o);
 	}
-	txt = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	if (txt)
-		printf("%s\n", txt);
-	free(txt);
+	if (format) {
+		for (size_t i = 0; i < json_array_size(arr); i++) {
+			cleanup_free char *line = NULL;
+
+			if (cmd_format(format, json_array_get(arr, i), &line, &err) < 0) {
+				json_decref(arr);
+				lc_store_close(s);
+				return cmd_report(err, EXIT_USAGE);
+			}
+			printf("%s\n", line);
+		}
+	} else {
+		char *txt = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+
+		if (txt)
+			printf("%s\n", txt);
+		free(txt);
+	}
 	json_decref(arr);
 	lc_store_close(s);
 	return rc;
+}
+
+int cmd_inspect(int argc, char **argv, const struct lc_global *g)
+{
+	return inspect_main(argc, argv, g, NULL);
+}
+
+/* "image inspect": images only */
+int cmd_image_inspect(int argc, char **argv, const struct lc_global *g)
+{
+	return inspect_main(argc, argv, g, "image");
 }
 
 /* CREATED BY as docker shows it: whitespace runs squeezed, cut at 45 with an ellipsis */

@@ -27,6 +27,9 @@ static const char usage[] =
 	"  run       Create and run a container from an image\n"
 	"  exec      Run a command in a running container\n"
 	"  cp        Copy files between a container and the local filesystem\n"
+	"  top       Display the running processes of a container, with their pids inside\n"
+	"  stats     Display a live stream of containers' resource usage\n"
+	"  diff      Inspect changes to files or directories on a container's filesystem\n"
 	"  ps        List containers\n"
 	"  logs      Fetch the logs of a detached container\n"
 	"  start     Start stopped containers again\n"
@@ -40,7 +43,7 @@ static const char usage[] =
 	"  gc        Remove blobs and layers that nothing needs\n"
 	"  history   Show the history of an image\n"
 	"  image     Manage images (ls, rm, tag, inspect, history, prune)\n"
-	"  inspect   Display detailed information on images\n"
+	"  inspect   Display detailed information on containers and images\n"
 	"  mount     Mount an image's tree read-only on a directory\n"
 	"  rmi       Remove one or more images\n"
 	"  system    Manage the store (df, prune)\n"
@@ -114,6 +117,7 @@ static const struct {
 	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
 	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
 	{ "start", cmd_start },	  { "restart", cmd_restart }, { "cp", cmd_cp },
+	{ "top", cmd_top },	  { "diff", cmd_diff },	      { "stats", cmd_stats },
 };
 
 int main(int argc, char **argv)

@@ -58,8 +58,8 @@ int cmd_system(int argc, char **argv, const struct lc_global *g)
 int cmd_image(int argc, char **argv, const struct lc_global *g)
 {
 	static const struct sub subs[] = {
-		{ "history", cmd_history }, { "inspect", cmd_inspect },	  { "ls", cmd_images },
-		{ "list", cmd_images },	    { "prune", cmd_image_prune }, { "rm", cmd_rmi },
+		{ "history", cmd_history }, { "inspect", cmd_image_inspect }, { "ls", cmd_images },
+		{ "list", cmd_images },	    { "prune", cmd_image_prune },     { "rm", cmd_rmi },
 		{ "tag", cmd_tag },
 	};
 

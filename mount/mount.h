@@ -368,4 +368,53 @@ int lc_port_listen(const struct lc_port *p, int *ret_fd, struct lc_err **err);
 int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t n,
 		     struct lc_err **err);
 
+/* ---------- a running container seen from the host (procs.c, cgstat.c) ---------- */
+
+/* A namespace of a process: "net" and the inode /proc/<pid>/ns/net shows. */
+struct lc_ns_inode {
+	const char *name; /* static */
+	uint64_t inode;
+};
+#define LC_NS_MAX 8
+/* The namespaces of pid (cgroup, ipc, mnt, net, pid, user, uts; those the kernel has). */
+int lc_ns_inodes(pid_t pid, struct lc_ns_inode ret[LC_NS_MAX], size_t *ret_n, struct lc_err **err);
+
+/* One process of a container, as the host sees it. */
+struct lc_proc {
+	pid_t pid;			/* on the host */
+	pid_t ns_pid;			/* in the container's pid namespace (NSpid's last field) */
+	pid_t ppid;			/* on the host */
+	uid_t uid;			/* real uid */
+	int tty_nr;			/* its controlling terminal (0: none) */
+	unsigned long long cpu_ticks;	/* utime + stime, in clock ticks */
+	unsigned long long start_ticks; /* since boot */
+	unsigned long long rss_pages;
+	char *cmd; /* its argv joined by spaces (untrusted: escape it to print) */
+};
+/*
+ * Every process in the pid namespace of init (a container's PID 1, host pid), in /proc's
+ * order (ascending host pids). *ret (n entries) is the caller's: lc_procs_free.
+ */
+int lc_ns_procs(pid_t init, struct lc_proc **ret, size_t *ret_n, struct lc_err **err);
+void lc_procs_free(struct lc_proc *p, size_t n);
+/* Bytes received and sent on the network interfaces other than lo in pid's namespace. */
+int lc_net_bytes(pid_t pid, uint64_t *ret_rx, uint64_t *ret_tx, struct lc_err **err);
+
+/* A container's cgroup and what it uses now; -1: unknown (no such file or controller). */
+struct lc_cgroup_usage {
+	char *path;	   /* its cgroup, relative to the hierarchies ("/layerctl/<id>"); NULL:
+			     it has none of its own (run without limits) */
+	char *memory_dir;  /* the memory cgroup dir the figures come from */
+	int64_t mem_usage; /* bytes, the inactive page cache left out (as docker stats) */
+	int64_t mem_limit; /* bytes; -1: unlimited */
+	int64_t cpu_ns;	   /* CPU time used, all its processes, exited ones too */
+	int64_t pids, pids_limit;
+	int64_t blk_read, blk_write; /* bytes */
+	int64_t oom_kills;
+};
+/* Read the usage of the container id whose init is pid. No cgroup of its own is not an error. */
+int lc_cgroup_usage_read(pid_t pid, const char *id, struct lc_cgroup_usage *ret,
+			 struct lc_err **err);
+void lc_cgroup_usage_clear(struct lc_cgroup_usage *u);
+
 #endif

@@ -481,4 +481,19 @@ struct lc_verify_result {
 int lc_store_verify(struct lc_store *s, bool repair, lc_verify_fn report, void *opaque,
 		    struct lc_verify_result *ret, struct lc_err **err);
 
+/* ---------- diff.c: what a container changed ---------- */
+
+struct lc_diff_entry {
+	char kind;  /* 'A' added, 'C' changed, 'D' deleted */
+	char *path; /* "/etc/hosts" (untrusted: escape it to print) */
+};
+/*
+ * What container id changed, read from its upper dir against the image's layers (chain ids,
+ * topmost first): a whiteout is 'D', an opaque dir 'C', an entry the layers have 'C', else
+ * 'A'. Sorted by path; *ret (n entries) is the caller's: lc_diff_free.
+ */
+int lc_store_container_diff(struct lc_store *s, const char *id, char *const *layers,
+			    struct lc_diff_entry **ret, size_t *ret_n, struct lc_err **err);
+void lc_diff_free(struct lc_diff_entry *v, size_t n);
+
 #endif
