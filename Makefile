@@ -63,6 +63,7 @@ SAY := @printf '  %-6s %s\n'
 endif
 
 .PHONY: all deps bench-deps fuzz-deps check unit unit-san integration integration-san demo bench clean fmt \
+	registry registry-stop \
 	fmt-check analyze install testdata clang fuzz fuzz-replay fuzz-corpus
 
 all: layerctl
@@ -227,6 +228,13 @@ fuzz-corpus:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
+
+# the sample registry on 127.0.0.1:5000 that the README's examples pull from, left running
+registry: deps
+	@tests/sample-registry.sh start
+
+registry-stop:
+	@tests/sample-registry.sh stop
 
 # layerctl pull and run side by side with skopeo+umoci, skopeo+tar, podman and runc (ratios)
 bench: bench-deps all

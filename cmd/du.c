@@ -2,6 +2,7 @@
 /* du (also `system df`): what the store holds on disk, docker's `system df` with exact bytes. */
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -210,18 +211,36 @@ static void print_verbose_json(const struct du_images *d, const struct lc_usage 
 		printf("%s\n", txt);
 }
 
+/* "▓▓▓▓▓▓░░░░": shared bytes against unique ones, 10 cells (a part above nothing shows) */
+static void share_bar(int64_t shared, int64_t unique, char *out, size_t outsz)
+{
+	int64_t total = shared + unique;
+	int n = total > 0 ? (int)((shared * 10 + total / 2) / total) : 0;
+	size_t off = 0;
+
+	if (shared > 0 && n == 0)
+		n = 1;
+	if (unique > 0 && n == 10)
+		n = 9;
+	out[0] = 0;
+	for (int i = 0; i < 10 && off + 4 < outsz; i++)
+		off += (size_t)snprintf(out + off, outsz - off, "%s", i < n ? "▓" : "░");
+}
+
 static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 {
-	struct cmd_table *t = cmd_table_new(8);
+	bool tty = isatty(1);
+	struct cmd_table *t = cmd_table_new(tty ? 9 : 8);
 	char a[32], b[32];
 
 	printf("Images space usage:\n\n");
 	cmd_table_add(t, (const char *[]){ "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
-					   "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS" });
+					   "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS",
+					   "SHARED▓ UNIQUE░" });
 	for (size_t i = 0; i < d->n; i++) {
 		cleanup_free char *repo = NULL, *tag = NULL;
 		const struct lc_usage_image *ui = &u->images[i];
-		char id[13], since[48], size[32], shared[32], unique[32], ctrs[24];
+		char id[13], since[48], size[32], shared[32], unique[32], ctrs[24], sbar[64];
 
 		cmd_split_name(d->im[i].ref->name, &repo, &tag);
 		short_id(d->im[i].ref->config, id);
@@ -230,8 +249,9 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 		human(ui->shared, shared, sizeof(shared));
 		human(ui->unique, unique, sizeof(unique));
 		snprintf(ctrs, sizeof(ctrs), "%zu", ui->containers);
-		cmd_table_add(t,
-			      (const char *[]){ repo, tag, id, since, size, shared, unique, ctrs });
+		share_bar(ui->shared, ui->unique, sbar, sizeof(sbar));
+		cmd_table_add(t, (const char *[]){ repo, tag, id, since, size, shared, unique, ctrs,
+						   sbar });
 	}
 	cmd_table_print(t, stdout);
 	cmd_table_free(t);
@@ -281,9 +301,10 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 	printf("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n\n");
 	human(u->layers_bytes, a, sizeof(a));
 	human(u->apart_bytes, b, sizeof(b));
-	printf("Layers: %s on disk (%lld bytes); the same %zu images stored apart: %s (%lld "
-	       "bytes)\n",
-	       a, (long long)u->layers_bytes, u->n_distinct, b, (long long)u->apart_bytes);
+	/* the lesson in one line: what sharing layers saves */
+	printf("%zu image%s: %s if stored apart, %s on disk (%lld and %lld bytes)\n", u->n_distinct,
+	       u->n_distinct == 1 ? "" : "s", b, a, (long long)u->apart_bytes,
+	       (long long)u->layers_bytes);
 	human(u->layers_saved, a, sizeof(a));
 	human(u->files_saved, b, sizeof(b));
 	printf("Saved: %s (%lld bytes) by images sharing whole layers, and %s (%lld bytes) on top "

@@ -41,6 +41,8 @@ struct progress {
 	size_t n_lines;
 	size_t *line_of; /* layer index -> line + 1 */
 	size_t n_layers;
+	int64_t downloaded; /* compressed bytes of the layers fetched */
+	size_t n_present, n_fetched;
 };
 
 static size_t line_for(struct progress *p, const struct lc_pull_progress *e)
@@ -91,6 +93,12 @@ static void on_progress(const struct lc_pull_progress *e, void *data)
 	size_t i;
 	struct layer_line *l;
 
+	if (e->event == LC_PULL_LAYER_EXISTS)
+		p->n_present++;
+	if (e->event == LC_PULL_LAYER_DONE) {
+		p->n_fetched++;
+		p->downloaded += e->total > 0 ? e->total : 0;
+	}
 	if (p->quiet)
 		return;
 	if (p->header) {
@@ -143,6 +151,39 @@ static void on_progress(const struct lc_pull_progress *e, void *data)
 	fflush(p->out);
 }
 
+/* "8.7 MB": docker's size with a space before the unit, for a sentence */
+static void size_words(int64_t bytes, char *out, size_t outsz)
+{
+	char h[32];
+	size_t n;
+
+	lc_human_size(bytes > 0 ? (uint64_t)bytes : 0, h, sizeof(h));
+	n = strspn(h, "0123456789.");
+	snprintf(out, outsz, "%.*s %s", (int)n, h, h + n);
+}
+
+/*
+ * The lesson in numbers, on stderr after Status: what came over the network against what
+ * the image takes unpacked, and how many layers the store already had.
+ */
+static void tell_the_story(struct lc_store *s, const char *name, const struct progress *p)
+{
+	struct cmd_image im = { 0 };
+	struct lc_err *e = NULL;
+	char got[32], size[32];
+	size_t n = p->n_present + p->n_fetched;
+
+	if (cmd_image_load(s, name, &im, &e) < 0) {
+		lc_err_free(e);
+		return;
+	}
+	size_words(p->downloaded, got, sizeof(got));
+	size_words(cmd_image_size(s, &im), size, sizeof(size));
+	fprintf(stderr, "downloaded %s for a %s image; %zu of %zu layer%s already here\n", got,
+		size, p->n_present, n, n == 1 ? " was" : "s were");
+	cmd_image_clear(&im);
+}
+
 /* "nginx" and "host:5000/a" have no tag of their own: docker says it uses latest. */
 static bool has_explicit_tag(const char *name)
 {
@@ -180,6 +221,8 @@ int cmd_pull_ref(struct lc_store *s, const struct lc_ref *ref, const struct lc_p
 	}
 	fprintf(out, "%s\n", full);
 	fflush(out);
+	if (!quiet)
+		tell_the_story(s, full, &p);
 	lc_pull_result_clear(&res);
 	return 0;
 }
