@@ -13,7 +13,7 @@ CHECK_PKG := check
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
-	clang clang-format cppcheck zstd strace e2fsprogs libisal-dev
+	clang clang-format cppcheck zstd strace e2fsprogs libisal-dev man-db
 # only make bench needs these (the peers it measures against)
 BENCH_PKGS := umoci runc crun podman isal strace time
 # only make fuzz needs libFuzzer (make check replays the corpora without it)
@@ -63,7 +63,7 @@ SAY := @printf '  %-6s %s\n'
 endif
 
 .PHONY: all deps bench-deps fuzz-deps check unit unit-san integration integration-san demo bench clean fmt \
-	registry registry-stop \
+	registry registry-stop man \
 	fmt-check analyze install testdata clang fuzz fuzz-replay fuzz-corpus
 
 all: layerctl
@@ -245,8 +245,15 @@ clang:
 	$(Q)$(MAKE) --no-print-directory CC=clang B=build/clang build/clang/plain/liblayerctl.a \
 		$(CMD_SRC:%.c=build/clang/plain/%.o)
 
-install: layerctl
+install: layerctl man
 	install -D -m 0755 layerctl $(DESTDIR)$(PREFIX)/bin/layerctl
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(B)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# one man page per verb, generated from the help texts (build/man/layerctl-VERB.1)
+man: layerctl
+	@rm -rf $(B)/man
+	@tools/gen-man.sh ./layerctl $(B)/man
 
 fmt:
 	clang-format -i $(LIB_SRC) $(CMD_SRC) $(HDRS) $(UNIT_SRC) $(FUZZ_SRC)

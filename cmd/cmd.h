@@ -51,6 +51,9 @@ int cmd_image_inspect(int argc, char **argv, const struct lc_global *g);
 int cmd_top(int argc, char **argv, const struct lc_global *g);
 int cmd_diff(int argc, char **argv, const struct lc_global *g);
 int cmd_stats(int argc, char **argv, const struct lc_global *g);
+int cmd_completion(int argc, char **argv, const struct lc_global *g);
+/* Every verb's name, space separated (for completion); the caller frees it. */
+char *cmd_verb_names(void);
 int cmd_history(int argc, char **argv, const struct lc_global *g);
 int cmd_image_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
@@ -268,8 +271,9 @@ struct json_t;
 enum cmd_format_kind { CMD_FORMAT_TABLE, CMD_FORMAT_JSON, CMD_FORMAT_TEMPLATE };
 struct cmd_format {
 	enum cmd_format_kind kind;
-	bool table;	  /* "table {{.A}}\t{{.B}}": a header row, columns aligned */
-	const char *tmpl; /* CMD_FORMAT_TEMPLATE: the template (after "table ") */
+	bool table;	       /* "table {{.A}}\t{{.B}}": a header row, columns aligned */
+	const char *tmpl;      /* CMD_FORMAT_TEMPLATE: the template (after "table ") */
+	const char *id_header; /* the header of {{.ID}}: NULL "CONTAINER ID" */
 };
 /* --format's argument: "table", "json", "table TEMPLATE" or TEMPLATE; else a usage error (2). */
 int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb);
@@ -280,7 +284,7 @@ int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb);
  */
 int cmd_format(const char *tmpl, struct json_t *obj, char **ret, struct lc_err **err);
 /* The header row docker prints for a "table" template ("{{.ID}}\t{{.Image}}" -> "CONTAINER ID\tIMAGE"). */
-char *cmd_format_header(const char *tmpl);
+char *cmd_format_header(const char *tmpl, const char *id_header);
 /* Every row through f's template, one line each, or aligned under a header for "table ...". */
 int cmd_format_rows(const struct cmd_format *f, struct json_t *const *rows, size_t n, FILE *out,
 		    struct lc_err **err);

@@ -180,7 +180,7 @@ static char *header_of(const char *name, size_t n)
 	return h;
 }
 
-char *cmd_format_header(const char *tmpl)
+char *cmd_format_header(const char *tmpl, const char *id_header)
 {
 	char *out = lc_xstrdup("");
 	const char *p = tmpl;
@@ -211,7 +211,10 @@ char *cmd_format_header(const char *tmpl)
 			/* .A.B: the last name */
 			while (last > a && last[-1] != '.')
 				last--;
-			cleanup_free char *h = header_of(last, (size_t)(end - last));
+			cleanup_free char *h =
+				id_header && end - last == 2 && !strncmp(last, "ID", 2)
+					? lc_xstrdup(id_header)
+					: header_of(last, (size_t)(end - last));
 			char *next = lc_xasprintf("%s%s", out, h);
 
 			free(out);
@@ -274,7 +277,7 @@ int cmd_format_rows(const struct cmd_format *f, json_t *const *rows, size_t n, F
 	size_t cols = 1;
 
 	if (f->table) {
-		cleanup_free char *h = cmd_format_header(f->tmpl);
+		cleanup_free char *h = cmd_format_header(f->tmpl, f->id_header);
 
 		for (const char *p = h; *p; p++)
 			cols += *p == '\t';

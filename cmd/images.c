@@ -16,7 +16,8 @@ static const char images_usage[] =
 	"      --digests        show digests\n"
 	"  -f, --filter filter  dangling=true|false (images without a name),\n"
 	"                       reference=PATTERN (repository or repository:tag, glob)\n"
-	"      --format string  'table' (default) or 'json' (one JSON object per line)\n"
+	"      --format string  'table' (default), 'json' (one JSON object per line), or a Go\n"
+	"                       template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}'\n"
 	"      --no-trunc       don't truncate output\n"
 	"  -q, --quiet          only show image IDs\n"
 	"  -h, --help           print this help\n";
@@ -114,6 +115,9 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	};
 	__attribute__((cleanup(filter_clear))) struct images_filter filter = { .dangling = -1 };
 	bool digests = false, notrunc = false, quiet = false, json = false;
+	struct cmd_format fmt = { .kind = CMD_FORMAT_TABLE };
+	json_t **rows = NULL;
+	size_t n_rows = 0;
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct lc_store_ref *refs = NULL;
@@ -131,12 +135,10 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			digests = true;
 			break;
 		case 'T':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "table") != 0)
-				return cmd_usage_error(
-					"images", "unsupported --format '%s' (want table or json)",
-					optarg);
+			if (cmd_format_parse(optarg, &fmt, "images") != 0)
+				return EXIT_USAGE;
+			fmt.id_header = "IMAGE ID";
+			json = fmt.kind != CMD_FORMAT_TABLE;
 			break;
 		case 'n':
 			notrunc = true;
@@ -151,8 +153,14 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			return cmd_bad_flag("images", argv, c);
 		}
 	}
-	if (optind != argc)
-		return cmd_usage_error("images", "\"images\" accepts no arguments");
+	/* docker's "images REPOSITORY[:TAG]": a reference filter */
+	if (optind + 1 < argc)
+		return cmd_usage_error("images", "\"images\" accepts at most 1 argument");
+	if (optind < argc) {
+		cleanup_free char *f = lc_xasprintf("reference=%s", argv[optind]);
+
+		filter_add(&filter, f);
+	}
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if (lc_store_ref_list(s, &refs, &n, &err) < 0) {
@@ -203,12 +211,20 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 					      repo, "Tag", tag, "Digest", im.ref->digest, "ID", id,
 					      "CreatedSince", since, "Size", size, "VirtualSize",
 					      (json_int_t)bytes);
-			char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			if (o && fmt.kind == CMD_FORMAT_TEMPLATE) {
+				json_object_set_new(
+					o, "CreatedAt",
+					json_string(im.config->created ? im.config->created : ""));
+				rows = lc_xrealloc(rows, (n_rows + 1) * sizeof(*rows));
+				rows[n_rows++] = o;
+			} else {
+				char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-			if (line)
-				printf("%s\n", line);
-			free(line);
-			json_decref(o);
+				if (line)
+					printf("%s\n", line);
+				free(line);
+				json_decref(o);
+			}
 		} else {
 			const char *row[] = { repo, tag, im.ref->digest, id, since, size };
 
@@ -221,6 +237,12 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	if (table)
 		cmd_table_print(table, stdout);
 	cmd_table_free(table);
+	if (fmt.kind == CMD_FORMAT_TEMPLATE &&
+	    cmd_format_rows(&fmt, rows, n_rows, stdout, &err) < 0)
+		rc = cmd_report(err, EXIT_USAGE);
+	for (i = 0; i < n_rows; i++)
+		json_decref(rows[i]);
+	free(rows);
 	lc_store_ref_list_free(refs, n);
 	lc_store_close(s);
 	return rc;

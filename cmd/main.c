@@ -52,9 +52,10 @@ static const char usage[] =
 	"  logout    Log out from a registry\n"
 	"  unmount   Unmount an image mounted with 'mount'\n"
 	"  verify    Check the store (blobs, layers file by file, images)\n"
+	"  completion  Print a bash completion script ('completion bash')\n"
 	"\n"
-	"Run 'layerctl COMMAND --help' for more information on a command,\n"
-	"'layerctl help limits' for the bounds on what layerctl reads.\n";
+	"Run 'layerctl COMMAND --help' or 'layerctl help COMMAND' for more information on a\n"
+	"command, 'layerctl help limits' for the bounds on what layerctl reads.\n";
 
 int cmd_report(struct lc_err *err, int code)
 {
@@ -108,17 +109,51 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct lc_global *g);
 } verbs[] = {
-	{ "pull", cmd_pull },	  { "images", cmd_images },   { "run", cmd_run },
-	{ "du", cmd_du },	  { "system", cmd_system },   { "login", cmd_login },
-	{ "logout", cmd_logout }, { "ps", cmd_ps },	      { "logs", cmd_logs },
-	{ "stop", cmd_stop },	  { "kill", cmd_kill },	      { "rm", cmd_rm },
-	{ "wait", cmd_wait },	  { "exec", cmd_exec },	      { "volume", cmd_volume },
-	{ "image", cmd_image },	  { "rmi", cmd_rmi },	      { "tag", cmd_tag },
-	{ "gc", cmd_gc },	  { "inspect", cmd_inspect }, { "history", cmd_history },
-	{ "mount", cmd_mount },	  { "unmount", cmd_unmount }, { "verify", cmd_verify },
-	{ "start", cmd_start },	  { "restart", cmd_restart }, { "cp", cmd_cp },
-	{ "top", cmd_top },	  { "diff", cmd_diff },	      { "stats", cmd_stats },
+	{ "pull", cmd_pull },
+	{ "images", cmd_images },
+	{ "run", cmd_run },
+	{ "du", cmd_du },
+	{ "system", cmd_system },
+	{ "login", cmd_login },
+	{ "logout", cmd_logout },
+	{ "ps", cmd_ps },
+	{ "logs", cmd_logs },
+	{ "stop", cmd_stop },
+	{ "kill", cmd_kill },
+	{ "rm", cmd_rm },
+	{ "wait", cmd_wait },
+	{ "exec", cmd_exec },
+	{ "volume", cmd_volume },
+	{ "image", cmd_image },
+	{ "rmi", cmd_rmi },
+	{ "tag", cmd_tag },
+	{ "gc", cmd_gc },
+	{ "inspect", cmd_inspect },
+	{ "history", cmd_history },
+	{ "mount", cmd_mount },
+	{ "unmount", cmd_unmount },
+	{ "verify", cmd_verify },
+	{ "start", cmd_start },
+	{ "restart", cmd_restart },
+	{ "cp", cmd_cp },
+	{ "top", cmd_top },
+	{ "diff", cmd_diff },
+	{ "stats", cmd_stats },
+	{ "completion", cmd_completion },
 };
+
+char *cmd_verb_names(void)
+{
+	char *out = lc_xstrdup("help version");
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(verbs); i++) {
+		char *next = lc_xasprintf("%s %s", out, verbs[i].name);
+
+		free(out);
+		out = next;
+	}
+	return out;
+}
 
 int main(int argc, char **argv)
 {
@@ -165,8 +200,18 @@ int main(int argc, char **argv)
 			cmd_help_limits(stdout);
 			return EXIT_OK;
 		}
+		/* help VERB: the verb's own --help */
+		for (i = 0; optind + 1 < argc && i < LC_ARRAY_SIZE(verbs); i++) {
+			if (!strcmp(argv[optind + 1], verbs[i].name)) {
+				char *hargv[] = { argv[optind + 1], (char *)"--help", NULL };
+
+				optind = 0;
+				return verbs[i].fn(2, hargv, &g);
+			}
+		}
 		if (optind + 1 < argc)
-			return cmd_usage_error(NULL, "unknown help topic '%s' (topics: limits)",
+			return cmd_usage_error(NULL,
+					       "unknown help topic '%s' (a command, or limits)",
 					       argv[optind + 1]);
 		fputs(usage, stdout);
 		return EXIT_OK;

@@ -13,7 +13,8 @@ static const char ps_usage[] =
 	"\n"
 	"Options:\n"
 	"  -a, --all            show all containers (default shows just running)\n"
-	"      --format string  'table' (default) or 'json' (one JSON object per line)\n"
+	"      --format string  'table' (default), 'json' (one JSON object per line), or a Go\n"
+	"                       template: '{{.Names}}', 'table {{.ID}}\\t{{.Status}}'\n"
 	"      --no-trunc       don't truncate output\n"
 	"  -q, --quiet          only display container IDs\n"
 	"  -h, --help           print this help\n";
@@ -66,6 +67,10 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 },
 	};
 	bool all = false, notrunc = false, quiet = false, json = false;
+	struct cmd_format fmt = { .kind = CMD_FORMAT_TABLE };
+	json_t **rows = NULL;
+	size_t n_rows = 0;
+	int rc = EXIT_OK;
 	cleanup_strv char **ids = NULL;
 	struct cmd_table *t = NULL;
 	struct lc_err *err = NULL;
@@ -84,9 +89,9 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 			notrunc = true;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
-				return cmd_usage_error("ps", "unsupported --format '%s'", optarg);
-			json = !strcmp(optarg, "json");
+			if (cmd_format_parse(optarg, &fmt, "ps") != 0)
+				return EXIT_USAGE;
+			json = fmt.kind != CMD_FORMAT_TABLE;
 			break;
 		case 'h':
 			fputs(ps_usage, stdout);
@@ -147,14 +152,19 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 			} else if (json) {
 				json_t *j =
 					json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
-						  ids[i], "Image", image, "Command", cmdline,
+						  idbuf, "Image", image, "Command", cmdline,
 						  "CreatedAt", cc->created, "Status", status,
 						  "State", running ? "running" : st.status, "Ports",
 						  ports, "Names", cc->name ? cc->name : "");
-				cleanup_free char *line = json_dumps(j, JSON_COMPACT);
+				if (fmt.kind == CMD_FORMAT_TEMPLATE) {
+					rows = lc_xrealloc(rows, (n_rows + 1) * sizeof(*rows));
+					rows[n_rows++] = j;
+				} else {
+					cleanup_free char *line = json_dumps(j, JSON_COMPACT);
 
-				json_decref(j);
-				printf("%s\n", line);
+					json_decref(j);
+					printf("%s\n", line);
+				}
 			} else {
 				cmd_table_add(t, (const char *const[]){ idbuf, image, cmdline,
 									created, status, ports,
@@ -168,6 +178,12 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 		cmd_table_print(t, stdout);
 		cmd_table_free(t);
 	}
+	if (fmt.kind == CMD_FORMAT_TEMPLATE &&
+	    cmd_format_rows(&fmt, rows, n_rows, stdout, &err) < 0)
+		rc = cmd_report(err, EXIT_USAGE);
+	for (size_t i = 0; i < n_rows; i++)
+		json_decref(rows[i]);
+	free(rows);
 	lc_store_close(s);
-	return EXIT_OK;
+	return rc;
 }

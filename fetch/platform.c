@@ -88,6 +88,18 @@ void lc_platform_normalize(char **arch, char **variant)
 		set(variant, NULL);
 }
 
+static bool is_arch_word(const char *w)
+{
+	static const char *const archs[] = { "amd64", "x86_64",	 "x86-64",  "arm64",	"aarch64",
+					     "arm",   "armhf",	 "armel",   "386",	"i386",
+					     "s390x", "ppc64le", "riscv64", "mips64le", "loong64" };
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(archs); i++)
+		if (!strcmp(w, archs[i]))
+			return true;
+	return false;
+}
+
 static bool platform_word_valid(const char *s, size_t n)
 {
 	if (n == 0 || n > 64)
@@ -122,10 +134,17 @@ int lc_platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_
 			break;
 		p += len + 1;
 	}
+	/* docker's "--platform arm64": an architecture alone is linux's (containerd's rule) */
+	if (n == 1 && is_arch_word(parts[0])) {
+		parts[1] = parts[0];
+		parts[0] = lc_xstrdup("linux");
+		n = 2;
+	}
 	if (n < 2) {
 		free(parts[0]);
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "invalid platform '%.100s': want os/arch[/variant]", s);
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"invalid platform '%.100s': want os/arch[/variant] or an architecture", s);
 	}
 	if (!strcmp(parts[0], "macos"))
 		set(&parts[0], "darwin");
