@@ -156,7 +156,6 @@ void lc_trace_exec_(bool at, const char *path, char *const *argv)
 {
 	const char *base = strrchr(path, '/');
 	int dlen = base ? (int)(base - path) : 0;
-
 	char buf[3072];
 	size_t off = 0;
 
