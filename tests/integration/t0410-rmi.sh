@@ -46,7 +46,9 @@ lower=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0]["GraphDriv
 ok -m "inspect's LowerDir are the layer dirs" test -d "${lower%%:*}/bin" -o -d "${lower##*:}/bin"
 rc=0; "$LAYERCTL" inspect "$REG/nope" >/dev/null 2>"$TMPD/err" || rc=$?
 is "$rc" 1 "inspect of a missing image fails"
-like "$(cat "$TMPD/err")" "No such image" "with docker's message"
+like "$(cat "$TMPD/err")" "No such object: $REG/nope" "with docker's message (no container, no image of that name)"
+rc=0; "$LAYERCTL" image inspect "$REG/nope" >/dev/null 2>"$TMPD/err" || rc=$?
+like "$rc $(cat "$TMPD/err")" "^1 .*No such image" "image inspect: No such image"
 hist=$("$LAYERCTL" history "$REG/python")
 like "$hist" "^IMAGE +CREATED +CREATED BY +SIZE +COMMENT" "history: docker's columns"
 is "$(grep -c . <<<"$hist")" "$(($(python3 -c '
