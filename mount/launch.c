@@ -548,10 +548,12 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
 	}
-	lc_trace_ns(cfg->join_pid > 0 ? "setns" : "unshare", CLONE_NEWPID, pid);
+	lc_trace_ns(cfg->join_pid > 0 ? "setns" : "unshare", cfg->host_pid ? 0 : CLONE_NEWPID, pid);
 	lc_trace("fork() = %d: %s", (int)pid,
 		 cfg->join_pid > 0 ? "joins the container's pid namespace"
-				   : "PID 1 of the new pid namespace");
+		 : cfg->host_pid
+			 ? "the container's first process, in our pid namespace (--pid host)"
+			 : "PID 1 of the new pid namespace");
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	if (ttysock[1] >= 0)
