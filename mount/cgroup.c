@@ -1169,24 +1169,41 @@ int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err)
 	return r;
 }
 
-int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
+/* "cpu,cpuacct" lists "cpuacct" */
+static bool lists_ctrl(const char *list, const char *name)
 {
-	static const char *const names[LC_CG_N] = { "memory", "cpu",   "cpuset",
-						    "pids",   "blkio", "devices" };
-	struct lc_cgroup_layout lay = { 0 };
+	size_t n = strlen(name);
+
+	for (const char *t = list; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : NULL)
+		if (!strncmp(t, name, n) && (t[n] == ',' || !t[n]))
+			return true;
+	return false;
+}
+
+void lc_cgroup_dirs_clear(struct lc_cgroup_dirs *d)
+{
+	free(d->path);
+	free(d->v2);
+	for (size_t c = 0; c < LC_CG_N; c++)
+		free(d->v1[c]);
+	memset(d, 0, sizeof(*d));
+}
+
+int lc_cgroup_dirs_of(pid_t pid, const char *id, const struct lc_cgroup_layout *lay,
+		      const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
+		      struct lc_err **err)
+{
 	cleanup_free char *path = lc_xasprintf("/proc/%d/cgroup", (int)pid);
 	cleanup_free char *text = NULL;
-	int r = 0;
+	struct lc_cgroup_dirs d = { 0 };
+	size_t ilen = strlen(id);
 
 	if (lc_read_file_at(AT_FDCWD, path, 1u << 20, &text, NULL, err) < 0)
-		return lc_err_prefix(err, "cgroup: the container's");
-	if (layout_load(&lay, err) < 0)
 		return -1;
 	/* "hierarchy:controllers:path" per line; "0::path" is cgroup v2 */
-	for (char *line = text, *nl; r == 0 && line && *line; line = nl) {
+	for (char *line = text, *nl; line && *line; line = nl) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		const char *mnt = NULL;
-		size_t plen, ilen = strlen(id);
+		size_t plen;
 
 		nl = strchr(line, '\n');
 		if (nl)
@@ -1195,31 +1212,50 @@ int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
 			continue;
 		*c1 = *c2 = 0;
 		plen = strlen(c2 + 1);
+		/* only the container's own cgroup (".../<id>"), never the caller's */
 		if (plen <= ilen || strcmp(c2 + 1 + plen - ilen, id) || c2[plen - ilen] != '/' ||
-		    strstr(c2 + 1, "/../"))
-			continue; /* not the container's own: never touched */
+		    strstr(c2 + 1, "/.."))
+			continue;
+		if (!d.path)
+			d.path = lc_xstrdup(c2 + 1);
 		if (!strcmp(line, "0")) {
-			mnt = lay.v2;
-		} else {
-			for (size_t c = 0; c < LC_CG_N && !mnt; c++) {
-				char *ctrls = c1 + 1;
-
-				for (char *t = ctrls; t && *t && !mnt;) {
-					char *comma = strchr(t, ',');
-					size_t n = comma ? (size_t)(comma - t) : strlen(t);
-
-					if (n == strlen(names[c]) && !strncmp(t, names[c], n))
-						mnt = lay.v1[c];
-					t = comma ? comma + 1 : NULL;
-				}
-			}
+			if (lay->v2 && !d.v2)
+				d.v2 = lc_xasprintf("%s%s", lay->v2, c2 + 1);
+			continue;
 		}
-		if (mnt) {
-			cleanup_free char *dir = lc_xasprintf("%s%s", mnt, c2 + 1);
-
-			r = cg_write(false, dir, "cgroup.procs", "0", false, err);
+		for (size_t c = 0; c < LC_CG_N; c++) {
+			if (!lay->v1[c] || d.v1[c] || !names[c] || !lists_ctrl(c1 + 1, names[c]))
+				continue;
+			d.v1[c] = lc_xasprintf("%s%s", lay->v1[c], c2 + 1);
 		}
 	}
+	*ret = d;
+	return 0;
+}
+
+int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
+{
+	static const char *const names[LC_CG_N] = {
+		[LC_CG_MEMORY] = "memory", [LC_CG_CPU] = "cpu",	 [LC_CG_CPUSET] = "cpuset",
+		[LC_CG_PIDS] = "pids",	   [LC_CG_IO] = "blkio", [LC_CG_DEVICES] = "devices",
+	};
+	struct lc_cgroup_layout lay = { 0 };
+	struct lc_cgroup_dirs d = { 0 };
+	int r = 0;
+
+	if (layout_load(&lay, err) < 0)
+		return -1;
+	if (lc_cgroup_dirs_of(pid, id, &lay, names, &d, err) < 0) {
+		lc_cgroup_layout_clear(&lay);
+		return lc_err_prefix(err, "cgroup: the container's");
+	}
+	/* every hierarchy it is in (co-mounted controllers share a dir: joined twice, no harm) */
+	for (size_t c = 0; c < LC_CG_N && r == 0; c++)
+		if (d.v1[c])
+			r = cg_write(false, d.v1[c], "cgroup.procs", "0", false, err);
+	if (r == 0 && d.v2)
+		r = cg_write(false, d.v2, "cgroup.procs", "0", false, err);
+	lc_cgroup_dirs_clear(&d);
 	lc_cgroup_layout_clear(&lay);
 	return r;
 }

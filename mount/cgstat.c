@@ -80,17 +80,6 @@ static void io_bytes(const char *text, bool v2, int64_t *rd, int64_t *wr)
 	}
 }
 
-/* "cpu,cpuacct" has "cpuacct" */
-static bool has_ctrl(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *t = list; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : NULL)
-		if (!strncmp(t, name, n) && (t[n] == ',' || !t[n]))
-			return true;
-	return false;
-}
-
 void lc_cgroup_usage_clear(struct lc_cgroup_usage *u)
 {
 	free(u->path);
@@ -102,10 +91,9 @@ int lc_cgroup_usage_read(pid_t pid, const char *id, struct lc_cgroup_usage *ret,
 			 struct lc_err **err)
 {
 	struct lc_cgroup_layout lay = { 0 };
-	cleanup_free char *mi = NULL, *text = NULL;
-	cleanup_free char *path = lc_xasprintf("/proc/%d/cgroup", (int)pid);
-	char *dirs[LC_CG_N] = { 0 };
-	char *v2dir = NULL;
+	struct lc_cgroup_dirs d = { 0 };
+	cleanup_free char *mi = NULL;
+	char **dirs = d.v1;
 	struct lc_cgroup_usage u = { .mem_usage = -1,
 				     .mem_limit = -1,
 				     .cpu_ns = -1,
@@ -113,44 +101,22 @@ int lc_cgroup_usage_read(pid_t pid, const char *id, struct lc_cgroup_usage *ret,
 				     .pids_limit = -1,
 				     .blk_read = -1,
 				     .blk_write = -1 };
-	size_t ilen = strlen(id);
+	const char *v2dir;
 	int r = -1;
 
-	if (lc_read_file_at(AT_FDCWD, path, 1u << 20, &text, NULL, err) < 0 ||
-	    lc_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 4u << 20, &mi, NULL, err) < 0)
+	if (lc_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 4u << 20, &mi, NULL, err) < 0)
 		return lc_err_prefix(err, "cgroup usage");
 	if (lc_cgroup_layout_parse(mi, NULL, &lay, err) < 0)
 		return lc_err_prefix(err, "cgroup usage");
-	for (char *line = text, *nl; line && *line; line = nl) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		size_t plen;
-
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl++ = 0;
-		if (!c2)
-			continue;
-		*c1 = *c2 = 0;
-		plen = strlen(c2 + 1);
-		/* only the container's own cgroup (".../<id>"), never the caller's */
-		if (plen <= ilen || strcmp(c2 + 1 + plen - ilen, id) || c2[plen - ilen] != '/' ||
-		    strstr(c2 + 1, "/.."))
-			continue;
-		if (!u.path)
-			u.path = lc_xstrdup(c2 + 1);
-		if (!strcmp(line, "0")) {
-			if (lay.v2 && !v2dir)
-				v2dir = lc_xasprintf("%s%s", lay.v2, c2 + 1);
-			continue;
-		}
-		for (size_t c = 0; c < LC_CG_N; c++) {
-			/* layerctl makes a v1 cgroup in its own hierarchies only (cpuacct counts
-			 * only where it is co-mounted with cpu) */
-			if (!lay.v1[c] || dirs[c] || !v1_names[c] || !has_ctrl(c1 + 1, v1_names[c]))
-				continue;
-			dirs[c] = lc_xasprintf("%s%s", lay.v1[c], c2 + 1);
-		}
+	/* layerctl makes a v1 cgroup in its own hierarchies only (cpuacct counts only where it
+	 * is co-mounted with cpu) */
+	if (lc_cgroup_dirs_of(pid, id, &lay, v1_names, &d, err) < 0) {
+		lc_cgroup_layout_clear(&lay);
+		return lc_err_prefix(err, "cgroup usage");
 	}
+	v2dir = d.v2;
+	u.path = d.path;
+	d.path = NULL;
 	if (!u.path) {
 		r = 0; /* no cgroup of its own */
 		goto out;
@@ -215,9 +181,7 @@ int lc_cgroup_usage_read(pid_t pid, const char *id, struct lc_cgroup_usage *ret,
 	}
 	r = 0;
 out:
-	for (size_t c = 0; c < LC_CG_N; c++)
-		free(dirs[c]);
-	free(v2dir);
+	lc_cgroup_dirs_clear(&d);
 	lc_cgroup_layout_clear(&lay);
 	if (r == 0)
 		*ret = u;

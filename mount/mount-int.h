@@ -390,6 +390,20 @@ struct lc_cgroup_layout {
 int lc_cgroup_layout_parse(const char *mountinfo, const char *prefix, struct lc_cgroup_layout *ret,
 			   struct lc_err **err);
 void lc_cgroup_layout_clear(struct lc_cgroup_layout *lay);
+/*
+ * A container's own cgroup as /proc/<pid>/cgroup (read from the host) names it: only the lines
+ * whose path ends in "/<id>" (never the caller's cgroup, never a path with ".."), resolved
+ * against lay. v1[c]: the dir in controller c's hierarchy when that line lists names[c] (NULL
+ * names are skipped); v2: the unified dir; path: the path inside its hierarchy (the first).
+ * NULL where it has none: a container without a cgroup of its own has all three NULL.
+ */
+struct lc_cgroup_dirs {
+	char *path, *v2, *v1[LC_CG_N];
+};
+int lc_cgroup_dirs_of(pid_t pid, const char *id, const struct lc_cgroup_layout *lay,
+		      const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
+		      struct lc_err **err);
+void lc_cgroup_dirs_clear(struct lc_cgroup_dirs *d);
 /* cgroup v2 alone (no v1 controller of ours mounted): the container gets a cgroup namespace. */
 bool lc_cgroup_layout_unified(const struct lc_cgroup_layout *lay);
 /* lc_cgroup_create and lc_cgroup_remove on a given layout. */
