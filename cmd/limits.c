@@ -32,6 +32,8 @@ void cmd_help_limits(FILE *out)
 		"image config                       %u MiB         fixed\n"
 		"token answer                       %u MiB         fixed\n"
 		"~/.docker/config.json              1 MiB         fixed\n"
+		"a registry's hosts.toml            %u KiB       fixed\n"
+		"a CA, certificate or key it names  %u MiB         fixed\n"
 		"JSON nesting, every document       %d levels     fixed\n"
 		"image /etc/passwd, /etc/group      %u MiB        fixed; lines %u KiB\n"
 		"supplementary groups of the user   %-13d fixed\n"
@@ -41,6 +43,7 @@ void cmd_help_limits(FILE *out)
 		layer, image, LC_LAYER_MAX_RATIO, "", LC_LAYER_MAX_ENTRIES, LC_MAX_LAYERS,
 		PATH_MAX - 1, LC_MAX_XATTRS, LC_MAX_XATTR_SIZE >> 10,
 		(1u << LC_ZSTD_WINDOW_LOG_MAX) >> 20, LC_MAX_MANIFEST_SIZE >> 20,
-		LC_MAX_CONFIG_SIZE >> 20, LC_MAX_TOKEN_SIZE >> 20, LC_JSON_MAX_DEPTH,
-		LC_ENT_MAX_FILE >> 20, LC_ENT_MAX_LINE >> 10, LC_MAX_GROUPS, floor);
+		LC_MAX_CONFIG_SIZE >> 20, LC_MAX_TOKEN_SIZE >> 20, LC_MAX_HOSTS_FILE >> 10,
+		LC_MAX_CA_FILE >> 20, LC_JSON_MAX_DEPTH, LC_ENT_MAX_FILE >> 20,
+		LC_ENT_MAX_LINE >> 10, LC_MAX_GROUPS, floor);
 }

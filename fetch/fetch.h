@@ -11,8 +11,10 @@
 #include "../store/store.h"
 
 /* Bounds on what a registry may send (`layerctl help limits`; manifests: store.h). */
-#define LC_MAX_TOKEN_SIZE  (1u << 20) /* token responses */
-#define LC_MAX_CONFIG_SIZE (4u << 20) /* image config blobs */
+#define LC_MAX_TOKEN_SIZE  (1u << 20)	/* token responses */
+#define LC_MAX_HOSTS_FILE  (256u << 10) /* a registry's hosts.toml */
+#define LC_MAX_CA_FILE	   (1u << 20)	/* a CA, client certificate or key file it names */
+#define LC_MAX_CONFIG_SIZE (4u << 20)	/* image config blobs */
 
 /* ---------- references (distribution/reference normalization) ---------- */
 

@@ -24,9 +24,6 @@
 
 #include "fetch-int.h"
 
-#define MAX_HOSTS_FILE (256u << 10)
-#define MAX_CA_FILE    (1u << 20)
-
 /* ---------- a value of the TOML subset ---------- */
 
 enum tv_kind { TV_STR, TV_BOOL, TV_NUM, TV_ARR };
@@ -238,9 +235,9 @@ static int read_ca(struct lc_host *h, const char *path, struct lc_err **err)
 
 	if (!f)
 		return lc_err_set(err, LC_ERR_SYS, errno, "ca '%s'", path);
-	buf = lc_xmalloc(MAX_CA_FILE + 1);
-	len = fread(buf, 1, MAX_CA_FILE + 1, f);
-	if (ferror(f) || len > MAX_CA_FILE)
+	buf = lc_xmalloc(LC_MAX_CA_FILE + 1);
+	len = fread(buf, 1, LC_MAX_CA_FILE + 1, f);
+	if (ferror(f) || len > LC_MAX_CA_FILE)
 		return lc_err_set(err, LC_ERR_LIMIT, 0, "ca '%s': unreadable or over 1 MiB", path);
 	buf[len] = 0;
 	all = lc_xasprintf("%s%s\n", h->ca_pem ? h->ca_pem : "", buf);
@@ -507,9 +504,9 @@ int lc_hosts_load(const char *domain, const char *default_server, struct lc_host
 					continue;
 				return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", path);
 			}
-			buf = lc_xmalloc(MAX_HOSTS_FILE + 1);
-			len = fread(buf, 1, MAX_HOSTS_FILE + 1, f);
-			if (ferror(f) || len > MAX_HOSTS_FILE)
+			buf = lc_xmalloc(LC_MAX_HOSTS_FILE + 1);
+			len = fread(buf, 1, LC_MAX_HOSTS_FILE + 1, f);
+			if (ferror(f) || len > LC_MAX_HOSTS_FILE)
 				return lc_err_set(err, LC_ERR_LIMIT, 0,
 						  "'%s': unreadable or over 256 KiB", path);
 			buf[len] = 0;
