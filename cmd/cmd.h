@@ -10,11 +10,14 @@
 #include "../fetch/fetch.h"
 #include "../mount/mount.h"
 
-/* Exit codes (STYLE.md): run passes the container's status through and keeps 125-127. */
+/*
+ * Exit codes as docker 28's: 1 for an error (a wrong number of arguments included), 125 for
+ * a flag that cannot be parsed; run passes the container's status through and keeps 125-127.
+ */
 enum {
 	EXIT_OK = 0,
 	EXIT_ERR = 1,
-	EXIT_USAGE = 2,
+	EXIT_FLAG = 125, /* docker's status for a flag it cannot parse, on every verb */
 	EXIT_RUN_FAILED = 125,
 	EXIT_RUN_CANNOT_EXEC = 126,
 	EXIT_RUN_NOT_FOUND = 127,
@@ -66,12 +69,17 @@ int cmd_report(struct lc_err *err, int code);
 /* Open the store at g->root (or the default). */
 int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err);
 /*
- * docker's "unknown flag: '--x'" (or "flag needs an argument") for what getopt refused:
- * c is getopt's return (':' for a missing value, with ':' leading the option string). Returns 2.
+ * Usage errors, shaped as docker 28's: "layerctl: <msg>", then the first line of the verb's
+ * usage text, then where to read more. usage is the verb's whole --help text.
+ * cmd_bad_flag: what getopt refused (c is its return, ':' for a missing value with ':'
+ * leading the option string); cmd_flag_error: a flag's value that does not parse. Both
+ * return EXIT_FLAG. cmd_usage_error (wrong arguments) returns EXIT_ERR.
  */
-int cmd_bad_flag(const char *verb, char *const *argv, int c);
-/* Print a usage error ("layerctl VERB: msg" + "See 'layerctl VERB --help'.") and return 2. */
-int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cmd_bad_flag(const char *usage, char *const *argv, int c);
+int cmd_flag_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cmd_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "unknown command: layerctl GROUP NAME", docker's words; returns EXIT_ERR. */
+int cmd_unknown_command(const char *group, const char *name);
 
 /* `layerctl help limits` (limits.c). */
 void cmd_help_limits(FILE *out);
@@ -275,8 +283,11 @@ struct cmd_format {
 	const char *tmpl;      /* CMD_FORMAT_TEMPLATE: the template (after "table ") */
 	const char *id_header; /* the header of {{.ID}}: NULL "CONTAINER ID" */
 };
-/* --format's argument: "table", "json", "table TEMPLATE" or TEMPLATE; else a usage error (2). */
-int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb);
+/*
+ * --format's argument: "table", "json", "table TEMPLATE" or TEMPLATE; else a usage error
+ * printed with the verb's usage text (returns EXIT_ERR).
+ */
+int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *usage);
 /*
  * Render tmpl against obj: text, {{.Field}}, {{.A.B}}, {{.}}, {{json .X}}, {{upper .X}},
  * {{lower .X}}; "\t" and "\n" in the template are a tab and a newline. Other actions are

@@ -51,17 +51,20 @@ static const char bash_script[] =
 	"}\n"
 	"complete -F _layerctl layerctl\n";
 
+static const char completion_usage[] =
+	"Usage:  layerctl completion bash\n\n"
+	"Print a bash completion script: source <(layerctl completion bash), or\n"
+	"save it as /etc/bash_completion.d/layerctl.\n";
+
 int cmd_completion(int argc, char **argv, const struct lc_global *g)
 {
 	(void)g;
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage:  layerctl completion bash\n\n"
-		       "Print a bash completion script: source <(layerctl completion bash), or\n"
-		       "save it as /etc/bash_completion.d/layerctl.\n");
+		fputs(completion_usage, stdout);
 		return EXIT_OK;
 	}
 	if (argc != 2 || strcmp(argv[1], "bash") != 0)
-		return cmd_usage_error("completion", "want 'bash' (the only shell supported)");
+		return cmd_usage_error(completion_usage, "want 'bash' (the only shell supported)");
 	{
 		cleanup_free char *verbs = cmd_verb_names();
 

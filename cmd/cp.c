@@ -107,19 +107,19 @@ int cmd_cp(int argc, char **argv, const struct lc_global *g)
 			fputs(cp_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("cp", argv, c);
+			return cmd_bad_flag(cp_usage, argv, c);
 		}
 	}
 	if (argc - optind != 2)
-		return cmd_usage_error("cp", "\"cp\" requires exactly 2 arguments");
+		return cmd_usage_error(cp_usage, "'layerctl cp' requires exactly 2 arguments");
 	sctr = split_arg(argv[optind], &spath);
 	dctr = split_arg(argv[optind + 1], &dpath);
 	if (sctr && dctr)
-		return cmd_usage_error("cp", "copying between containers is not supported");
+		return cmd_usage_error(cp_usage, "copying between containers is not supported");
 	if (!sctr && !dctr)
-		return cmd_usage_error("cp", "must specify at least one container source");
+		return cmd_usage_error(cp_usage, "must specify at least one container source");
 	if ((sctr && !*sctr) || (dctr && !*dctr) || !*spath || !*dpath)
-		return cmd_usage_error("cp", "empty container name or path in '%s'",
+		return cmd_usage_error(cp_usage, "empty container name or path in '%s'",
 				       sctr ? argv[optind] : argv[optind + 1]);
 	src = (struct lc_cp_end){ .in_container = sctr != NULL,
 				  .path = !sctr && !strcmp(spath, "-") ? NULL : spath };
@@ -127,7 +127,7 @@ int cmd_cp(int argc, char **argv, const struct lc_global *g)
 				  .path = !dctr && !strcmp(dpath, "-") ? NULL : dpath };
 	name = sctr ? sctr : dctr;
 	if (!dst.path && isatty(STDOUT_FILENO))
-		return cmd_usage_error("cp", "refusing to write a tar stream to a terminal");
+		return cmd_usage_error(cp_usage, "refusing to write a tar stream to a terminal");
 
 	if (cmd_store_open(g, &s, &err) < 0 || ctr_find(s, name, &id, &err) < 0)
 		goto out;

@@ -38,11 +38,11 @@ int cmd_diff(int argc, char **argv, const struct lc_global *g)
 			fputs(diff_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("diff", argv, c);
+			return cmd_bad_flag(diff_usage, argv, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cmd_usage_error("diff", "\"diff\" requires exactly 1 argument");
+		return cmd_usage_error(diff_usage, "'layerctl diff' requires exactly 1 argument");
 	if (cmd_store_open(g, &s, &err) < 0 || ctr_find(s, argv[optind], &id, &err) < 0 ||
 	    lc_store_container_config_read(s, id, &cc, &err) < 0 ||
 	    lc_store_container_diff(s, id, cc->layers, &v, &n, &err) < 0) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* du (also `system df`): what the store holds on disk, docker's `system df` with exact bytes. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +20,9 @@ static const char du_usage[] =
 	"(the store's dedup setting).\n"
 	"\n"
 	"Options:\n"
-	"      --format string  'table' (default) or 'json'\n"
+	"      --format string  'table' (default), 'json', or a Go template for the summary\n"
+	"                       ('{{.Type}} {{.Size}}': Type, TotalCount, Active, Size,\n"
+	"                       Reclaimable)\n"
 	"  -v, --verbose        per image, container and layer\n"
 	"  -h, --help           print this help\n";
 
@@ -66,6 +69,67 @@ static int du_load(struct lc_store *s, struct du_images *d, struct lc_err **err)
 	return 0;
 }
 
+/*
+ * The named volumes: each one's bytes on disk (its tree walked, as docker does) and LINKS, the
+ * containers (running or not) whose spec mounts it; a volume nobody links is reclaimable.
+ */
+struct du_volumes {
+	char **names; /* NULL-terminated */
+	size_t *links;
+	int64_t *bytes;
+	size_t n, active;
+	int64_t total, unused;
+	size_t *per_ctr; /* volumes each container of the usage mounts, parallel to it */
+};
+
+static void du_volumes_clear(struct du_volumes *v)
+{
+	lc_strv_free(v->names);
+	free(v->links);
+	free(v->bytes);
+	free(v->per_ctr);
+}
+
+static int du_volumes_load(struct lc_store *s, const struct lc_usage *u, struct du_volumes *v,
+			   struct lc_err **err)
+{
+	if (lc_store_volume_list(s, &v->names, err) < 0)
+		return -1;
+	v->n = lc_strv_len(v->names);
+	v->links = lc_xcalloc(v->n + 1, sizeof(*v->links));
+	v->bytes = lc_xcalloc(v->n + 1, sizeof(*v->bytes));
+	v->per_ctr = lc_xcalloc(u->n_containers + 1, sizeof(*v->per_ctr));
+	for (size_t c = 0; c < u->n_containers; c++) {
+		struct ctr_spec sp = { 0 };
+		struct lc_err *e = NULL;
+
+		if (ctr_spec_read(s, u->containers[c].id, &sp, &e) == 0) {
+			for (size_t j = 0; sp.volumes && sp.volumes[j]; j++) {
+				v->per_ctr[c]++;
+				for (size_t i = 0; i < v->n; i++)
+					v->links[i] += !strcmp(sp.volumes[j], v->names[i]);
+			}
+		}
+		lc_err_free(e);
+		ctr_spec_clear(&sp);
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		cleanup_free char *path = NULL;
+		struct lc_err *e = NULL;
+
+		/* a volume removed meanwhile counts nothing */
+		if (lc_store_volume_path(s, v->names[i], false, &path, &e) == 0)
+			lc_store_tree_bytes_at(AT_FDCWD, path, &v->bytes[i], &e);
+		lc_err_free(e);
+		v->total += v->bytes[i];
+		if (v->links[i])
+			v->active++;
+		else
+			v->unused += v->bytes[i];
+	}
+	return 0;
+}
+
 static void human(int64_t bytes, char *out, size_t outsz)
 {
 	lc_human_size(bytes > 0 ? (uint64_t)bytes : 0, out, outsz);
@@ -88,8 +152,10 @@ static void short_id(const char *digest, char out[13])
 	snprintf(out, 13, "%s", digest && lc_digest_valid(digest) ? digest + 7 : "");
 }
 
-static void print_summary(const struct lc_usage *u, bool json)
+static int print_summary(const struct lc_usage *u, const struct du_volumes *v,
+			 const struct cmd_format *fmt, struct lc_err **err)
 {
+	bool json = fmt->kind == CMD_FORMAT_JSON;
 	char cnt[3][32], act[3][32], sz[3][32], rec[3][48];
 	const char *types[] = { "Images", "Containers", "Local Volumes" };
 	struct cmd_table *t;
@@ -103,9 +169,10 @@ static void print_summary(const struct lc_usage *u, bool json)
 		       "\"Reclaimable\":%lld}\n",
 		       u->n_containers, u->n_running, (long long)u->containers_bytes,
 		       (long long)u->containers_idle);
-		printf("{\"Type\":\"Local Volumes\",\"TotalCount\":0,\"Active\":0,\"Size\":0,"
-		       "\"Reclaimable\":0}\n");
-		return;
+		printf("{\"Type\":\"Local Volumes\",\"TotalCount\":%zu,\"Active\":%zu,"
+		       "\"Size\":%lld,\"Reclaimable\":%lld}\n",
+		       v->n, v->active, (long long)v->total, (long long)v->unused);
+		return 0;
 	}
 	snprintf(cnt[0], sizeof(cnt[0]), "%zu", u->n_distinct);
 	snprintf(act[0], sizeof(act[0]), "%zu", u->n_active);
@@ -115,16 +182,30 @@ static void print_summary(const struct lc_usage *u, bool json)
 	snprintf(act[1], sizeof(act[1]), "%zu", u->n_running);
 	human(u->containers_bytes, sz[1], sizeof(sz[1]));
 	reclaimable(u->containers_idle, u->containers_bytes, rec[1], sizeof(rec[1]));
-	snprintf(cnt[2], sizeof(cnt[2]), "0");
-	snprintf(act[2], sizeof(act[2]), "0");
-	snprintf(sz[2], sizeof(sz[2]), "0B");
-	snprintf(rec[2], sizeof(rec[2]), "0B");
+	snprintf(cnt[2], sizeof(cnt[2]), "%zu", v->n);
+	snprintf(act[2], sizeof(act[2]), "%zu", v->active);
+	human(v->total, sz[2], sizeof(sz[2]));
+	reclaimable(v->unused, v->total, rec[2], sizeof(rec[2]));
+	if (fmt->kind == CMD_FORMAT_TEMPLATE) { /* docker's fields, as the table shows them */
+		json_t *rows[3];
+		int r;
+
+		for (size_t i = 0; i < 3; i++)
+			rows[i] = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", types[i],
+					    "TotalCount", cnt[i], "Active", act[i], "Size", sz[i],
+					    "Reclaimable", rec[i]);
+		r = cmd_format_rows(fmt, rows, 3, stdout, err);
+		for (size_t i = 0; i < 3; i++)
+			json_decref(rows[i]);
+		return r;
+	}
 	t = cmd_table_new(5);
 	cmd_table_add(t, (const char *[]){ "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" });
 	for (size_t i = 0; i < 3; i++)
 		cmd_table_add(t, (const char *[]){ types[i], cnt[i], act[i], sz[i], rec[i] });
 	cmd_table_print(t, stdout);
 	cmd_table_free(t);
+	return 0;
 }
 
 /* The familiar names of the images (refs) using a layer, comma separated. */
@@ -155,7 +236,8 @@ static void container_status(const struct lc_usage_container *c, const char **st
 	*status = c->running ? "Running" : "Exited";
 }
 
-static void print_verbose_json(const struct du_images *d, const struct lc_usage *u)
+static void print_verbose_json(const struct du_images *d, const struct lc_usage *u,
+			       const struct du_volumes *v)
 {
 	json_auto_t *root = json_object();
 	json_t *imgs = json_array(), *ctrs = json_array(), *lys = json_array();
@@ -200,7 +282,16 @@ static void print_verbose_json(const struct du_images *d, const struct lc_usage 
 	}
 	json_object_set_new(root, "Images", imgs);
 	json_object_set_new(root, "Containers", ctrs);
-	json_object_set_new(root, "Volumes", json_array());
+	{
+		json_t *vols = json_array();
+
+		for (size_t i = 0; i < v->n; i++)
+			json_array_append_new(vols,
+					      json_pack("{s:s, s:I, s:I}", "Name", v->names[i],
+							"Links", (json_int_t)v->links[i], "Size",
+							(json_int_t)v->bytes[i]));
+		json_object_set_new(root, "Volumes", vols);
+	}
 	json_object_set_new(root, "Layers", lys);
 	json_object_set_new(root, "LayersSize", json_integer(u->layers_bytes));
 	json_object_set_new(root, "ApartSize", json_integer(u->apart_bytes));
@@ -227,7 +318,8 @@ static void share_bar(int64_t shared, int64_t unique, char *out, size_t outsz)
 		off += (size_t)snprintf(out + off, outsz - off, "%s", i < n ? "▓" : "░");
 }
 
-static void print_verbose(const struct du_images *d, const struct lc_usage *u)
+static void print_verbose(const struct du_images *d, const struct lc_usage *u,
+			  const struct du_volumes *v)
 {
 	bool tty = isatty(1);
 	struct cmd_table *t = cmd_table_new(tty ? 9 : 8);
@@ -264,7 +356,7 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 		const struct lc_usage_container *uc = &u->containers[c];
 		const struct lc_container_config *cc = uc->config;
 		cleanup_free char *image = NULL;
-		char id[13], size[32], since[48];
+		char id[13], size[32], since[48], vols[24];
 		const char *status;
 
 		snprintf(id, sizeof(id), "%.12s", uc->id);
@@ -277,7 +369,8 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 			cmd_split_name(cc->image, &repo, &tag);
 			image = lc_xasprintf("%s:%s", repo, tag);
 		}
-		cmd_table_add(t, (const char *[]){ id, image ? image : "<unknown>", "0", size,
+		snprintf(vols, sizeof(vols), "%zu", v->per_ctr[c]);
+		cmd_table_add(t, (const char *[]){ id, image ? image : "<unknown>", vols, size,
 						   since, status, cc ? cc->name : "" });
 	}
 	cmd_table_print(t, stdout);
@@ -298,7 +391,19 @@ static void print_verbose(const struct du_images *d, const struct lc_usage *u)
 	cmd_table_print(t, stdout);
 	cmd_table_free(t);
 
-	printf("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n\n");
+	printf("\nLocal Volumes space usage:\n\n");
+	t = cmd_table_new(3);
+	cmd_table_add(t, (const char *[]){ "VOLUME NAME", "LINKS", "SIZE" });
+	for (size_t i = 0; i < v->n; i++) {
+		char links[24], size[32];
+
+		snprintf(links, sizeof(links), "%zu", v->links[i]);
+		human(v->bytes[i], size, sizeof(size));
+		cmd_table_add(t, (const char *[]){ v->names[i], links, size });
+	}
+	cmd_table_print(t, stdout);
+	cmd_table_free(t);
+	printf("\n");
 	human(u->layers_bytes, a, sizeof(a));
 	human(u->apart_bytes, b, sizeof(b));
 	/* the lesson in one line: what sharing layers saves */
@@ -320,22 +425,20 @@ int cmd_du(int argc, char **argv, const struct lc_global *g)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, verbose = false;
+	struct cmd_format fmt = { .kind = CMD_FORMAT_TABLE };
+	bool verbose = false;
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
 	struct du_images d = { 0 };
+	struct du_volumes v = { 0 };
 	struct lc_usage *u = NULL;
-	int c;
+	int c, rc = EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "table") != 0)
-				return cmd_usage_error(
-					argv[0], "unsupported --format '%s' (want table or json)",
-					optarg);
+			if (cmd_format_parse(optarg, &fmt, du_usage) != 0)
+				return EXIT_ERR;
 			break;
 		case 'v':
 			verbose = true;
@@ -344,26 +447,33 @@ int cmd_du(int argc, char **argv, const struct lc_global *g)
 			fputs(du_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(argv[0], argv, c);
+			return cmd_bad_flag(du_usage, argv, c);
 		}
 	}
 	if (optind != argc)
-		return cmd_usage_error(argv[0], "\"%s\" accepts no arguments", argv[0]);
+		return cmd_usage_error(du_usage, "'layerctl %s' accepts no arguments", argv[0]);
+	if (verbose && fmt.kind == CMD_FORMAT_TEMPLATE)
+		return cmd_usage_error(du_usage, "a template formats the summary: with -v, use "
+						 "--format json");
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
-	if (du_load(s, &d, &err) < 0 || lc_store_usage(s, d.in, d.n, &u, &err) < 0) {
+	if (du_load(s, &d, &err) < 0 || lc_store_usage(s, d.in, d.n, &u, &err) < 0 ||
+	    du_volumes_load(s, u, &v, &err) < 0) {
+		lc_usage_free(u);
+		du_volumes_clear(&v);
 		du_images_clear(&d);
 		lc_store_close(s);
 		return cmd_report(err, EXIT_ERR);
 	}
 	if (!verbose)
-		print_summary(u, json);
-	else if (json)
-		print_verbose_json(&d, u);
+		rc = print_summary(u, &v, &fmt, &err) < 0 ? cmd_report(err, EXIT_ERR) : EXIT_OK;
+	else if (fmt.kind == CMD_FORMAT_JSON)
+		print_verbose_json(&d, u, &v);
 	else
-		print_verbose(&d, u);
+		print_verbose(&d, u, &v);
 	lc_usage_free(u);
+	du_volumes_clear(&v);
 	du_images_clear(&d);
 	lc_store_close(s);
-	return EXIT_OK;
+	return rc;
 }

@@ -63,14 +63,12 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 			fputs(exec_usage, stdout);
 			return EXIT_OK;
 		default:
-			cmd_bad_flag("exec", argv, c);
+			cmd_bad_flag(exec_usage, argv, c);
 			return EXIT_RUN_FAILED;
 		}
 	}
-	if (optind + 2 > argc) {
-		cmd_usage_error("exec", "\"exec\" requires at least 2 arguments");
-		return EXIT_RUN_FAILED;
-	}
+	if (optind + 2 > argc) /* docker's: 1, not 125 */
+		return cmd_usage_error(exec_usage, "'layerctl exec' requires at least 2 arguments");
 	if (cfg.tty && cfg.interactive && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "layerctl: exec: the input device is not a TTY\n");
 		return EXIT_RUN_FAILED;

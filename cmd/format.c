@@ -225,7 +225,7 @@ char *cmd_format_header(const char *tmpl, const char *id_header)
 	return out;
 }
 
-int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb)
+int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *usage)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (!strcmp(arg, "table") || !*arg) {
@@ -240,7 +240,7 @@ int cmd_format_parse(const char *arg, struct cmd_format *ret, const char *verb)
 		ret->kind = CMD_FORMAT_TEMPLATE;
 		ret->tmpl = arg;
 	} else {
-		return cmd_usage_error(verb,
+		return cmd_usage_error(usage,
 				       "unsupported --format '%s': 'table', 'json', 'table "
 				       "TEMPLATE' or a Go template such as '{{.ID}}'",
 				       arg);

@@ -8,7 +8,7 @@
 #include "cmd.h"
 
 static const char images_usage[] =
-	"Usage:  layerctl images [OPTIONS]\n"
+	"Usage:  layerctl images [OPTIONS] [REPOSITORY[:TAG]]\n"
 	"\n"
 	"List the images in the store.\n"
 	"\n"
@@ -129,14 +129,14 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 		switch (c) {
 		case 'f':
 			if (filter_add(&filter, optarg) < 0)
-				return cmd_usage_error("images", "invalid filter '%s'", optarg);
+				return cmd_usage_error(images_usage, "invalid filter '%s'", optarg);
 			break;
 		case 'd':
 			digests = true;
 			break;
 		case 'T':
-			if (cmd_format_parse(optarg, &fmt, "images") != 0)
-				return EXIT_USAGE;
+			if (cmd_format_parse(optarg, &fmt, images_usage) != 0)
+				return EXIT_ERR;
 			fmt.id_header = "IMAGE ID";
 			json = fmt.kind != CMD_FORMAT_TABLE;
 			break;
@@ -150,12 +150,13 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 			fputs(images_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("images", argv, c);
+			return cmd_bad_flag(images_usage, argv, c);
 		}
 	}
 	/* docker's "images REPOSITORY[:TAG]": a reference filter */
 	if (optind + 1 < argc)
-		return cmd_usage_error("images", "\"images\" accepts at most 1 argument");
+		return cmd_usage_error(images_usage,
+				       "'layerctl images' accepts at most 1 argument");
 	if (optind < argc) {
 		cleanup_free char *f = lc_xasprintf("reference=%s", argv[optind]);
 
@@ -239,7 +240,7 @@ int cmd_images(int argc, char **argv, const struct lc_global *g)
 	cmd_table_free(table);
 	if (fmt.kind == CMD_FORMAT_TEMPLATE &&
 	    cmd_format_rows(&fmt, rows, n_rows, stdout, &err) < 0)
-		rc = cmd_report(err, EXIT_USAGE);
+		rc = cmd_report(err, EXIT_ERR);
 	for (i = 0; i < n_rows; i++)
 		json_decref(rows[i]);
 	free(rows);

@@ -29,9 +29,11 @@ static const char history_usage[] = "Usage:  layerctl history [OPTIONS] IMAGE\n"
 				    "Show the history of an image: how each layer was made.\n"
 				    "\n"
 				    "Options:\n"
-				    "      --no-trunc   don't truncate output\n"
-				    "  -q, --quiet      only show image IDs\n"
-				    "  -h, --help       print this help\n";
+				    "      --format string   'table', 'json' or a Go template\n"
+				    "                        ('{{.ID}} {{.CreatedBy}} {{.Size}}')\n"
+				    "      --no-trunc        don't truncate output\n"
+				    "  -q, --quiet           only show image IDs\n"
+				    "  -h, --help            print this help\n";
 
 /* The image's raw config document (verified against its digest). */
 static json_t *raw_config(struct lc_store *s, const char *digest, struct lc_err **err)
@@ -130,7 +132,7 @@ static int inspect_main(int argc, char **argv, const struct lc_global *g, const 
 			break;
 		case 't':
 			if (strcmp(optarg, "container") && strcmp(optarg, "image"))
-				return cmd_usage_error(argv[0],
+				return cmd_usage_error(inspect_usage,
 						       "\"%s\" is not a valid value for --type "
 						       "(layerctl knows container and image)",
 						       optarg);
@@ -142,11 +144,12 @@ static int inspect_main(int argc, char **argv, const struct lc_global *g, const 
 			fputs(inspect_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(argv[0], argv, c);
+			return cmd_bad_flag(inspect_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error(argv[0], "\"inspect\" requires at least 1 argument");
+		return cmd_usage_error(inspect_usage, "'layerctl %s' requires at least 1 argument",
+				       argv[0]);
 	if (format && (!strcmp(format, "json") || !strcmp(format, "table")))
 		format = NULL; /* docker's "json": the default output */
 	if (cmd_store_open(g, &s, &err) < 0)
@@ -189,7 +192,7 @@ static int inspect_main(int argc, char **argv, const struct lc_global *g, const 
 			if (cmd_format(format, json_array_get(arr, i), &line, &err) < 0) {
 				json_decref(arr);
 				lc_store_close(s);
-				return cmd_report(err, EXIT_USAGE);
+				return cmd_report(err, EXIT_ERR);
 			}
 			printf("%s\n", line);
 		}
@@ -247,9 +250,13 @@ int cmd_history(int argc, char **argv, const struct lc_global *g)
 	static const struct option opts[] = {
 		{ "no-trunc", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cmd_format fmt = { .kind = CMD_FORMAT_TABLE, .id_header = "IMAGE" };
+	json_t **rows = NULL;
+	size_t n_rows = 0;
 	struct lc_store *s = NULL;
 	struct lc_err *err = NULL;
 	struct lc_store_ref *refs = NULL;
@@ -268,15 +275,21 @@ int cmd_history(int argc, char **argv, const struct lc_global *g)
 		case 'q':
 			quiet = true;
 			break;
+		case 'f':
+			if (cmd_format_parse(optarg, &fmt, history_usage) != 0)
+				return EXIT_ERR;
+			fmt.id_header = "IMAGE";
+			break;
 		case 'h':
 			fputs(history_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(argv[0], argv, c);
+			return cmd_bad_flag(history_usage, argv, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cmd_usage_error(argv[0], "\"%s\" requires exactly 1 argument", argv[0]);
+		return cmd_usage_error(history_usage, "'layerctl %s' requires exactly 1 argument",
+				       argv[0]);
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if (cmd_image_find(s, argv[optind], &refs, &n, &by_id, &err) < 0 ||
@@ -287,7 +300,7 @@ int cmd_history(int argc, char **argv, const struct lc_global *g)
 	}
 	hist = json_object_get(cfg, "history");
 	t = cmd_table_new(5);
-	if (!quiet)
+	if (!quiet && fmt.kind == CMD_FORMAT_TABLE)
 		cmd_table_add(
 			t, (const char *[]){ "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" });
 	/* newest first; entries that made no layer (empty_layer) are 0B */
@@ -319,16 +332,41 @@ int cmd_history(int argc, char **argv, const struct lc_global *g)
 			lc_layer_info_free(li);
 			lc_err_free(e);
 		}
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", id);
-		else
+		} else if (fmt.kind == CMD_FORMAT_TABLE) {
 			cmd_table_add(
 				t, (const char *[]){ id, since, by, size, comment ? comment : "" });
+		} else {
+			const char *at = json_string_value(json_object_get(h, "created"));
+			/* NULL when a string is not UTF-8: that entry is left out */
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
+					      "CreatedSince", since, "CreatedAt", at ? at : "",
+					      "CreatedBy", by, "Size", size, "Comment",
+					      comment ? comment : "");
+
+			if (o) {
+				rows = lc_xrealloc(rows, (n_rows + 1) * sizeof(*rows));
+				rows[n_rows++] = o;
+			}
+		}
 	}
-	if (!quiet)
-		cmd_table_print(t, stdout);
 	rc = EXIT_OK;
+	if (!quiet && fmt.kind == CMD_FORMAT_TABLE)
+		cmd_table_print(t, stdout);
+	for (size_t i = 0; i < n_rows; i++) {
+		cleanup_free char *line = NULL;
+
+		if (fmt.kind == CMD_FORMAT_JSON && (line = json_dumps(rows[i], JSON_COMPACT)))
+			printf("%s\n", line);
+	}
+	if (fmt.kind == CMD_FORMAT_TEMPLATE &&
+	    cmd_format_rows(&fmt, rows, n_rows, stdout, &err) < 0)
+		rc = cmd_report(err, EXIT_ERR);
 out:
+	for (size_t i = 0; i < n_rows; i++)
+		json_decref(rows[i]);
+	free(rows);
 	cmd_table_free(t);
 	json_decref(cfg);
 	cmd_image_clear(&im);

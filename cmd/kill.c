@@ -38,16 +38,16 @@ int cmd_kill(int argc, char **argv, const struct lc_global *g)
 		case 's':
 			sig = ctr_signal_number(optarg);
 			if (sig <= 0)
-				return cmd_usage_error("kill", "invalid signal: %s", optarg);
+				return cmd_usage_error(kill_usage, "invalid signal: %s", optarg);
 			break;
 		case 'h':
 			fputs(kill_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("kill", argv, c);
+			return cmd_bad_flag(kill_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error("kill", "\"kill\" requires at least 1 argument");
+		return cmd_usage_error(kill_usage, "'layerctl kill' requires at least 1 argument");
 	return ctr_each(g, argv + optind, argc - optind, kill_one, &sig, true);
 }

@@ -127,16 +127,17 @@ int cmd_login(int argc, char **argv, const struct lc_global *g)
 			fputs(login_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("login", argv, c);
+			return cmd_bad_flag(login_usage, argv, c);
 		}
 	}
 	if (argc - optind > 1)
-		return cmd_usage_error("login", "\"login\" requires at most 1 argument");
+		return cmd_usage_error(login_usage, "'layerctl login' requires at most 1 argument");
 	if (from_stdin && password)
-		return cmd_usage_error("login", "--password and --password-stdin are mutually "
-						"exclusive");
+		return cmd_usage_error(login_usage, "--password and --password-stdin are mutually "
+						    "exclusive");
 	if (from_stdin && !user)
-		return cmd_usage_error("login", "Must provide --username with --password-stdin");
+		return cmd_usage_error(login_usage,
+				       "Must provide --username with --password-stdin");
 	if (password && !from_stdin)
 		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use "
 				"--password-stdin.\n");
@@ -183,10 +184,11 @@ int cmd_logout(int argc, char **argv, const struct lc_global *g)
 			fputs(logout_usage, stdout);
 			return EXIT_OK;
 		}
-		return cmd_bad_flag("logout", argv, c);
+		return cmd_bad_flag(logout_usage, argv, c);
 	}
 	if (argc - optind > 1)
-		return cmd_usage_error("logout", "\"logout\" requires at most 1 argument");
+		return cmd_usage_error(logout_usage,
+				       "'layerctl logout' requires at most 1 argument");
 	domain = server_domain(argc - optind == 1 ? argv[optind] : NULL);
 	name = lc_fetch_server_name(domain);
 	if (lc_fetch_logout(domain, &found, &err) < 0) {

@@ -160,18 +160,18 @@ int cmd_logs(int argc, char **argv, const struct lc_global *g)
 				break;
 			o.tail = strtol(optarg, &end, 10);
 			if (*end || !*optarg || o.tail < 0)
-				return cmd_usage_error("logs", "invalid --tail '%s'", optarg);
+				return cmd_usage_error(logs_usage, "invalid --tail '%s'", optarg);
 			break;
 		}
 		case 'h':
 			fputs(logs_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("logs", argv, c);
+			return cmd_bad_flag(logs_usage, argv, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cmd_usage_error("logs", "\"logs\" requires exactly 1 argument");
+		return cmd_usage_error(logs_usage, "'layerctl logs' requires exactly 1 argument");
 	if (cmd_store_open(g, &s, &err) < 0 || ctr_find(s, argv[optind], &id, &err) < 0) {
 		lc_store_close(s);
 		return cmd_report(err, EXIT_ERR);

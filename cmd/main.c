@@ -6,7 +6,7 @@
 
 #define LAYERCTL_VERSION "0.1.0"
 
-static const char usage[] =
+static const char main_usage[] =
 	"Usage:  layerctl [OPTIONS] COMMAND\n"
 	"\n"
 	"Pull OCI images into a content-addressable store and run them with overlayfs and\n"
@@ -67,30 +67,89 @@ int cmd_report(struct lc_err *err, int code)
 	return code;
 }
 
-int cmd_usage_error(const char *verb, const char *fmt, ...)
+/* "Usage:  layerctl image prune [OPTIONS]\n..." -> "image prune" ("" for layerctl's own):
+ * the words in lower case after "layerctl"; OPTIONS, IMAGE or [ start the arguments */
+static char *usage_verb(const char *usage)
+{
+	const char *p = strstr(usage, "layerctl");
+	const char *end;
+
+	p = p ? p + strlen("layerctl") : usage;
+	end = p;
+	while (*end == ' ' && end[1] >= 'a' && end[1] <= 'z') {
+		end++;
+		while ((*end >= 'a' && *end <= 'z') || *end == '-')
+			end++;
+	}
+	while (*p == ' ')
+		p++;
+	return lc_xstrndup(p, end > p ? (size_t)(end - p) : 0);
+}
+
+/*
+ * docker 28's shape: the error, the verb's usage line, where to read more. "See" after an
+ * argument error, "Run" after a flag error, as docker words them.
+ */
+static void usage_print(const char *usage, const char *see, const char *fmt, va_list ap)
 {
 	cleanup_free char *raw = NULL;
 	cleanup_free char *msg = NULL;
+	cleanup_free char *verb = usage_verb(usage);
+	size_t line = strcspn(usage, "\n");
+
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
+	msg = lc_escape_ctl(raw);
+	fprintf(stderr, "layerctl: %s\n\n%.*s\n\n%s 'layerctl%s%s --help' for more information\n",
+		msg, (int)line, usage, see, *verb ? " " : "", verb);
+}
+
+int cmd_unknown_command(const char *group, const char *name)
+{
+	cleanup_free char *what = lc_escape_ctl(name);
+
+	fprintf(stderr,
+		"layerctl: unknown command: layerctl%s%s %s\n\nRun 'layerctl%s%s --help' for more "
+		"information\n",
+		*group ? " " : "", group, what, *group ? " " : "", group);
+	return EXIT_ERR;
+}
+
+int cmd_usage_error(const char *usage, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&raw, fmt, ap) < 0)
-		abort();
+	usage_print(usage, "See", fmt, ap);
 	va_end(ap);
-	msg = lc_escape_ctl(raw);
-	fprintf(stderr, "layerctl%s%s: %s", verb ? " " : "", verb ? verb : "", msg);
-	fprintf(stderr, "\nSee 'layerctl%s%s --help'.\n", verb ? " " : "", verb ? verb : "");
-	return EXIT_USAGE;
+	return EXIT_ERR;
 }
 
-int cmd_bad_flag(const char *verb, char *const *argv, int c)
+int cmd_flag_error(const char *usage, const char *fmt, ...)
 {
-	/* getopt stays quiet (a leading ':' in the option string): one line, like docker */
+	va_list ap;
+
+	va_start(ap, fmt);
+	usage_print(usage, "Run", fmt, ap);
+	va_end(ap);
+	return EXIT_FLAG;
+}
+
+int cmd_bad_flag(const char *usage, char *const *argv, int c)
+{
+	/* getopt stays quiet (a leading ':' in the option string); pflag's words */
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 
+	if (!strncmp(arg, "--", 2)) {
+		int n = (int)strcspn(arg, "=");
+
+		if (c == ':')
+			return cmd_flag_error(usage, "flag needs an argument: %.*s", n, arg);
+		return cmd_flag_error(usage, "unknown flag: %.*s", n, arg);
+	}
 	if (c == ':')
-		return cmd_usage_error(verb, "flag needs an argument: '%s'", arg);
-	return cmd_usage_error(verb, "unknown flag: '%s'", arg);
+		return cmd_flag_error(usage, "flag needs an argument: '%c' in -%c", optopt, optopt);
+	return cmd_flag_error(usage, "unknown shorthand flag: '%c' in %s", optopt, arg);
 }
 
 int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err)
@@ -180,20 +239,20 @@ int main(int argc, char **argv)
 			trace = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			fputs(main_usage, stdout);
 			return EXIT_OK;
 		case 'v':
 			printf("layerctl version %s\n", LAYERCTL_VERSION);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(NULL, argv, c);
+			return cmd_bad_flag(main_usage, argv, c);
 		}
 	}
 	if (trace)
 		lc_trace_open(2);
-	if (optind >= argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
+	if (optind >= argc) { /* docker's: the help, status 0 */
+		fputs(main_usage, stdout);
+		return EXIT_OK;
 	}
 	if (!strcmp(argv[optind], "help")) {
 		if (optind + 1 < argc && !strcmp(argv[optind + 1], "limits")) {
@@ -209,11 +268,14 @@ int main(int argc, char **argv)
 				return verbs[i].fn(2, hargv, &g);
 			}
 		}
-		if (optind + 1 < argc)
-			return cmd_usage_error(NULL,
-					       "unknown help topic '%s' (a command, or limits)",
-					       argv[optind + 1]);
-		fputs(usage, stdout);
+		if (optind + 1 < argc) {
+			cleanup_free char *topic = lc_escape_ctl(argv[optind + 1]);
+
+			fprintf(stderr, "layerctl: unknown help topic: %s (a command, or limits)\n",
+				topic);
+			return EXIT_ERR;
+		}
+		fputs(main_usage, stdout);
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[optind], "version")) {
@@ -230,12 +292,5 @@ int main(int argc, char **argv)
 			return verbs[i].fn(vargc, vargv, &g);
 		}
 	}
-	{
-		cleanup_free char *verb = lc_escape_ctl(argv[optind]);
-
-		fprintf(stderr,
-			"layerctl: '%s' is not a layerctl command.\nSee 'layerctl --help'.\n",
-			verb);
-	}
-	return EXIT_USAGE;
+	return cmd_unknown_command("", argv[optind]);
 }

@@ -36,7 +36,8 @@ int cmd_mount(int argc, char **argv, const struct lc_global *g)
 		return EXIT_OK;
 	}
 	if (argc != 3)
-		return cmd_usage_error("mount", "\"mount\" requires exactly 2 arguments");
+		return cmd_usage_error(mount_usage,
+				       "'layerctl mount' requires exactly 2 arguments");
 	if (!realpath(argv[2], dir)) {
 		fprintf(stderr, "layerctl: mount: '%s': %s\n", argv[2], strerror(errno));
 		return EXIT_ERR;
@@ -94,7 +95,8 @@ int cmd_unmount(int argc, char **argv, const struct lc_global *g)
 		return EXIT_OK;
 	}
 	if (argc != 2)
-		return cmd_usage_error("unmount", "\"unmount\" requires exactly 1 argument");
+		return cmd_usage_error(unmount_usage,
+				       "'layerctl unmount' requires exactly 1 argument");
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if (lc_store_mount_list(s, &mounts, &n, &err) < 0) {

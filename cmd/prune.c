@@ -129,11 +129,13 @@ static int prune(int argc, char **argv, const struct lc_global *g, bool system)
 			fputs(system ? system_prune_usage : image_prune_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(verb, argv, c);
+			return cmd_bad_flag(system ? system_prune_usage : image_prune_usage, argv,
+					    c);
 		}
 	}
 	if (optind != argc)
-		return cmd_usage_error(verb, "\"%s\" accepts no arguments", verb);
+		return cmd_usage_error(system ? system_prune_usage : image_prune_usage,
+				       "'layerctl %s' accepts no arguments", verb);
 	if (!force &&
 	    !confirm(system ? (all ? "WARNING! This will remove:\n  - all stopped containers\n  - "
 				     "all images without at least one container associated to them"

@@ -89,19 +89,19 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 			notrunc = true;
 			break;
 		case 'f':
-			if (cmd_format_parse(optarg, &fmt, "ps") != 0)
-				return EXIT_USAGE;
+			if (cmd_format_parse(optarg, &fmt, ps_usage) != 0)
+				return EXIT_ERR;
 			json = fmt.kind != CMD_FORMAT_TABLE;
 			break;
 		case 'h':
 			fputs(ps_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("ps", argv, c);
+			return cmd_bad_flag(ps_usage, argv, c);
 		}
 	}
 	if (optind < argc)
-		return cmd_usage_error("ps", "\"ps\" accepts no arguments");
+		return cmd_usage_error(ps_usage, "'layerctl ps' accepts no arguments");
 	if (cmd_store_open(g, &s, &err) < 0 || lc_store_container_list(s, &ids, &err) < 0) {
 		lc_store_close(s);
 		return cmd_report(err, EXIT_ERR);
@@ -180,7 +180,7 @@ int cmd_ps(int argc, char **argv, const struct lc_global *g)
 	}
 	if (fmt.kind == CMD_FORMAT_TEMPLATE &&
 	    cmd_format_rows(&fmt, rows, n_rows, stdout, &err) < 0)
-		rc = cmd_report(err, EXIT_USAGE);
+		rc = cmd_report(err, EXIT_ERR);
 	for (size_t i = 0; i < n_rows; i++)
 		json_decref(rows[i]);
 	free(rows);

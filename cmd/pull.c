@@ -263,10 +263,10 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || v < 1 || v > 16)
-				return cmd_usage_error("pull",
-						       "invalid --max-concurrent-downloads '%s' "
-						       "(want 1 to 16)",
-						       optarg);
+				return cmd_flag_error(pull_usage,
+						      "invalid --max-concurrent-downloads '%s' "
+						      "(want 1 to 16)",
+						      optarg);
 			o.max_concurrent = (int)v;
 			break;
 		}
@@ -275,8 +275,8 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || end == optarg || v < 0 || v > 3600)
-				return cmd_usage_error(
-					"pull",
+				return cmd_flag_error(
+					pull_usage,
 					"invalid --retry-max-time '%s' (want 0 to 3600 "
 					"seconds)",
 					optarg);
@@ -288,10 +288,10 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			int64_t v;
 
 			if (lc_parse_size(optarg, &v) < 0 || v <= 0)
-				return cmd_usage_error("pull",
-						       "invalid --max-%s-size '%s' (want bytes "
-						       "or 512m, 64g, 1t)",
-						       c == 'L' ? "layer" : "image", optarg);
+				return cmd_flag_error(pull_usage,
+						      "invalid --max-%s-size '%s' (want bytes "
+						      "or 512m, 64g, 1t)",
+						      c == 'L' ? "layer" : "image", optarg);
 			*(c == 'L' ? &o.max_layer_size : &o.max_image_size) = (uint64_t)v;
 			break;
 		}
@@ -304,8 +304,8 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || optarg[0] < '1' || optarg[0] > '9' ||
 			    (c == 'C' && v > UINT32_MAX))
-				return cmd_usage_error(
-					"pull", "invalid --max-%s '%s' (want N > 0)",
+				return cmd_flag_error(
+					pull_usage, "invalid --max-%s '%s' (want N > 0)",
 					c == 'E' ? "layer-entries" : "compression-ratio", optarg);
 			if (c == 'E')
 				o.max_layer_entries = v;
@@ -320,14 +320,14 @@ int cmd_pull(int argc, char **argv, const struct lc_global *g)
 			fputs(pull_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("pull", argv, c);
+			return cmd_bad_flag(pull_usage, argv, c);
 		}
 	}
 	if (argc - optind != 1)
-		return cmd_usage_error("pull", "\"pull\" requires exactly 1 argument");
+		return cmd_usage_error(pull_usage, "'layerctl pull' requires exactly 1 argument");
 	if (lc_ref_parse(argv[optind], &ref, &err) < 0) {
 		lc_err_prefix(&err, "pull '%s'", argv[optind]);
-		return cmd_report(err, err->code == LC_ERR_USAGE ? EXIT_USAGE : EXIT_ERR);
+		return cmd_report(err, EXIT_ERR);
 	}
 	if (cmd_store_open(g, &s, &err) < 0) {
 		lc_ref_free(ref);

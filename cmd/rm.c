@@ -75,10 +75,10 @@ int cmd_rm(int argc, char **argv, const struct lc_global *g)
 			fputs(rm_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("rm", argv, c);
+			return cmd_bad_flag(rm_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error("rm", "\"rm\" requires at least 1 argument");
+		return cmd_usage_error(rm_usage, "'layerctl rm' requires at least 1 argument");
 	return ctr_each(g, argv + optind, argc - optind, rm_one, &force, true);
 }

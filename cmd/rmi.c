@@ -196,11 +196,12 @@ int cmd_rmi(int argc, char **argv, const struct lc_global *g)
 			fputs(rmi_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag(argv[0], argv, c);
+			return cmd_bad_flag(rmi_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error(argv[0], "\"%s\" requires at least 1 argument", argv[0]);
+		return cmd_usage_error(rmi_usage, "'layerctl %s' requires at least 1 argument",
+				       argv[0]);
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	for (int i = optind; i < argc; i++) {
@@ -230,7 +231,7 @@ int cmd_tag(int argc, char **argv, const struct lc_global *g)
 		return EXIT_OK;
 	}
 	if (argc != 3)
-		return cmd_usage_error("tag", "\"tag\" requires exactly 2 arguments");
+		return cmd_usage_error(tag_usage, "'layerctl tag' requires exactly 2 arguments");
 	if (lc_ref_parse(argv[2], &dst, &err) < 0) {
 		lc_err_prefix(&err, "tag '%s'", argv[2]);
 		return cmd_report(err, EXIT_ERR);
@@ -286,7 +287,7 @@ int cmd_gc(int argc, char **argv, const struct lc_global *g)
 		return EXIT_OK;
 	}
 	if (argc != 1)
-		return cmd_usage_error("gc", "\"gc\" accepts no arguments");
+		return cmd_usage_error(gc_usage, "'layerctl gc' accepts no arguments");
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if (lc_store_gc(s, NULL, &res, &err) < 0) {

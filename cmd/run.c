@@ -105,6 +105,33 @@ static char **build_argv(const struct lc_image_config *c, const char *entrypoint
 	return argv;
 }
 
+/*
+ * docker's warning when an image made for another platform is run without --platform: its
+ * binaries run only under emulation, if at all.
+ */
+static void warn_platform(const struct cmd_image *im, const struct run_opts *o)
+{
+	const struct lc_image_config *c = im->config;
+	const char *os, *arch, *variant;
+
+	if (o->platform || !c || !c->os || !c->arch)
+		return;
+	lc_fetch_host_platform(&os, &arch, &variant);
+	if (!strcmp(c->os, os) && !strcmp(c->arch, arch))
+		return;
+	{
+		cleanup_free char *raw =
+			lc_xasprintf("%s/%s%s%s", c->os, c->arch, c->variant ? "/" : "",
+				     c->variant ? c->variant : "");
+		cleanup_free char *img = lc_escape_ctl(raw);
+
+		fprintf(stderr,
+			"WARNING: The requested image's platform (%s) does not match the detected "
+			"host platform (%s/%s%s%s) and no specific platform was requested\n",
+			img, os, arch, variant ? "/" : "", variant ? variant : "");
+	}
+}
+
 static int ensure_image(struct lc_store *s, const char *name, const struct run_opts *o,
 			struct cmd_image *im, struct lc_err **err)
 {
@@ -772,7 +799,7 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 
 	img = run_opts_parse(argc, argv, &o, &err);
 	if (img < 0 && err->code == LC_ERR_USAGE) {
-		cmd_usage_error("run", "%s", err->msg);
+		cmd_flag_error(run_usage, "%s", err->msg);
 		lc_err_free(err);
 		return EXIT_RUN_FAILED;
 	}
@@ -785,14 +812,14 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 		return EXIT_OK;
 	}
 	if (img >= argc) {
-		cmd_usage_error("run", "\"run\" requires at least 1 argument");
-		return EXIT_RUN_FAILED;
+		/* docker's: 1, not 125 */
+		return cmd_usage_error(run_usage, "'layerctl run' requires at least 1 argument");
 	}
 	if (o.name && !ctr_name_ok(o.name)) {
-		cmd_usage_error("run",
-				"Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
-				"allowed",
-				o.name);
+		cmd_flag_error(run_usage,
+			       "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+			       "allowed",
+			       o.name);
 		return EXIT_RUN_FAILED;
 	}
 	/* docker's check, before anything is pulled or started */
@@ -808,6 +835,8 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);
 	r = ensure_image(s, argv[img], &o, &im, &err);
+	if (r == 0)
+		warn_platform(&im, &o);
 	if (r == 0)
 		r = run_container(s, &im, &o, argv + img + 1, &status, &err);
 	cmd_image_clear(&im);

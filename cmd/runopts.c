@@ -622,12 +622,19 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 			o->help = true;
 			return optind;
 		default: {
-			/* getopt stays quiet (the leading ':'): one line, like docker */
+			/* getopt stays quiet (the leading ':'): pflag's words, as docker's */
 			const char *arg = optind > 0 ? argv[optind - 1] : "";
+			int n = (int)strcspn(arg, "=");
 
+			if (strncmp(arg, "--", 2) != 0 && c == ':')
+				return usage(err, "flag needs an argument: '%c' in -%c", optopt,
+					     optopt);
+			if (strncmp(arg, "--", 2) != 0)
+				return usage(err, "unknown shorthand flag: '%c' in %s", optopt,
+					     arg);
 			if (c == ':')
-				return usage(err, "flag needs an argument: '%s'", arg);
-			return usage(err, "unknown flag: '%s'", arg);
+				return usage(err, "flag needs an argument: %.*s", n, arg);
+			return usage(err, "unknown flag: %.*s", n, arg);
 		}
 		}
 	}

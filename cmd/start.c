@@ -89,13 +89,14 @@ int cmd_start(int argc, char **argv, const struct lc_global *g)
 			fputs(start_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("start", argv, c);
+			return cmd_bad_flag(start_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error("start", "\"start\" requires at least 1 argument");
+		return cmd_usage_error(start_usage,
+				       "'layerctl start' requires at least 1 argument");
 	if (attach && argc - optind > 1)
-		return cmd_usage_error("start",
+		return cmd_usage_error(start_usage,
 				       "you cannot start and attach multiple containers at once");
 	if (attach)
 		return start_attached(g, argv[optind]);
@@ -128,17 +129,18 @@ int cmd_restart(int argc, char **argv, const struct lc_global *g)
 
 			secs = strtol(optarg, &end, 10);
 			if (*end || !*optarg)
-				return cmd_usage_error("restart", "invalid --time '%s'", optarg);
+				return cmd_flag_error(restart_usage, "invalid --time '%s'", optarg);
 			break;
 		}
 		case 'h':
 			fputs(restart_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("restart", argv, c);
+			return cmd_bad_flag(restart_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error("restart", "\"restart\" requires at least 1 argument");
+		return cmd_usage_error(restart_usage,
+				       "'layerctl restart' requires at least 1 argument");
 	return ctr_each(g, argv + optind, argc - optind, restart_each, &secs, true);
 }

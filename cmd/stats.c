@@ -193,8 +193,8 @@ int cmd_stats(int argc, char **argv, const struct lc_global *g)
 			all = true;
 			break;
 		case 'f':
-			if (cmd_format_parse(optarg, &fmt, "stats") != 0)
-				return EXIT_USAGE;
+			if (cmd_format_parse(optarg, &fmt, stats_usage) != 0)
+				return EXIT_ERR;
 			break;
 		case 'n':
 			no_stream = true;
@@ -206,7 +206,7 @@ int cmd_stats(int argc, char **argv, const struct lc_global *g)
 			fputs(stats_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("stats", argv, c);
+			return cmd_bad_flag(stats_usage, argv, c);
 		}
 	}
 	if (cmd_store_open(g, &s, &err) < 0)
@@ -299,7 +299,7 @@ int cmd_stats(int argc, char **argv, const struct lc_global *g)
 					 "{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
 			}
 			if (cmd_format_rows(&f, rows, n, stdout, &err) < 0) {
-				rc = cmd_report(err, EXIT_USAGE);
+				rc = cmd_report(err, EXIT_ERR);
 				stop = 1;
 			}
 		}

@@ -79,25 +79,25 @@ int cmd_stop(int argc, char **argv, const struct lc_global *g)
 		case 's':
 			sig = ctr_signal_number(optarg);
 			if (sig <= 0)
-				return cmd_usage_error("stop", "invalid signal: %s", optarg);
+				return cmd_usage_error(stop_usage, "invalid signal: %s", optarg);
 			break;
 		case 't': {
 			char *end;
 
 			secs = strtol(optarg, &end, 10);
 			if (*end || !*optarg)
-				return cmd_usage_error("stop", "invalid --time '%s'", optarg);
+				return cmd_flag_error(stop_usage, "invalid --time '%s'", optarg);
 			break;
 		}
 		case 'h':
 			fputs(stop_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("stop", argv, c);
+			return cmd_bad_flag(stop_usage, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return cmd_usage_error("stop", "\"stop\" requires at least 1 argument");
+		return cmd_usage_error(stop_usage, "'layerctl stop' requires at least 1 argument");
 	return ctr_each(g, argv + optind, argc - optind, stop_each,
 			&(struct stop_args){ sig, secs }, true);
 }

@@ -33,11 +33,8 @@ static const char image_usage[] =
 static int group(const char *verb, const char *usage, const struct sub *subs, size_t n, int argc,
 		 char **argv, const struct lc_global *g)
 {
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
@@ -45,7 +42,7 @@ static int group(const char *verb, const char *usage, const struct sub *subs, si
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].fn(argc - 1, argv + 1, g);
-	return cmd_usage_error(verb, "unknown command '%s'", argv[1]);
+	return cmd_unknown_command(verb, argv[1]);
 }
 
 int cmd_system(int argc, char **argv, const struct lc_global *g)

@@ -45,11 +45,11 @@ int cmd_verify(int argc, char **argv, const struct lc_global *g)
 			fputs(verify_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("verify", argv, c);
+			return cmd_bad_flag(verify_usage, argv, c);
 		}
 	}
 	if (optind != argc)
-		return cmd_usage_error("verify", "\"verify\" accepts no arguments");
+		return cmd_usage_error(verify_usage, "'layerctl verify' accepts no arguments");
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_ERR);
 	if (lc_store_verify(s, repair, print_problem, NULL, &res, &err) < 0) {

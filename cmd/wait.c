@@ -35,9 +35,9 @@ int cmd_wait(int argc, char **argv, const struct lc_global *g)
 			fputs(wait_usage, stdout);
 			return EXIT_OK;
 		}
-		return cmd_bad_flag("wait", argv, c);
+		return cmd_bad_flag(wait_usage, argv, c);
 	}
 	if (optind >= argc)
-		return cmd_usage_error("wait", "\"wait\" requires at least 1 argument");
+		return cmd_usage_error(wait_usage, "'layerctl wait' requires at least 1 argument");
 	return ctr_each(g, argv + optind, argc - optind, wait_one, NULL, false);
 }

@@ -9,7 +9,7 @@
 require_root
 require_layerctl
 
-plan 25
+plan 28
 
 start_registry
 push_images busybox
@@ -43,6 +43,15 @@ L run --rm -v vol1:/v "$B" sh -c 'echo kept >/v/f' >/dev/null
 is "$(L run --rm -v vol1:/v "$B" cat /v/f)" "kept" "a named volume keeps data between containers"
 id=$(L run -d -v vol2:/w "$B" sh -c 'echo hi >/w/g; sleep 30')
 like "$(L volume ls)" $'DRIVER +VOLUME NAME\nlocal +vol1\nlocal +vol2' "volume ls: the one made by run -v too"
+# du counts the volumes: LINKS the containers mounting one, the unused ones reclaimable
+dd if=/dev/zero of="$ROOT/volumes/vol1/_data/big" bs=1M count=2 status=none
+like "$(L du | grep '^Local Volumes')" '^Local Volumes +2 +1 +[0-9.]+[kM]B +2\.[0-9]+MB \([0-9]+%\)$' \
+	"du: 2 volumes, 1 used by a container, vol1's bytes reclaimable"
+like "$(L du -v | grep -E '^vol[12] ' | tr -s ' ' | tr '\n' ';')" \
+	'^vol1 0 2\.[0-9]+MB;vol2 1 [0-9.]+kB;$' "du -v: each volume's LINKS and SIZE"
+is "$(L du --format json | sed -n 3p | sed 's/"Size":[0-9]*,"Reclaimable":[0-9]*//')" \
+	'{"Type":"Local Volumes","TotalCount":2,"Active":1,}' "du --format json counts them too"
+rm -f "$ROOT/volumes/vol1/_data/big"
 rc=0; out=$(L volume rm vol2 2>&1) || rc=$?
 like "$rc/$out" "^1/.*volume is in use" "volume rm of a volume a container uses is refused"
 ok -m "rm -f the container" L rm -f "$id"

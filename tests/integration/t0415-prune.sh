@@ -34,6 +34,6 @@ is "$(grep -c " $ROOT/" /proc/self/mountinfo)" 0 "nothing is left mounted"
 is "$(ls "$ROOT/containers" | wc -l) $(ls "$ROOT/layers/sha256" | wc -l) $(ls "$ROOT/blobs/sha256" | wc -l)" \
 	"0 0 0" "no container, layer or blob is left"
 rc=0; "$LAYERCTL" image prune --bogus 2>/dev/null || rc=$?
-is "$rc" 2 "an unknown flag is a usage error"
+is "$rc" 125 "an unknown flag is docker's 125"
 
 done_testing

@@ -37,7 +37,7 @@ is "$(blob_get_count "$(oci_config_digest python)")" 1 "the config was fetched o
 
 # an impossible port is a usage error, said before any connection
 rc=0; out=$("$LAYERCTL" --root "$ROOT" pull 127.0.0.1:99999/busybox 2>&1) || rc=$?
-is "$rc" 2 "port 99999 is a usage error"
+is "$rc" 1 "port 99999 is an invalid reference (1, as docker's)"
 like "$out" "port '99999' is out of range" "saying why"
 unlike "$out" "cannot reach" "not a network error"
 

@@ -75,7 +75,7 @@ edge --max-image-size "$tar_len" "image unpacks to more than $((tar_len - 1)) by
 edge --max-layer-entries "$entries" "layer has more than $((entries - 1)) entries, the limit \(raise it with --max-layer-entries\)"
 
 rc=0; "$LAYERCTL" --root "$ROOT" pull --max-layer-size 12q "$REG/busybox" 2>/dev/null || rc=$?
-is "$rc" 2 "a malformed size is a usage error"
+is "$rc" 125 "a malformed size is a flag error (docker's 125)"
 
 # a store another user could swap: below a dir everyone can write, without the sticky bit
 mkdir -m 0777 "$TMPD/pub" && chmod 0777 "$TMPD/pub"

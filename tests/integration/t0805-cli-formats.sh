@@ -1,13 +1,13 @@
 #!/bin/bash
-# The CLI a docker user's fingers expect: --format with docker's Go-template subset on ps,
-# images and stats (a table prefix prints docker's headers), images REPOSITORY[:TAG],
+# The CLI a docker user's fingers expect: --format with docker's Go-template subset on every
+# listing: ps, images, stats, history, volume ls, du (a table prefix prints docker's headers), images REPOSITORY[:TAG],
 # help VERB, --platform with an architecture alone, bash completion, man pages from the help.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_layerctl
 
-plan 21
+plan 27
 
 start_registry
 push_images busybox nginx
@@ -22,6 +22,17 @@ is "$(L ps --format 'table {{.ID}}\t{{.Names}}' | sed 's/  */ /g')" "CONTAINER I
 ${id:0:12} fmt1" "ps --format 'table ...': docker's headers, aligned"
 like "$(L ps --format '{{json .}}')" '^\{"ID":"'"${id:0:12}"'",.*"Names":"fmt1"\}$' "{{json .}}"
 is "$(L ps --format '{{upper .Names}}')" "FMT1" "{{upper .Names}}"
+hist=$(L history --format '{{.ID}}|{{.Size}}|{{.CreatedBy}}' "$REG/busybox")
+is "$(head -1 <<<"$hist" | cut -d'|' -f1)" "$(L images -q "$REG/busybox")" "history --format: the newest entry is the image"
+is "$(wc -l <<<"$hist")" "$(L history -q "$REG/busybox" | wc -l)" "one line per history entry"
+like "$(L history --format json "$REG/busybox" | head -1)" '^\{"ID":"[0-9a-f]{12}",.*"CreatedBy":.*"Size":"[0-9.]+[kMG]?B"' "history --format json"
+L volume create fmtvol >/dev/null
+is "$(L volume ls --format '{{.Name}} {{.Driver}} {{.Mountpoint}}')" "fmtvol local $ROOT/volumes/fmtvol/_data" \
+	"volume ls --format with a template"
+like "$(L volume ls --format json)" '^\{"Driver":"local",.*"Name":"fmtvol","Scope":"local"\}$' "volume ls --format json"
+L volume rm fmtvol >/dev/null
+is "$(L du --format '{{.Type}}:{{.TotalCount}}' | tr '\n' ' ')" "Images:2 Containers:1 Local Volumes:0 " \
+	"du --format with a template: the summary's rows"
 is "$(L images --format '{{.Repository}}:{{.Tag}}' | sort)" "$REG/busybox:latest
 $REG/nginx:latest" "images --format with a template"
 is "$(L images --format 'table {{.Repository}}\t{{.ID}}' | head -1 | sed 's/  */ /g')" "REPOSITORY IMAGE ID" \
@@ -30,14 +41,14 @@ is "$(L images --format '{{.Repository}}' "$REG/nginx")" "$REG/nginx" "images RE
 is "$(L images --format '{{.Repository}}' "$REG/nginx:latest")" "$REG/nginx" "images REPOSITORY:TAG too"
 is "$(L images -q "$REG/nosuch")" "" "and an unknown one lists nothing"
 rc=0; out=$(L ps --format '{{range .}}x{{end}}' 2>&1) || rc=$?
-is "$rc" 2 "an action layerctl does not know is a usage error"
+is "$rc" 1 "an action layerctl does not know is an error (1, as docker's)"
 like "$out" "unsupported action '\{\{range \.\}\}'" "naming it"
 rc=0; out=$(L images --format '{{.Bogus}}' 2>&1) || rc=$?
 is "$rc:$(head -1 <<<"$out")" "0:<no value>" "a missing field is Go's <no value>"
 
 is "$(L help top)" "$(L top --help)" "help VERB prints the verb's help"
 rc=0; L help nosuchverb >/dev/null 2>&1 || rc=$?
-is "$rc" 2 "help of an unknown topic is a usage error"
+is "$rc" 1 "help of an unknown topic is an error (1, as docker's)"
 
 rc=0; out=$(L pull --platform arm64 "$REG/busybox" 2>&1) || rc=$?
 like "$rc $out" "^1 .*wanted linux/arm64, actual: linux/" "--platform arm64 is linux/arm64 (a platform mismatch, not a bad flag)"

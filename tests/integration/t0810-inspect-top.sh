@@ -11,7 +11,7 @@ require_layerctl
 CG=/sys/fs/cgroup
 [[ -d $CG/memory || -f $CG/cgroup.controllers ]] || skip_all "no memory cgroup"
 
-plan 32
+plan 35
 
 start_registry
 push_images busybox
@@ -69,6 +69,13 @@ is "$(tail -n +2 <<<"$top" | awk -v p="$init" '$2 == p {print $3}')" 1 "PID 1 in
 inside=$(L exec box ps -o pid,args | awk '$2 ~ /^sleep/ || $2 == "sh" {print $1}' | sort -n | tr '\n' ' ')
 is "$(tail -n +2 <<<"$top" | awk '{print $3}' | sort -n | tr '\n' ' ')" "$inside" \
 	"its CONTAINER PIDs are those ps shows inside"
+# top with ps options, as docker: the host's ps, only the container's lines
+top=$(L top box -o pid,comm)
+is "$(head -1 <<<"$top" | tr -s ' ')" " PID COMMAND" "ps options: ps's own header"
+is "$(tail -n +2 <<<"$top" | awk '{print $1}' | sort -n | tr '\n' ' ')" "$(printf '%s ' "${cg_pids[@]}")" \
+	"and the lines of the container's processes only (none of the host's)"
+rc=0; out=$(L top box -o comm 2>&1) || rc=$?
+like "$rc $out" "^1 layerctl: couldn't find PID field in ps output" "ps output without a PID column is refused"
 
 # stats from the cgroup
 st=$(L stats --no-stream)

@@ -92,8 +92,10 @@ static const struct {
 	{ "--pid container:x img", "--pid container:x is not supported", LC_ERR_USAGE },
 	{ "--cap-add NOPE img", "invalid capability: NOPE", LC_ERR_USAGE },
 	{ "-e =x img", "invalid environment variable: '=x'", LC_ERR_USAGE },
-	{ "--bogus img", "unknown flag: '--bogus'", LC_ERR_USAGE },
-	{ "--memory", "flag needs an argument: '--memory'", LC_ERR_USAGE },
+	{ "--bogus img", "unknown flag: --bogus", LC_ERR_USAGE },
+	{ "--bogus=1 img", "unknown flag: --bogus", LC_ERR_USAGE },
+	{ "-Z img", "unknown shorthand flag: 'Z' in -Z", LC_ERR_USAGE },
+	{ "--memory", "flag needs an argument: --memory", LC_ERR_USAGE },
 };
 
 START_TEST(test_bad)
