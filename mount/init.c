@@ -132,6 +132,9 @@ int lc_init_fork(bool tty, struct lc_err **err)
 	}
 	/* the command: a process group of its own, the terminal's foreground one */
 	close(ready[0]);
+	lc_trace("fork() = %d: --init's reaper stays PID 1 (it forwards signals and reaps "
+		 "orphans), the command runs as this child",
+		 (int)getpid());
 	setpgid(0, 0);
 	if (tty)
 		tcsetpgrp(0, getpid()); /* SIGTTOU is blocked still */

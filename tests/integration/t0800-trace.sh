@@ -9,7 +9,7 @@
 require_root
 require_layerctl
 
-plan 33
+plan 34
 
 start_registry
 push_images busybox python
@@ -65,6 +65,9 @@ like "$t" 'trace: execveat\(fd of "/bin", "echo", \["echo", "hi"\], envp, 0\)' "
 # order: namespaces, then mounts, pivot_root, execve
 order=$(grep -nE '^trace: (unshare\(CLONE_NEWNS\)|pivot_root|execve)' <<<"$t" | cut -d: -f3 | cut -c2-8 | tr '\n' ' ')
 is "$order" "unshare pivot_r execvea " "in the order they happen"
+t=$(L --trace run --rm --init "$P" true 2>&1)
+like "$t" "trace: fork\(\) = 2: --init's reaper stays PID 1 .*"$'\n'"trace: execveat\(fd of \"/bin\", \"true\"" \
+	"--init: the reaper's fork, then the command's execve"
 
 # exec joins with setns; rm unmounts
 id=$(L run -d "$P" sleep 30)
