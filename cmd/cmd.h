@@ -137,7 +137,7 @@ void cmd_human_since(const char *rfc3339, char *out, size_t outsz);
 
 /* containers/<id>/state.json: what a container is doing. */
 struct ctr_state {
-	char status[16];	      /* "created", "running", "exited" */
+	char status[16];	      /* "created", "running", "exited"; "removed" (--rm, gone) */
 	pid_t pid;		      /* running: its init, on the host */
 	unsigned long long pid_start; /* that process's start time: a reused pid is not it */
 	int exit_code;
@@ -206,6 +206,12 @@ int ctr_stop(struct lc_store *s, const char *id, int sig, long secs, struct lc_e
  * returns once the command runs. A running container is left alone (0).
  */
 int ctr_start(struct lc_store *s, const char *id, struct lc_err **err);
+/*
+ * restart of a --rm container: the mark (a document in its dir) that tells its monitor to
+ * keep it when it exits; ctr_start removes it.
+ */
+#define CTR_RESTARTING "restarting"
+bool ctr_restarting(struct lc_store *s, const char *id);
 /* Copy what the container's log gets from fd's offset on (logs.c) until it exited. */
 int ctr_log_follow(struct lc_store *s, const char *id, int fd, struct lc_err **err);
 /* "TERM", "SIGTERM", "15" -> 15; -1 when unknown */

@@ -321,12 +321,31 @@ int ctr_signal(const struct ctr_state *st, int sig, struct lc_err **err)
 	return 0;
 }
 
+bool ctr_restarting(struct lc_store *s, const char *id)
+{
+	cleanup_free char *text = NULL;
+	struct lc_err *e = NULL;
+
+	if (lc_store_container_doc_read(s, id, CTR_RESTARTING, 16, &text, &e) < 0) {
+		lc_err_free(e);
+		return false;
+	}
+	return true;
+}
+
 int ctr_wait_exit(struct lc_store *s, const char *id, int timeout_ms, struct ctr_state *ret,
 		  struct lc_err **err)
 {
 	for (int waited = 0;; waited += 20) {
-		if (ctr_state_read(s, id, ret, err) < 0)
-			return -1;
+		if (ctr_state_read(s, id, ret, err) < 0) {
+			/* gone: an --rm container that its monitor removed once it exited */
+			if ((*err)->code != LC_ERR_NOTFOUND && (*err)->sys_errno != ENOENT)
+				return -1;
+			lc_err_free(*err);
+			*err = NULL;
+			*ret = (struct ctr_state){ .status = "removed", .exit_code = -1 };
+			return 1;
+		}
 		/* its monitor (or run) holds it until it has recorded the end and unmounted */
 		if (!ctr_running(ret) && !lc_store_container_in_use(s, id))
 			return 1;

@@ -42,6 +42,8 @@ static int rm_one(struct lc_store *s, const char *id, const char *arg, void *for
 	/* its monitor (or run) unmounts it and drops its cgroup, then lets go of it */
 	if (ctr_wait_exit(s, id, force ? -1 : 0, &st, err) < 0)
 		return -1;
+	if (!strcmp(st.status, "removed"))
+		return 0; /* an --rm container: its monitor removed it once it died */
 	if (lc_store_container_in_use(s, id))
 		return lc_err_set(err, LC_ERR_EXISTS, 0,
 				  "cannot remove container \"%s\": it is being started or run",

@@ -396,7 +396,8 @@ static int supervise(struct lc_store *s, const char *id, const char *cdir,
 	lc_rfc3339_now(st.finished_at, sizeof(st.finished_at));
 	st.pid = 0;
 	st.pid_start = 0;
-	if (finish_container(s, id, cdir, cg, o->rm, &st, &e) < 0 && r == 0) {
+	if (finish_container(s, id, cdir, cg, o->rm && !ctr_restarting(s, id), &st, &e) < 0 &&
+	    r == 0) {
 		lc_err_move(err, &e);
 		r = -1;
 	}
@@ -747,6 +748,9 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 		*err = NULL;
 		return 0;
 	}
+	/* a restart's stop is over (its monitor is gone): --rm holds again from this start on */
+	if (lc_store_container_doc_remove(s, id, CTR_RESTARTING, err) < 0)
+		goto out;
 	if (ctr_state_read(s, id, &st, err) < 0 || ctr_spec_read(s, id, &sp, err) < 0 ||
 	    lc_store_container_config_read(s, id, &cc, err) < 0)
 		goto out;

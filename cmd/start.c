@@ -106,9 +106,27 @@ int cmd_start(int argc, char **argv, const struct lc_global *g)
 static int restart_each(struct lc_store *s, const char *id, const char *name, void *arg,
 			struct lc_err **err)
 {
+	struct ctr_spec sp = { 0 };
+	bool rm = false;
+
 	(void)name;
-	if (ctr_stop(s, id, 0, *(long *)arg, err) < 0)
+	if (ctr_spec_read(s, id, &sp, err) < 0)
 		return -1;
+	rm = sp.auto_remove;
+	ctr_spec_clear(&sp);
+	/*
+	 * docker's: a --rm container restarts, it is not removed by the stop. Its monitor reads
+	 * the mark when the container exits and keeps it; the start removes the mark.
+	 */
+	if (rm && lc_store_container_doc_write(s, id, CTR_RESTARTING, "1\n", err) < 0)
+		return -1;
+	if (ctr_stop(s, id, 0, *(long *)arg, err) < 0) {
+		struct lc_err *e = NULL;
+
+		if (rm && lc_store_container_doc_remove(s, id, CTR_RESTARTING, &e) < 0)
+			lc_err_free(e);
+		return -1;
+	}
 	return ctr_start(s, id, err);
 }
 

@@ -18,6 +18,11 @@ static int wait_one(struct lc_store *s, const char *id, const char *name, void *
 	(void)arg;
 	if (ctr_wait_exit(s, id, -1, &st, err) < 0)
 		return -1;
+	if (!strcmp(st.status, "removed"))
+		return lc_err_set(err, LC_ERR_NOTFOUND, 0,
+				  "container %.12s exited and was removed (--rm): its exit code is "
+				  "gone with it",
+				  id);
 	printf("%d\n", st.exit_code);
 	return 0;
 }

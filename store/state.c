@@ -49,6 +49,22 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 	return 0;
 }
 
+int lc_store_container_doc_remove(struct lc_store *s, const char *id, const char *name,
+				  struct lc_err **err)
+{
+	cleanup_close int dfd = -1;
+
+	if (!doc_name_ok(name))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
+	dfd = lc_store_container_dirfd(s, id, err);
+	if (dfd < 0)
+		return -1;
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "container '%.12s': remove '%s'", id,
+				  name);
+	return 0;
+}
+
 int lc_store_container_log_open(struct lc_store *s, const char *id, bool append,
 				struct lc_err **err)
 {

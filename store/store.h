@@ -298,6 +298,9 @@ int lc_store_container_doc_write(struct lc_store *s, const char *id, const char 
 				 const char *text, struct lc_err **err);
 int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *name, size_t max,
 				char **ret, struct lc_err **err);
+/* Remove one (absent is fine). */
+int lc_store_container_doc_remove(struct lc_store *s, const char *id, const char *name,
+				  struct lc_err **err);
 /* The container's log (containers/<id>/ctr.log): append (created 0600) or read. An fd. */
 int lc_store_container_log_open(struct lc_store *s, const char *id, bool append,
 				struct lc_err **err);

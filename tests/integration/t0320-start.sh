@@ -7,7 +7,7 @@
 require_root
 require_layerctl
 
-plan 27
+plan 35
 
 start_registry
 push_images busybox
@@ -43,6 +43,22 @@ is "$(L logs once 2>/dev/null | tail -n 1)" "run first 2" "  ran a third time on
 ok -m "rm -f" L rm -f once
 is "$(_lc_mounts_under "$ROOT")" "" "  nothing stays mounted"
 
+# --- an --rm container: restart keeps it (docker's), its own exit removes it -------------------
+id=$(L run -d --rm --name tmp1 "$B" sh -c 'echo up >>/runs; sleep 300')
+p1=$(pid_of "$id")
+is "$(L restart -t 1 tmp1)" "tmp1" "restart of an --rm container"
+isnt "$(pid_of "$id")" "$p1" "  it runs again, a new init"
+is "$(L exec tmp1 cat /runs)" $'up\nup' "  on its upper dir (not removed by the restart's stop)"
+is "$(ls "$ROOT/containers/$id/restarting" 2>/dev/null)" "" "  the restart's mark is gone"
+rc=0; out=$(L stop -t 1 tmp1 2>&1) || rc=$?
+is "$rc/$out" "0/tmp1" "stop of an --rm container: its name, 0 (as docker's)"
+ok -m "  and then it is gone" test ! -e "$ROOT/containers/$id"
+id=$(L run -d --rm "$B" sleep 300)
+rc=0; out=$(L rm -f "$id" 2>&1) || rc=$?
+is "$rc/$out" "0/$id" "rm -f of a running --rm container"
+rc=0; out=$(L wait "$(L run -d --rm "$B" sleep 1)" 2>&1) || rc=$?
+like "$rc/$out" "^1/.*was removed \(--rm\): its exit code is gone" "wait of an --rm container that is gone says so"
+
 # --- a foreground container kept after it exited, started with -a ---------------------------
 rc=0; L run --name fg "$B" sh -c 'echo hello; test -e /mark && exit 5; touch /mark; exit 3' >/dev/null || rc=$?
 is "$rc" 3 "run in the foreground, kept"
@@ -51,7 +67,7 @@ is "$rc/$out" "5/hello" "start -a: its output, then its exit status (the mark le
 like "$(L ps -a)" "Exited \\(5\\) .* fg" "  ps -a: Exited (5)"
 is "$(L wait fg)" 5 "  wait agrees"
 rc=0; out=$(L start -a fg nosuch 2>&1) || rc=$?
-like "$rc/$out" "^2/.*cannot start and attach multiple containers" "start -a of two: docker's refusal"
+like "$rc/$out" "^1/.*cannot start and attach multiple containers" "start -a of two: docker's refusal"
 rc=0; out=$(L start nosuch 2>&1) || rc=$?
 is "$rc/$out" "1/layerctl: No such container: nosuch" "start of an unknown container"
 
