@@ -4,6 +4,7 @@
  * same id, name and options (run's, parsed again from its spec.json) under a new monitor.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,8 @@ static const char start_usage[] =
 	"\n"
 	"Options:\n"
 	"  -a, --attach   attach STDOUT/STDERR (the log from now on) until it exits, and exit\n"
-	"                 with its status\n"
+	"                 with its status; signals layerctl gets go to the container (docker's\n"
+	"                 --sig-proxy)\n"
 	"  -h, --help     print this help\n";
 
 static const char restart_usage[] =
@@ -36,6 +38,26 @@ static int start_each(struct lc_store *s, const char *id, const char *name, void
 	(void)name;
 	(void)arg;
 	return ctr_start(s, id, err);
+}
+
+/* start -a's signal proxy: what layerctl gets goes to the container's init */
+static volatile pid_t proxy_pid;
+
+static void proxy_signal(int sig)
+{
+	if (proxy_pid > 0)
+		kill(proxy_pid, sig);
+}
+
+static void proxy_signals(pid_t pid)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa = { .sa_handler = proxy_signal, .sa_flags = SA_RESTART };
+
+	proxy_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 /* start -a: start it, then its log from here on until it exits; its exit status is ours */
@@ -61,6 +83,10 @@ static int start_attached(const struct lc_global *g, const char *name)
 		goto fail;
 	if (fd < 0 && (fd = lc_store_container_log_open(s, id, false, &err)) < 0)
 		goto fail;
+	if (ctr_state_read(s, id, &st, &err) < 0)
+		goto fail;
+	if (ctr_running(&st))
+		proxy_signals(st.pid);
 	if (ctr_log_follow(s, id, fd, &err) < 0 || ctr_wait_exit(s, id, -1, &st, &err) < 0)
 		goto fail;
 	lc_store_close(s);

@@ -7,7 +7,7 @@
 require_root
 require_layerctl
 
-plan 35
+plan 37
 
 start_registry
 push_images busybox
@@ -70,6 +70,20 @@ rc=0; out=$(L start -a fg nosuch 2>&1) || rc=$?
 like "$rc/$out" "^1/.*cannot start and attach multiple containers" "start -a of two: docker's refusal"
 rc=0; out=$(L start nosuch 2>&1) || rc=$?
 is "$rc/$out" "1/layerctl: No such container: nosuch" "start of an unknown container"
+# start -a forwards the signals it gets to the container (docker's --sig-proxy)
+L run --name sig "$B" sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done' \
+	>/dev/null 2>&1 &
+runpid=$!
+for _ in $(seq 1 100); do [[ $(pid_of sig 2>/dev/null) ]] && break; sleep 0.1; done
+L stop -t 5 sig >/dev/null
+wait "$runpid" || true
+"$LAYERCTL" --root "$ROOT" start -a sig >"$TMPD/sig.out" 2>&1 &
+startpid=$!
+for _ in $(seq 1 100); do grep -q ready "$TMPD/sig.out" && break; sleep 0.1; done
+kill -TERM "$startpid"
+rc=0; wait "$startpid" || rc=$?
+is "$rc" 7 "start -a: a SIGTERM to layerctl reaches the container, whose exit status it returns"
+is "$(cat "$TMPD/sig.out")" $'ready\ngot TERM' "  (the container's trap ran)"
 
 # --- options survive: a limit and a published port ------------------------------------------
 port=$(_lc_free_port)
