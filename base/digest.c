@@ -5,7 +5,10 @@
  * every start, and no provider lookup or openssl.cnf parse at the first digest as EVP does.
  * Deprecated in OpenSSL 3 for new code that wants providers; these digests want none.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
@@ -98,4 +101,27 @@ int lc_digest_check(const char *d, struct lc_err **err)
 const char *lc_digest_hex(const char *d)
 {
 	return d + 7;
+}
+
+int lc_sha256_file_at(int dirfd, const char *name, char out[LC_DIGEST_BUFSZ])
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	cleanup_sha256 struct lc_sha256 *h = NULL;
+	cleanup_free char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	h = lc_sha256_new();
+	buf = lc_xmalloc(1 << 16);
+	while ((n = read(fd, buf, 1 << 16)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		lc_sha256_update(h, buf, (size_t)n);
+	}
+	lc_sha256_final(h, out);
+	return 0;
 }

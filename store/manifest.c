@@ -297,29 +297,6 @@ static void problem(struct check *c, const char *path, const char *what)
 	c->n_problems++;
 }
 
-/* sha256 of a regular file's content */
-static int hash_file(int dirfd, const char *name, char out[LC_DIGEST_BUFSZ])
-{
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	cleanup_sha256 struct lc_sha256 *h = NULL;
-	char buf[65536];
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	h = lc_sha256_new();
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		lc_sha256_update(h, buf, (size_t)n);
-	}
-	lc_sha256_final(h, out);
-	return 0;
-}
-
 static int check_cb(void *opaque, int dirfd, const char *name, const char *path,
 		    const struct stat *st, int fd)
 {
@@ -351,7 +328,7 @@ static int check_cb(void *opaque, int dirfd, const char *name, const char *path,
 		problem(c, path, "size changed");
 	if (S_ISREG(st->st_mode)) {
 		if (strcmp(want_extra, "-") != 0 &&
-		    (hash_file(dirfd, name, extra) < 0 || strcmp(extra, want_extra) != 0))
+		    (lc_sha256_file_at(dirfd, name, extra) < 0 || strcmp(extra, want_extra) != 0))
 			problem(c, path, "content changed");
 	} else {
 		entry_extra(dirfd, name, st, fd, extra, sizeof(extra));

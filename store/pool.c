@@ -123,30 +123,6 @@ void lc_pool_sweep(struct lc_store *s, size_t *ret_n, int64_t *ret_bytes)
 	}
 }
 
-/* sha256 of a regular file's content */
-static int hash_at(int dirfd, const char *name, char out[LC_DIGEST_BUFSZ])
-{
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	cleanup_sha256 struct lc_sha256 *h = NULL;
-	cleanup_free char *buf = NULL;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	h = lc_sha256_new();
-	buf = lc_xmalloc(1 << 16);
-	while ((n = read(fd, buf, 1 << 16)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		lc_sha256_update(h, buf, (size_t)n);
-	}
-	lc_sha256_final(h, out);
-	return 0;
-}
-
 void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *opaque)
 {
 	cleanup_dir DIR *d = NULL;
@@ -173,7 +149,7 @@ void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *o
 		if (!S_ISREG(st.st_mode) ||
 		    !pool_name_parse(de->d_name, hex, &mode, &uid, &gid, &sec, &nsec))
 			what = "not a pool object";
-		else if (hash_at(fd, de->d_name, got) < 0)
+		else if (lc_sha256_file_at(fd, de->d_name, got) < 0)
 			what = "unreadable";
 		else if (strcmp(got + 7, hex) != 0)
 			what = "content changed";
