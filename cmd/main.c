@@ -91,6 +91,8 @@ static char *usage_verb(const char *usage)
  * argument error, "Run" after a flag error, as docker words them.
  */
 static void usage_print(const char *usage, const char *see, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void usage_print(const char *usage, const char *see, const char *fmt, va_list ap)
 {
 	cleanup_free char *raw = NULL;
 	cleanup_free char *msg = NULL;
