@@ -218,6 +218,22 @@ void lc_rfc3339_now(char *out, size_t outsz);
  */
 int lc_parse_size(const char *s, int64_t *ret);
 
+/* ---------- tar headers (tar.c) ---------- */
+
+/* names up to this long (NUL excluded: fewer bytes); a header is at most LC_TAR_HEADER_MAX bytes */
+#define LC_TAR_NAME_MAX	  256
+#define LC_TAR_HEADER_MAX (3 * 512)
+/*
+ * The header blocks of one member into out (LC_TAR_HEADER_MAX bytes of room): ustar, preceded
+ * by a PAX 'x' header for a name over 100 bytes or a size of 8 GiB or more. type is ustar's
+ * ('0' file, '5' dir); owner 0:0; mtime <= 0: 0. Returns its length (a multiple of 512), 0
+ * when name is LC_TAR_NAME_MAX bytes or longer. The data follows, then lc_tar_padding(size)
+ * zero bytes; two zero blocks end the archive.
+ */
+size_t lc_tar_header(unsigned char *out, const char *name, char type, unsigned mode,
+		     uint64_t size, int64_t mtime);
+size_t lc_tar_padding(uint64_t size);
+
 /* ---------- JSON (jansson) ---------- */
 
 /* Nesting deeper than this is refused (LC_ERR_LIMIT) before jansson recurses into it. */

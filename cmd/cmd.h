@@ -63,6 +63,8 @@ int cmd_system_prune(int argc, char **argv, const struct lc_global *g);
 int cmd_mount(int argc, char **argv, const struct lc_global *g);
 int cmd_unmount(int argc, char **argv, const struct lc_global *g);
 int cmd_verify(int argc, char **argv, const struct lc_global *g);
+int cmd_save(int argc, char **argv, const struct lc_global *g);
+int cmd_load(int argc, char **argv, const struct lc_global *g);
 
 /* Print "layerctl: <msg>" on stderr (one line) and free the error. Returns code. */
 int cmd_report(struct lc_err *err, int code);

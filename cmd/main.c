@@ -46,6 +46,8 @@ static const char main_usage[] =
 	"  inspect   Display detailed information on containers and images\n"
 	"  mount     Mount an image's tree read-only on a directory\n"
 	"  rmi       Remove one or more images\n"
+	"  save      Save images to a tar archive (docker-archive or oci-archive)\n"
+	"  load      Load images from a tar archive or STDIN\n"
 	"  system    Manage the store (df, prune)\n"
 	"  tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n"
 	"  login     Log in to a registry\n"
@@ -194,6 +196,8 @@ static const struct {
 	{ "mount", cmd_mount },
 	{ "unmount", cmd_unmount },
 	{ "verify", cmd_verify },
+	{ "save", cmd_save },
+	{ "load", cmd_load },
 	{ "start", cmd_start },
 	{ "restart", cmd_restart },
 	{ "cp", cmd_cp },

@@ -261,6 +261,7 @@ struct xt {
 	struct lc_extract_stats st;
 	char *buf;		    /* data copy buffer */
 	const struct lc_pool *pool; /* NULL: no file is shared with other layers */
+	struct lc_tarsplit *ts;	    /* NULL: no tar-split record */
 };
 
 static void cache_drop(struct xt *x)
@@ -572,6 +573,13 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		if (fd < 0 && clear_existing(x, pfd, name, path, NULL, err) < 0)
 			return -1;
 	}
+	/* the tar-split record refers to this file for the data that follows (not a sparse
+	 * one: its data in the tar is not the file's bytes; that stays in the record raw) */
+	if (x->ts && archive_entry_sparse_count(e) == 0 &&
+	    lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0),
+			     (uint64_t)archive_entry_size(e), path) < 0)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "'%s': the tar-split record lost its place",
+				  path);
 	for (;;) {
 		const void *buf;
 		size_t size;
@@ -845,6 +853,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 struct rd {
 	lc_extract_read_fn fn;
 	void *opaque;
+	struct lc_tarsplit *ts;
 };
 
 static la_ssize_t read_cb(struct archive *a, void *client, const void **buf)
@@ -854,6 +863,11 @@ static la_ssize_t read_cb(struct archive *a, void *client, const void **buf)
 
 	if (n < 0)
 		archive_set_error(a, ECANCELED, "layer ingest cancelled");
+	else if (rd->ts) { /* every byte, with where libarchive reads (what is settled) */
+		int64_t at = archive_filter_bytes(a, 0);
+
+		lc_tarsplit_feed(rd->ts, *buf, (size_t)n, at > 0 ? (uint64_t)at : 0);
+	}
 	return n;
 }
 
@@ -908,17 +922,18 @@ static void archive_freep(struct archive **a)
 		archive_read_free(*a);
 }
 
-int lc_extract_run(int layerfd, const struct lc_pool *pool, lc_extract_read_fn fn, void *opaque,
-		   uint64_t max_entries, char ***ret_implicit, struct lc_extract_stats *ret_stats,
-		   struct lc_err **err)
+int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
+		   lc_extract_read_fn fn, void *opaque, uint64_t max_entries, char ***ret_implicit,
+		   struct lc_extract_stats *ret_stats, struct lc_err **err)
 {
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
-	struct rd rd = { fn, opaque };
+	struct rd rd = { fn, opaque, ts };
 	struct xt x = { .rootfd = layerfd,
 			.cache_fd = -1,
 			.max_entries = max_entries,
 			.umask = process_umask(),
 			.pool = pool,
+			.ts = ts,
 			.st.hashes = lc_fhash_new(),
 			.st.pooled = lc_fhash_new() };
 	struct archive_entry *e;

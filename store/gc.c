@@ -300,6 +300,7 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 	cleanup_free char *json = lc_xasprintf("%s.json", hex);
 	cleanup_free char *files = lc_xasprintf("%s.files", hex);
 	cleanup_free char *objects = lc_xasprintf("%s.objects", hex);
+	cleanup_free char *tarsplit = lc_xasprintf("%s.tarsplit", hex);
 	cleanup_free char *link = lc_xasprintf("l/%.*s", SHORT_ID_LEN, hex);
 	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", hex);
 	cleanup_close int lock = -1;
@@ -328,6 +329,8 @@ static int sweep_layer(struct lc_store *s, const char *hex, int trashfd, char **
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", files);
 	if (unlinkat(s->layersfd, objects, 0) < 0 && errno != ENOENT)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", objects);
+	if (unlinkat(s->layersfd, tarsplit, 0) < 0 && errno != ENOENT)
+		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", tarsplit);
 	n = readlinkat(s->rootfd, link, cur, sizeof(cur) - 1);
 	if (n >= 0) {
 		cur[n] = '\0';

@@ -45,6 +45,7 @@ struct lc_layer_ingest {
 	int stagefd; /* tmp/ingest-..., flocked so a sweep leaves it alone */
 	char *stage_name;
 	int layerfd;		   /* stage/layer */
+	int tsfd;		   /* stage/tarsplit: the layer's tar-split record (tarsplit.c) */
 	struct lc_partial partial; /* the blob's ingest file: replayed, then appended to */
 	int64_t resumed;	   /* bytes replayed from it */
 
@@ -117,8 +118,23 @@ static ssize_t queue_read(void *opaque, const void **buf)
 static void *extract_thread(void *opaque)
 {
 	struct lc_layer_ingest *in = opaque;
-	int rc = lc_extract_run(in->layerfd, in->pool.fd >= 0 ? &in->pool : NULL, queue_read, in,
-				in->max_entries, &in->implicit, &in->stats, &in->ext_err);
+	struct lc_tarsplit *ts = lc_tarsplit_new(in->tsfd);
+	int rc = lc_extract_run(in->layerfd, in->pool.fd >= 0 ? &in->pool : NULL, ts, queue_read,
+				in, in->max_entries, &in->implicit, &in->stats, &in->ext_err);
+
+	if (rc == 0) {
+		/* what follows the tar's end is the diff_id's too: the record keeps it */
+		const void *buf;
+		ssize_t n;
+
+		while ((n = queue_read(in, &buf)) > 0)
+			lc_tarsplit_feed(ts, buf, (size_t)n, UINT64_MAX);
+		if (n < 0 || lc_tarsplit_finish(ts, &in->ext_err) < 0)
+			rc = -1;
+		if (n < 0 && !in->ext_err)
+			lc_err_set(&in->ext_err, LC_ERR_PROTO, ECANCELED, "layer ingest");
+	}
+	lc_tarsplit_free(ts);
 
 	pthread_mutex_lock(&in->mu);
 	in->ext_rc = rc;
@@ -437,6 +453,8 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_fhash_free(in->stats.pooled);
 	if (in->layerfd >= 0)
 		close(in->layerfd);
+	if (in->tsfd >= 0)
+		close(in->tsfd);
 	if (in->stage_name) {
 		struct lc_err *e = NULL;
 
@@ -511,7 +529,7 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 		return lc_err_set(err, LC_ERR_PROTO, 0, "negative size %lld", (long long)d->size);
 	in = lc_xcalloc(1, sizeof(*in));
 	in->s = s;
-	in->lockfd = in->stagefd = in->layerfd = in->partial.fd = in->pool.fd = -1;
+	in->lockfd = in->stagefd = in->layerfd = in->tsfd = in->partial.fd = in->pool.fd = -1;
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv_put, NULL);
 	pthread_cond_init(&in->cv_get, NULL);
@@ -552,6 +570,12 @@ int lc_store_layer_begin(struct lc_store *s, const struct lc_layer_desc *d,
 	in->layerfd = openat(in->stagefd, "layer", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (in->layerfd < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "open staging dir");
+		goto fail;
+	}
+	in->tsfd = openat(in->stagefd, "tarsplit",
+			  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (in->tsfd < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "create the tar-split record");
 		goto fail;
 	}
 	in->h_blob = lc_sha256_new();
@@ -760,6 +784,17 @@ static int write_objects(struct lc_layer_ingest *in, const char *txt, struct lc_
 	return 0;
 }
 
+/* layers/sha256/<hex>.tarsplit: what save rebuilds the layer's tar from (tarsplit.c) */
+static int publish_tarsplit(struct lc_layer_ingest *in, struct lc_err **err)
+{
+	cleanup_free char *name = lc_xasprintf("%s.tarsplit", lc_digest_hex(in->chainid));
+
+	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
+	    renameat(in->stagefd, "tarsplit", in->s->layersfd, name) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
+	return 0;
+}
+
 static int make_link(struct lc_layer_ingest *in, const char *link, struct lc_err **err)
 {
 	cleanup_free char *target = lc_xasprintf("../layers/sha256/%s", lc_digest_hex(in->chainid));
@@ -821,7 +856,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
 	if (write_files(in, files, files_len, err) < 0 || write_objects(in, objects, err) < 0 ||
-	    write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
+	    publish_tarsplit(in, err) < 0 || write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
 		goto out;
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "layer", in->s->layersfd, lc_digest_hex(in->chainid)) < 0) {

@@ -204,6 +204,35 @@ int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *
 			    const struct lc_fhash *pooled, char **ret_text, size_t *ret_len,
 			    char **ret_objects, int64_t *ret_bytes, struct lc_err **err);
 
+/* ---------- tarsplit.c: a layer's tar, rebuilt byte for byte from the unpacked layer ---------- */
+
+struct lc_tarsplit;
+/* A record written to fd (at its start) as the layer is extracted. Never NULL. */
+struct lc_tarsplit *lc_tarsplit_new(int fd);
+void lc_tarsplit_free(struct lc_tarsplit *t);
+/*
+ * The next n bytes of the uncompressed stream; settled: libarchive's read position (every byte
+ * below it is classified: the content of a file declared, or raw).
+ */
+void lc_tarsplit_feed(struct lc_tarsplit *t, const void *buf, size_t n, uint64_t settled);
+/*
+ * The stream's [at, at + size) is the content of path (relative to the layer root), as
+ * written to the layer. -1 when at is not where the stream can be (the record then fails).
+ */
+int lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path);
+/* Everything fed: write the end and the tar's length. -1 with *err if any write failed. */
+int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err);
+/* A complete record's tar length (LC_ERR_PROTO when it is not a complete record). */
+int lc_tarsplit_header(int fd, uint64_t *ret_size, struct lc_err **err);
+typedef lc_tar_out_fn lc_tarsplit_out_fn;
+/*
+ * Replay the record at fd against the layer at layerfd: the tar's bytes go to out (NULL: only
+ * hashed), their sha256 to ret_digest. LC_ERR_DIGEST when a file of the layer is gone or not
+ * the size it was; LC_ERR_PROTO when the record is corrupt. The caller compares the digest.
+ */
+int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque,
+		       char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err);
+
 struct lc_extract_stats {
 	struct lc_fhash *hashes; /* the caller's once lc_extract_run returned */
 	struct lc_fhash *pooled; /* path -> pool object name, for the files linked to the pool */
@@ -211,10 +240,13 @@ struct lc_extract_stats {
 	int64_t unpacked; /* filled in at commit (lc_store_tree_bytes_at), not by the extractor */
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
-/* pool: NULL, or where regular files are shared with other layers (lc_pool_share) */
-int lc_extract_run(int layerfd, const struct lc_pool *pool, lc_extract_read_fn rd, void *opaque,
-		   uint64_t max_entries, char ***ret_implicit, struct lc_extract_stats *ret_stats,
-		   struct lc_err **err);
+/*
+ * pool: NULL, or where regular files are shared with other layers (lc_pool_share); ts: NULL,
+ * or the tar-split record that every byte read goes to.
+ */
+int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
+		   lc_extract_read_fn rd, void *opaque, uint64_t max_entries, char ***ret_implicit,
+		   struct lc_extract_stats *ret_stats, struct lc_err **err);
 /* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */
 int lc_extract_fix_implicit(int layerfd, char *const *implicit, const int *lowerfds,
 			    size_t n_lowers, struct lc_err **err);

@@ -238,6 +238,24 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 /* Drop an ingest at any stage: stop the extractor, remove staging, release the lock. NULL ok. */
 void lc_store_layer_abort(struct lc_layer_ingest *in);
 
+/* ---------- a layer's tar, rebuilt (save): tarsplit.c ---------- */
+
+/*
+ * The length of the tar layer chainid was unpacked from, from its tar-split record (recorded
+ * while it was unpacked). LC_ERR_NOTFOUND, saying to pull the image again, when the layer was
+ * unpacked before layerctl kept such records.
+ */
+int lc_store_layer_tar_size(struct lc_store *s, const char *chainid, uint64_t *ret,
+			    struct lc_err **err);
+typedef int (*lc_tar_out_fn)(void *opaque, const void *buf, size_t len, struct lc_err **err);
+/*
+ * That tar, byte for byte, through out (the headers from the record, each file's content read
+ * from the unpacked layer), hashed as it goes: LC_ERR_DIGEST naming the layer when what went
+ * out does not hash to diff_id (the layer changed on disk). out may have had all of it then.
+ */
+int lc_store_layer_tar(struct lc_store *s, const char *chainid, const char *diff_id,
+		       lc_tar_out_fn out, void *opaque, struct lc_err **err);
+
 /* ---------- containers ---------- */
 
 /*
