@@ -200,6 +200,20 @@ int lc_store_tmp_create(struct lc_store *s, const char *prefix, bool dir, char *
 	return lc_err_set(err, LC_ERR_SYS, EAGAIN, "create a temp entry in 'tmp/'");
 }
 
+int lc_store_spool_create(struct lc_store *s, const char *prefix, char **ret_name,
+			  struct lc_err **err)
+{
+	return lc_store_tmp_create(s, prefix, true, ret_name, err);
+}
+
+void lc_store_spool_remove(struct lc_store *s, const char *name)
+{
+	struct lc_err *e = NULL;
+
+	lc_rm_rf_at(s->tmpfd, name, &e);
+	lc_err_free(e);
+}
+
 void lc_store_close(struct lc_store *s)
 {
 	if (!s)

@@ -29,6 +29,15 @@ char *lc_store_default_root(void);
 const char *lc_store_root(const struct lc_store *s); /* absolute path */
 int lc_store_rootfd(const struct lc_store *s);	     /* O_PATH|O_DIRECTORY fd, owned by the store */
 
+/*
+ * A private dir in tmp/ for input spooled before it is verified (load): its fd, flocked so
+ * that no sweep takes it while it is open (a crashed process leaves debris the next sweep
+ * removes). *ret_name is the caller's, for lc_store_spool_remove.
+ */
+int lc_store_spool_create(struct lc_store *s, const char *prefix, char **ret_name,
+			  struct lc_err **err);
+void lc_store_spool_remove(struct lc_store *s, const char *name);
+
 /* ---------- blobs: manifests, indexes, configs ---------- */
 
 /* 1 if blobs/sha256/<hex> exists, 0 if not (digest must be valid). */
