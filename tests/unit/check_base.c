@@ -182,6 +182,78 @@ START_TEST(escape_ctl_table)
 }
 END_TEST
 
+static unsigned long field_octal(const unsigned char *f, size_t n)
+{
+	char buf[16] = { 0 };
+
+	memcpy(buf, f, n < sizeof(buf) - 1 ? n : sizeof(buf) - 1);
+	return strtoul(buf, NULL, 8);
+}
+
+static void assert_checksum(const unsigned char *h)
+{
+	unsigned sum = 0;
+
+	for (int i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : h[i];
+	ck_assert_uint_eq(field_octal(h + 148, 7), sum);
+}
+
+/* save's tar headers: ustar fields, checksum, PAX for long names and sizes of 8 GiB and more */
+START_TEST(tar_header_writer)
+{
+	unsigned char h[LC_TAR_HEADER_MAX];
+	char name[300];
+	size_t n = lc_tar_header(h, "blobs/sha256/abc", '0', 0644, 1234567, 0);
+
+	ck_assert_uint_eq(n, 512);
+	ck_assert_str_eq((char *)h, "blobs/sha256/abc");
+	ck_assert_uint_eq(field_octal(h + 124, 12), 1234567);
+	ck_assert_uint_eq(field_octal(h + 100, 8), 0644);
+	ck_assert_int_eq(h[156], '0');
+	ck_assert_mem_eq(h + 257, "ustar\0" "00", 8);
+	assert_checksum(h);
+	ck_assert_uint_eq(lc_tar_padding(1234567), 512 - 1234567 % 512);
+	ck_assert_uint_eq(lc_tar_padding(1024), 0);
+	ck_assert_uint_eq(lc_tar_padding(0), 0);
+	/* a directory */
+	n = lc_tar_header(h, "blobs/", '5', 0755, 0, 0);
+	ck_assert_uint_eq(n, 512);
+	ck_assert_int_eq(h[156], '5');
+	assert_checksum(h);
+	/* 8 GiB: a PAX size record, the ustar field 0 */
+	n = lc_tar_header(h, "big", '0', 0644, 8ull << 30, 0);
+	ck_assert_uint_eq(n, 1536);
+	ck_assert_int_eq(h[156], 'x');
+	assert_checksum(h);
+	ck_assert_str_eq((char *)h + 512, "19 size=8589934592\n");
+	ck_assert_uint_eq(field_octal(h + 124, 12), 19);
+	ck_assert_str_eq((char *)h + 1024, "big");
+	ck_assert_uint_eq(field_octal(h + 1024 + 124, 12), 0);
+	assert_checksum(h + 1024);
+	/* just under: ustar alone */
+	ck_assert_uint_eq(lc_tar_header(h, "big", '0', 0644, (8ull << 30) - 1, 0), 512);
+	ck_assert_uint_eq(field_octal(h + 124, 12), (8ull << 30) - 1);
+	/* a name over 100 bytes: a PAX path record whose length counts its own digits */
+	memset(name, 'n', 150);
+	name[150] = '\0';
+	n = lc_tar_header(h, name, '0', 0644, 1, 0);
+	ck_assert_uint_eq(n, 1536);
+	ck_assert_uint_eq(field_octal(h + 1024 + 124, 12), 1);
+	assert_checksum(h + 1024);
+	ck_assert_uint_eq(field_octal(h + 124, 12), 160);
+	ck_assert_mem_eq(h + 512, "160 path=nnn", 12);
+	ck_assert_int_eq(h[512 + 159], '\n');
+	ck_assert_int_eq(h[512 + 160], 0);
+	assert_checksum(h + 512);
+	/* too long */
+	memset(name, 'n', 299);
+	name[299] = '\0';
+	ck_assert_uint_eq(lc_tar_header(h, name, '0', 0644, 1, 0), 0);
+}
+END_TEST
+
+
 static Suite *base_suite(void)
 {
 	Suite *s = suite_create("base");
@@ -194,6 +266,7 @@ static Suite *base_suite(void)
 	tcase_add_loop_test(tc, digest_validation, 0, LC_ARRAY_SIZE(digests));
 	tcase_add_test(tc, files_atomic_read_limit_rmrf);
 	tcase_add_test(tc, human_size_like_docker);
+	tcase_add_test(tc, tar_header_writer);
 	tcase_add_loop_test(tc, escape_ctl_table, 0, LC_ARRAY_SIZE(escapes));
 	suite_add_tcase(s, tc);
 	return s;

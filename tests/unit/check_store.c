@@ -1673,8 +1673,8 @@ START_TEST(layer_ratio_guard)
 	/* raised above what gzip can reach: unpacks */
 	lim.max_ratio = 1100;
 	ck_assert_msg(ingest_blob(blob, len, diff_id, &lim, &err) == 0, "%s", err ? err->msg : "");
-	/* dir, .json, .files; with dedup .objects too (its file of zeros is in the pool) */
-	ck_assert_int_eq(count_entries("layers/sha256"), 3 + st->settings.dedup);
+	/* dir, .json, .files, .tarsplit; with dedup .objects too (its file of zeros is in the pool) */
+	ck_assert_int_eq(count_entries("layers/sha256"), 4 + st->settings.dedup);
 	free(blob);
 	/* just under the floor: not a bomb yet, whatever the ratio */
 	blob = gzip_of_zeros("small", LC_LAYER_RATIO_FLOOR - 4096, &len, diff_id);
@@ -1775,8 +1775,8 @@ START_TEST(layer_concurrent_same_chainid)
 	ck_assert(WIFEXITED(status[0]) && WIFEXITED(status[1]));
 	ck_assert_int_eq(WEXITSTATUS(status[0]), 0); /* extracted */
 	ck_assert_int_eq(WEXITSTATUS(status[1]), 1); /* waited, found it committed */
-	/* dir, .json, .files; with dedup .objects too */
-	ck_assert_int_eq(count_entries("layers/sha256"), 3 + st->settings.dedup);
+	/* dir, .json, .files, .tarsplit; with dedup .objects too */
+	ck_assert_int_eq(count_entries("layers/sha256"), 4 + st->settings.dedup);
 	assert_tmp_clean();
 	close(pfd[0]);
 	close(pfd[1]);
@@ -2254,6 +2254,161 @@ START_TEST(blob_fault_injection)
 }
 END_TEST
 
+
+/* ---------- tar-split records (tarsplit.c) ---------- */
+
+struct membuf {
+	char *p;
+	size_t n;
+};
+
+static int membuf_out(void *opaque, const void *buf, size_t len, struct lc_err **err)
+{
+	struct membuf *m = opaque;
+
+	(void)err;
+	m->p = lc_xrealloc(m->p, m->n + len + 1);
+	memcpy(m->p + m->n, buf, len);
+	m->n += len;
+	return 0;
+}
+
+/* Every layer ingested gives back its tar byte for byte, plain or gzip, in uneven pieces. */
+START_TEST(tarsplit_round_trip)
+{
+	static const char *const names[] = { "basic",	   "big",     "whiteouts", "wh-then-dir",
+					     "devices",	   "xattrs",  "upper-tmp", "hardlink-overwrite",
+					     "many-entries" };
+	struct lc_err *err = NULL;
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(names); i++)
+		for (int c = 0; c < 2; c++) {
+			struct ing o = { .comp = c ? C_GZIP : C_PLAIN };
+			struct membuf m = { 0 };
+			char *path = tar_path(names[i]);
+			size_t tlen;
+			char *tar = slurp(path, &tlen);
+			uint64_t size = 0;
+
+			ck_assert_ok(ingest(names[i], &o, &err), &err);
+			ck_assert_ok(lc_store_layer_tar_size(st, o.chainid, &size, &err), &err);
+			ck_assert_uint_eq(size, tlen);
+			ck_assert_ok(lc_store_layer_tar(st, o.chainid, o.diff_id, membuf_out, &m, &err),
+				     &err);
+			ck_assert_msg(m.n == tlen && !memcmp(m.p, tar, tlen), "%s: %zu bytes, want %zu",
+				      names[i], m.n, tlen);
+			ck_assert_ok(lc_store_layer_remove(st, o.chainid, &err), &err);
+			free(m.p);
+			free(tar);
+			free(path);
+		}
+}
+END_TEST
+
+static char *record_path(const char *chainid)
+{
+	return lc_xasprintf("layers/sha256/%s.tarsplit", lc_digest_hex(chainid));
+}
+
+/* A record that is damaged, unfinished, gone, or names a path out of the layer is refused. */
+START_TEST(tarsplit_corrupt_refused)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_PLAIN };
+	char *rp;
+	int fd;
+	struct stat sb;
+	unsigned char b;
+	uint64_t size;
+
+	ck_assert_ok(ingest("basic", &o, &err), &err);
+	rp = record_path(o.chainid);
+	fd = openat(sfd, rp, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	/* a byte of the compressed operations flipped */
+	ck_assert_int_eq(pread(fd, &b, 1, sb.st_size / 2), 1);
+	b ^= 0x5a;
+	ck_assert_int_eq(pwrite(fd, &b, 1, sb.st_size / 2), 1);
+	ck_assert_int_lt(lc_store_layer_tar(st, o.chainid, o.diff_id, NULL, NULL, &err), 0);
+	ck_assert_msg(err && (err->code == LC_ERR_PROTO || err->code == LC_ERR_DIGEST), "%s",
+		      err ? err->msg : "no error");
+	lc_err_free(err);
+	err = NULL;
+	/* truncated before its end */
+	ck_assert_int_eq(ftruncate(fd, sb.st_size - 8), 0);
+	ck_assert_fail(lc_store_layer_tar(st, o.chainid, o.diff_id, NULL, NULL, &err), &err,
+		       LC_ERR_PROTO);
+	lc_err_free(err);
+	err = NULL;
+	/* never finished: its length is all ones */
+	ck_assert_int_eq(pwrite(fd, "\xff\xff\xff\xff\xff\xff\xff\xff", 8, 8), 8);
+	ck_assert_fail(lc_store_layer_tar_size(st, o.chainid, &size, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	err = NULL;
+	/* not a record */
+	ck_assert_int_eq(pwrite(fd, "garbage!", 8, 0), 8);
+	ck_assert_fail(lc_store_layer_tar_size(st, o.chainid, &size, &err), &err, LC_ERR_PROTO);
+	lc_err_free(err);
+	err = NULL;
+	/* a record naming a file out of the layer */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	{
+		struct lc_tarsplit *t = lc_tarsplit_new(fd);
+		static const char hdr[512];
+
+		lc_tarsplit_feed(t, hdr, sizeof(hdr), 0);
+		ck_assert_int_eq(lc_tarsplit_file(t, 512, 6, "../../etc/passwd"), 0);
+		lc_tarsplit_feed(t, "secret", 6, 512);
+		ck_assert_ok(lc_tarsplit_finish(t, &err), &err);
+		lc_tarsplit_free(t);
+	}
+	ck_assert_fail(lc_store_layer_tar(st, o.chainid, o.diff_id, NULL, NULL, &err), &err,
+		       LC_ERR_PROTO);
+	ck_assert_msg(strstr(err->msg, "leaves the layer"), "%s", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	/* gone: a layer from before records, saying what to do */
+	ck_assert_int_eq(unlinkat(sfd, rp, 0), 0);
+	ck_assert_fail(lc_store_layer_tar_size(st, o.chainid, &size, &err), &err, LC_ERR_NOTFOUND);
+	ck_assert_msg(strstr(err->msg, "pull it again"), "%s", err->msg);
+	lc_err_free(err);
+	close(fd);
+	free(rp);
+}
+END_TEST
+
+/* A file of the layer changed on disk: the rebuilt tar does not match, save is refused. */
+START_TEST(tarsplit_changed_layer_refused)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_PLAIN };
+	int lfd, fd;
+
+	ck_assert_ok(ingest("basic", &o, &err), &err);
+	lfd = layer_dir(o.chainid);
+	fd = openat(lfd, "etc/hostname", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "L", 1, 0), 1); /* same size, other bytes */
+	close(fd);
+	ck_assert_fail(lc_store_layer_tar(st, o.chainid, o.diff_id, NULL, NULL, &err), &err,
+		       LC_ERR_DIGEST);
+	ck_assert_msg(strstr(err->msg, "changed on disk") && strstr(err->msg, o.chainid), "%s",
+		      err->msg);
+	lc_err_free(err);
+	err = NULL;
+	fd = openat(lfd, "etc/hostname", O_WRONLY | O_APPEND | O_CLOEXEC);
+	ck_assert_int_eq(write(fd, "more", 4), 4); /* another size */
+	close(fd);
+	ck_assert_fail(lc_store_layer_tar(st, o.chainid, o.diff_id, NULL, NULL, &err), &err,
+		       LC_ERR_DIGEST);
+	ck_assert_msg(strstr(err->msg, "etc/hostname"), "%s", err->msg);
+	lc_err_free(err);
+	close(lfd);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -2312,6 +2467,9 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_dedup_pool, 0, LC_ARRAY_SIZE(dedup_cases));
 	tcase_add_test(tc, pool_verify_catches_a_changed_object);
 	tcase_add_test(tc, layer_abort_midway);
+	tcase_add_test(tc, tarsplit_round_trip);
+	tcase_add_test(tc, tarsplit_corrupt_refused);
+	tcase_add_test(tc, tarsplit_changed_layer_refused);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
 	tcase_add_test(tc, container_remove_refuses_mounted);
 	tcase_add_test(tc, container_stale_only_when_owner_gone);
