@@ -227,7 +227,8 @@ int lc_tarsplit_header(int fd, uint64_t *ret_size, struct lc_err **err);
 typedef lc_tar_out_fn lc_tarsplit_out_fn;
 /*
  * Replay the record at fd against the layer at layerfd: the tar's bytes go to out (NULL: only
- * hashed), their sha256 to ret_digest. LC_ERR_DIGEST when a file of the layer is gone or not
+ * hashed), their sha256 to ret_digest. layerfd < 0: the record is only parsed (no file is read,
+ * nothing goes out, the digest means nothing). LC_ERR_DIGEST when a file of the layer is gone or not
  * the size it was; LC_ERR_PROTO when the record is corrupt. The caller compares the digest.
  */
 int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque,

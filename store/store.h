@@ -256,6 +256,8 @@ void lc_store_layer_abort(struct lc_layer_ingest *in);
  */
 int lc_store_layer_tar_size(struct lc_store *s, const char *chainid, uint64_t *ret,
 			    struct lc_err **err);
+/* The record parses whole and its length adds up (files not read): verify. */
+int lc_store_layer_tar_check(struct lc_store *s, const char *chainid, struct lc_err **err);
 typedef int (*lc_tar_out_fn)(void *opaque, const void *buf, size_t len, struct lc_err **err);
 /*
  * That tar, byte for byte, through out (the headers from the record, each file's content read

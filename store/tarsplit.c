@@ -447,7 +447,8 @@ int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque
 				bad(err, "a path leaves the layer");
 				goto out;
 			}
-			if (emit_file(layerfd, path, n, buf, STAGE, h, out, opaque, err) < 0)
+			if (layerfd >= 0 &&
+			    emit_file(layerfd, path, n, buf, STAGE, h, out, opaque, err) < 0)
 				goto out;
 			emitted += n;
 			continue;
@@ -463,7 +464,7 @@ int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque
 				goto out;
 			}
 			lc_sha256_update(h, p, (size_t)got);
-			if (out && out(opaque, p, (size_t)got, err) < 0)
+			if (layerfd >= 0 && out && out(opaque, p, (size_t)got, err) < 0)
 				goto out;
 			n -= (uint64_t)got;
 			emitted += (uint64_t)got;
@@ -491,8 +492,8 @@ static int open_record(struct lc_store *s, const char *chainid, struct lc_err **
 	fd = openat(s->layersfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return lc_err_set(err, LC_ERR_NOTFOUND, 0,
-				  "layer %s has no tar-split record (unpacked by an older layerctl): "
-				  "remove the image and pull it again",
+				  "layer %s has no tar-split record (unpacked before layerctl kept "
+				  "them): remove the images that use it (rmi, gc) and pull them again",
 				  chainid);
 	if (fd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'layers/sha256/%s'", name);
@@ -509,6 +510,16 @@ int lc_store_layer_tar_size(struct lc_store *s, const char *chainid, uint64_t *r
 	if (lc_tarsplit_header(fd, ret, err) < 0)
 		return lc_err_prefix(err, "layer %s", chainid);
 	return 0;
+}
+
+int lc_store_layer_tar_check(struct lc_store *s, const char *chainid, struct lc_err **err)
+{
+	cleanup_close int fd = open_record(s, chainid, err);
+	char ign[LC_DIGEST_BUFSZ];
+
+	if (fd < 0)
+		return -1;
+	return lc_tarsplit_replay(fd, -1, NULL, NULL, ign, err);
 }
 
 int lc_store_layer_tar(struct lc_store *s, const char *chainid, const char *diff_id,

@@ -135,6 +135,26 @@ static void verify_layers(struct vctx *v)
 
 				v->report(v->opaque, note);
 			}
+			/* the tar-split record save rebuilds the layer's tar from */
+			if (r >= 0 && lc_store_layer_tar_check(v->s, cid, &e) < 0) {
+				if (e->code == LC_ERR_NOTFOUND) {
+					cleanup_free char *note = lc_xasprintf(
+						"layer %s: no tar-split record (unpacked by an older "
+						"layerctl): save cannot write it",
+						cid);
+
+					if (v->report)
+						v->report(v->opaque, note);
+					lc_err_free(e);
+					e = NULL;
+				} else {
+					lc_strv_push(&problems, e->msg);
+					lc_err_free(e);
+					e = NULL;
+					if (r == 1)
+						r = 0; /* a problem after all: repair drops it */
+				}
+			}
 		}
 		lc_layer_info_free(li);
 		if (r == 0 && !problems[0])

@@ -5,7 +5,7 @@
 # the store holds, and the images run.
 . "$(dirname "$0")/../lib.sh"
 
-plan 37
+plan 42
 
 start_registry
 push_images
@@ -78,6 +78,18 @@ is "$("$L" run --rm example.com/py:2 python3 -c 'print(6*7)')" 42 "it runs"
 ok -m "save by ID" "$L" save -o "$TMPD/id.tar" "${id_b#sha256:}"
 like "$(tar xOf "$TMPD/id.tar" manifest.json)" '"RepoTags":null' "by ID: RepoTags null"
 like "$("$L" load -i "$TMPD/id.tar")" "Loaded image ID: $id_b" "docker's 'Loaded image ID:'"
+
+# a damaged record: verify says so, --repair drops the layer, a pull unpacks it (and records
+# it) again
+top=$("$L" inspect -f '{{.GraphDriver.Data.LowerDir}}' "$N" | cut -d: -f1)
+truncate -s 100 "$(readlink -f "$top").tarsplit"
+out=$("$L" verify 2>&1) && rc=0 || rc=$?
+like "$rc $out" "^1 .*corrupt tar-split record: it ends early" "verify reports a damaged record"
+out=$("$L" verify --repair 2>&1) || true
+like "$out" "$(basename "$(readlink -f "$top")"): removed" "verify --repair drops its layer"
+ok -m "pull heals it" "$L" pull -q "$N"
+ok -m "verify is clean again" "$L" verify
+ok -m "and save works again" "$L" save -o "$TMPD/healed.tar" "$N"
 
 # a layer changed on disk: save fails naming it, and leaves no file
 f=$(find "$ROOT/layers/sha256" -path '*/bin/busybox' -type f | head -n 1)
