@@ -83,6 +83,9 @@ int cmd_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 /* "unknown command: layerctl GROUP NAME", docker's words; returns EXIT_ERR. */
 int cmd_unknown_command(const char *group, const char *name);
 
+/* load: members of one archive (`help limits`) */
+#define CMD_LOAD_MAX_MEMBERS 100000
+
 /* `layerctl help limits` (limits.c). */
 void cmd_help_limits(FILE *out);
 

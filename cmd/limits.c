@@ -12,8 +12,8 @@ void cmd_help_limits(FILE *out)
 	lc_limit_str(LC_IMAGE_MAX_UNPACKED, image, sizeof(image));
 	lc_limit_str(LC_LAYER_RATIO_FLOOR, floor, sizeof(floor));
 	fprintf(out,
-		"Limits on what layerctl reads from registries and images. Reaching one fails\n"
-		"the pull or run with an error that names it; a layer that fails is discarded\n"
+		"Limits on what layerctl reads from registries, images and archives. Reaching one\n"
+		"fails the pull, load or run with an error that names it; a layer that fails is discarded\n"
 		"whole (nothing half-written stays in the store).\n"
 		"\n"
 		"LIMIT                              DEFAULT       RAISE WITH\n"
@@ -37,6 +37,9 @@ void cmd_help_limits(FILE *out)
 		"JSON nesting, every document       %d levels     fixed\n"
 		"image /etc/passwd, /etc/group      %u MiB        fixed; lines %u KiB\n"
 		"supplementary groups of the user   %-13d fixed\n"
+		"members of an archive (load)       %-13d fixed\n"
+		"JSON document of an archive (load) %u MiB         fixed (manifest.json, index.json,\n"
+		"                                                 manifests, configs)\n"
 		"\n"
 		"SIZE takes binary units: 512m, 64g, 1t (or bytes). The compression ratio is\n"
 		"checked once a layer has inflated past %s; 0 is not a valid value for any flag.\n",
@@ -45,5 +48,6 @@ void cmd_help_limits(FILE *out)
 		(1u << LC_ZSTD_WINDOW_LOG_MAX) >> 20, LC_MAX_MANIFEST_SIZE >> 20,
 		LC_MAX_CONFIG_SIZE >> 20, LC_MAX_TOKEN_SIZE >> 20, LC_MAX_HOSTS_FILE >> 10,
 		LC_MAX_CA_FILE >> 20, LC_JSON_MAX_DEPTH, LC_ENT_MAX_FILE >> 20,
-		LC_ENT_MAX_LINE >> 10, LC_MAX_GROUPS, floor);
+		LC_ENT_MAX_LINE >> 10, LC_MAX_GROUPS, CMD_LOAD_MAX_MEMBERS,
+		LC_MAX_MANIFEST_SIZE >> 20, floor);
 }

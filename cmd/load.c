@@ -35,8 +35,8 @@ static const char load_usage[] =
 	"  -q, --quiet          Suppress the load output\n"
 	"  -h, --help           print this help\n";
 
-#define MAX_MEMBERS 100000 /* `help limits` */
-#define MAX_HOPS    16	   /* links followed from one member name */
+#define MAX_MEMBERS CMD_LOAD_MAX_MEMBERS
+#define MAX_HOPS    16 /* links followed from one member name */
 #define CHUNK	    (128u << 10)
 
 struct member {
