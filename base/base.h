@@ -230,8 +230,8 @@ int lc_parse_size(const char *s, int64_t *ret);
  * when name is LC_TAR_NAME_MAX bytes or longer. The data follows, then lc_tar_padding(size)
  * zero bytes; two zero blocks end the archive.
  */
-size_t lc_tar_header(unsigned char *out, const char *name, char type, unsigned mode,
-		     uint64_t size, int64_t mtime);
+size_t lc_tar_header(unsigned char *out, const char *name, char type, unsigned mode, uint64_t size,
+		     int64_t mtime);
 size_t lc_tar_padding(uint64_t size);
 
 /* ---------- JSON (jansson) ---------- */

@@ -64,8 +64,8 @@ static size_t pax_record(char *out, size_t room, const char *key, const char *va
 	return len;
 }
 
-size_t lc_tar_header(unsigned char *out, const char *name, char type, unsigned mode,
-		     uint64_t size, int64_t mtime)
+size_t lc_tar_header(unsigned char *out, const char *name, char type, unsigned mode, uint64_t size,
+		     int64_t mtime)
 {
 	size_t nlen = strlen(name), at = 0;
 	bool long_name = nlen > 100, big = size > 077777777777ull;

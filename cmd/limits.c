@@ -13,7 +13,8 @@ void cmd_help_limits(FILE *out)
 	lc_limit_str(LC_LAYER_RATIO_FLOOR, floor, sizeof(floor));
 	fprintf(out,
 		"Limits on what layerctl reads from registries, images and archives. Reaching one\n"
-		"fails the pull, load or run with an error that names it; a layer that fails is discarded\n"
+		"fails the pull, load or run with an error that names it; a layer that fails is "
+		"discarded\n"
 		"whole (nothing half-written stays in the store).\n"
 		"\n"
 		"LIMIT                              DEFAULT       RAISE WITH\n"
@@ -38,7 +39,8 @@ void cmd_help_limits(FILE *out)
 		"image /etc/passwd, /etc/group      %u MiB        fixed; lines %u KiB\n"
 		"supplementary groups of the user   %-13d fixed\n"
 		"members of an archive (load)       %-13d fixed\n"
-		"JSON document of an archive (load) %u MiB         fixed (manifest.json, index.json,\n"
+		"JSON document of an archive (load) %u MiB         fixed (manifest.json, "
+		"index.json,\n"
 		"                                                 manifests, configs)\n"
 		"\n"
 		"SIZE takes binary units: 512m, 64g, 1t (or bytes). The compression ratio is\n"

@@ -94,9 +94,9 @@ static int norm(const char *base, const char *in, char **ret, struct lc_err **er
 
 			if (!base || !o) {
 				free(out);
-				return lc_err_set(err, LC_ERR_UNSAFE, 0,
-						  "archive member '%.200s' leaves the archive ('..')",
-						  in);
+				return lc_err_set(
+					err, LC_ERR_UNSAFE, 0,
+					"archive member '%.200s' leaves the archive ('..')", in);
 			}
 			o = up ? (size_t)(up - out) : 0;
 		} else if (n && !(n == 1 && p[0] == '.')) {
@@ -133,8 +133,8 @@ static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry
 	if (!hl && type != AE_IFREG && type != AE_IFLNK)
 		return 0; /* devices, fifos: nothing a loader reads */
 	if (sp->n >= MAX_MEMBERS)
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "archive has more than %d members, the limit",
-				  MAX_MEMBERS);
+		return lc_err_set(err, LC_ERR_LIMIT, 0,
+				  "archive has more than %d members, the limit", MAX_MEMBERS);
 	if (norm(NULL, raw, &m.name, err) < 0)
 		return -1;
 	if (hl || type == AE_IFLNK) {
@@ -156,7 +156,8 @@ static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry
 	} else {
 		m.index = sp->n;
 		snprintf(idx, sizeof(idx), "%zu", m.index);
-		fd = openat(sp->fd, idx, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(sp->fd, idx, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
 		if (fd < 0) {
 			free(m.name);
 			return lc_err_set(err, LC_ERR_SYS, errno, "spool '%s'", idx);
@@ -200,7 +201,7 @@ static const struct member *find(const struct spool *sp, const char *name, struc
 {
 	cleanup_free char *cur = NULL;
 
-	if (norm(NULL, name, &cur, err) < 0)
+	if (norm(NULL, name, &cur, err) < 0 || !cur)
 		return NULL;
 	for (int hop = 0; hop <= MAX_HOPS; hop++) {
 		const struct member *m = NULL;
@@ -303,7 +304,8 @@ static int read_docker(const struct spool *sp, const struct member *mj, struct i
 
 		if (!json_is_string(cfg) || !json_is_array(layers) ||
 		    !(json_is_array(tags) || !tags || json_is_null(tags))) {
-			lc_err_set(err, LC_ERR_PROTO, 0, "manifest.json: image %zu is malformed", i);
+			lc_err_set(err, LC_ERR_PROTO, 0, "manifest.json: image %zu is malformed",
+				   i);
 			goto fail;
 		}
 		if (json_array_size(layers) > LC_MAX_LAYERS) {
@@ -321,7 +323,8 @@ static int read_docker(const struct spool *sp, const struct member *mj, struct i
 		json_array_foreach(layers, k, x)
 		{
 			if (!json_is_string(x)) {
-				lc_err_set(err, LC_ERR_PROTO, 0, "manifest.json: a layer is no name");
+				lc_err_set(err, LC_ERR_PROTO, 0,
+					   "manifest.json: a layer is no name");
 				goto fail;
 			}
 			v[i].layers[k] = find(sp, json_string_value(x), err);
@@ -332,7 +335,8 @@ static int read_docker(const struct spool *sp, const struct member *mj, struct i
 		json_array_foreach(tags, k, x)
 		{
 			if (!json_is_string(x)) {
-				lc_err_set(err, LC_ERR_PROTO, 0, "manifest.json: a tag is no string");
+				lc_err_set(err, LC_ERR_PROTO, 0,
+					   "manifest.json: a tag is no string");
 				goto fail;
 			}
 			lc_strv_push(&v[i].names, json_string_value(x));
@@ -340,13 +344,13 @@ static int read_docker(const struct spool *sp, const struct member *mj, struct i
 		/* the store keeps a manifest for every image: one for these blobs as they are */
 		jl = json_array();
 		for (k = 0; k < v[i].n_layers; k++)
-			json_array_append_new(
-				jl, json_pack("{s:s, s:I, s:s}", "mediaType",
-					      layer_media_type(sp, v[i].layers[k]), "size",
-					      (json_int_t)v[i].layers[k]->size, "digest",
-					      v[i].layers[k]->digest));
-		m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2,
-			      "mediaType", LC_MT_DOCKER_MANIFEST, "config", "mediaType",
+			json_array_append_new(jl,
+					      json_pack("{s:s, s:I, s:s}", "mediaType",
+							layer_media_type(sp, v[i].layers[k]),
+							"size", (json_int_t)v[i].layers[k]->size,
+							"digest", v[i].layers[k]->digest));
+		m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2, "mediaType",
+			      LC_MT_DOCKER_MANIFEST, "config", "mediaType",
 			      "application/vnd.docker.container.image.v1+json", "size",
 			      (json_int_t)v[i].config->size, "digest", v[i].config->digest,
 			      "layers", jl);
@@ -383,8 +387,9 @@ static const struct member *oci_blob(const struct spool *sp, const struct lc_des
 		return NULL;
 	}
 	if ((int64_t)m->size != d->size) {
-		lc_err_set(err, LC_ERR_DIGEST, 0, "%s: size mismatch: expected %lld bytes, got %llu",
-			   name, (long long)d->size, (unsigned long long)m->size);
+		lc_err_set(err, LC_ERR_DIGEST, 0,
+			   "%s: size mismatch: expected %lld bytes, got %llu", name,
+			   (long long)d->size, (unsigned long long)m->size);
 		return NULL;
 	}
 	return m;
@@ -416,9 +421,10 @@ static int read_oci(const struct spool *sp, const struct member *mi, struct imag
 		const struct lc_descriptor *d = &index->manifests[i];
 		json_t *ann = json_object_get(json_array_get(json_object_get(j, "manifests"), i),
 					      "annotations");
-		const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-		const char *refname =
-			json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+		const char *name =
+			json_string_value(json_object_get(ann, "io.containerd.image.name"));
+		const char *refname = json_string_value(
+			json_object_get(ann, "org.opencontainers.image.ref.name"));
 		const struct member *mm = oci_blob(sp, d, err);
 		struct lc_manifest *m = NULL;
 		char *mbuf = NULL;
@@ -477,8 +483,8 @@ fail:
 
 /* Feed a spooled layer blob through the ingest; 1 when the store had it already. */
 static int load_layer(struct lc_store *s, const struct spool *sp, const struct member *m,
-		      const char *chainid, const char *diff_id, char *const *lowers, size_t n_lowers,
-		      struct lc_err **err)
+		      const char *chainid, const char *diff_id, char *const *lowers,
+		      size_t n_lowers, struct lc_err **err)
 {
 	struct lc_layer_ingest *in = NULL;
 	struct lc_layer_desc d = { .chainid = chainid,
@@ -615,8 +621,7 @@ out:
 	return rc;
 }
 
-static int name_images(struct lc_store *s, const struct image *im, bool quiet,
-		       struct lc_err **err)
+static int name_images(struct lc_store *s, const struct image *im, bool quiet, struct lc_err **err)
 {
 	struct lc_store_ref ref = { .digest = (char *)im->mdigest,
 				    .manifest = (char *)im->mdigest,

@@ -196,8 +196,8 @@ static const struct {
 	{ "mount", cmd_mount },
 	{ "unmount", cmd_unmount },
 	{ "verify", cmd_verify },
-	{ "save", cmd_save },
-	{ "load", cmd_load },
+	{ "save", cmd_save }, /* save.c: images to a tar */
+	{ "load", cmd_load }, /* load.c: and back */
 	{ "start", cmd_start },
 	{ "restart", cmd_restart },
 	{ "cp", cmd_cp },

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,11 +137,10 @@ static void build_manifest(struct item *it, size_t config_len)
 	json_t *m;
 
 	for (size_t i = 0; i < it->im.n_layers; i++)
-		json_array_append_new(layers,
-				      json_pack("{s:s, s:s, s:I}", "mediaType",
-						"application/vnd.oci.image.layer.v1.tar", "digest",
-						it->im.config->diff_ids[i], "size",
-						(json_int_t)it->sizes[i]));
+		json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
+							"application/vnd.oci.image.layer.v1.tar",
+							"digest", it->im.config->diff_ids[i],
+							"size", (json_int_t)it->sizes[i]));
 	m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
 		      LC_MT_OCI_MANIFEST, "config", "mediaType",
 		      "application/vnd.oci.image.config.v1+json", "digest", it->im.ref->config,
@@ -186,8 +184,8 @@ static int write_archive(struct lc_store *s, struct item *items, size_t n, bool 
 			lc_strv_push(&done, diff);
 			name = lc_xasprintf("blobs/sha256/%s", lc_digest_hex(diff));
 			if (out_header(o, name, '0', items[i].sizes[l], err) < 0 ||
-			    lc_store_layer_tar(s, items[i].im.chainids[l], diff, out_write, o, err) <
-				    0 ||
+			    lc_store_layer_tar(s, items[i].im.chainids[l], diff, out_write, o,
+					       err) < 0 ||
 			    out_pad(o, items[i].sizes[l], err) < 0)
 				goto out;
 		}
@@ -246,14 +244,13 @@ static int write_archive(struct lc_store *s, struct item *items, size_t n, bool 
 							LC_MT_OCI_MANIFEST, "digest", it->mdigest,
 							"size", (json_int_t)strlen(it->manifest)));
 		for (size_t l = 0; l < it->im.n_layers; l++)
-			json_array_append_new(lnames,
-					      json_sprintf("blobs/sha256/%s",
-							   lc_digest_hex(
-								   it->im.config->diff_ids[l])));
-		json_array_append_new(dman, json_pack("{s:s, s:o, s:o}", "Config", cname,
-						      "RepoTags", json_array_size(tags) ? tags
-											: json_null(),
-						      "Layers", lnames));
+			json_array_append_new(
+				lnames, json_sprintf("blobs/sha256/%s",
+						     lc_digest_hex(it->im.config->diff_ids[l])));
+		json_array_append_new(dman,
+				      json_pack("{s:s, s:o, s:o}", "Config", cname, "RepoTags",
+						json_array_size(tags) ? tags : json_null(),
+						"Layers", lnames));
 		if (!json_array_size(tags))
 			json_decref(tags);
 	}
@@ -362,9 +359,8 @@ int cmd_save(int argc, char **argv, const struct lc_global *g)
 	if (optind == argc)
 		return cmd_usage_error("save", "\"save\" requires at least 1 argument");
 	if (strcmp(format, "docker-archive") != 0 && strcmp(format, "oci-archive") != 0)
-		return cmd_usage_error("save",
-				       "unknown format '%s': want docker-archive or oci-archive",
-				       format);
+		return cmd_usage_error(
+			"save", "unknown format '%s': want docker-archive or oci-archive", format);
 	if (!output && isatty(STDOUT_FILENO)) {
 		fputs("layerctl: cowardly refusing to save to a terminal. Use the -o flag or "
 		      "redirect\n",
@@ -377,12 +373,13 @@ int cmd_save(int argc, char **argv, const struct lc_global *g)
 		goto fail;
 	if (output) {
 		/* written beside it, renamed over it once whole: never half an archive there */
-		cleanup_free char *copy = lc_xstrdup(output);
+		const char *slash = strrchr(output, '/');
 		char rnd[17];
 
 		lc_random_hex(rnd, 16);
-		tmp = lc_xasprintf("%s/.%s.layerctl-%s", dirname(copy), basename((char *)output),
-				   rnd);
+		tmp = slash ? lc_xasprintf("%.*s/.%s.layerctl-%s", (int)(slash - output), output,
+					   slash + 1, rnd)
+			    : lc_xasprintf(".%s.layerctl-%s", output, rnd);
 		o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (o.fd < 0) {
 			lc_err_set(&err, LC_ERR_SYS, errno, "create '%s'", output);

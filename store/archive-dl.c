@@ -56,7 +56,7 @@
 	X(const char *, archive_entry_hardlink_utf8, (ENTRY), (e), NULL)                           \
 	X(const char *, archive_entry_symlink, (ENTRY), (e), NULL)                                 \
 	X(const char *, archive_entry_symlink_utf8, (ENTRY), (e), NULL)                            \
-	X(la_int64_t, archive_filter_bytes, (struct archive * a, int n), (a, n), -1)             \
+	X(la_int64_t, archive_filter_bytes, (struct archive * a, int n), (a, n), -1)               \
 	X(int, archive_entry_sparse_count, (ENTRY), (e), 0)                                        \
 	X(int, archive_entry_xattr_count, (ENTRY), (e), 0)                                         \
 	X(int, archive_entry_xattr_reset, (ENTRY), (e), 0)                                         \

@@ -575,11 +575,9 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	}
 	/* the tar-split record refers to this file for the data that follows (not a sparse
 	 * one: its data in the tar is not the file's bytes; that stays in the record raw) */
-	if (x->ts && archive_entry_sparse_count(e) == 0 &&
-	    lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0),
-			     (uint64_t)archive_entry_size(e), path) < 0)
-		return lc_err_set(err, LC_ERR_PROTO, 0, "'%s': the tar-split record lost its place",
-				  path);
+	if (x->ts && archive_entry_sparse_count(e) == 0)
+		lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0),
+				 (uint64_t)archive_entry_size(e), path);
 	for (;;) {
 		const void *buf;
 		size_t size;

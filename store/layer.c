@@ -46,6 +46,7 @@ struct lc_layer_ingest {
 	char *stage_name;
 	int layerfd;		   /* stage/layer */
 	int tsfd;		   /* stage/tarsplit: the layer's tar-split record (tarsplit.c) */
+	bool ts_lost;		   /* it could not be written: the layer is committed without */
 	struct lc_partial partial; /* the blob's ingest file: replayed, then appended to */
 	int64_t resumed;	   /* bytes replayed from it */
 
@@ -129,10 +130,13 @@ static void *extract_thread(void *opaque)
 
 		while ((n = queue_read(in, &buf)) > 0)
 			lc_tarsplit_feed(ts, buf, (size_t)n, UINT64_MAX);
-		if (n < 0 || lc_tarsplit_finish(ts, &in->ext_err) < 0)
+		if (n < 0) {
 			rc = -1;
-		if (n < 0 && !in->ext_err)
 			lc_err_set(&in->ext_err, LC_ERR_PROTO, ECANCELED, "layer ingest");
+		} else if (lc_tarsplit_finish(ts, NULL) < 0) {
+			in->ts_lost =
+				true; /* save refuses the layer, saying why; the pull goes on */
+		}
 	}
 	lc_tarsplit_free(ts);
 
@@ -784,11 +788,20 @@ static int write_objects(struct lc_layer_ingest *in, const char *txt, struct lc_
 	return 0;
 }
 
-/* layers/sha256/<hex>.tarsplit: what save rebuilds the layer's tar from (tarsplit.c) */
+/*
+ * layers/sha256/<hex>.tarsplit: what save rebuilds the layer's tar from (tarsplit.c). None when
+ * it could not be written (one left by a damaged layer of the same chain id goes).
+ */
 static int publish_tarsplit(struct lc_layer_ingest *in, struct lc_err **err)
 {
 	cleanup_free char *name = lc_xasprintf("%s.tarsplit", lc_digest_hex(in->chainid));
 
+	if (in->ts_lost) {
+		if (unlinkat(in->s->layersfd, name, 0) < 0 && errno != ENOENT)
+			return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'",
+					  name);
+		return 0;
+	}
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "tarsplit", in->s->layersfd, name) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
@@ -856,7 +869,8 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
 	if (write_files(in, files, files_len, err) < 0 || write_objects(in, objects, err) < 0 ||
-	    publish_tarsplit(in, err) < 0 || write_meta(in, link, err) < 0 || make_link(in, link, err) < 0)
+	    publish_tarsplit(in, err) < 0 || write_meta(in, link, err) < 0 ||
+	    make_link(in, link, err) < 0)
 		goto out;
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, "layer", in->s->layersfd, lc_digest_hex(in->chainid)) < 0) {

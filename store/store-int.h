@@ -217,10 +217,14 @@ void lc_tarsplit_free(struct lc_tarsplit *t);
 void lc_tarsplit_feed(struct lc_tarsplit *t, const void *buf, size_t n, uint64_t settled);
 /*
  * The stream's [at, at + size) is the content of path (relative to the layer root), as
- * written to the layer. -1 when at is not where the stream can be (the record then fails).
+ * written to the layer. An at that is not where the stream can be breaks the record (finish
+ * fails; the layer is committed without one).
  */
-int lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path);
-/* Everything fed: write the end and the tar's length. -1 with *err if any write failed. */
+void lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path);
+/*
+ * Everything fed: write the end and the tar's length. -1 with *err if any write failed or the
+ * record broke: the caller then publishes no record (a layer is never failed for its record).
+ */
 int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err);
 /* A complete record's tar length (LC_ERR_PROTO when it is not a complete record). */
 int lc_tarsplit_header(int fd, uint64_t *ret_size, struct lc_err **err);

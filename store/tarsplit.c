@@ -32,11 +32,11 @@
 
 #include "store-int.h"
 
-#define TS_MAGIC     "LCTSPL1\n"
-#define TS_HDR	     16
+#define TS_MAGIC      "LCTSPL1\n"
+#define TS_HDR	      16
 #define TS_UNFINISHED UINT64_MAX
-#define STAGE	     (64u << 10)
-#define BIG	     (32u << 10)
+#define STAGE	      (64u << 10)
+#define BIG	      (32u << 10)
 
 struct lc_tarsplit {
 	int fd;
@@ -187,19 +187,22 @@ void lc_tarsplit_feed(struct lc_tarsplit *t, const void *buf, size_t n, uint64_t
 	t->pos += n;
 }
 
-int lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path)
+void lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path)
 {
 	size_t plen = strlen(path);
 	uint64_t end = at + size;
 
-	/* at is libarchive's position: at most what it was given, never before what is settled */
+	/* at is libarchive's position: at most what it was given, never before what is settled
+	 * (else the record is lost, never the layer) */
+	if (t->err)
+		return;
 	if (at > t->pos || (t->plen && at < t->pstart) || at < t->skip_hi) {
-		t->err = t->err ? t->err : EINVAL;
-		return -1;
+		t->err = EINVAL;
+		return;
 	}
 	settle(t, at);
 	if (!size)
-		return 0; /* an empty file: nothing to refer to, its header stays raw */
+		return; /* an empty file: nothing to refer to, its header stays raw */
 	emit(t, "F", 1);
 	emit_varint(t, size);
 	emit_varint(t, plen);
@@ -213,7 +216,6 @@ int lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const ch
 		t->pstart += drop;
 	}
 	t->skip_hi = end;
-	return 0;
 }
 
 int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err)
@@ -229,6 +231,9 @@ int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err)
 	zwrite(t, NULL, 0, ZSTD_e_end);
 	if (!t->err && pwrite(t->fd, &total, 8, 8) != 8)
 		t->err = errno ? errno : EIO;
+	if (t->err == EINVAL)
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "the tar-split record lost its place in the stream");
 	if (t->err)
 		return lc_err_set(err, LC_ERR_SYS, t->err, "write the layer's tar-split record");
 	return 0;
@@ -290,12 +295,12 @@ static int rd_exact(struct reader *r, void *dst, size_t n, struct lc_err **err)
 	unsigned char *d = dst;
 
 	while (n) {
-		const unsigned char *p;
+		const unsigned char *p = NULL;
 		ssize_t got = rd_some(r, &p, n, err);
 
 		if (got < 0)
 			return -1;
-		if (got == 0)
+		if (got == 0 || !p)
 			return bad(err, "it ends early");
 		memcpy(d, p, (size_t)got);
 		d += got;
@@ -308,7 +313,7 @@ static int rd_varint(struct reader *r, uint64_t *v, struct lc_err **err)
 {
 	*v = 0;
 	for (int shift = 0; shift < 64; shift += 7) {
-		unsigned char b;
+		unsigned char b = 0;
 
 		if (rd_exact(r, &b, 1, err) < 0)
 			return -1;
@@ -337,9 +342,8 @@ int lc_tarsplit_header(int fd, uint64_t *ret_size, struct lc_err **err)
 }
 
 /* The content of path in the layer (exactly size bytes of a regular file), hashed, out. */
-static int emit_file(int layerfd, const char *path, uint64_t size, unsigned char *buf,
-		     size_t bufsz, struct lc_sha256 *h, lc_tarsplit_out_fn out, void *opaque,
-		     struct lc_err **err)
+static int emit_file(int layerfd, const char *path, uint64_t size, unsigned char *buf, size_t bufsz,
+		     struct lc_sha256 *h, lc_tarsplit_out_fn out, void *opaque, struct lc_err **err)
 {
 	cleanup_close int fd = lc_openat_beneath(layerfd, path, O_RDONLY, 0);
 	struct stat st;
@@ -407,13 +411,13 @@ int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque
 	if (!r.z)
 		abort();
 	for (;;) {
-		unsigned char op;
-		uint64_t n, plen;
+		unsigned char op = 0;
+		uint64_t n = 0, plen = 0;
 
 		if (rd_exact(&r, &op, 1, err) < 0)
 			goto out;
 		if (op == 'E') {
-			uint64_t end;
+			uint64_t end = 0;
 
 			if (rd_varint(&r, &end, err) < 0)
 				goto out;
@@ -454,12 +458,12 @@ int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque
 			continue;
 		}
 		while (n) {
-			const unsigned char *p;
+			const unsigned char *p = NULL;
 			ssize_t got = rd_some(&r, &p, n < STAGE ? (size_t)n : STAGE, err);
 
 			if (got < 0)
 				goto out;
-			if (got == 0) {
+			if (got == 0 || !p) {
 				bad(err, "it ends early");
 				goto out;
 			}
@@ -491,10 +495,12 @@ static int open_record(struct lc_store *s, const char *chainid, struct lc_err **
 	name = lc_xasprintf("%s.tarsplit", lc_digest_hex(chainid));
 	fd = openat(s->layersfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return lc_err_set(err, LC_ERR_NOTFOUND, 0,
-				  "layer %s has no tar-split record (unpacked before layerctl kept "
-				  "them): remove the images that use it (rmi, gc) and pull them again",
-				  chainid);
+		return lc_err_set(
+			err, LC_ERR_NOTFOUND, 0,
+			"layer %s has no tar-split record (unpacked by an older layerctl, or its "
+			"record could not be written): remove the images that use it (rmi, gc) "
+			"and pull them again",
+			chainid);
 	if (fd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'layers/sha256/%s'", name);
 	return fd;
@@ -539,9 +545,10 @@ int lc_store_layer_tar(struct lc_store *s, const char *chainid, const char *diff
 	if (lc_tarsplit_replay(fd, layerfd, out, opaque, got, err) < 0)
 		return lc_err_prefix(err, "layer %s (diff_id %s)", chainid, diff_id);
 	if (strcmp(got, diff_id) != 0)
-		return lc_err_set(err, LC_ERR_DIGEST, 0,
-				  "layer %s changed on disk: its tar hashes to %s, not its diff_id %s "
-				  "(layerctl verify names the files)",
-				  chainid, got, diff_id);
+		return lc_err_set(
+			err, LC_ERR_DIGEST, 0,
+			"layer %s changed on disk: its tar hashes to %s, not its diff_id %s "
+			"(layerctl verify names the files)",
+			chainid, got, diff_id);
 	return 0;
 }

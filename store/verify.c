@@ -138,10 +138,11 @@ static void verify_layers(struct vctx *v)
 			/* the tar-split record save rebuilds the layer's tar from */
 			if (r >= 0 && lc_store_layer_tar_check(v->s, cid, &e) < 0) {
 				if (e->code == LC_ERR_NOTFOUND) {
-					cleanup_free char *note = lc_xasprintf(
-						"layer %s: no tar-split record (unpacked by an older "
-						"layerctl): save cannot write it",
-						cid);
+					cleanup_free char *note =
+						lc_xasprintf("layer %s: no tar-split record "
+							     "(unpacked by an older "
+							     "layerctl): save cannot write it",
+							     cid);
 
 					if (v->report)
 						v->report(v->opaque, note);

@@ -211,7 +211,10 @@ START_TEST(tar_header_writer)
 	ck_assert_uint_eq(field_octal(h + 124, 12), 1234567);
 	ck_assert_uint_eq(field_octal(h + 100, 8), 0644);
 	ck_assert_int_eq(h[156], '0');
-	ck_assert_mem_eq(h + 257, "ustar\0" "00", 8);
+	ck_assert_mem_eq(h + 257,
+			 "ustar\0"
+			 "00",
+			 8);
 	assert_checksum(h);
 	ck_assert_uint_eq(lc_tar_padding(1234567), 512 - 1234567 % 512);
 	ck_assert_uint_eq(lc_tar_padding(1024), 0);
@@ -252,7 +255,6 @@ START_TEST(tar_header_writer)
 	ck_assert_uint_eq(lc_tar_header(h, name, '0', 0644, 1, 0), 0);
 }
 END_TEST
-
 
 static Suite *base_suite(void)
 {
