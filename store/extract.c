@@ -377,6 +377,9 @@ static int clear_existing(struct xt *x, int pfd, const char *name, const char *p
 		return errno == ENOENT ? 0 : lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", path);
 	if (was_whiteout)
 		*was_whiteout = S_ISCHR(st.st_mode) && st.st_rdev == 0;
+	/* what goes was written by this tar: the record may refer to a file there */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		lc_tarsplit_lose(x->ts);
 	cache_invalidate(x, path);
 	if (S_ISDIR(st.st_mode))
 		return lc_rm_rf_at(pfd, name, err) < 0 ? lc_err_prefix(err, "replace '%s'", path)

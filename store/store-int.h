@@ -222,6 +222,11 @@ void lc_tarsplit_feed(struct lc_tarsplit *t, const void *buf, size_t n, uint64_t
  */
 void lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const char *path);
 /*
+ * The tar removes a file or dir it wrote (a path given twice): a reference the record holds
+ * may now name other bytes, so the record is lost (NULL: no record).
+ */
+void lc_tarsplit_lose(struct lc_tarsplit *t);
+/*
  * Everything fed: write the end and the tar's length. -1 with *err if any write failed or the
  * record broke: the caller then publishes no record (a layer is never failed for its record).
  */

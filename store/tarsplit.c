@@ -218,6 +218,12 @@ void lc_tarsplit_file(struct lc_tarsplit *t, uint64_t at, uint64_t size, const c
 	t->skip_hi = end;
 }
 
+void lc_tarsplit_lose(struct lc_tarsplit *t)
+{
+	if (t && !t->err)
+		t->err = EINVAL;
+}
+
 int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err)
 {
 	uint64_t total = t->pos;
@@ -232,8 +238,10 @@ int lc_tarsplit_finish(struct lc_tarsplit *t, struct lc_err **err)
 	if (!t->err && pwrite(t->fd, &total, 8, 8) != 8)
 		t->err = errno ? errno : EIO;
 	if (t->err == EINVAL)
-		return lc_err_set(err, LC_ERR_PROTO, 0,
-				  "the tar-split record lost its place in the stream");
+		return lc_err_set(
+			err, LC_ERR_PROTO, 0,
+			"the tar-split record cannot describe this tar (it lost its place in "
+			"the stream, or the tar replaces a path it wrote)");
 	if (t->err)
 		return lc_err_set(err, LC_ERR_SYS, t->err, "write the layer's tar-split record");
 	return 0;

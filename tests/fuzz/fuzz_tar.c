@@ -6,6 +6,8 @@
  *  - nothing appeared, changed or vanished outside the staging dir: the whole sandbox (the
  *    store sits four dirs deep in it, so "../../.." lands in it too) lists as before;
  *  - a layer that unpacked holds only dirs, files, symlinks, fifos and 0/0 whiteouts;
+ *  - a plain tar that unpacked gives itself back from its tar-split record, byte for byte
+ *    (its sha256), unless the record was given up (it never finishes then);
  *  - a failed finish left nothing behind: after the abort, tmp/ holds only its locks and trash
  *    (a layer that unpacked keeps its ingest file, tmp/partial-<hex>, for a later pull: the
  *    target removes that one).
@@ -168,6 +170,40 @@ static int open_staging(void)
 	return fd;
 }
 
+/* The staging record of a plain tar that unpacked replays to the input (or was given up). */
+static void check_record(int layerfd, const char *digest)
+{
+	cleanup_free char *tmp = lc_xasprintf("%s/a/b/c/d/root/tmp", sandbox);
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	int fd = -1;
+	char got[LC_DIGEST_BUFSZ];
+	struct lc_err *e = NULL;
+
+	FUZZ_ASSERT(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "ingest-", 7)) {
+			cleanup_free char *p = lc_xasprintf("%s/%s/tarsplit", tmp, de->d_name);
+
+			fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			break;
+		}
+	closedir(d);
+	FUZZ_ASSERT(fd >= 0);
+	if (lc_tarsplit_replay(fd, layerfd, NULL, NULL, got, &e) == 0) {
+		if (strcmp(got, digest) != 0) {
+			fprintf(stderr, "fuzz_tar: the record replays to %s, not %s\n", got,
+				digest);
+			abort();
+		}
+	} else if (!strstr(e->msg, "never finished")) {
+		fprintf(stderr, "fuzz_tar: the record does not replay: %s\n", e->msg);
+		abort();
+	}
+	lc_err_free(e);
+	close(fd);
+}
+
 static void cleanup(void)
 {
 	struct lc_err *e = NULL;
@@ -251,6 +287,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_ASSERT(fd >= 0);
 		check_layer(fd);
+		if (!compressed)
+			check_record(fd, digest);
 		close(fd);
 		staging_seen_ok++;
 	} else {
