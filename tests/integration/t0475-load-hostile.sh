@@ -1,18 +1,21 @@
 #!/bin/bash
 # load of hostile archives: a blob that does not hash to its name, a layer that does not hash
 # to its diff_id, a member named with '..' or absolute, a link out of the archive, an
-# oversized manifest.json, a truncated archive, no manifest at all. Each is refused with one
-# line, exit 1, and leaves nothing in the store: no image, no layer, no blob, no spool in tmp/.
+# oversized manifest.json, no manifest at all, a second layer that breaks once the first is
+# committed, a truncated archive. Each is refused with one line, exit 1, and leaves nothing in
+# the store: no image, no layer, no blob, no spool in tmp/.
 . "$(dirname "$0")/../lib.sh"
 
-plan 23
+plan 27
 
 start_registry
-push_images busybox
+push_images busybox nginx
 L=$LAYERCTL
 ok -m "pull busybox" "$L" pull -q "$REG/busybox"
 ok -m "save it" "$L" save -o "$TMPD/good.tar" "$REG/busybox"
-ok -m "rmi" "$L" rmi "$REG/busybox"
+ok -m "pull nginx" "$L" pull -q "$REG/nginx"
+ok -m "save it" "$L" save -o "$TMPD/nginx.tar" "$REG/nginx"
+ok -m "rmi" "$L" rmi "$REG/busybox" "$REG/nginx"
 ok -m "gc" "$L" gc
 
 W=$TMPD/work
@@ -25,7 +28,7 @@ make_archive() {
 # refused NAME ERE: load fails with one line matching ERE, and the store stays empty
 refused() {
 	local out rc=0
-	out=$("$L" load -i "$TMPD/$1.tar" 2>&1) || rc=$?
+	out=$("$L" load -q -i "$TMPD/$1.tar" 2>&1) || rc=$?
 	if [[ $rc -eq 1 && $(wc -l <<<"$out") -eq 1 && $out =~ $2 ]]; then
 		_lc_result 1 "$1: refused ($out)"
 	else
@@ -84,6 +87,15 @@ refused absolute "is absolute"
 refused link-out "links outside the archive"
 refused huge-manifest "larger than 4 MiB"
 refused no-manifest "neither manifest.json nor index.json"
+
+# the base layer loads, then nginx's own layer (gzip: only its ingest can check it) is damaged:
+# the base layer committed meanwhile goes too
+n_top=$(tar xOf "$TMPD/nginx.tar" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"][1])')
+rm -rf "$W" && mkdir -p "$W" && tar -xf "$TMPD/nginx.tar" -C "$W"
+(cd "$W" && printf 'x' | dd of="$n_top" bs=1 seek=600 conv=notrunc 2>/dev/null && gzip -n "$n_top" &&
+	mv "$n_top.gz" "$n_top")
+tar -cf "$TMPD/second-layer-bad.tar" -C "$W" .
+refused second-layer-bad "layer sha256:[0-9a-f]{64}: (bad tar|diff_id mismatch)"
 
 # truncated in the middle of a layer
 head -c 200000 "$TMPD/good.tar" >"$TMPD/truncated.tar"
