@@ -134,8 +134,8 @@ static void *extract_thread(void *opaque)
 			rc = -1;
 			lc_err_set(&in->ext_err, LC_ERR_PROTO, ECANCELED, "layer ingest");
 		} else if (lc_tarsplit_finish(ts, NULL) < 0) {
-			in->ts_lost =
-				true; /* save refuses the layer, saying why; the pull goes on */
+			/* save refuses the layer, saying why; the pull goes on */
+			in->ts_lost = true;
 		}
 	}
 	lc_tarsplit_free(ts);
