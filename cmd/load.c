@@ -43,6 +43,7 @@ struct member {
 	char *name;   /* normalized: no leading "./", no "." or empty components */
 	char *link;   /* a symlink's or hard link's target, normalized; NULL: a file */
 	size_t index; /* spooled as "<index>" */
+	size_t pos;   /* its place in the archive: of two members of one name, the last wins */
 	uint64_t size;
 	char digest[LC_DIGEST_BUFSZ];
 };
@@ -51,7 +52,7 @@ struct spool {
 	struct lc_store *s;
 	char *name; /* tmp/<name> */
 	int fd;
-	struct member *m;
+	struct member *m; /* sorted by name, then place, once spooled (find) */
 	size_t n;
 };
 
@@ -191,6 +192,7 @@ static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry
 		}
 		lc_sha256_final(h, m.digest);
 	}
+	m.pos = sp->n;
 	sp->m = lc_xrealloc(sp->m, (sp->n + 1) * sizeof(*sp->m));
 	sp->m[sp->n++] = m;
 	return 0;
@@ -206,12 +208,19 @@ static const struct member *find(const struct spool *sp, const char *name, struc
 	for (int hop = 0; hop <= MAX_HOPS; hop++) {
 		const struct member *m = NULL;
 
-		/* the last of a name wins, as tar extracts it */
-		for (size_t i = sp->n; i-- > 0;)
-			if (!strcmp(sp->m[i].name, cur)) {
-				m = &sp->m[i];
-				break;
-			}
+		size_t lo = 0, hi = sp->n;
+
+		/* the last of a name wins, as tar extracts it: the first entry past cur, minus 1 */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(sp->m[mid].name, cur) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && !strcmp(sp->m[lo - 1].name, cur))
+			m = &sp->m[lo - 1];
 		if (!m) {
 			lc_err_set(err, LC_ERR_NOTFOUND, 0, "the archive has no '%.200s'", name);
 			return NULL;
@@ -223,6 +232,14 @@ static const struct member *find(const struct spool *sp, const char *name, struc
 	}
 	lc_err_set(err, LC_ERR_UNSAFE, 0, "archive member '%.200s': too many links", name);
 	return NULL;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 static int read_json_member(const struct spool *sp, const struct member *m, char **ret,
@@ -693,6 +710,7 @@ static int spool_archive(struct spool *sp, int fd, struct lc_err **err)
 	}
 	if (!sp->n)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "the archive is empty");
+	qsort(sp->m, sp->n, sizeof(*sp->m), member_cmp);
 	return 0;
 }
 
