@@ -764,11 +764,11 @@ int cmd_load(int argc, char **argv, const struct lc_global *g)
 			fputs(load_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("load", argv, c);
+			return cmd_bad_flag(load_usage, argv, c);
 		}
 	}
 	if (optind != argc)
-		return cmd_usage_error("load", "\"load\" accepts no arguments");
+		return cmd_usage_error(load_usage, "'layerctl load' accepts no arguments");
 	if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {

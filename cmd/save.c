@@ -353,14 +353,15 @@ int cmd_save(int argc, char **argv, const struct lc_global *g)
 			fputs(save_usage, stdout);
 			return EXIT_OK;
 		default:
-			return cmd_bad_flag("save", argv, c);
+			return cmd_bad_flag(save_usage, argv, c);
 		}
 	}
 	if (optind == argc)
-		return cmd_usage_error("save", "\"save\" requires at least 1 argument");
+		return cmd_usage_error(save_usage, "'layerctl save' requires at least 1 argument");
 	if (strcmp(format, "docker-archive") != 0 && strcmp(format, "oci-archive") != 0)
-		return cmd_usage_error(
-			"save", "unknown format '%s': want docker-archive or oci-archive", format);
+		return cmd_flag_error(save_usage,
+				      "unknown format '%s': want docker-archive or oci-archive",
+				      format);
 	if (!output && isatty(STDOUT_FILENO)) {
 		fputs("layerctl: cowardly refusing to save to a terminal. Use the -o flag or "
 		      "redirect\n",
