@@ -225,7 +225,17 @@ int ctr_signal_number(const char *name);
 /* ---------- run's options (runopts.c) ---------- */
 
 /* What `run` was asked for; `start` parses the same options again (spec.json keeps them). */
+/* --userns */
+enum run_userns {
+	RUN_USERNS_HOST = 0, /* ours (docker's default) */
+	RUN_USERNS_AUTO,     /* a free range of the user's subordinate ids */
+	RUN_USERNS_MAP,	     /* --uidmap/--gidmap */
+};
+
 struct run_opts {
+	enum run_userns userns;
+	struct lc_idmap uidmap[LC_IDMAP_MAX], gidmap[LC_IDMAP_MAX]; /* --uidmap, --gidmap */
+	size_t n_uidmap, n_gidmap;
 	struct lc_mount *mounts; /* -v, --mount, --tmpfs; a named volume's source is its name */
 	size_t n_mounts;
 	bool *is_volume; /* per mount: source names a volume, resolved once the store is open */
@@ -273,6 +283,27 @@ struct run_opts {
  */
 int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **err);
 void run_opts_clear(struct run_opts *o);
+
+/* A container's user namespace maps (userns.c); n_uid 0: none, it runs in ours. */
+struct ctr_idmaps {
+	struct lc_idmap uid[LC_IDMAP_MAX], gid[LC_IDMAP_MAX];
+	size_t n_uid, n_gid;
+};
+/* Lines "u C:H:N" and "g C:H:N": the container's "idmap" document. */
+char *ctr_idmaps_text(const struct ctr_idmaps *m);
+int ctr_idmaps_parse(const char *text, struct ctr_idmaps *ret, struct lc_err **err);
+/* The container's maps (none when it has no document: --userns host). */
+int ctr_idmaps_read(struct lc_store *s, const char *id, struct ctr_idmaps *ret,
+		    struct lc_err **err);
+/*
+ * The maps o asks for, recorded in the new container id's document: --uidmap/--gidmap as
+ * given (the uid map serves for gids when --gidmap is absent), or for --userns=auto the lowest
+ * LC_USERNS_AUTO_SIZE ids of the user's /etc/subuid and /etc/subgid ranges that no other
+ * container's document holds (the pick and the write under a flock of containers/, so
+ * concurrent runs get disjoint ranges). Host: nothing, *ret empty.
+ */
+int ctr_idmaps_assign(struct lc_store *s, const char *id, const struct run_opts *o,
+		      struct ctr_idmaps *ret, struct lc_err **err);
 
 /* Column-aligned output like docker's tables. */
 struct cmd_table;

@@ -537,9 +537,40 @@ struct start_plan {
 	const struct ctr_spec *sp; /* its command, env, working dir, user, hostname */
 	char *const *lowers;	   /* its layers, topmost first */
 	size_t n_lowers;
+	const struct ctr_idmaps *maps; /* its user namespace (n_uid 0: none) */
 	bool again;  /* it ran before (start, restart): a failed start leaves it exited */
 	bool detach; /* a monitor runs it; else we do, to its end (*ret_status) */
 };
+
+/*
+ * --userns: the upper dir goes to the container's root (the host ids its 0 maps to), so that
+ * what it writes there is its own; the layers are mounted idmapped under it, never chowned.
+ */
+static int mount_userns(struct lc_store *s, const struct start_plan *pl, struct lc_err **err)
+{
+	cleanup_close int dirfd = -1;
+	cleanup_close int usfd = -1;
+	uint32_t hu, hg;
+
+	if (lc_userns_kernel_check(err) < 0)
+		return -1;
+	if (!lc_idmap_to_host(pl->maps->uid, pl->maps->n_uid, 0, &hu) ||
+	    !lc_idmap_to_host(pl->maps->gid, pl->maps->n_gid, 0, &hg))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "the user namespace maps no root");
+	dirfd = open(pl->cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dirfd < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", pl->cdir);
+	if (fchownat(dirfd, "upper", hu, hg, AT_SYMLINK_NOFOLLOW) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "chown '%s/upper' to %u:%u", pl->cdir, hu,
+				  hg);
+	lc_trace("fchownat(\"upper\", %u, %u) = 0: the upper dir belongs to the container's root",
+		 hu, hg);
+	if (lc_userns_fd(pl->maps->uid, pl->maps->n_uid, pl->maps->gid, pl->maps->n_gid, &usfd,
+			 err) < 0)
+		return -1;
+	return lc_overlay_mount_idmapped(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir,
+					 usfd, err);
+}
 
 /*
  * Start a container whose dir this store handle holds: listen on its ports, make its cgroup,
@@ -611,8 +642,17 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	cfg.mounts = mounts;
 	cfg.n_mounts = o->n_mounts;
 	cfg.read_only = o->read_only;
-	if (lc_overlay_mount(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir, err) < 0)
+	if (pl->maps->n_uid > 0) {
+		if (mount_userns(s, pl, err) < 0)
+			goto fail;
+		cfg.uidmap = pl->maps->uid;
+		cfg.n_uidmap = pl->maps->n_uid;
+		cfg.gidmap = pl->maps->gid;
+		cfg.n_gidmap = pl->maps->n_gid;
+	} else if (lc_overlay_mount(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir,
+				    err) < 0) {
 		goto fail;
+	}
 	rootfs = lc_xasprintf("%s/merged", pl->cdir);
 	cfg.rootfs = rootfs;
 	cfg.state_dir = pl->cdir;
@@ -643,6 +683,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	struct lc_err *cleanup_err = NULL;
 	struct ctr_spec spec = { 0 };
 	struct ctr_state st = { .status = "created" };
+	struct ctr_idmaps maps = { 0 };
 	bool launched = false;
 	size_t i;
 	int r;
@@ -683,6 +724,9 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 					    },
 					    err) < 0)
 		goto fail_rm;
+	/* its user namespace, if any: a range of its own, recorded before it runs */
+	if (ctr_idmaps_assign(s, id, o, &maps, err) < 0)
+		goto fail_rm;
 	env = ctr_build_env(im->config->env, o->env);
 	/* what exec, stop, ps and start need to know of it later */
 	spec = (struct ctr_spec){
@@ -716,6 +760,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 						  .sp = &spec,
 						  .lowers = lowers,
 						  .n_lowers = im->n_layers,
+						  .maps = &maps,
 						  .detach = o->detach },
 			    &launched, ret_status, err);
 	if (r < 0 && !launched)
@@ -736,6 +781,7 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 	cleanup_strv char **argv = NULL;
 	struct lc_container_config *cc = NULL;
 	struct ctr_spec sp = { 0 };
+	struct ctr_idmaps maps;
 	struct ctr_state st;
 	bool launched = false;
 	int r = -1, status = 0;
@@ -752,7 +798,8 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 	if (lc_store_container_doc_remove(s, id, CTR_RESTARTING, err) < 0)
 		goto out;
 	if (ctr_state_read(s, id, &st, err) < 0 || ctr_spec_read(s, id, &sp, err) < 0 ||
-	    lc_store_container_config_read(s, id, &cc, err) < 0)
+	    lc_store_container_config_read(s, id, &cc, err) < 0 ||
+	    ctr_idmaps_read(s, id, &maps, err) < 0)
 		goto out;
 	if (ctr_running(&st)) {
 		r = 0;
@@ -782,6 +829,7 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 						  .sp = &sp,
 						  .lowers = cc->layers,
 						  .n_lowers = cc->n_layers,
+						  .maps = &maps,
 						  .again = true,
 						  .detach = true },
 			    &launched, &status, err);

@@ -279,6 +279,9 @@ enum {
 	OPT_DNS,
 	OPT_INIT,
 	OPT_PRIVILEGED,
+	OPT_USERNS,
+	OPT_UIDMAP,
+	OPT_GIDMAP,
 	OPT_ULIMIT,
 	OPT_DEVICE,
 	OPT_RATE, /* + enum lc_cgroup_rate_kind */
@@ -445,11 +448,16 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+		{ "userns", required_argument, NULL, OPT_USERNS },
+		{ "uidmap", required_argument, NULL, OPT_UIDMAP },
+		{ "gidmap", required_argument, NULL, OPT_GIDMAP },
 		{ "ulimit", required_argument, NULL, OPT_ULIMIT },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum run_userns userns = RUN_USERNS_HOST;
+	bool userns_given = false;
 	int c;
 
 	if (!o->pull)
@@ -510,6 +518,35 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		case OPT_PRIVILEGED:
 			o->privileged = true;
 			break;
+		case OPT_USERNS:
+			if (!strcmp(optarg, "host"))
+				userns = RUN_USERNS_HOST;
+			else if (!strcmp(optarg, "auto"))
+				userns = RUN_USERNS_AUTO;
+			else if (!strcmp(optarg, "keep-id"))
+				return usage(err,
+					     "--userns=keep-id is for rootless runs (podman's), "
+					     "which layerctl does not do yet; as root use "
+					     "--userns=auto or --uidmap");
+			else
+				return usage(err, "invalid --userns '%s' (want host or auto)",
+					     optarg);
+			userns_given = true;
+			break;
+		case OPT_UIDMAP:
+		case OPT_GIDMAP: {
+			size_t *n = c == OPT_UIDMAP ? &o->n_uidmap : &o->n_gidmap;
+
+			if (*n == LC_IDMAP_MAX)
+				return usage(err, "at most %d --%s flags", LC_IDMAP_MAX,
+					     c == OPT_UIDMAP ? "uidmap" : "gidmap");
+			if (lc_idmap_parse(optarg,
+					   c == OPT_UIDMAP ? &o->uidmap[*n] : &o->gidmap[*n],
+					   err) < 0)
+				return as_usage(err);
+			(*n)++;
+			break;
+		}
 		case OPT_ULIMIT: {
 			struct lc_rlimit rl;
 
@@ -638,6 +675,20 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		}
 		}
 	}
+	/* podman's rules: a map is a user namespace of its own, auto is not a map */
+	if (o->n_gidmap && !o->n_uidmap)
+		return usage(err, "--gidmap needs --uidmap");
+	if (o->n_uidmap && userns_given)
+		return usage(err, "--userns and --uidmap/--gidmap cannot be used together");
+	o->userns = o->n_uidmap ? RUN_USERNS_MAP : userns;
+	/* docker's: what shares the host's namespaces cannot be remapped */
+	if (o->userns != RUN_USERNS_HOST && (o->privileged || o->host_pid || o->host_net))
+		return usage(err,
+			     "%s cannot be used with a user namespace (--userns host is "
+			     "needed: the host's namespaces belong to the host's users)",
+			     o->privileged ? "--privileged"
+			     : o->host_pid ? "--pid host"
+					   : "--net host");
 	o->caps = caps_of(o->cap_add, o->cap_drop);
 	/* docker: every capability, no seccomp filter, every device; --cap-* do not matter */
 	if (o->privileged) {

@@ -425,6 +425,12 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 		return -1;
 	if (lc_become_user(x->user, x->tty, x->caps, x->need_home ? &home : NULL, err) < 0)
 		return lc_err_prefix(err, "user '%s'", x->user_label ? x->user_label : "root");
+	/*
+	 * A change of uid or gid (-u, or root of a user namespace) clears the parent-death
+	 * signal the launcher's child armed: armed again, so that the container still dies
+	 * with its layerctl.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (home)
 		x->envp[x->n_env] = home; /* freed by execve, one way or another */
 	if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "mount-int.h"
@@ -60,6 +61,8 @@ struct launch_ctx {
 	bool has_ws;
 	struct lc_stdio_plan stdio; /* !cfg->tty: pipes for the fds that may not pass through */
 	int targetfd;		    /* cfg->join_pid: a pidfd of the container's init */
+	bool join_userns;	    /* cfg->join_pid: its user namespace is not ours */
+	int etc_fds[3]; /* --userns: the state dir's hostname, hosts, resolv.conf (O_PATH) */
 	struct lc_seccomp_prog *seccomp; /* cfg->seccomp_profile, compiled before the fork */
 };
 
@@ -121,16 +124,82 @@ static int child_fds(struct launch_ctx *c, int *syncfd, struct lc_err **err)
 	return lc_fds_keep_only(keep, LC_ARRAY_SIZE(keep), err);
 }
 
+/*
+ * In a user namespace whose maps the launcher wrote: become its root (the map's host id of 0
+ * on the host), without the host's supplementary groups. Until then we are the host's uid 0,
+ * unmapped here (nobody): that still lets us walk the store's 0700 dirs to the rootfs, but
+ * creating a file in a filesystem of the namespace (the container's /dev) would fail. A change
+ * of ids clears the parent-death signal: armed again.
+ */
+static int become_ns_root(struct lc_err **err)
+{
+	/* "deny" (a map written without privilege) forbids it; the groups are then ours only */
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return lc_err_set(err, LC_ERR_SYS, errno, "user namespace: drop the host's groups");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno,
+				  "user namespace: become its root (is 0 mapped?)");
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	lc_trace("setresgid(0, 0, 0) = 0, setresuid(0, 0, 0) = 0: root of the user namespace");
+	return 0;
+}
+
+/*
+ * --userns, before we become the namespace's root: what we must reach through the host's dirs
+ * (the store's are 0700) is opened now, in our new mount namespace: the state dir (replacing
+ * c->statefd, checked to be the dir the launcher opened) and the bind mounts' sources (the
+ * user named them: followed as written, as root would).
+ */
+static int open_as_host_root(struct launch_ctx *c, int *src_fds, struct lc_err **err)
+{
+	const struct lc_launch_cfg *cfg = c->cfg;
+
+	if (c->statefd >= 0) {
+		int fd = open(cfg->state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat a, b;
+
+		if (fd < 0 || fstat(fd, &a) < 0 || fstat(c->statefd, &b) < 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+			if (fd >= 0)
+				close(fd);
+			return lc_err_set(err, LC_ERR_UNSAFE, errno, "'%s' changed while starting",
+					  cfg->state_dir);
+		}
+		close(c->statefd);
+		c->statefd = fd;
+		for (size_t i = 0; i < LC_ARRAY_SIZE(c->etc_fds); i++) {
+			static const char *const files[] = { "hostname", "hosts", "resolv.conf" };
+
+			c->etc_fds[i] = openat(fd, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (c->etc_fds[i] < 0)
+				return lc_err_set(err, LC_ERR_SYS, errno,
+						  "open the container's '%s'", files[i]);
+		}
+	}
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		if (cfg->mounts[i].kind != LC_MOUNT_BIND)
+			continue;
+		src_fds[i] = open(cfg->mounts[i].source, O_PATH | O_CLOEXEC);
+		if (src_fds[i] < 0)
+			return lc_err_set(err, LC_ERR_NOTFOUND, errno, "bind source path '%s'",
+					  cfg->mounts[i].source);
+	}
+	return 0;
+}
+
 /* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
 static int child_setup(struct launch_ctx *c, struct lc_err **err)
 {
 	const struct lc_launch_cfg *cfg = c->cfg;
 	cleanup_close int rootfd = -1;
 	cleanup_close int nullfd = -1;
+	cleanup_free int *src_fds = lc_xcalloc(cfg->n_mounts + 1, sizeof(int));
 	/* --net/--uts/--ipc host: that namespace of ours is shared, on the user's word */
 	int ns = CLONE_NEWNS | CLONE_NEWCGROUP | (cfg->host_uts ? 0 : CLONE_NEWUTS) |
 		 (cfg->host_ipc ? 0 : CLONE_NEWIPC) | (cfg->host_net ? 0 : CLONE_NEWNET);
 
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		src_fds[i] = -1;
 	umask(0);
 	/*
 	 * A session of our own: the caller's terminal, if any, is no longer our controlling
@@ -144,13 +213,19 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	lc_trace_ns("unshare", ns, 0);
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
+	    (cfg->n_uidmap > 0 &&
+	     (open_as_host_root(c, src_fds, err) < 0 || become_ns_root(err) < 0)) ||
 	    lc_rootfs_mount_proc_dev(rootfd, cfg->privileged, &nullfd, err) < 0 ||
 	    lc_rootfs_devices(rootfd, cfg->devices, cfg->n_devices, err) < 0 ||
 	    setup_stdio(c, rootfd, err) < 0 ||
-	    lc_rootfs_finish(rootfd, nullfd, cfg->privileged, cfg->state_dir, c->statefd, err) <
-		    0 ||
-	    lc_rootfs_user_mounts(rootfd, cfg->mounts, cfg->n_mounts, cfg->read_only, err) < 0)
-		return -1;
+	    lc_rootfs_finish(rootfd, nullfd, cfg->privileged, cfg->state_dir, c->statefd,
+			     cfg->n_uidmap > 0 && c->statefd >= 0 ? c->etc_fds : NULL, err) < 0 ||
+	    lc_rootfs_user_mounts(rootfd, cfg->mounts, cfg->n_mounts,
+				  cfg->n_uidmap > 0 ? src_fds : NULL, cfg->read_only, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		if (src_fds[i] >= 0)
+			close(src_fds[i]);
 	if (c->statefd >= 0)
 		close(c->statefd);
 	c->statefd = -1;
@@ -162,6 +237,11 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 		lc_trace("sethostname(\"%s\") = 0", c->hostname);
 
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
+fail:
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		if (src_fds[i] >= 0)
+			close(src_fds[i]);
+	return -1;
 }
 
 /*
@@ -171,20 +251,23 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 static int child_join(struct launch_ctx *c, struct lc_err **err)
 {
 	cleanup_close int rootfd = -1;
+	/* the user namespace first (the kernel joins it before the others it then owns) */
+	int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
+		 (c->join_userns ? CLONE_NEWUSER : 0);
 
 	umask(0);
 	if (setsid() < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "new session");
-	if (setns(c->targetfd,
-		  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+	if (setns(c->targetfd, ns) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno,
 				  errno == EINVAL ? "join the container's namespaces (setns on a "
 						    "pidfd needs Linux 5.8)"
 						  : "join the container's namespaces");
-	lc_trace_ns("setns",
-		    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP, 0);
+	lc_trace_ns("setns", ns, 0);
 	close(c->targetfd);
 	c->targetfd = -1;
+	if (c->join_userns && become_ns_root(err) < 0)
+		return -1;
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open the container's root");
@@ -400,6 +483,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	int size_fd = -1;	     /* -t: the terminal whose window size the pty takes */
 	int pipefd[2] = { -1, -1 };
 	int alive[2] = { -1, -1 }; /* we hold the write end: its EOF tells the child we died */
+	int usync[2] = { -1, -1 }; /* --userns: a byte on it tells the child its maps are there */
+	bool userns = cfg->n_uidmap > 0 && cfg->join_pid <= 0;
 	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
 	sigset_t block, oldmask;
 	struct sync_msg m;
@@ -480,6 +565,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		goto out;
 	}
 	if (cfg->join_pid > 0) {
+		struct stat ours, theirs;
+		char path[64];
+
 		targetfd = (int)syscall(SYS_pidfd_open, cfg->join_pid, 0);
 		if (targetfd < 0) {
 			lc_err_set(err, LC_ERR_SYS, errno, "exec: the container's process %d",
@@ -487,6 +575,17 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			goto out;
 		}
 		c.targetfd = targetfd;
+		/* a container run with --userns: its user namespace too */
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)cfg->join_pid);
+		if (stat("/proc/self/ns/user", &ours) < 0 || stat(path, &theirs) < 0) {
+			lc_err_set(err, LC_ERR_SYS, errno, "exec: stat the user namespaces");
+			goto out;
+		}
+		c.join_userns = ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev;
+	}
+	if (userns && pipe2(usync, O_CLOEXEC) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
+		goto out;
 	}
 	pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0) {
@@ -503,14 +602,24 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaddset(&block, forwarded[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &oldmask);
-	if (cfg->join_pid > 0 ? setns(targetfd, CLONE_NEWPID) < 0
-	    : !cfg->host_pid  ? unshare(CLONE_NEWPID) < 0
-			      : false) {
+	if (cfg->join_pid > 0		? setns(targetfd, CLONE_NEWPID) < 0
+	    : !cfg->host_pid && !userns ? unshare(CLONE_NEWPID) < 0
+					: false) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
 	}
-	pid = fork();
+	/*
+	 * --userns: the user namespace and the pid namespace in one clone, so that the new user
+	 * namespace owns the pid namespace (mounting the container's /proc needs that) and every
+	 * namespace the child creates after it. A raw clone runs no fork handlers: the launcher
+	 * is single-threaded here (the mount threads are joined, the port forwarders start after).
+	 */
+	if (userns)
+		pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, 0, NULL,
+				     NULL, 0);
+	else
+		pid = fork();
 	fork_errno = errno;
 	if (pid == 0) {
 		struct pollfd pf;
@@ -529,6 +638,19 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		if (poll(&pf, 1, 0) != 0)
 			_exit(125);
 		close(alive[0]);
+		/* --userns: nothing before the launcher wrote our maps (EOF: it failed) */
+		if (userns) {
+			char b = 0;
+			ssize_t n;
+
+			close(usync[1]);
+			do
+				n = read(usync[0], &b, 1);
+			while (n < 0 && errno == EINTR);
+			if (n != 1 || b != 'm')
+				_exit(125);
+			close(usync[0]);
+		}
 		child_main(&c, pipefd[1]);
 	}
 	if (setns(pidns, CLONE_NEWPID) < 0) {
@@ -548,7 +670,30 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
 	}
-	lc_trace_ns(cfg->join_pid > 0 ? "setns" : "unshare", cfg->host_pid ? 0 : CLONE_NEWPID, pid);
+	lc_trace_ns(cfg->join_pid > 0 ? "setns"
+		    : userns	      ? "clone"
+				      : "unshare",
+		    (cfg->host_pid ? 0 : CLONE_NEWPID) | (userns ? CLONE_NEWUSER : 0), pid);
+	if (userns) {
+		struct lc_err *merr = NULL;
+
+		close(usync[0]);
+		usync[0] = -1;
+		if (lc_userns_write_maps(pid, cfg->uidmap, cfg->n_uidmap, cfg->gidmap,
+					 cfg->n_gidmap, false, &merr) < 0 ||
+		    lc_write_all(usync[1], "m", 1) < 0) {
+			if (!merr)
+				lc_err_set(&merr, LC_ERR_SYS, errno,
+					   "user namespace: wake the child");
+			kill(pid, SIGKILL);
+			wait_child(pid, &ws);
+			pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+			lc_err_move(err, &merr);
+			goto out;
+		}
+		close(usync[1]);
+		usync[1] = -1;
+	}
 	lc_trace("fork() = %d: %s", (int)pid,
 		 cfg->join_pid > 0 ? "joins the container's pid namespace"
 		 : cfg->host_pid
@@ -623,6 +768,10 @@ out:
 		close(alive[0]);
 	if (alive[1] >= 0)
 		close(alive[1]);
+	if (usync[0] >= 0)
+		close(usync[0]);
+	if (usync[1] >= 0)
+		close(usync[1]);
 	if (ttysock[0] >= 0)
 		close(ttysock[0]);
 	if (ttysock[1] >= 0)

@@ -38,6 +38,10 @@ enum lc_ovl_api {
 int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
 			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
 			   struct lc_err **err);
+/* The same with each lower an idmapped mount of userns_fd's mapping (fsopen only). */
+int lc_overlay_mount_links_idmapped(int rootfd, const char *root_name, const char *const *lowers,
+				    size_t n_lowers, const char *cdir, int userns_fd,
+				    struct lc_err **err);
 /* The same without upper and work: a read-only (nosuid, nodev) view on target. */
 int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
 			      size_t n_lowers, const char *target, enum lc_ovl_api api,
@@ -260,16 +264,21 @@ int lc_rootfs_enter(const char *rootfs, int *ret_rootfd, struct lc_err **err);
  */
 int lc_rootfs_mount_proc_dev(int rootfd, bool privileged, int *ret_nullfd, struct lc_err **err);
 /*
- * /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none).
+ * /sys read-only, docker's masked and read-only paths, the /etc files of statefd (-1: none;
+ * etc_fds, NULL or its hostname, hosts and resolv.conf opened O_PATH in our mount namespace
+ * already, statefd then a dir of it too: nothing is opened again by name).
  * privileged: /sys writable, nothing masked or read-only.
  */
 int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_dir, int statefd,
-		     struct lc_err **err);
+		     const int *etc_fds, struct lc_err **err);
 /* --device: each host node (checked to be that device) bound onto its path in the rootfs. */
 int lc_rootfs_devices(int rootfd, const struct lc_device *d, size_t n, struct lc_err **err);
-/* The user's mounts (see struct lc_launch_cfg), then the rootfs read-only when asked. */
-int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
-			  struct lc_err **err);
+/*
+ * The user's mounts (see struct lc_launch_cfg), then the rootfs read-only when asked. src_fds
+ * (NULL: none) holds for each bind mount its source opened already (O_PATH, -1: by name).
+ */
+int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, const int *src_fds,
+			  bool read_only, struct lc_err **err);
 /* pivot_root into rootfd, the old root detached, cwd "/". */
 int lc_rootfs_pivot(int rootfd, const char *rootfs, struct lc_err **err);
 /* open path inside the (pivoted) root, refusing magic links like /proc/self/fd/N */

@@ -36,6 +36,64 @@ int lc_overlay_mount_image(struct lc_store *s, const char *const *lowers, size_t
 /* Unmount dir (lazily if busy). Not mounted is success. */
 int lc_overlay_umount_dir(const char *dir, struct lc_err **err);
 
+/*
+ * The same with every layer an idmapped mount (MOUNT_ATTR_IDMAP) of the mapping userns_fd
+ * carries (lc_userns_fd): the layers' files show with the mapped owners in the container,
+ * nothing on disk is copied or chowned. Done in a thread with a private mount namespace of its
+ * own (the idmapped clones live there, and die with it once overlay holds them); the overlay
+ * itself is attached on <cdir>/merged in ours. Needs Linux 5.19 (lc_userns_kernel_check).
+ */
+int lc_overlay_mount_idmapped(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+			      const char *cdir, int userns_fd, struct lc_err **err);
+
+/* ---------- the user namespace (userns.c) ---------- */
+
+/* One line of a uid_map or gid_map: container ids ctr..ctr+count-1 are host ids host.. */
+struct lc_idmap {
+	uint32_t ctr, host, count;
+};
+/* A range of ids: /etc/subuid's "name:start:count", or one a container holds. */
+struct lc_idrange {
+	uint32_t start, count;
+};
+#define LC_IDMAP_MAX	    32	  /* lines of a map (the kernel takes 340) */
+#define LC_USERNS_AUTO_SIZE 65536 /* --userns=auto: ids a container gets */
+#define LC_SUBID_MAX	    64	  /* subordinate ranges of one user we read */
+
+/* podman's "container_id:host_id:amount" (decimal, amount >= 1, no range past 2^32-2). */
+int lc_idmap_parse(const char *spec, struct lc_idmap *ret, struct lc_err **err);
+/* A whole map (what: "--uidmap" for messages): 1..LC_IDMAP_MAX lines, no two overlapping on
+ * either side (the kernel's rule). */
+int lc_idmap_check(const struct lc_idmap *m, size_t n, const char *what, struct lc_err **err);
+/* The host id of container id id; false when the map leaves it unmapped. */
+bool lc_idmap_to_host(const struct lc_idmap *m, size_t n, uint32_t id, uint32_t *ret);
+/*
+ * The ranges /etc/subuid-format text (len bytes) gives the user name (NULL: none) or the
+ * numeric id, in file order; malformed lines and comments are skipped. More than max is
+ * LC_ERR_LIMIT.
+ */
+int lc_subid_parse(const char *text, size_t len, const char *name, uint32_t id,
+		   struct lc_idrange *ret, size_t max, size_t *ret_n, struct lc_err **err);
+/* The same read from file (/etc/subuid, /etc/subgid) for the calling user; none is 0 ranges. */
+int lc_subid_ranges(const char *file, struct lc_idrange *ret, size_t max, size_t *ret_n,
+		    struct lc_err **err);
+/*
+ * --userns=auto's pick: the lowest start of size ids inside one of avail that overlaps none
+ * of used. 0, or -1 when none fits.
+ */
+int lc_idrange_pick(const struct lc_idrange *avail, size_t n_avail, const struct lc_idrange *used,
+		    size_t n_used, uint32_t size, uint32_t *ret_start);
+/* Write pid's gid_map and uid_map (and "deny" to its setgroups first, when asked). */
+int lc_userns_write_maps(pid_t pid, const struct lc_idmap *uidmap, size_t n_uid,
+			 const struct lc_idmap *gidmap, size_t n_gid, bool setgroups_deny,
+			 struct lc_err **err);
+/* An fd of a new user namespace with these maps (for MOUNT_ATTR_IDMAP); a short-lived child
+ * holds it while the maps are written. */
+int lc_userns_fd(const struct lc_idmap *uidmap, size_t n_uid, const struct lc_idmap *gidmap,
+		 size_t n_gid, int *ret_fd, struct lc_err **err);
+/* LC_ERR_INVALID, one line, on kernels older than 5.19 (no overlay on idmapped lowers). */
+int lc_userns_kernel_check(struct lc_err **err);
+
 /* ---------- cgroups (cgroup.c) ---------- */
 
 enum lc_cgroup_rate_kind {
@@ -253,6 +311,15 @@ struct lc_launch_cfg {
 	 */
 	pid_t join_pid;
 	const char *cgroup_id;
+	/*
+	 * --userns: n_uidmap > 0 runs the container in a user namespace of its own with these
+	 * maps, created together with its pid namespace (clone), before every other namespace,
+	 * which it then owns. The launcher writes the maps before the container does anything;
+	 * its root is the map's host id of 0 on the host. exec (join_pid) joins the container's
+	 * user namespace whenever it has one: the maps are not needed there.
+	 */
+	const struct lc_idmap *uidmap, *gidmap;
+	size_t n_uidmap, n_gidmap;
 	/* Called in the caller once the command runs (execve succeeded), with its host pid. */
 	void (*on_start)(void *arg, pid_t pid);
 	void *on_start_arg;

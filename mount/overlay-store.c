@@ -14,7 +14,7 @@
 
 /* Mount the layers' l/ links on cdir (a container) or, read-only, on target (an image view). */
 static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-			const char *cdir, const char *target, struct lc_err **err)
+			const char *cdir, const char *target, int userns_fd, struct lc_err **err)
 {
 	const char *root = lc_store_root(s);
 	size_t rootlen = strlen(root);
@@ -53,7 +53,10 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 		}
 		links[n_links++] = EMPTY_LOWER;
 	}
-	if (cdir)
+	if (cdir && userns_fd >= 0)
+		r = lc_overlay_mount_links_idmapped(lc_store_rootfd(s), root, links, n_links, rel,
+						    userns_fd, err);
+	else if (cdir)
 		r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_links, rel,
 					   LC_OVL_API_AUTO, err);
 	else
@@ -71,11 +74,17 @@ out:
 int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
 		     const char *cdir, struct lc_err **err)
 {
-	return mount_layers(s, lowers, n_lowers, cdir, NULL, err);
+	return mount_layers(s, lowers, n_lowers, cdir, NULL, -1, err);
+}
+
+int lc_overlay_mount_idmapped(struct lc_store *s, const char *const *lowers, size_t n_lowers,
+			      const char *cdir, int userns_fd, struct lc_err **err)
+{
+	return mount_layers(s, lowers, n_lowers, cdir, NULL, userns_fd, err);
 }
 
 int lc_overlay_mount_image(struct lc_store *s, const char *const *lowers, size_t n_lowers,
 			   const char *target, struct lc_err **err)
 {
-	return mount_layers(s, lowers, n_lowers, NULL, target, err);
+	return mount_layers(s, lowers, n_lowers, NULL, target, -1, err);
 }

@@ -38,6 +38,28 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_SYMLINKS
+#define MOVE_MOUNT_T_SYMLINKS 0x00000010
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+/* linux/mount.h's struct mount_attr (MOUNT_ATTR_SIZE_VER0) */
+struct lc_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
 
 static bool ovl_path_ok(const char *p)
 {
@@ -122,6 +144,8 @@ struct ovl_job {
 	bool index_off;
 	bool rdonly; /* an image view: no upper, read-only, nosuid, nodev */
 	enum lc_ovl_api api;
+	int userns_fd; /* >= 0: each lower an idmapped mount of this user namespace's mapping */
+	int home_ns;   /* with userns_fd: our mount namespace, where the overlay is attached */
 	/* results */
 	int err_no;
 	const char *stage;
@@ -146,6 +170,83 @@ static void ovl_read_log(int fsfd, char *buf, size_t bufsz)
 	}
 }
 
+/* Every lower in one "lowerdir" (kernels before 6.8, no "lowerdir+"). */
+static int ovl_lowerdir_string(int fsfd, struct ovl_job *j)
+{
+	size_t len = 1, off = 0;
+	cleanup_free char *s = NULL;
+
+	for (size_t i = 0; i < j->n_lowers; i++)
+		len += strlen(j->lowers[i]) + 1;
+	s = lc_xcalloc(len, 1);
+	for (size_t i = 0; i < j->n_lowers; i++)
+		off += (size_t)snprintf(s + off, len - off, "%s%s", i ? ":" : "", j->lowers[i]);
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir", s, 0) < 0) {
+		j->err_no = errno;
+		j->stage = "set lowerdir";
+		return -1;
+	}
+	lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"lowerdir\", \"%s\") = 0", fsfd, s);
+	return 0;
+}
+
+/*
+ * In a mount namespace of this thread's own (private: nothing propagates to the host),
+ * mount an idmapped clone of each lower over itself: open_tree(OPEN_TREE_CLONE), then
+ * mount_setattr(MOUNT_ATTR_IDMAP) with the userns's mapping. The layer paths stay as they
+ * are; the overlay made next holds its own clones of these mounts.
+ */
+static int ovl_idmap_lowers(struct ovl_job *j)
+{
+	j->home_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (j->home_ns < 0) {
+		j->err_no = errno;
+		j->stage = "open our mount namespace";
+		return -1;
+	}
+	if (unshare(CLONE_NEWNS) < 0) {
+		j->err_no = errno;
+		j->stage = "unshare(CLONE_NEWNS) for the idmapped layers";
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		j->err_no = errno;
+		j->stage = "make the idmapped layers' namespace private";
+		return -1;
+	}
+	for (size_t i = 0; i < j->n_lowers; i++) {
+		struct lc_mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP,
+					   .userns_fd = (uint64_t)j->userns_fd };
+		cleanup_close int t = (int)syscall(SYS_open_tree, AT_FDCWD, j->lowers[i],
+						   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+		j->bad = j->lowers[i];
+		if (t < 0) {
+			j->err_no = errno;
+			j->stage = "open_tree(OPEN_TREE_CLONE)";
+			return -1;
+		}
+		if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+			j->err_no = errno;
+			j->stage = errno == EINVAL ? "mount_setattr(MOUNT_ATTR_IDMAP) (the store's "
+						     "filesystem cannot be idmapped?)"
+						   : "mount_setattr(MOUNT_ATTR_IDMAP)";
+			return -1;
+		}
+		if (syscall(SYS_move_mount, t, "", AT_FDCWD, j->lowers[i],
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0) {
+			j->err_no = errno;
+			j->stage = "move_mount the idmapped layer";
+			return -1;
+		}
+		lc_trace("open_tree(\"%s\", OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_IDMAP, "
+			 "userns fd %d), move_mount over itself = 0: an idmapped lower",
+			 j->lowers[i], j->userns_fd);
+	}
+	j->bad = NULL;
+	return 0;
+}
+
 /* Returns 0 done, 1 "use the legacy path", -1 failed (job->err_no, stage set). */
 static int ovl_mount_fsconfig(struct ovl_job *j)
 {
@@ -165,8 +266,14 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i], 0) <
 		    0) {
 			/* "Unknown parameter" on 6.5..6.7: fall back before anything else */
-			if (i == 0 && errno == EINVAL)
+			if (i == 0 && errno == EINVAL && j->userns_fd < 0)
 				return 1;
+			/* idmapped lowers are ours in this namespace only: the one string */
+			if (i == 0 && errno == EINVAL) {
+				if (ovl_lowerdir_string(fsfd, j) < 0)
+					goto fail;
+				break;
+			}
 			j->err_no = errno;
 			j->stage = "add layer";
 			j->bad = j->lowers[i];
@@ -215,6 +322,11 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 	}
 	lc_trace("fsmount(%d, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV%s) = %d", fsfd,
 		 j->rdonly ? "|MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID" : "", mfd);
+	/* idmapped lowers: back to our mount namespace (and the store root) to attach it */
+	if (j->home_ns >= 0 && (setns(j->home_ns, CLONE_NEWNS) < 0 || fchdir(j->rootfd) < 0)) {
+		j->stage = "return to our mount namespace";
+		goto fail_errno;
+	}
 	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, j->merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		j->stage = "attach overlay";
 		j->bad = j->merged;
@@ -247,6 +359,14 @@ static void *ovl_thread(void *arg)
 	if (fchdir(j->rootfd) < 0) {
 		j->err_no = errno;
 		j->stage = "chdir to the store root";
+		return NULL;
+	}
+	if (j->userns_fd >= 0) {
+		/* the legacy mount(2) cannot attach it to our namespace from this one */
+		if (ovl_idmap_lowers(j) == 0 && ovl_mount_fsconfig(j) > 0) {
+			j->err_no = ENOSYS;
+			j->stage = "fsopen overlay (needed for idmapped layers)";
+		}
 		return NULL;
 	}
 	if (j->api == LC_OVL_API_AUTO)
@@ -299,7 +419,7 @@ static int ovl_fail(const struct ovl_job *j, const char *root_name, size_t n_low
 /* Mount lowers (+ upper and work, or none: read-only) on merged. */
 static int ovl_mount(int rootfd, const char *root_name, const char *const *lowers, size_t n_lowers,
 		     const char *upper, const char *work, const char *merged, enum lc_ovl_api api,
-		     struct lc_err **err)
+		     int userns_fd, struct lc_err **err)
 {
 	struct lc_err *optserr = NULL;
 	cleanup_free char *opts = NULL;
@@ -333,12 +453,16 @@ static int ovl_mount(int rootfd, const char *root_name, const char *const *lower
 	j.merged = merged;
 	j.legacy_opts = opts;
 	j.api = api;
+	j.userns_fd = userns_fd;
+	j.home_ns = -1;
 	r = pthread_create(&th, NULL, ovl_thread, &j);
 	if (r != 0) {
 		lc_err_free(optserr);
 		return lc_err_set(err, LC_ERR_SYS, r, "mount overlay: start mount thread");
 	}
 	pthread_join(th, NULL);
+	if (j.home_ns >= 0)
+		close(j.home_ns);
 	if (!j.stage) {
 		lc_err_free(optserr);
 		return 0;
@@ -359,14 +483,26 @@ int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const 
 	cleanup_free char *work = lc_xasprintf("%s/work", cdir);
 	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
 
-	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, api, err);
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, api, -1, err);
+}
+
+int lc_overlay_mount_links_idmapped(int rootfd, const char *root_name, const char *const *lowers,
+				    size_t n_lowers, const char *cdir, int userns_fd,
+				    struct lc_err **err)
+{
+	cleanup_free char *upper = lc_xasprintf("%s/upper", cdir);
+	cleanup_free char *work = lc_xasprintf("%s/work", cdir);
+	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
+
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, LC_OVL_API_AUTO,
+			 userns_fd, err);
 }
 
 int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
 			      size_t n_lowers, const char *target, enum lc_ovl_api api,
 			      struct lc_err **err)
 {
-	return ovl_mount(rootfd, root_name, lowers, n_lowers, NULL, NULL, target, api, err);
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, NULL, NULL, target, api, -1, err);
 }
 
 int lc_overlay_umount(const char *cdir, struct lc_err **err)

@@ -421,10 +421,14 @@ static int setup_dev(int rootfd, bool privileged, int *ret_nullfd, struct lc_err
  * the parent) proves which dir we mean; the dir is opened again by name because a bind
  * source must be a mount of our own (new) mount namespace.
  */
-static int setup_etc(int rootfd, const char *state_dir, int statefd, struct lc_err **err)
+static int setup_etc(int rootfd, const char *state_dir, int statefd, const int *etc_fds,
+		     struct lc_err **err)
 {
 	static const char *const files[] = { "hostname", "hosts", "resolv.conf" };
-	cleanup_close int dir = open(state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* etc_fds: the files were opened in our mount namespace already (--userns) */
+	cleanup_close int dir =
+		etc_fds ? fcntl(statefd, F_DUPFD_CLOEXEC, 3)
+			: open(state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat want, got;
 
 	if (dir < 0 || fstat(dir, &got) < 0 || fstat(statefd, &want) < 0)
@@ -433,7 +437,9 @@ static int setup_etc(int rootfd, const char *state_dir, int statefd, struct lc_e
 		return lc_err_set(err, LC_ERR_UNSAFE, 0, "'%s' changed while starting", state_dir);
 
 	for (size_t i = 0; i < LC_ARRAY_SIZE(files); i++) {
-		cleanup_close int src = openat(dir, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int src =
+			etc_fds ? fcntl(etc_fds[i], F_DUPFD_CLOEXEC, 3)
+				: openat(dir, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		cleanup_free char *target = lc_xasprintf("etc/%s", files[i]);
 		cleanup_close int now = -1;
 		char srcpath[32];
@@ -514,7 +520,7 @@ int lc_rootfs_mount_proc_dev(int rootfd, bool privileged, int *ret_nullfd, struc
 }
 
 int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_dir, int statefd,
-		     struct lc_err **err)
+		     const int *etc_fds, struct lc_err **err)
 {
 	/* --privileged: docker's /sys is writable, nothing masked or read-only */
 	if (mount_in(rootfd, "sys", T_DIR, T_CREATE, "sysfs", "sysfs",
@@ -522,7 +528,7 @@ int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_
 		     SYSFS_MAGIC, err) < 0)
 		return -1;
 	if (privileged)
-		return statefd >= 0 ? setup_etc(rootfd, state_dir, statefd, err) : 0;
+		return statefd >= 0 ? setup_etc(rootfd, state_dir, statefd, etc_fds, err) : 0;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(masked); i++)
 		if (mask_path(rootfd, nullfd, masked[i], err) < 0)
 			return -1;
@@ -531,7 +537,7 @@ int lc_rootfs_finish(int rootfd, int nullfd, bool privileged, const char *state_
 	for (size_t i = 0; i < LC_ARRAY_SIZE(readonly); i++)
 		if (readonly_path(rootfd, readonly[i], err) < 0)
 			return -1;
-	if (statefd >= 0 && setup_etc(rootfd, state_dir, statefd, err) < 0)
+	if (statefd >= 0 && setup_etc(rootfd, state_dir, statefd, etc_fds, err) < 0)
 		return -1;
 	return 0;
 }
@@ -558,9 +564,10 @@ static bool tmpfs_value_ok(const char *v, const char *allowed)
 	return v && *v && strspn(v, allowed) == strlen(v) && strlen(v) < 32;
 }
 
-static int bind_user(int rootfd, const struct lc_mount *m, struct lc_err **err)
+static int bind_user(int rootfd, const struct lc_mount *m, int presrc, struct lc_err **err)
 {
-	cleanup_close int src = open(m->source, O_PATH | O_CLOEXEC);
+	cleanup_close int src = presrc >= 0 ? fcntl(presrc, F_DUPFD_CLOEXEC, 3)
+					    : open(m->source, O_PATH | O_CLOEXEC);
 	cleanup_close int tgt = -1;
 	cleanup_close int again = -1;
 	char from[32], to[32];
@@ -597,8 +604,8 @@ static int bind_user(int rootfd, const struct lc_mount *m, struct lc_err **err)
 	return 0;
 }
 
-int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool read_only,
-			  struct lc_err **err)
+int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, const int *src_fds,
+			  bool read_only, struct lc_err **err)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!target_ok(m[i].target))
@@ -607,7 +614,7 @@ int lc_rootfs_user_mounts(int rootfd, const struct lc_mount *m, size_t n, bool r
 					  "other than / without . or ..",
 					  m[i].target ? m[i].target : "");
 		if (m[i].kind == LC_MOUNT_BIND) {
-			if (bind_user(rootfd, &m[i], err) < 0)
+			if (bind_user(rootfd, &m[i], src_fds ? src_fds[i] : -1, err) < 0)
 				return -1;
 		} else {
 			cleanup_free char *data = NULL;
