@@ -402,3 +402,23 @@ start_hubproxy() {
 
 # hub_leak_count: requests that reached the CDN host carrying an Authorization header
 hub_leak_count() { grep -c ' LEAK$' "$HUB_LOG" || true; }
+
+# ---------------------------------------------------------------------------------------------
+# Subordinate ids (--userns=auto, rootless): subid_add NAME START COUNT adds "NAME:START:COUNT"
+# to /etc/subuid and /etc/subgid (made when missing) and removes exactly that line on exit
+# (the files too when nothing else is left in them).
+_lc_subid_del() {
+	local line=$1 f
+	for f in /etc/subuid /etc/subgid; do
+		[[ -f $f ]] || continue
+		flock "$f" sh -c 'grep -vxF -- "$1" "$2" >"$2.lctest" || true; cat "$2.lctest" >"$2"; rm -f "$2.lctest"; [ -s "$2" ] || rm -f "$2"' sh "$line" "$f"
+	done
+}
+subid_add() {
+	local line="$1:$2:$3" f
+	at_cleanup _lc_subid_del "$line"
+	for f in /etc/subuid /etc/subgid; do
+		touch "$f"
+		flock "$f" sh -c 'echo "$1" >>"$2"' sh "$line" "$f"
+	done
+}
