@@ -46,7 +46,7 @@ DEPS_mount := mount store base
 DEPS_cgroup := mount store base
 # cmd has no library: its suite links the cmd files it tests (none holds a verb or main)
 DEPS_cmd := mount store base
-UNIT_OBJ_cmd := cmd/runopts.o cmd/container.o
+UNIT_OBJ_cmd := cmd/runopts.o cmd/container.o cmd/userns.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/plain/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/plain/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)

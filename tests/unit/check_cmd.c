@@ -96,6 +96,15 @@ static const struct {
 	{ "--bogus=1 img", "unknown flag: --bogus", LC_ERR_USAGE },
 	{ "-Z img", "unknown shorthand flag: 'Z' in -Z", LC_ERR_USAGE },
 	{ "--memory", "flag needs an argument: --memory", LC_ERR_USAGE },
+	{ "--userns nope img", "invalid --userns 'nope'", LC_ERR_USAGE },
+	{ "--userns keep-id img", "keep-id is for rootless runs", LC_ERR_USAGE },
+	{ "--uidmap 0:1 img", "invalid ID mapping '0:1'", LC_ERR_USAGE },
+	{ "--gidmap 0:1:1 img", "--gidmap needs --uidmap", LC_ERR_USAGE },
+	{ "--userns auto --uidmap 0:1:1 img", "cannot be used together", LC_ERR_USAGE },
+	{ "--userns auto --privileged img", "--privileged cannot be used with a user namespace",
+	  LC_ERR_USAGE },
+	{ "--uidmap 0:1:1 --pid host img", "--pid host cannot be used", LC_ERR_USAGE },
+	{ "--userns auto --net host img", "--net host cannot be used", LC_ERR_USAGE },
 };
 
 START_TEST(test_bad)
@@ -330,6 +339,55 @@ START_TEST(test_spec_roundtrip)
 }
 END_TEST
 
+/* --userns and --uidmap/--gidmap, and the maps a container keeps (its "idmap" document) */
+START_TEST(test_userns)
+{
+	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { 0 };
+	cleanup_strv char **keep = NULL;
+	struct lc_err *err = NULL;
+	struct ctr_idmaps m = { 0 }, back;
+	cleanup_free char *text = NULL;
+
+	ck_assert_int_eq(parse("img", &o, &keep, &err), 1);
+	ck_assert_int_eq(o.userns, RUN_USERNS_HOST);
+	run_opts_clear(&o);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(parse("--userns=auto img", &o, &keep, &err), 2);
+	ck_assert_int_eq(o.userns, RUN_USERNS_AUTO);
+	run_opts_clear(&o);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(parse("--uidmap 0:100000:10 --uidmap 10:200000:5 --gidmap 0:300000:1 img",
+			       &o, &keep, &err),
+			 7);
+	ck_assert_int_eq(o.userns, RUN_USERNS_MAP);
+	ck_assert_uint_eq(o.n_uidmap, 2);
+	ck_assert_uint_eq(o.uidmap[1].host, 200000);
+	ck_assert_uint_eq(o.n_gidmap, 1);
+	ck_assert_uint_eq(o.gidmap[0].host, 300000);
+
+	m.uid[0] = (struct lc_idmap){ 0, 100000, 65536 };
+	m.uid[1] = (struct lc_idmap){ 65536, 1000, 1 };
+	m.gid[0] = (struct lc_idmap){ 0, 200000, 65536 };
+	m.n_uid = 2;
+	m.n_gid = 1;
+	text = ctr_idmaps_text(&m);
+	ck_assert_str_eq(text, "u 0:100000:65536\nu 65536:1000:1\ng 0:200000:65536\n");
+	ck_assert_ok(ctr_idmaps_parse(text, &back, &err), &err);
+	ck_assert_uint_eq(back.n_uid, 2);
+	ck_assert_uint_eq(back.n_gid, 1);
+	ck_assert(memcmp(back.uid, m.uid, 2 * sizeof(m.uid[0])) == 0);
+	ck_assert(memcmp(back.gid, m.gid, sizeof(m.gid[0])) == 0);
+	ck_assert_int_eq(ctr_idmaps_parse("u 0:1:1\n", &back, &err), -1); /* no gid map */
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(ctr_idmaps_parse("x 0:1:1\ng 0:1:1\n", &back, &err), -1);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(ctr_idmaps_parse("u 0:1:10\nu 5:100:1\ng 0:1:1\n", &back, &err), -1);
+	lc_err_free(err);
+}
+END_TEST
+
 static Suite *cmd_suite(void)
 {
 	Suite *s = suite_create("cmd");
@@ -340,6 +398,7 @@ static Suite *cmd_suite(void)
 	tcase_add_test(tc, test_ports);
 	tcase_add_test(tc, test_mounts);
 	tcase_add_test(tc, test_reparse);
+	tcase_add_test(tc, test_userns);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("container");
 	tcase_add_test(tc, test_state_roundtrip);

@@ -1902,6 +1902,178 @@ START_TEST(seccomp_profile_applies)
 END_TEST
 #endif
 
+/* ---------- user namespace (userns.c) ---------- */
+
+static const struct {
+	const char *spec;
+	bool ok;
+	uint32_t ctr, host, count;
+} idmaps[] = {
+	{ "0:100000:65536", true, 0, 100000, 65536 },
+	{ "1000:2000:1", true, 1000, 2000, 1 },
+	{ "0:0:4294967295", false, 0, 0, 0 },	       /* amount past 2^32-2 */
+	{ "4294967294:1:2", false, 0, 0, 0 },	       /* runs past the last id */
+	{ "0:100000:0", false, 0, 0, 0 },	       /* amount 0 */
+	{ "0:100000", false, 0, 0, 0 },		       /* two fields */
+	{ "0:1:2:3", false, 0, 0, 0 },		       /* four */
+	{ "-1:100000:10", false, 0, 0, 0 },	       /* a sign */
+	{ "+0:100000:10", false, 0, 0, 0 },	       /* a sign */
+	{ " 0:100000:10", false, 0, 0, 0 },	       /* a space */
+	{ "0::10", false, 0, 0, 0 },		       /* empty */
+	{ "0:99999999999:10", false, 0, 0, 0 },	       /* overflow */
+	{ "0x10:100000:10", false, 0, 0, 0 },	       /* hex */
+	{ "0:4294967294:1", true, 0, 4294967294u, 1 }, /* the last id */
+};
+
+START_TEST(idmap_parse_table)
+{
+	struct lc_err *err = NULL;
+	struct lc_idmap m = { 0 };
+	int r = lc_idmap_parse(idmaps[_i].spec, &m, &err);
+
+	if (idmaps[_i].ok) {
+		ck_assert_msg(r == 0, "%s: %s", idmaps[_i].spec, err ? err->msg : "");
+		ck_assert_uint_eq(m.ctr, idmaps[_i].ctr);
+		ck_assert_uint_eq(m.host, idmaps[_i].host);
+		ck_assert_uint_eq(m.count, idmaps[_i].count);
+	} else {
+		ck_assert_msg(r < 0, "%s accepted", idmaps[_i].spec);
+		ck_assert_int_eq(err->code, LC_ERR_INVALID);
+		lc_err_free(err);
+	}
+}
+END_TEST
+
+START_TEST(idmap_check_and_lookup)
+{
+	struct lc_err *err = NULL;
+	struct lc_idmap ok[] = { { 0, 100000, 1000 }, { 1000, 300000, 10 } };
+	struct lc_idmap ctr_overlap[] = { { 0, 100000, 1000 }, { 999, 300000, 10 } };
+	struct lc_idmap host_overlap[] = { { 0, 100000, 1000 }, { 5000, 100999, 10 } };
+	struct lc_idmap many[LC_IDMAP_MAX + 1];
+	uint32_t h = 0;
+
+	ck_assert_ok(lc_idmap_check(ok, 2, "--uidmap", &err), &err);
+	ck_assert_int_eq(lc_idmap_check(ctr_overlap, 2, "--uidmap", &err), -1);
+	ck_assert_str_eq(err->msg, "--uidmap: container ids 0-999 and 999-1008 overlap");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(lc_idmap_check(host_overlap, 2, "--uidmap", &err), -1);
+	ck_assert_str_eq(err->msg, "--uidmap: host ids 100000-100999 and 100999-101008 overlap");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(lc_idmap_check(ok, 0, "--uidmap", &err), -1);
+	lc_err_free(err);
+	err = NULL;
+	for (size_t i = 0; i < LC_ARRAY_SIZE(many); i++)
+		many[i] = (struct lc_idmap){ (uint32_t)i * 10, 100000 + (uint32_t)i * 10, 10 };
+	ck_assert_int_eq(lc_idmap_check(many, LC_ARRAY_SIZE(many), "--uidmap", &err), -1);
+	ck_assert_int_eq(err->code, LC_ERR_LIMIT);
+	lc_err_free(err);
+	ck_assert(lc_idmap_to_host(ok, 2, 0, &h) && h == 100000);
+	ck_assert(lc_idmap_to_host(ok, 2, 999, &h) && h == 100999);
+	ck_assert(lc_idmap_to_host(ok, 2, 1009, &h) && h == 300009);
+	ck_assert(!lc_idmap_to_host(ok, 2, 1010, &h));
+}
+END_TEST
+
+START_TEST(subid_parse_lines)
+{
+	static const char text[] = "# comment\n"
+				   "alice:100000:65536\n"
+				   "bob:165536:65536\n"
+				   "1000:300000:10\n"
+				   "alice:bad:10\n"
+				   "alice:5:0\n"
+				   "alice:4294967290:100\n"
+				   "alicex:1:1\n"
+				   "alice:200000:5"; /* no newline at the end */
+	struct lc_idrange r[4];
+	struct lc_err *err = NULL;
+	size_t n = 99;
+
+	ck_assert_ok(lc_subid_parse(text, strlen(text), "alice", 1000, r, 4, &n, &err), &err);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(r[0].start, 100000);
+	ck_assert_uint_eq(r[0].count, 65536);
+	ck_assert_uint_eq(r[1].start, 300000); /* by uid */
+	ck_assert_uint_eq(r[2].start, 200000);
+	ck_assert_uint_eq(r[2].count, 5);
+	ck_assert_ok(lc_subid_parse(text, strlen(text), NULL, 4242, r, 4, &n, &err), &err);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(lc_subid_parse(text, strlen(text), "alice", 1000, r, 2, &n, &err), -1);
+	ck_assert_int_eq(err->code, LC_ERR_LIMIT);
+	lc_err_free(err);
+}
+END_TEST
+
+START_TEST(idrange_pick_first_fit)
+{
+	struct lc_idrange avail[] = { { 100000, 131072 }, { 500000, 65536 } };
+	struct lc_idrange used[] = { { 100000, 65536 }, { 170000, 10 } };
+	struct lc_idrange used_all[] = { { 100000, 131072 }, { 500000, 1 } };
+	uint32_t s = 0;
+
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, NULL, 0, 65536, &s), 0);
+	ck_assert_uint_eq(s, 100000);
+	/* the first 65536 are taken; 165536..231071 holds 170000: the next range */
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, used, 1, 65536, &s), 0);
+	ck_assert_uint_eq(s, 165536);
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, used, 2, 65536, &s), 0);
+	ck_assert_uint_eq(s, 500000);
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, used, 2, 60000, &s), 0);
+	ck_assert_uint_eq(s, 170010);
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, used_all, 2, 65536, &s), -1);
+	ck_assert_int_eq(lc_idrange_pick(avail, 2, NULL, 0, 200000, &s), -1);
+	/* ranges at the top of the id space do not wrap */
+	ck_assert_int_eq(
+		lc_idrange_pick(&(struct lc_idrange){ 4294901759u, 65535 }, 1, NULL, 0, 65536, &s),
+		-1);
+}
+END_TEST
+
+/* As root: a layer's file owned by 0 shows as the map's host id through the idmapped lower,
+ * while the layer on disk keeps 0. */
+START_TEST(overlay_idmapped_lowers)
+{
+	char *root = fake_store(1);
+	struct lc_err *err = NULL;
+	const char **links = make_links(1);
+	struct lc_idmap m = { 0, 4100000, 65536 };
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), usfd = -1;
+	char *p, *cdir;
+	struct stat st;
+
+	p = lc_xasprintf("%s/layers/sha256/000/diff", root);
+	put_file(p, "owned", "x", 0644);
+	free(p);
+	ck_assert_ok(lc_userns_fd(&m, 1, &m, 1, &usfd, &err), &err);
+	ck_assert_ok(
+		lc_overlay_mount_links_idmapped(rootfd, root, links, 1, "containers/c", usfd, &err),
+		&err);
+	close(usfd);
+	cdir = lc_xasprintf("%s/containers/c", root);
+	p = lc_xasprintf("%s/merged/owned", cdir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 4100000);
+	ck_assert_uint_eq(st.st_gid, 4100000);
+	free(p);
+	p = lc_xasprintf("%s/layers/sha256/000/diff/owned", root);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 0);
+	free(p);
+	/* the idmapped clones lived in the mount thread's namespace only */
+	p = lc_xasprintf("%s/layers", root);
+	ck_assert(!mounted_under(p));
+	free(p);
+	ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	free(cdir);
+	close(rootfd);
+	free_links(links, 1);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
 static Suite *mount_suite(void)
 {
 	Suite *s = suite_create("mount");
@@ -1934,6 +2106,10 @@ static Suite *mount_suite(void)
 #endif
 	tcase_add_loop_test(tc, ulimit_parse_table, 0, LC_ARRAY_SIZE(ulimit_cases));
 	tcase_add_test(tc, device_parse_rules);
+	tcase_add_loop_test(tc, idmap_parse_table, 0, LC_ARRAY_SIZE(idmaps));
+	tcase_add_test(tc, idmap_check_and_lookup);
+	tcase_add_test(tc, subid_parse_lines);
+	tcase_add_test(tc, idrange_pick_first_fit);
 	tcase_add_loop_test(tc, seccomp_profile_refuses, 0, LC_ARRAY_SIZE(bad_profiles));
 #if defined(__x86_64__) || defined(__aarch64__)
 	tcase_add_test(tc, seccomp_profile_applies);
@@ -1943,6 +2119,7 @@ static Suite *mount_suite(void)
 	tcase_set_tags(ovl, "root");
 	tcase_set_timeout(ovl, 30);
 	tcase_add_test(ovl, overlay_whiteout_hides_lower_file);
+	tcase_add_test(ovl, overlay_idmapped_lowers);
 	tcase_add_test(ovl, overlay_many_layers);
 	tcase_add_test(ovl, overlay_reports_missing_layer);
 	tcase_add_test(ovl, pty_open_in_own_devpts);
