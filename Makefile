@@ -13,7 +13,7 @@ CHECK_PKG := check
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev \
 	libzstd-dev libjansson-dev zlib1g-dev check docker-registry skopeo busybox-static \
 	nginx-light python3-minimal python3 util-linux procps perl iproute2 curl ca-certificates \
-	clang clang-format cppcheck zstd strace e2fsprogs libisal-dev man-db
+	clang clang-format cppcheck zstd strace e2fsprogs libisal-dev man-db uidmap
 # only make bench needs these (the peers it measures against)
 BENCH_PKGS := umoci runc crun podman isal strace time
 # only make fuzz needs libFuzzer (make check replays the corpora without it)
