@@ -156,13 +156,30 @@ int cmd_bad_flag(const char *usage, char *const *argv, int c)
 	return cmd_flag_error(usage, "unknown shorthand flag: '%c' in %s", optopt, arg);
 }
 
+/* Rootless: the store we joined the user namespace of (the default root is root's inside). */
+static char *rootless_root;
+
 int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_err **err)
 {
 	cleanup_free char *def = NULL;
-	const char *root = g->root;
+	const char *root = g->root ? g->root : rootless_root;
 
 	if (!root)
 		root = def = lc_store_default_root();
+	if (!root)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "no store: set HOME, XDG_DATA_HOME or LAYERCTL_ROOT, or give --root");
+	/* a user without root: into the user namespace of this store's rootless layerctl */
+	if (geteuid() != 0 && !rootless_root) {
+		cleanup_free char *abs = NULL;
+
+		if (lc_store_vouch(root, &abs, err) < 0)
+			return lc_err_prefix(err, "store '%s'", root);
+		if (lc_rootless_enter(abs, err) < 0)
+			return -1;
+		rootless_root = TAKE_PTR(abs);
+		root = rootless_root;
+	}
 	if (lc_store_open(root, ret, err) < 0)
 		return lc_err_prefix(err, "store '%s'", root);
 	return 0;

@@ -598,6 +598,10 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	 * --pid host, where no pid namespace ends with its first process: its cgroup is what
 	 * finds (and kills) what the container left running.
 	 */
+	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) && lc_userns_nested()) {
+		lc_cgroup_rootless_refuse(o->host_pid ? "--pid host" : "a resource limit", err);
+		goto fail;
+	}
 	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) &&
 	    create_cgroup(o, pl->id, pl->cdir, &cg, err) < 0)
 		goto fail;
@@ -724,6 +728,14 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 					    },
 					    err) < 0)
 		goto fail_rm;
+	/* rootless: the container is in the user's namespace already, its root is the user */
+	if (o->userns != RUN_USERNS_HOST && lc_userns_nested()) {
+		lc_err_set(err, LC_ERR_INVALID, 0,
+			   "--userns and --uidmap are for root: rootless layerctl runs every "
+			   "container in the user's namespace (its root is you, its other ids your "
+			   "/etc/subuid range)");
+		goto fail_rm;
+	}
 	/* its user namespace, if any: a range of its own, recorded before it runs */
 	if (ctr_idmaps_assign(s, id, o, &maps, err) < 0)
 		goto fail_rm;

@@ -1091,6 +1091,28 @@ int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err
 	return r;
 }
 
+int lc_cgroup_rootless_refuse(const char *what, struct lc_err **err)
+{
+	struct lc_cgroup_layout lay = { 0 };
+	bool v1 = false;
+
+	if (layout_load(&lay, err) < 0)
+		return -1;
+	for (int i = 0; i < LC_CG_N; i++)
+		v1 = v1 || lay.v1[i];
+	lc_cgroup_layout_clear(&lay);
+	if (v1)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "%s needs a cgroup, and this host's controllers are cgroup v1 "
+				  "(memory, cpu, pids, ...), which the kernel never delegates to a "
+				  "user: run as root, or without limits",
+				  what);
+	return lc_err_set(err, LC_ERR_INVALID, 0,
+			  "%s needs a cgroup, and rootless layerctl does not use a delegated "
+			  "cgroup v2 subtree yet: run as root, or without limits",
+			  what);
+}
+
 int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err)
 {
 	/* "0" is the writer itself: in a new pid namespace our pid there is 1, not the host's */

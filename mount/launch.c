@@ -485,6 +485,13 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	int alive[2] = { -1, -1 }; /* we hold the write end: its EOF tells the child we died */
 	int usync[2] = { -1, -1 }; /* --userns: a byte on it tells the child its maps are there */
 	bool userns = cfg->n_uidmap > 0 && cfg->join_pid <= 0;
+	/*
+	 * The pid namespace comes with the clone (not unshare, fork, then setns back) with
+	 * --userns, and in rootless layerctl's user namespace, where going back to the host's
+	 * pid namespace (not ours to enter) would be refused.
+	 */
+	bool nested = lc_userns_nested();
+	bool clone_pid = !cfg->host_pid && cfg->join_pid <= 0 && (userns || nested);
 	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
 	sigset_t block, oldmask;
 	struct sync_msg m;
@@ -602,9 +609,14 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaddset(&block, forwarded[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &oldmask);
-	if (cfg->join_pid > 0		? setns(targetfd, CLONE_NEWPID) < 0
-	    : !cfg->host_pid && !userns ? unshare(CLONE_NEWPID) < 0
-					: false) {
+	if (userns && cfg->host_pid) {
+		lc_err_set(err, LC_ERR_INVALID, 0, "run: --pid host cannot have a user namespace");
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		goto out;
+	}
+	if (cfg->join_pid > 0		   ? setns(targetfd, CLONE_NEWPID) < 0
+	    : !cfg->host_pid && !clone_pid ? unshare(CLONE_NEWPID) < 0
+					   : false) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
@@ -615,8 +627,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	 * namespace the child creates after it. A raw clone runs no fork handlers: the launcher
 	 * is single-threaded here (the mount threads are joined, the port forwarders start after).
 	 */
-	if (userns)
-		pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, 0, NULL,
+	if (clone_pid)
+		pid = (pid_t)syscall(SYS_clone,
+				     (userns ? CLONE_NEWUSER : 0) | CLONE_NEWPID | SIGCHLD, 0, NULL,
 				     NULL, 0);
 	else
 		pid = fork();
@@ -653,7 +666,12 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		}
 		child_main(&c, pipefd[1]);
 	}
-	if (setns(pidns, CLONE_NEWPID) < 0) {
+	/*
+	 * Back to ours for later children. Rootless exec cannot (the host's pid namespace is
+	 * not its user namespace's to enter): it forks nothing more and starts no thread.
+	 */
+	if ((cfg->join_pid > 0 || (!cfg->host_pid && !clone_pid)) &&
+	    setns(pidns, CLONE_NEWPID) < 0 && !(nested && cfg->join_pid > 0 && errno == EPERM)) {
 		/* cannot happen for our own namespace; never leave the caller half-moved */
 		int e = errno;
 

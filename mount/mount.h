@@ -94,6 +94,20 @@ int lc_userns_fd(const struct lc_idmap *uidmap, size_t n_uid, const struct lc_id
 /* LC_ERR_INVALID, one line, on kernels older than 5.19 (no overlay on idmapped lowers). */
 int lc_userns_kernel_check(struct lc_err **err);
 
+/* ---------- rootless (rootless.c) ---------- */
+
+/* Whether we run in a user namespace other than the host's (rootless layerctl). */
+bool lc_userns_nested(void);
+/*
+ * A user without root: join the user and mount namespaces every rootless layerctl of this
+ * store shares (dir: the store's root, which holds rootless.pid and rootless.lock), made on
+ * first use by a holder process ("layerctl-ns") whose maps newuidmap and newgidmap write
+ * (0 -> the user, 1.. -> the first /etc/subuid and /etc/subgid range), and become its root.
+ * Must be called while single-threaded. Missing subordinate ranges or helpers: one line
+ * saying how to fix it (LC_ERR_INVALID).
+ */
+int lc_rootless_enter(const char *dir, struct lc_err **err);
+
 /* ---------- cgroups (cgroup.c) ---------- */
 
 enum lc_cgroup_rate_kind {
@@ -172,6 +186,13 @@ int lc_cgroup_parent_check(const char *parent, struct lc_err **err);
 /* Refuse what this host's layout cannot honour before anything starts (--oom-kill-disable
  * on cgroup v2, docker's "Your kernel does not support OomKillDisable"). */
 int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err);
+
+/*
+ * Rootless layerctl makes no cgroup: LC_ERR_INVALID saying why, for the flag what
+ * ("--memory"): cgroup v1 controllers on this host (never delegated to a user), or cgroup v2
+ * (a delegated subtree, which layerctl does not use yet).
+ */
+int lc_cgroup_rootless_refuse(const char *what, struct lc_err **err);
 
 /* A container's cgroup: a directory in each hierarchy it uses. */
 struct lc_cgroup;

@@ -22,6 +22,13 @@ struct lc_store;
  * why): one owned by another user, or below a dir that another user owns or can write
  * without the sticky bit. Returns 0 and *ret, or -1 and *err.
  */
+/*
+ * Rootless, before joining the user namespace: create root if missing, check it as
+ * lc_store_open does (owners as the host knows them), make it 0700 and remember it, so that
+ * lc_store_open inside (where the host's root is nobody) does not refuse its parents.
+ * *ret_abs: the resolved path, the caller's.
+ */
+int lc_store_vouch(const char *root, char **ret_abs, struct lc_err **err);
 int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err);
 void lc_store_close(struct lc_store *s);
 /* The default root: $LAYERCTL_ROOT, else /var/lib/layerctl as root, else $XDG_DATA_HOME/layerctl. */
