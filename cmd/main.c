@@ -167,8 +167,9 @@ int cmd_store_open(const struct lc_global *g, struct lc_store **ret, struct lc_e
 	if (!root)
 		root = def = lc_store_default_root();
 	if (!root)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "no store: set HOME, XDG_DATA_HOME or LAYERCTL_ROOT, or give --root");
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"no store: set HOME, XDG_DATA_HOME or LAYERCTL_ROOT, or give --root");
 	/* a user without root: into the user namespace of this store's rootless layerctl */
 	if (geteuid() != 0 && !rootless_root) {
 		cleanup_free char *abs = NULL;

@@ -48,7 +48,8 @@ bool lc_userns_nested(void)
 	close(fd);
 	/* the initial namespace: "0 0 4294967295" and nothing else */
 	return !(n > 0 && sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
-		 c == 4294967295ul && !strchr(strchr(buf, '\n') ? strchr(buf, '\n') + 1 : "", '\n'));
+		 c == 4294967295ul &&
+		 !strchr(strchr(buf, '\n') ? strchr(buf, '\n') + 1 : "", '\n'));
 }
 
 static const char *find_helper(const char *name)
@@ -69,8 +70,8 @@ static int run_map_helper(const char *helper, pid_t pid, unsigned id, const stru
 			  struct lc_err **err)
 {
 	char a_pid[16], a_id[16], a_start[16], a_count[16];
-	char *argv[] = { (char *)helper, a_pid, (char *)"0", a_id, (char *)"1", (char *)"1",
-			 a_start, a_count, NULL };
+	char *argv[] = { (char *)helper, a_pid,	  (char *)"0", a_id, (char *)"1",
+			 (char *)"1",	 a_start, a_count,     NULL };
 	pid_t h;
 	int ws;
 
@@ -91,8 +92,8 @@ static int run_map_helper(const char *helper, pid_t pid, unsigned id, const stru
 			return lc_err_set(err, LC_ERR_SYS, errno, "rootless: wait for %s", helper);
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
 		return lc_err_set(err, LC_ERR_SYS, 0,
-				  "rootless: %s failed (status %d): check this user's line in %s", helper,
-				  WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws),
+				  "rootless: %s failed (status %d): check this user's line in %s",
+				  helper, WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws),
 				  strstr(helper, "gid") ? "/etc/subgid" : "/etc/subuid");
 	return 0;
 }
@@ -148,15 +149,17 @@ static int spawn_holder(pid_t *ret_pid, struct lc_err **err)
 
 	getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &pwp);
 	if (!nu)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "rootless: newuidmap is missing: install it (apt-get install uidmap, "
-				  "as root)");
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"rootless: newuidmap is missing: install it (apt-get install uidmap, "
+			"as root)");
 	snprintf(nu_path, sizeof(nu_path), "%s", nu);
 	ng = find_helper("newgidmap");
 	if (!ng)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "rootless: newgidmap is missing: install it (apt-get install uidmap, "
-				  "as root)");
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"rootless: newgidmap is missing: install it (apt-get install uidmap, "
+			"as root)");
 	if (lc_subid_ranges("/etc/subuid", su, LC_SUBID_MAX, &n_su, err) < 0 ||
 	    lc_subid_ranges("/etc/subgid", sg, LC_SUBID_MAX, &n_sg, err) < 0)
 		return -1;
