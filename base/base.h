@@ -200,6 +200,17 @@ void lc_random_bytes(void *out, size_t n);
  */
 char *lc_escape_ctl(const char *s);
 
+/*
+ * Whether we run in a user namespace other than the host's (rootless layerctl joined one).
+ * Decided once: the first answer is kept (layerctl joins its namespace before it asks).
+ */
+bool lc_userns_nested(void);
+/*
+ * The xattr that marks an opaque overlay dir: trusted.overlay.opaque, or, in a user namespace
+ * (no trusted.* there; overlay is mounted with userxattr), user.overlay.opaque.
+ */
+const char *lc_ovl_opaque_xattr(void);
+
 /* A limit in binary units, exactly: "64 GiB", "128 MiB", "1000 bytes". */
 void lc_limit_str(uint64_t bytes, char *out, size_t outsz);
 /* Format a byte count like docker does: "187.7MB", "512B" (SI units, 4 significant digits). */

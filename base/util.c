@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <sys/random.h>
@@ -316,4 +319,32 @@ void lc_rfc3339_now(char *out, size_t outsz)
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
+bool lc_userns_nested(void)
+{
+	static int cached = -1;
+	char buf[128] = { 0 };
+	unsigned long a, b, c;
+	int fd;
+	ssize_t n;
+
+	if (cached >= 0)
+		return cached;
+	fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	/* the initial namespace maps every id to itself in one line: "0 0 4294967295" */
+	if (n <= 0)
+		return false;
+	cached = !(sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+		   c == 4294967295ul);
+	return cached;
+}
+
+const char *lc_ovl_opaque_xattr(void)
+{
+	return lc_userns_nested() ? "user.overlay.opaque" : "trusted.overlay.opaque";
 }

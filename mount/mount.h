@@ -96,8 +96,6 @@ int lc_userns_kernel_check(struct lc_err **err);
 
 /* ---------- rootless (rootless.c) ---------- */
 
-/* Whether we run in a user namespace other than the host's (rootless layerctl). */
-bool lc_userns_nested(void);
 /*
  * A user without root: join the user and mount namespaces every rootless layerctl of this
  * store shares (dir: the store's root, which holds rootless.pid and rootless.lock), made on

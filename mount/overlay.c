@@ -19,6 +19,7 @@
 #include "mount-int.h"
 
 #ifndef FSCONFIG_SET_STRING
+#define FSCONFIG_SET_FLAG   0
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
 #endif
@@ -305,6 +306,12 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "set index=off";
 		goto fail_errno;
 	}
+	/* rootless: no trusted.* xattrs in a user namespace; overlay keeps its own in user.* */
+	if (lc_userns_nested() &&
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) {
+		j->stage = "set userxattr (Linux 5.11 or later)";
+		goto fail_errno;
+	}
 	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		j->stage = "create overlay";
 		goto fail_errno;
@@ -379,6 +386,17 @@ static void *ovl_thread(void *arg)
 	if (!j->legacy_opts) {
 		j->err_no = E2BIG;
 		j->stage = "legacy";
+		return NULL;
+	}
+	if (lc_userns_nested()) {
+		/* rootless: see ovl_mount_fsconfig */
+		cleanup_free char *o = lc_xasprintf("%s,userxattr", j->legacy_opts);
+
+		if (mount("overlay", j->merged, "overlay",
+			  MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), o) < 0) {
+			j->err_no = errno;
+			j->stage = "mount overlay (userxattr)";
+		}
 		return NULL;
 	}
 	if (mount("overlay", j->merged, "overlay",

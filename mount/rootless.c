@@ -35,23 +35,6 @@
 
 extern char **environ;
 
-bool lc_userns_nested(void)
-{
-	char buf[128] = { 0 };
-	unsigned long a, b, c;
-	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	/* the initial namespace: "0 0 4294967295" and nothing else */
-	return !(n > 0 && sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
-		 c == 4294967295ul &&
-		 !strchr(strchr(buf, '\n') ? strchr(buf, '\n') + 1 : "", '\n'));
-}
-
 static const char *find_helper(const char *name)
 {
 	static char path[64];

@@ -61,7 +61,7 @@ static void add(struct diff_ctx *c, char kind, const char *rel)
 static bool is_opaque(int fd)
 {
 	char v[2];
-	ssize_t n = fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v));
+	ssize_t n = fgetxattr(fd, lc_ovl_opaque_xattr(), v, sizeof(v));
 
 	return n == 1 && v[0] == 'y';
 }

@@ -24,7 +24,7 @@
 
 #include "store-int.h"
 
-#define OVL_OPAQUE "trusted.overlay.opaque"
+#define OVL_OPAQUE lc_ovl_opaque_xattr() /* trusted.*, or user.* rootless */
 #define WH_PREFIX  ".wh."
 #define WH_META	   ".wh..wh."
 #define WH_OPAQUE  ".wh..wh..opq"

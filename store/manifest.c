@@ -19,7 +19,7 @@
 
 #include "store-int.h"
 
-#define OVL_OPAQUE   "trusted.overlay.opaque"
+#define OVL_OPAQUE   lc_ovl_opaque_xattr() /* trusted.*, or user.* rootless */
 #define MANIFEST_MAX (256u << 20)
 
 /* ---------- a string map (path -> value) ---------- */

@@ -13,7 +13,7 @@ require_layerctl
 command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
 command -v useradd >/dev/null || skip_all "needs useradd"
 
-plan 25
+plan 26
 
 start_registry
 push_images busybox nginx
@@ -74,6 +74,9 @@ R wait o >/dev/null
 is "$(stat -c '%u %g' "$(R inspect -f '{{.GraphDriver.Data.UpperDir}}' o)/o")" "$((S + 32)) $((S + 32))" \
 	"a file the container gives uid 33 is $((S + 32)) on the host (as a pull's chown is)"
 ok -m "rm o" R rm o
+# an opaque dir in the upper dir: overlay's user.overlay.* xattrs (userxattr), no trusted.*
+is "$(R run --rm "$B" sh -c 'mkdir -p /var/old && rm -rf /var && mkdir /var && ls -A /var | wc -l; echo x >/var/y && cat /var/y')" $'0\nx' \
+	"a dir removed and made again hides the image's (an opaque dir, overlay's userxattr)"
 cid=$(R run -d --name w "$B" sleep 120)
 like "$cid" '^[0-9a-f]{64}$' "run -d"
 pid=$(R inspect -f '{{.State.Pid}}' w)
