@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -240,10 +241,18 @@ int lc_rootless_enter(const char *dir, struct lc_err **err)
 	cleanup_free char *text = NULL;
 	struct lc_err *e = NULL;
 	char path[64], num[16], cwd[PATH_MAX];
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
 	pid_t pid = 0;
 
 	if (dfd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "rootless: open '%s'", dir);
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major < 5 || (major == 5 && minor < 11)))
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "rootless: overlay in a user namespace needs Linux 5.11 or later; "
+				  "this kernel is %s: run layerctl as root",
+				  u.release);
 	lock = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "rootless: open '%s/%s'", dir, LOCK_FILE);
