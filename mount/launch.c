@@ -335,6 +335,56 @@ static _Noreturn void child_main(struct launch_ctx *c, int syncfd)
 	_exit(status);
 }
 
+/*
+ * Rootless exec, in the launcher's child: a process of rootless layerctl could enter the
+ * container's pid namespace for its children, but never go back to the host's (not its user
+ * namespace's); so this child enters it and forks the process that joins the container,
+ * then stays as its parent: it forwards the launcher's four signals to it and exits with its
+ * status. Returns only in that process.
+ */
+static void join_pid_ns_and_wait(struct launch_ctx *c, int syncfd)
+{
+	sigset_t set;
+	pid_t pid;
+	int ws;
+
+	if (setns(c->targetfd, CLONE_NEWPID) < 0) {
+		struct sync_msg m = { .code = LC_ERR_SYS, .sys_errno = errno, .status = 125 };
+
+		snprintf(m.msg, sizeof(m.msg), "exec: join the container's pid namespace: %s",
+			 strerror(errno));
+		lc_write_all(syncfd, &m, sizeof(m));
+		_exit(125);
+	}
+	pid = fork();
+	if (pid == 0) {
+		/* the launcher's signals stay blocked until the command's exec resets them */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() == 0 || kill(getppid(), 0) == 0)
+			return;
+		_exit(125);
+	}
+	if (pid < 0)
+		_exit(125);
+	/* only the child holds the sync pipe and the container's streams now */
+	lc_close_from(3, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig > 0 && sig != SIGCHLD)
+			kill(pid, sig);
+		if (waitpid(pid, &ws, WNOHANG) == pid)
+			_exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+	}
+}
+
 /* ---------- the parent ---------- */
 
 static volatile sig_atomic_t forward_pid;
@@ -492,6 +542,8 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	 */
 	bool nested = lc_userns_nested();
 	bool clone_pid = !cfg->host_pid && cfg->join_pid <= 0 && (userns || nested);
+	/* rootless exec: the same for the container's pid namespace (join_pid_ns_and_wait) */
+	bool join_in_child = cfg->join_pid > 0 && nested;
 	struct sigaction fwd = { .sa_handler = forward_signal }, old[LC_ARRAY_SIZE(forwarded)];
 	sigset_t block, oldmask;
 	struct sync_msg m;
@@ -614,7 +666,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		goto out;
 	}
-	if (cfg->join_pid > 0		   ? setns(targetfd, CLONE_NEWPID) < 0
+	if (cfg->join_pid > 0		   ? !join_in_child && setns(targetfd, CLONE_NEWPID) < 0
 	    : !cfg->host_pid && !clone_pid ? unshare(CLONE_NEWPID) < 0
 					   : false) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: create pid namespace");
@@ -664,14 +716,13 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 				_exit(125);
 			close(usync[0]);
 		}
+		if (join_in_child)
+			join_pid_ns_and_wait(&c, pipefd[1]);
 		child_main(&c, pipefd[1]);
 	}
-	/*
-	 * Back to ours for later children. Rootless exec cannot (the host's pid namespace is
-	 * not its user namespace's to enter): it forks nothing more and starts no thread.
-	 */
-	if ((cfg->join_pid > 0 || (!cfg->host_pid && !clone_pid)) &&
-	    setns(pidns, CLONE_NEWPID) < 0 && !(nested && cfg->join_pid > 0 && errno == EPERM)) {
+	/* back to ours for later children */
+	if ((cfg->join_pid > 0 ? !join_in_child : !cfg->host_pid && !clone_pid) &&
+	    setns(pidns, CLONE_NEWPID) < 0) {
 		/* cannot happen for our own namespace; never leave the caller half-moved */
 		int e = errno;
 
@@ -691,7 +742,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	lc_trace_ns(cfg->join_pid > 0 ? "setns"
 		    : userns	      ? "clone"
 				      : "unshare",
-		    (cfg->host_pid ? 0 : CLONE_NEWPID) | (userns ? CLONE_NEWUSER : 0), pid);
+		    (cfg->host_pid || join_in_child ? 0 : CLONE_NEWPID) |
+			    (userns ? CLONE_NEWUSER : 0),
+		    pid);
 	if (userns) {
 		struct lc_err *merr = NULL;
 
@@ -713,7 +766,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		usync[1] = -1;
 	}
 	lc_trace("fork() = %d: %s", (int)pid,
-		 cfg->join_pid > 0 ? "joins the container's pid namespace"
+		 join_in_child	     ? "enters the container's pid namespace and forks the process "
+				       "that joins it (rootless)"
+		 : cfg->join_pid > 0 ? "joins the container's pid namespace"
 		 : cfg->host_pid
 			 ? "the container's first process, in our pid namespace (--pid host)"
 			 : "PID 1 of the new pid namespace");

@@ -249,10 +249,11 @@ int lc_rootless_enter(const char *dir, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "rootless: open '%s'", dir);
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
 	    (major < 5 || (major == 5 && minor < 11)))
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "rootless: overlay in a user namespace needs Linux 5.11 or later; "
-				  "this kernel is %s: run layerctl as root",
-				  u.release);
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"rootless: overlay in a user namespace needs Linux 5.11 or later; "
+			"this kernel is %s: run layerctl as root",
+			u.release);
 	lock = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "rootless: open '%s/%s'", dir, LOCK_FILE);

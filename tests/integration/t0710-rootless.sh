@@ -85,7 +85,7 @@ like "$(R ps)" "sleep 120.* w$" "ps lists it"
 is "$(R exec w id)" "uid=0(root) gid=0(root)" "exec joins it"
 is "$(R exec -u 1000 w id -u)" "1000" "exec -u 1000"
 is "$(ps -o uid= -C sleep | tr -d ' ' | sort -u | grep -c "^$UID1$")" "1" "  its processes are the user's on the host"
-R exec w sh -c 'echo to-log >/proc/1/fd/1'
+R exec w sh -c "echo to-log >/proc/1/fd/1" || { R ps -a; R logs w; cat "$STORE/containers/$cid/state.json"; }
 like "$(R logs w)" "to-log" "logs"
 ok -m "stop" R stop -t 1 w
 ok -m "rm" R rm w
