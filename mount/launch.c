@@ -751,7 +751,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		close(usync[0]);
 		usync[0] = -1;
 		if (lc_userns_write_maps(pid, cfg->uidmap, cfg->n_uidmap, cfg->gidmap,
-					 cfg->n_gidmap, false, &merr) < 0 ||
+					 cfg->n_gidmap, &merr) < 0 ||
 		    lc_write_all(usync[1], "m", 1) < 0) {
 			if (!merr)
 				lc_err_set(&merr, LC_ERR_SYS, errno,

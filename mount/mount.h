@@ -83,10 +83,13 @@ int lc_subid_ranges(const char *file, struct lc_idrange *ret, size_t max, size_t
  */
 int lc_idrange_pick(const struct lc_idrange *avail, size_t n_avail, const struct lc_idrange *used,
 		    size_t n_used, uint32_t size, uint32_t *ret_start);
-/* Write pid's gid_map and uid_map (and "deny" to its setgroups first, when asked). */
+/*
+ * Write pid's gid_map and uid_map, as root of the parent namespace: its setgroups stays
+ * "allow" (only a map written without privilege needs "deny": layerctl never writes one; the
+ * rootless maps are newuidmap's and newgidmap's).
+ */
 int lc_userns_write_maps(pid_t pid, const struct lc_idmap *uidmap, size_t n_uid,
-			 const struct lc_idmap *gidmap, size_t n_gid, bool setgroups_deny,
-			 struct lc_err **err);
+			 const struct lc_idmap *gidmap, size_t n_gid, struct lc_err **err);
 /* An fd of a new user namespace with these maps (for MOUNT_ATTR_IDMAP); a short-lived child
  * holds it while the maps are written. */
 int lc_userns_fd(const struct lc_idmap *uidmap, size_t n_uid, const struct lc_idmap *gidmap,

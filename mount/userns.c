@@ -194,7 +194,7 @@ static int write_at_proc(pid_t pid, const char *name, const char *text, struct l
 	/* the kernel takes a map in one write */
 	if (write(fd, text, len) != (ssize_t)len)
 		return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", path);
-	lc_trace("write(\"%s\", \"%s\")", path, name[0] == 's' ? text : "...");
+	lc_trace("write(\"%s\") = %zu", path, len);
 	return 0;
 }
 
@@ -212,14 +212,11 @@ static char *map_text(const struct lc_idmap *m, size_t n)
 }
 
 int lc_userns_write_maps(pid_t pid, const struct lc_idmap *uidmap, size_t n_uid,
-			 const struct lc_idmap *gidmap, size_t n_gid, bool setgroups_deny,
-			 struct lc_err **err)
+			 const struct lc_idmap *gidmap, size_t n_gid, struct lc_err **err)
 {
 	cleanup_free char *u = map_text(uidmap, n_uid);
 	cleanup_free char *g = map_text(gidmap, n_gid);
 
-	if (setgroups_deny && write_at_proc(pid, "setgroups", "deny", err) < 0)
-		return -1;
 	if (write_at_proc(pid, "gid_map", g, err) < 0 || write_at_proc(pid, "uid_map", u, err) < 0)
 		return lc_err_prefix(err, "user namespace: map ids");
 	lc_trace("uid_map of %d: %s", (int)pid, u);
@@ -266,7 +263,7 @@ int lc_userns_fd(const struct lc_idmap *uidmap, size_t n_uid, const struct lc_id
 			   "disabled? see /proc/sys/user/max_user_namespaces)");
 		goto out;
 	}
-	if (lc_userns_write_maps(pid, uidmap, n_uid, gidmap, n_gid, false, err) < 0)
+	if (lc_userns_write_maps(pid, uidmap, n_uid, gidmap, n_gid, err) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
