@@ -10,7 +10,7 @@
 require_root
 require_layerctl
 
-plan 33
+plan 36
 
 start_registry
 push_images busybox
@@ -94,6 +94,12 @@ is "$(L run --rm --userns=auto "$B" grep -E '^(CapPrm|CapEff|CapBnd|NoNewPrivs|S
 is "$(L run --rm --userns=auto "$B" sh -c 'ls -ln /bin/busybox | tr -s " " | cut -d" " -f3,4; echo x >/dev/null && echo devnull; mknod /dev/x c 1 3 2>&1 | grep -c "Operation not permitted"')" \
 	$'0 0\ndevnull\n1' "the image's files show as root's; /dev/null works; mknod stays refused"
 is "$(L run --rm --userns host "$B" cat /proc/self/uid_map | tr -s ' ')" " 0 0 4294967295" "--userns host: the host's namespace"
+mid=$(L run -d --userns=auto --memory 64m "$B" sleep 60)
+is "$(L inspect -f '{{.HostConfig.Memory}}' "$mid")" "67108864" \
+	"--memory with a user namespace: its cgroup has the limit (the launcher made it)"
+L rm -f "$mid" >/dev/null
+is "$(L run --rm --userns=auto --init "$B" ps -o pid,user,comm | tr -s ' ')" $'PID USER COMMAND\n 1 root init\n 2 root ps' "--init: the reaper is PID 1, root of the namespace"
+is "$(L run --rm --userns=auto --device /dev/zero:/dev/z "$B" sh -c 'head -c 2 /dev/z | od -An -tx1')" " 00 00" "--device: the node is bound in, the device policy allows it"
 
 # --- refused -------------------------------------------------------------------------------------
 rc=0; out=$(L run --rm --userns=bogus "$B" true 2>&1) || rc=$?
