@@ -13,7 +13,7 @@ require_layerctl
 command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
 command -v useradd >/dev/null || skip_all "needs useradd"
 
-plan 26
+plan 29
 
 start_registry
 push_images busybox nginx
@@ -87,6 +87,9 @@ is "$(R exec -u 1000 w id -u)" "1000" "exec -u 1000"
 is "$(ps -o uid= -C sleep | tr -d ' ' | sort -u | grep -c "^$UID1$")" "1" "  its processes are the user's on the host"
 R exec w sh -c "echo to-log >/proc/1/fd/1" || { R ps -a; R logs w; cat "$STORE/containers/$cid/state.json"; }
 like "$(R logs w)" "to-log" "logs"
+ok -m "stop" R stop -t 1 w
+ok -m "start it again" R start w
+is "$(R exec w cat /proc/1/cmdline | tr '\0' ' ')" "sleep 120 " "  it runs again, exec joins it"
 ok -m "stop" R stop -t 1 w
 ok -m "rm" R rm w
 
