@@ -187,6 +187,15 @@ static int open_as_host_root(struct launch_ctx *c, int *src_fds, struct lc_err *
 	return 0;
 }
 
+static void close_etc_fds(struct launch_ctx *c)
+{
+	for (size_t i = 0; i < LC_ARRAY_SIZE(c->etc_fds); i++) {
+		if (c->etc_fds[i] >= 0)
+			close(c->etc_fds[i]);
+		c->etc_fds[i] = -1;
+	}
+}
+
 /* Runs as PID 1 of the new pid namespace, still root, still seeing the host's mounts. */
 static int child_setup(struct launch_ctx *c, struct lc_err **err)
 {
@@ -226,6 +235,7 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (src_fds[i] >= 0)
 			close(src_fds[i]);
+	close_etc_fds(c);
 	if (c->statefd >= 0)
 		close(c->statefd);
 	c->statefd = -1;
@@ -241,6 +251,7 @@ fail:
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (src_fds[i] >= 0)
 			close(src_fds[i]);
+	close_etc_fds(c);
 	return -1;
 }
 
@@ -358,11 +369,16 @@ static void join_pid_ns_and_wait(struct launch_ctx *c, int syncfd)
 	}
 	pid = fork();
 	if (pid == 0) {
-		/* the launcher's signals stay blocked until the command's exec resets them */
+		/*
+		 * The launcher's signals stay blocked until the command's exec resets them. We die
+		 * with our parent, which dies with the launcher (both armed before they look).
+		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() == 0 || kill(getppid(), 0) == 0)
-			return;
-		_exit(125);
+		/* our parent is outside this pid namespace (0); orphaned, the container's init
+		 * would be it */
+		if (getppid() != 0)
+			_exit(125);
+		return;
 	}
 	if (pid < 0)
 		_exit(125);
@@ -522,6 +538,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 				.statefd = -1,
 				.ttysock = -1,
 				.targetfd = -1,
+				.etc_fds = { -1, -1, -1 },
 				.stdio = { { -1, -1, -1 }, { -1, -1, -1 } } };
 	cleanup_close int targetfd = -1;
 	cleanup_close int pidfd = -1;
@@ -740,7 +757,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		goto out;
 	}
 	lc_trace_ns(cfg->join_pid > 0 ? "setns"
-		    : userns	      ? "clone"
+		    : clone_pid	      ? "clone"
 				      : "unshare",
 		    (cfg->host_pid || join_in_child ? 0 : CLONE_NEWPID) |
 			    (userns ? CLONE_NEWUSER : 0),
