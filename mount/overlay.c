@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +173,16 @@ static void ovl_read_log(int fsfd, char *buf, size_t bufsz)
 	}
 }
 
+static bool kernel_at_least(unsigned int want_major, unsigned int want_minor)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return true;
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
 /* Every lower in one "lowerdir" (kernels before 6.8, no "lowerdir+"). */
 static int ovl_lowerdir_string(int fsfd, struct ovl_job *j)
 {
@@ -263,26 +275,34 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		return -1;
 	}
 	lc_trace("fsopen(\"overlay\", FSOPEN_CLOEXEC) = %d", fsfd);
-	for (size_t i = 0; i < j->n_lowers; i++) {
-		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", j->lowers[i], 0) <
-		    0) {
-			/* "Unknown parameter" on 6.5..6.7: fall back before anything else */
-			if (i == 0 && errno == EINVAL && j->userns_fd < 0)
-				return 1;
-			/* idmapped lowers are ours in this namespace only: the one string */
-			if (i == 0 && errno == EINVAL) {
-				if (ovl_lowerdir_string(fsfd, j) < 0)
-					goto fail;
-				break;
-			}
-			j->err_no = errno;
-			j->stage = "add layer";
-			j->bad = j->lowers[i];
+	/*
+	 * Idmapped lowers before 6.8: the one "lowerdir" string (before 6.5 overlay's options
+	 * go through the legacy context, which would take "lowerdir+" and fail only at create).
+	 */
+	if (j->userns_fd >= 0 && !kernel_at_least(6, 8)) {
+		if (ovl_lowerdir_string(fsfd, j) < 0)
 			goto fail;
+	} else
+		for (size_t i = 0; i < j->n_lowers; i++) {
+			if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+",
+				    j->lowers[i], 0) < 0) {
+				/* "Unknown parameter" on 6.5..6.7: fall back before anything else */
+				if (i == 0 && errno == EINVAL && j->userns_fd < 0)
+					return 1;
+				/* idmapped lowers are ours in this namespace only: the one string */
+				if (i == 0 && errno == EINVAL) {
+					if (ovl_lowerdir_string(fsfd, j) < 0)
+						goto fail;
+					break;
+				}
+				j->err_no = errno;
+				j->stage = "add layer";
+				j->bad = j->lowers[i];
+				goto fail;
+			}
+			lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"lowerdir+\", \"%s\") = 0",
+				 fsfd, j->lowers[i]);
 		}
-		lc_trace("fsconfig(%d, FSCONFIG_SET_STRING, \"lowerdir+\", \"%s\") = 0", fsfd,
-			 j->lowers[i]);
-	}
 	if (j->upper &&
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", j->upper, 0) < 0) {
 		j->stage = "set upperdir";
