@@ -268,6 +268,7 @@ void lc_trace_ns_(const char *call, int flags, pid_t pid);
 void lc_trace_mount_(const char *src, const char *target, const char *fstype, unsigned long flags,
 		     const char *data);
 void lc_trace_exec_(bool at, const char *path, char *const *argv);
+void lc_trace_phase_(const char *what);
 /*
  * "<rootfs>/proc" for a mount target inside the container's root (opened there without
  * following links and passed to mount(2) as /proc/self/fd/N). A static buffer, one of four.
@@ -301,6 +302,15 @@ int lc_trace_keep_fd(int lowest);
 	do {                                                                                       \
 		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
 			lc_trace_mount_(src, target, fstype, flags, data);                         \
+	} while (0)
+/*
+ * "phase WHAT: T ms since layerctl started, D ms since the step before": where a run's time
+ * goes (CLOCK_MONOTONIC; the trace's own lines are inside the figures)
+ */
+#define lc_trace_phase(what)                                                                       \
+	do {                                                                                       \
+		if (__builtin_expect(lc_trace_fd >= 0, 0))                                         \
+			lc_trace_phase_(what);                                                     \
 	} while (0)
 /* the last step: execveat on the dir of path (at), else execve of path */
 #define lc_trace_exec(at, path, argv)                                                              \

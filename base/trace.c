@@ -11,10 +11,21 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base.h"
 
 int lc_trace_fd = -1;
+/* when tracing began (CLOCK_MONOTONIC, ns): the phase lines' origin */
+static uint64_t trace_t0, trace_tlast;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* the namespaces layerctl itself was started in, read when tracing began */
 static const struct {
@@ -48,6 +59,7 @@ void lc_trace_open(int fd)
 	if (t < 0)
 		return;
 	lc_trace_fd = t;
+	trace_t0 = trace_tlast = mono_ns();
 	for (size_t i = 0; i < LC_ARRAY_SIZE(ns_kinds); i++)
 		host_ns[i] = ns_inode("self", ns_kinds[i].ns);
 	errno = saved;
@@ -78,6 +90,17 @@ void lc_trace_line(const char *fmt, ...)
 	buf[n++] = '\n';
 	lc_write_all(lc_trace_fd, buf, (size_t)n);
 	errno = saved;
+}
+
+void lc_trace_phase_(const char *what)
+{
+	uint64_t now = mono_ns();
+
+	/* a forked child inherits trace_tlast: its first step counts from the fork */
+	lc_trace_line("phase %s: %.3f ms since layerctl started, %.3f ms since the step before (pid %d)",
+		      what, (double)(now - trace_t0) / 1e6, (double)(now - trace_tlast) / 1e6,
+		      (int)getpid());
+	trace_tlast = now;
 }
 
 void lc_trace_ns_(const char *call, int flags, pid_t pid)

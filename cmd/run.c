@@ -300,8 +300,10 @@ static int finish_container(struct lc_store *s, const char *id, const char *cdir
 		lc_err_free(e);
 		return -1;
 	}
+	lc_trace_phase("overlay unmounted");
 	if (rm && lc_store_container_remove(s, id, &e) < 0 && r == 0)
 		lc_err_move(err, &e), r = -1;
+	lc_trace_phase("container removed");
 	lc_err_free(e);
 	return r;
 }
@@ -661,6 +663,7 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 				    err) < 0) {
 		goto fail;
 	}
+	lc_trace_phase("overlay mounted");
 	rootfs = lc_xasprintf("%s/merged", pl->cdir);
 	cfg.rootfs = rootfs;
 	cfg.state_dir = pl->cdir;
@@ -770,6 +773,7 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 	};
 	if (ctr_spec_write(s, id, &spec, err) < 0 || ctr_state_write(s, id, &st, err) < 0)
 		goto fail_rm;
+	lc_trace_phase("container created");
 	r = start_container(s, o,
 			    &(struct start_plan){ .id = id,
 						  .cdir = cdir,
@@ -902,7 +906,9 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	}
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);
+	lc_trace_phase("store opened");
 	r = ensure_image(s, argv[img], &o, &im, &err);
+	lc_trace_phase("image read");
 	if (r == 0)
 		warn_platform(&im, &o);
 	if (r == 0)

@@ -220,6 +220,7 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	if (unshare(ns) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	lc_trace_ns("unshare", ns, 0);
+	lc_trace_phase("child: namespaces made");
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
 	    (cfg->n_uidmap > 0 &&
@@ -245,6 +246,7 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set hostname '%s'", c->hostname);
 	if (!cfg->host_uts)
 		lc_trace("sethostname(\"%s\") = 0", c->hostname);
+	lc_trace_phase("child: rootfs built");
 
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
 fail:
@@ -615,6 +617,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	    write_state(cfg->state_dir, c.hostname, cfg->add_hosts, cfg->dns, &statefd, err) < 0)
 		goto out;
 	c.statefd = statefd;
+	lc_trace_phase("etc files written");
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "run: pipe");
 		goto out;
@@ -782,6 +785,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		close(usync[1]);
 		usync[1] = -1;
 	}
+	lc_trace_phase("forked");
 	lc_trace("fork() = %d: %s", (int)pid,
 		 join_in_child	     ? "enters the container's pid namespace and forks the process "
 				       "that joins it (rootless)"
@@ -819,6 +823,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 			break;
 		got += (size_t)n;
 	}
+	lc_trace_phase("command started (or failed)");
 	if (pr == 0 && got < sizeof(m) && cfg->on_start)
 		cfg->on_start(cfg->on_start_arg, pid);
 	if (pr == 0 && got < sizeof(m) && master >= 0)
@@ -846,6 +851,7 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 		*ret_status = status_of(ws);
 		r = 0;
 	}
+	lc_trace_phase("container reaped");
 	forward_pid = 0;
 	for (size_t i = 0; i < LC_ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &old[i], NULL);
