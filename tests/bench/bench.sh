@@ -17,7 +17,9 @@
 #               `runc run` of umoci's bundle of the same image, each timed in a loop (median)
 #               inside `unshare --mount --propagation private` with /sys/fs/cgroup/unified
 #               unmounted there (crun 1.8 refuses hybrid cgroups; the host stays unchanged);
-#               with --memory 64m: layerctl vs crun with its cgroupfs manager and that limit
+#               with --memory 64m: layerctl vs crun with its cgroupfs manager and that limit;
+#               and vs the floor, tests/bench/run-floor.c (built by the bench): clone of five
+#               namespaces, overlay of the image's layers, /proc, pivot_root, exec, reap, cleanup
 #   growth      cold pull vs tar entries (2k, 20k, 200k: $BENCH_GROWTH_ENTRIES="2000 200000" and
 #               the bench image) and layers (1, 16, 64); run vs layers (1, 16, 128, 500): each
 #               curve's exponent (log t2/t1 / log n2/n1, 1 = linear), best of $BENCH_GROWTH_RUNS
@@ -335,11 +337,19 @@ for n in 16 128 500; do
 		die "pull t$n failed: $(tail -n 3 "$TMPD/log/pull-t$n")"
 done
 "$LAYERCTL" --root "$TMPD/lc-1" pull -q "$REG/busybox" >/dev/null 2>&1 || die "pull busybox failed"
+# the floor: tests/bench/run-floor.c (five namespaces, overlay of the same image's layers from
+# the same store, /proc, pivot_root, exec, reap, unmount, rmdir), built here, not a product
+cc -O2 -Wall -Wextra -Werror -o "$TMPD/run-floor" "$BENCH_DIR/run-floor.c" || die "cannot build run-floor.c"
+FLOOR_LOWERS=$("$LAYERCTL" --root "$TMPD/lc-1" image inspect -f '{{.GraphDriver.Data.LowerDir}}' "$IMG") ||
+	die "image inspect of $IMG failed"
+IFS=: read -r -a floor_lowers <<<"$FLOOR_LOWERS"
+mkdir -p "$TMPD/floor-run"
 # one line a tool: NAME, then the command (bash, run N times; $i is the run's number)
 cat >"$TMPD/run-tools" <<TOOLS
 layerctl-run $(printf '%q ' "$LAYERCTL") --root $TMPD/lc-1 run --rm $IMG true
 crun-run crun --cgroup-manager=disabled --root $TMPD/crun-state run -b $TMPD/su-1/bundle bench-$TEST_ID-c\$i
 runc-run runc --root $TMPD/runc-state run -b $TMPD/su-1/bundle bench-$TEST_ID-r\$i
+run-floor $TMPD/run-floor $TMPD/floor-run $(printf '%q ' "${floor_lowers[@]}") -- true
 layerctl-run-mem $(printf '%q ' "$LAYERCTL") --root $TMPD/lc-1 run --rm --memory 64m $IMG true
 crun-run-mem crun --cgroup-manager=cgroupfs --root $TMPD/crun-state run -b $TMPD/crun-mem-bundle bench-$TEST_ID-m\$i
 run-layers-1 $(printf '%q ' "$LAYERCTL") --root $TMPD/lc-1 run --rm $REG/busybox true
@@ -436,6 +446,7 @@ row "python after nginx, s" "${WALL[layerctl-python]}" "igzip + tar its layer" "
 row "python after nginx: base GETs" "$PY_BASE_GETS" - - "<= 0"
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "crun, no cgroup" "${MED[crun-run]}" "<= 1.0"
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "runc run" "${MED[runc-run]}" "<= 0.25"
+row "run --rm true, ms (median)" "${MED[layerctl-run]}" "floor, ${#floor_lowers[@]} lowers" "${MED[run-floor]}" "<= 2.0"
 row "run --rm --memory 64m, ms" "${MED[layerctl-run-mem]}" "crun, cgroupfs" "${MED[crun-run-mem]}" "<= 1.0"
 row "peak RSS, pull of $BIG_MIB MiB layer, KiB" "${RSS[pull-big]}" - - "<= 65536"
 row "peak RSS, cold pull, KiB" "${RSS[layerctl-cold]}" "igzip + tar per layer" "${RSS[floor-igzip-tar]}" -
