@@ -97,9 +97,10 @@ void lc_trace_phase_(const char *what)
 	uint64_t now = mono_ns();
 
 	/* a forked child inherits trace_tlast: its first step counts from the fork */
-	lc_trace_line("phase %s: %.3f ms since layerctl started, %.3f ms since the step before (pid %d)",
-		      what, (double)(now - trace_t0) / 1e6, (double)(now - trace_tlast) / 1e6,
-		      (int)getpid());
+	lc_trace_line(
+		"phase %s: %.3f ms since layerctl started, %.3f ms since the step before (pid %d)",
+		what, (double)(now - trace_t0) / 1e6, (double)(now - trace_tlast) / 1e6,
+		(int)getpid());
 	trace_tlast = now;
 }
 

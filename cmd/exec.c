@@ -40,6 +40,7 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 	struct ctr_state st;
 	struct lc_err *err = NULL;
 	struct lc_store *s = NULL;
+	cleanup_free char *seccomp_cache = NULL;
 	int c, status = 0, r;
 
 	while ((c = getopt_long(argc, argv, "+:e:itu:w:h", opts, NULL)) != -1) {
@@ -94,6 +95,7 @@ int cmd_exec(int argc, char **argv, const struct lc_global *g)
 	/* the container's --security-opt and --ulimit, as its own command got them */
 	cfg.no_new_privs = sp.no_new_privs;
 	cfg.seccomp_profile = sp.seccomp_profile;
+	cfg.seccomp_cache = seccomp_cache = lc_xasprintf("%s/seccomp", lc_store_root(s));
 	n_rl = lc_strv_len(sp.ulimits);
 	rlimits = lc_xcalloc(n_rl + 1, sizeof(*rlimits));
 	for (size_t i = 0; i < n_rl; i++)

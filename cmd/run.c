@@ -592,6 +592,7 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	cleanup_free struct lc_mount *mounts = NULL;
 	cleanup_free int *port_fds = NULL;
 	cleanup_strv char **vpaths = NULL;
+	cleanup_free char *seccomp_cache = NULL;
 	struct lc_launch_cfg cfg = { 0 };
 	struct lc_cgroup *cg = NULL;
 	int r;
@@ -631,6 +632,7 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	cfg.user = pl->sp->user && *pl->sp->user ? pl->sp->user : NULL;
 	cfg.no_seccomp = o->no_seccomp;
 	cfg.seccomp_profile = o->seccomp_profile;
+	cfg.seccomp_cache = seccomp_cache = lc_xasprintf("%s/seccomp", lc_store_root(s));
 	cfg.no_new_privs = o->no_new_privs;
 	cfg.privileged = o->privileged;
 	cfg.rlimits = o->rlimits;

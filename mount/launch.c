@@ -609,9 +609,9 @@ int lc_launch(const struct lc_launch_cfg *cfg, int *ret_status, struct lc_err **
 	}
 	/* a profile that does not compile fails the start here, before anything runs */
 	if (cfg->seccomp_profile && !cfg->no_seccomp &&
-	    lc_seccomp_profile_compile(cfg->seccomp_profile, strlen(cfg->seccomp_profile),
-				       cfg->caps_set ? cfg->caps : LC_DEFAULT_CAPS, &c.seccomp,
-				       err) < 0)
+	    lc_seccomp_profile_load(
+		    cfg->seccomp_cache, cfg->seccomp_profile, strlen(cfg->seccomp_profile),
+		    cfg->caps_set ? cfg->caps : LC_DEFAULT_CAPS, &c.seccomp, NULL, err) < 0)
 		goto out;
 	if (cfg->state_dir &&
 	    write_state(cfg->state_dir, c.hostname, cfg->add_hosts, cfg->dns, &statefd, err) < 0)

@@ -365,6 +365,26 @@ int lc_seccomp_profile_compile(const char *json, size_t len, uint64_t caps,
 /* Install it on the calling thread, for good (needs no_new_privs or CAP_SYS_ADMIN). */
 int lc_seccomp_prog_install(const struct lc_seccomp_prog *p, struct lc_err **err);
 void lc_seccomp_prog_free(struct lc_seccomp_prog *p);
+/* a program of n instructions (1..4096) as compiled ones are, or NULL; and a program's */
+struct sock_filter;
+struct lc_seccomp_prog *lc_seccomp_prog_from(const struct sock_filter *f, size_t n);
+const struct sock_filter *lc_seccomp_prog_filter(const struct lc_seccomp_prog *p, size_t *ret_n);
+/* which build of the compiler made a program (part of the cache's key) */
+extern const char lc_seccomp_compiler_id[];
+
+/* ---------- seccomp-cache ---------- */
+
+/*
+ * lc_seccomp_profile_compile through the cache dir cache_dir (NULL: none; made 0700 if
+ * missing): a cached program is loaded only after every check (seccomp-cache.c), else the
+ * profile is compiled and the program cached. *ret_cached (may be NULL): it came from the cache.
+ */
+int lc_seccomp_profile_load(const char *cache_dir, const char *json, size_t len, uint64_t caps,
+			    struct lc_seccomp_prog **ret, bool *ret_cached, struct lc_err **err);
+/* the cache's key for a profile: "sha256:<hex>" of all the compilation depends on */
+void lc_seccomp_cache_key(const char *json, size_t len, uint64_t caps, char key[LC_DIGEST_BUFSZ]);
+/* f is a program the cache may hand out: the compiler's instructions only, jumps inside it */
+bool lc_seccomp_filter_sane(const struct sock_filter *f, size_t n);
 /* "mkdir" -> __NR_mkdir on this machine; -1 when it has no such syscall */
 int lc_syscall_number(const char *name);
 

@@ -270,6 +270,8 @@ struct lc_launch_cfg {
 	bool no_seccomp;  /* skip docker's default seccomp filter (seccomp=unconfined) */
 	/* --security-opt seccomp=FILE: the profile's JSON text instead of docker's default */
 	const char *seccomp_profile;
+	/* where compiled profiles are cached (the store's seccomp/; NULL: compile every time) */
+	const char *seccomp_cache;
 	bool no_new_privs; /* --security-opt no-new-privileges (docker's default: off) */
 	/*
 	 * --privileged: every capability (the caller sets caps), no seccomp (no_seccomp), no

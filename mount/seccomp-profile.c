@@ -439,3 +439,24 @@ void lc_seccomp_prog_free(struct lc_seccomp_prog *p)
 {
 	free(p);
 }
+
+/* the compiler's build, in the cache's key: a new layerctl never loads an older one's output */
+const char lc_seccomp_compiler_id[] = "seccomp-profile.c " __DATE__ " " __TIME__;
+
+struct lc_seccomp_prog *lc_seccomp_prog_from(const struct sock_filter *f, size_t n)
+{
+	struct lc_seccomp_prog *p;
+
+	if (n == 0 || n > MAX_INSNS)
+		return NULL;
+	p = lc_xcalloc(1, sizeof(*p));
+	memcpy(p->out, f, n * sizeof(*f));
+	p->n = n;
+	return p;
+}
+
+const struct sock_filter *lc_seccomp_prog_filter(const struct lc_seccomp_prog *p, size_t *ret_n)
+{
+	*ret_n = p->n;
+	return p->out;
+}

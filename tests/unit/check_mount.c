@@ -7,6 +7,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <pty.h>
 #include <sched.h>
@@ -1900,6 +1903,188 @@ START_TEST(seccomp_profile_applies)
 	unit_tmpdir_free(tmp);
 }
 END_TEST
+
+/* the cached program of sc_profile in dir: loaded (*cached) or compiled; its instructions */
+static struct lc_seccomp_prog *sc_cache_load(const char *dir, uint64_t caps, bool *cached)
+{
+	struct lc_err *err = NULL;
+	struct lc_seccomp_prog *p = NULL;
+
+	ck_assert_msg(lc_seccomp_profile_load(dir, sc_profile, strlen(sc_profile), caps, &p, cached,
+					      &err) == 0,
+		      "load: %s", err ? err->msg : "?");
+	return p;
+}
+
+static bool sc_same(const struct lc_seccomp_prog *a, const struct lc_seccomp_prog *b)
+{
+	size_t na, nb;
+	const struct sock_filter *fa = lc_seccomp_prog_filter(a, &na);
+	const struct sock_filter *fb = lc_seccomp_prog_filter(b, &nb);
+
+	return na == nb && !memcmp(fa, fb, na * sizeof(*fa));
+}
+
+/* the cache file of sc_profile with LC_DEFAULT_CAPS, its bytes */
+static char *sc_cache_path(const char *dir)
+{
+	char key[LC_DIGEST_BUFSZ];
+
+	lc_seccomp_cache_key(sc_profile, strlen(sc_profile), LC_DEFAULT_CAPS, key);
+	return lc_xasprintf("%s/%s", dir, lc_digest_hex(key));
+}
+
+static void sc_rewrite(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lc_write_all(fd, buf, len), 0);
+	close(fd);
+}
+
+/*
+ * Compiled once, then loaded (the same instructions); another set of capabilities is another
+ * key; a tampered file (a flipped instruction, a truncation, one whose checksum was fixed up
+ * but whose jump leaves the program, another owner's mode, a symlink) is never loaded: the
+ * profile is compiled again and the file rewritten.
+ */
+START_TEST(seccomp_cache_rebuilds_tampered)
+{
+	char *tmp = unit_tmpdir();
+	char *dir = lc_xasprintf("%s/seccomp", tmp);
+	char *path = sc_cache_path(dir);
+	struct lc_seccomp_prog *ref, *p;
+	struct lc_err *err = NULL;
+	char *good = NULL, *bad;
+	size_t len = 0, n;
+	bool cached = true;
+	struct stat st;
+
+	ref = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+	ck_assert(!cached);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(lc_read_file_at(AT_FDCWD, path, 1 << 20, &good, &len, &err), 0);
+	p = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+	ck_assert_msg(cached, "the second load compiled again");
+	ck_assert(sc_same(ref, p));
+	lc_seccomp_prog_free(p);
+	/* CAP_SYS_ADMIN changes the program (the getppid rule): not the same key */
+	p = sc_cache_load(dir, LC_DEFAULT_CAPS | (1ULL << CAP_SYS_ADMIN), &cached);
+	ck_assert(!cached);
+	ck_assert(!sc_same(ref, p));
+	lc_seccomp_prog_free(p);
+
+	bad = lc_xmalloc(len);
+	for (int round = 0; round < 6; round++) {
+		memcpy(bad, good, len);
+		switch (round) {
+		case 0: /* the default action's value (the last return's k) changed */
+			bad[len - 2] ^= 0x40;
+			sc_rewrite(path, bad, len);
+			break;
+		case 1: /* truncated */
+			sc_rewrite(path, bad, len - 8);
+			break;
+		case 2: { /* a jump past the end, the checksum in the header made to match it */
+			/* seccomp-cache.c's header: magic[32], key, sum, n, zero */
+			size_t hdr = 32 + 2 * LC_DIGEST_BUFSZ + 8;
+			char *sum = bad + 32 + LC_DIGEST_BUFSZ;
+
+			n = 0;
+			for (size_t off = len; off >= hdr + 8; off -= 8) {
+				struct sock_filter *g = (struct sock_filter *)(bad + off - 8);
+
+				if (BPF_CLASS(g->code) == BPF_JMP) {
+					g->jt = 0xff;
+					n = off;
+					break;
+				}
+			}
+			ck_assert_uint_gt(n, 0);
+			ck_assert(!memcmp(sum, "sha256:", 7));
+			lc_sha256_buf(bad + hdr, len - hdr, sum);
+			sc_rewrite(path, bad, len);
+			break;
+		}
+		case 3: /* writable by others */
+			sc_rewrite(path, good, len);
+			ck_assert_int_eq(chmod(path, 0622), 0);
+			break;
+		case 4: { /* a symlink to a good copy */
+			char *copy = lc_xasprintf("%s/copy", tmp);
+			int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(lc_write_all(fd, good, len), 0);
+			close(fd);
+			ck_assert_int_eq(unlink(path), 0);
+			ck_assert_int_eq(symlink(copy, path), 0);
+			free(copy);
+			break;
+		}
+		case 5: /* a second link */
+		{
+			char *ln = lc_xasprintf("%s/ln", tmp);
+
+			ck_assert_int_eq(link(path, ln), 0);
+			free(ln);
+			break;
+		}
+		}
+		p = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+		ck_assert_msg(!cached, "round %d: a tampered cache file was loaded", round);
+		ck_assert_msg(sc_same(ref, p), "round %d: not the profile's program", round);
+		lc_seccomp_prog_free(p);
+		/* rewritten whole: the next load takes it */
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISREG(st.st_mode) && st.st_nlink == 1 && (st.st_mode & 0777) == 0600);
+		p = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+		ck_assert_msg(cached, "round %d: not cached again", round);
+		ck_assert(sc_same(ref, p));
+		lc_seccomp_prog_free(p);
+	}
+	free(bad);
+	free(good);
+	lc_seccomp_prog_free(ref);
+	free(path);
+	free(dir);
+	unit_tmpdir_free(tmp);
+}
+END_TEST
+
+/* what the cache may hand out: the compiler's instructions, jumps inside, a return last */
+START_TEST(seccomp_filter_sane_table)
+{
+	const struct sock_filter ok[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter f[4];
+
+	ck_assert(lc_seccomp_filter_sane(ok, 4));
+	ck_assert(!lc_seccomp_filter_sane(ok, 0));
+	ck_assert(!lc_seccomp_filter_sane(ok, 3)); /* the jump leaves it, no return last */
+	memcpy(f, ok, sizeof(f));
+	f[1].jf = 2; /* past the end */
+	ck_assert(!lc_seccomp_filter_sane(f, 4));
+	memcpy(f, ok, sizeof(f));
+	f[0].k = sizeof(struct seccomp_data); /* outside seccomp_data */
+	ck_assert(!lc_seccomp_filter_sane(f, 4));
+	memcpy(f, ok, sizeof(f));
+	f[0].k = 2; /* unaligned */
+	ck_assert(!lc_seccomp_filter_sane(f, 4));
+	memcpy(f, ok, sizeof(f));
+	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0); /* not the compiler's */
+	ck_assert(!lc_seccomp_filter_sane(f, 4));
+	memcpy(f, ok, sizeof(f));
+	f[2] = (struct sock_filter)BPF_STMT(BPF_ST, 0);
+	ck_assert(!lc_seccomp_filter_sane(f, 4));
+}
+END_TEST
 #endif
 
 /* ---------- user namespace (userns.c) ---------- */
@@ -2113,6 +2298,8 @@ static Suite *mount_suite(void)
 	tcase_add_loop_test(tc, seccomp_profile_refuses, 0, LC_ARRAY_SIZE(bad_profiles));
 #if defined(__x86_64__) || defined(__aarch64__)
 	tcase_add_test(tc, seccomp_profile_applies);
+	tcase_add_test(tc, seccomp_cache_rebuilds_tampered);
+	tcase_add_test(tc, seccomp_filter_sane_table);
 #endif
 	suite_add_tcase(s, tc);
 
