@@ -457,7 +457,7 @@ int lc_exec_command(const struct lc_exec_spec *x, int *ret_status, struct lc_err
 	 * the root, and (for run) nothing in the container
 	 * runs yet to swap what we checked.
 	 */
-	lc_trace_phase("child: exec");
+	lc_trace_phase("exec");
 	lc_trace_exec(!script && dir >= 0, path, x->argv);
 	if (!script && dir >= 0)
 		syscall(SYS_execveat, dir, base, x->argv, x->envp, 0);

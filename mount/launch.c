@@ -220,7 +220,7 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 	if (unshare(ns) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create namespaces");
 	lc_trace_ns("unshare", ns, 0);
-	lc_trace_phase("child: namespaces made");
+	lc_trace_phase("namespaces made");
 	/* nothing we mount from here on may propagate back to the host */
 	if (lc_rootfs_enter(cfg->rootfs, &rootfd, err) < 0 ||
 	    (cfg->n_uidmap > 0 &&
@@ -246,7 +246,7 @@ static int child_setup(struct launch_ctx *c, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set hostname '%s'", c->hostname);
 	if (!cfg->host_uts)
 		lc_trace("sethostname(\"%s\") = 0", c->hostname);
-	lc_trace_phase("child: rootfs built");
+	lc_trace_phase("rootfs built");
 
 	return lc_rootfs_pivot(rootfd, cfg->rootfs, err);
 fail:

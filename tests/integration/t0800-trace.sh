@@ -9,7 +9,7 @@
 require_root
 require_layerctl
 
-plan 34
+plan 37
 
 start_registry
 push_images busybox python
@@ -65,6 +65,15 @@ like "$t" 'trace: execveat\(fd of "/bin", "echo", \["echo", "hi"\], envp, 0\)' "
 # order: namespaces, then mounts, pivot_root, execve
 order=$(grep -nE '^trace: (unshare\(CLONE_NEWNS\)|pivot_root|execve)' <<<"$t" | cut -d: -f3 | cut -c2-8 | tr '\n' ' ')
 is "$order" "unshare pivot_r execvea " "in the order they happen"
+# the phases, each with its time since the start and since the step before: the launcher's
+# in order, the container's PID 1's in order (the two processes' lines may interleave)
+phase_re='^trace: phase ([^:]+): ([0-9.]+) ms since layerctl started, ([0-9.]+) ms since the step before \(pid ([0-9]+)\)$'
+phases() { sed -nE "s/$phase_re/\4 \1/p" <<<"$t" | awk -v one="$1" '($1 == 1) == (one == 1) { sub(/^[0-9]+ /, ""); printf "%s,", $0 }'; }
+is "$(phases 0)" "store opened,image read,container created,overlay mounted,etc files written,forked,command started (or failed),container reaped,overlay unmounted,container removed," \
+	"the launcher's phases, in order"
+is "$(phases 1)" "namespaces made,rootfs built,exec," "the container's PID 1's phases, in order"
+sorted() { sed -nE "s/$phase_re/\4 \2/p" <<<"$t" | awk -v one="$1" '($1 == 1) == (one == 1) { print $2 }' | sort -g -c && echo sorted; }
+is "$(sorted 0)/$(sorted 1)" "sorted/sorted" "their times since the start only grow"
 t=$(L --trace run --rm --init "$P" true 2>&1)
 like "$t" "trace: fork\(\) = 2: --init's reaper stays PID 1 .*"$'\n'"trace: execveat\(fd of \"/bin\", \"true\"" \
 	"--init: the reaper's fork, then the command's execve"
