@@ -14,14 +14,16 @@
  * compiler emits (loads of seccomp_data words, conditional jumps that stay inside the program,
  * AND, returns; the last instruction a return). Anything else is rebuilt from the profile and
  * written again (a temp file renamed over it). A cache that cannot be read or written costs
- * the compilation, never the run. Docker's default filter is not cached: built from a static
- * table in memory, it costs less than reading a file would.
+ * the compilation, never the run. The dir is bounded: a miss that finds more than MAX_ENTRIES
+ * names there (old builds, old kernels) empties it first. Docker's default filter is not
+ * cached: built from a static table in memory, it costs less than reading a file would.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -31,6 +33,8 @@
 
 #define CACHE_MAGIC "layerctl seccomp cache 1\n"
 #define MAX_INSNS   4096
+/* more files than this (old builds, kernels, profiles) and a miss empties the dir first */
+#define MAX_ENTRIES 64
 
 struct cache_hdr {
 	char magic[32];
@@ -122,6 +126,31 @@ static struct lc_seccomp_prog *cache_load(int dirfd, const char *key)
 	return lc_seccomp_prog_from(f, h.n);
 }
 
+/* A bound on what the cache keeps: past MAX_ENTRIES names, every entry goes (a cache). */
+static void cache_trim(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_dir DIR *d = NULL;
+	cleanup_strv char **names = NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			lc_strv_push(&names, de->d_name);
+			n++;
+		}
+	if (n <= MAX_ENTRIES)
+		return;
+	for (size_t i = 0; i < n; i++)
+		unlinkat(dirfd, names[i], 0); /* a dir put there stays: EISDIR */
+}
+
 static void cache_store(int dirfd, const char *key, const struct lc_seccomp_prog *p)
 {
 	struct cache_hdr h = { .magic = CACHE_MAGIC };
@@ -133,6 +162,7 @@ static void cache_store(int dirfd, const char *key, const struct lc_seccomp_prog
 
 	if (!lc_seccomp_filter_sane(f, n))
 		return; /* nothing the loader would take */
+	cache_trim(dirfd);
 	memcpy(h.key, key, LC_DIGEST_BUFSZ);
 	lc_sha256_buf(f, size, h.sum);
 	h.n = (uint32_t)n;

@@ -387,7 +387,8 @@ static int compile(json_t *j, uint64_t caps, struct lc_seccomp_prog *p, struct l
 			return -1;
 		if (!applies)
 			continue;
-		if (args && !json_is_array(args))
+		/* null is no args, as docker's Go decoder reads it (podman's seccomp.json has it) */
+		if (args && !json_is_array(args) && !json_is_null(args))
 			return lc_err_set(err, LC_ERR_INVALID, 0,
 					  "seccomp profile: syscalls[%zu].args is not a list", i);
 		/* a name this machine has no number for is skipped, as libseccomp does */

@@ -4,6 +4,7 @@
  * tagged "root", real overlay mounts and real containers from a busybox rootfs
  * (CK_EXCLUDE_TAGS=root skips them).
  */
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -2054,6 +2055,75 @@ START_TEST(seccomp_cache_rebuilds_tampered)
 }
 END_TEST
 
+/* a miss in a cache dir of more than 64 names empties it: only the new entry stays */
+START_TEST(seccomp_cache_bounded)
+{
+	char *tmp = unit_tmpdir();
+	char *dir = lc_xasprintf("%s/seccomp", tmp);
+	struct lc_seccomp_prog *p;
+	bool cached = true;
+	int n = 0;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	for (int i = 0; i < 70; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "old-%d", i);
+		put_file(dir, name, "x", 0600);
+	}
+	p = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+	ck_assert(!cached);
+	lc_seccomp_prog_free(p);
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d)))
+			n += de->d_name[0] != '.';
+		closedir(d);
+	}
+	ck_assert_int_eq(n, 1);
+	p = sc_cache_load(dir, LC_DEFAULT_CAPS, &cached);
+	ck_assert(cached);
+	lc_seccomp_prog_free(p);
+	free(dir);
+	unit_tmpdir_free(tmp);
+}
+END_TEST
+
+/* "args": null is no args (docker's Go decoder; podman's seccomp.json has it); 5 is not */
+START_TEST(seccomp_profile_null_args)
+{
+	static const char with_null[] =
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\",\"args\":null,\"comment\":\"\",\"includes\":{},"
+		"\"excludes\":{}}]}";
+	static const char without[] =
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\"}]}";
+	static const char with_five[] =
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\",\"args\":5}]}";
+	struct lc_seccomp_prog *a = NULL, *b = NULL, *c = NULL;
+	struct lc_err *err = NULL;
+
+	ck_assert_msg(lc_seccomp_profile_compile(with_null, strlen(with_null), LC_DEFAULT_CAPS, &a,
+						 &err) == 0,
+		      "%s", err ? err->msg : "?");
+	ck_assert_int_eq(
+		lc_seccomp_profile_compile(without, strlen(without), LC_DEFAULT_CAPS, &b, &err), 0);
+	ck_assert(sc_same(a, b));
+	ck_assert_int_eq(
+		lc_seccomp_profile_compile(with_five, strlen(with_five), LC_DEFAULT_CAPS, &c, &err),
+		-1);
+	ck_assert_msg(strstr(err->msg, "args is not a list"), "%s", err->msg);
+	lc_err_free(err);
+	lc_seccomp_prog_free(a);
+	lc_seccomp_prog_free(b);
+}
+END_TEST
+
 /* what the cache may hand out: the compiler's instructions, jumps inside, a return last */
 START_TEST(seccomp_filter_sane_table)
 {
@@ -2300,6 +2370,8 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, seccomp_profile_applies);
 	tcase_add_test(tc, seccomp_cache_rebuilds_tampered);
 	tcase_add_test(tc, seccomp_filter_sane_table);
+	tcase_add_test(tc, seccomp_profile_null_args);
+	tcase_add_test(tc, seccomp_cache_bounded);
 #endif
 	suite_add_tcase(s, tc);
 
