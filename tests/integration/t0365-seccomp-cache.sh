@@ -15,6 +15,7 @@ start_registry
 push_images busybox
 B=$REG/busybox
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
+# shellcheck disable=SC2016 # the inner bash expands them
 at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c"; done'
 ok -m "pull busybox" L pull -q "$B"
 
