@@ -161,7 +161,8 @@ int lc_store_container_diff(struct lc_store *s, const char *id, char *const *lay
 	}
 	if (walk(&c, upper, "", err) < 0)
 		goto out;
-	qsort(c.v, c.n, sizeof(*c.v), by_path);
+	if (c.n) /* qsort of NULL is undefined, even for nothing */
+		qsort(c.v, c.n, sizeof(*c.v), by_path);
 	*ret = TAKE_PTR(c.v);
 	*ret_n = c.n;
 	r = 0;
