@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -125,6 +126,51 @@ struct lc_dl_sym {
  */
 int lc_dl_load(const char *soname, const char *package, const struct lc_dl_sym *syms, size_t n,
 	       char **ret_msg);
+
+/*
+ * One such library, loaded once by the first caller of lc_dl_ready, from whichever thread
+ * (the others wait for it); state 1 loaded, -1 failed (msg says why), 0 not tried yet.
+ * Define it with LC_DL_LIB; soname may be changed before the first use (tests).
+ */
+struct lc_dl_lib {
+	const char *soname, *package;
+	const struct lc_dl_sym *syms;
+	size_t n;
+	int state;
+	char *msg;
+	pthread_mutex_t lock;
+};
+#define LC_DL_LIB(soname, package, syms)                                                           \
+	{                                                                                          \
+		soname, package, syms, LC_ARRAY_SIZE(syms), 0, NULL, PTHREAD_MUTEX_INITIALIZER     \
+	}
+bool lc_dl_ready_slow(struct lc_dl_lib *l);
+/* Loaded? The loaded case inline: the forwarders ask for every tar entry or transfer. */
+static inline bool lc_dl_ready(struct lc_dl_lib *l)
+{
+	if (__builtin_expect(__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == 1, 1))
+		return true;
+	return lc_dl_ready_slow(l);
+}
+/* 0 when loaded; else -1 with the error saying what to install. */
+int lc_dl_need(struct lc_dl_lib *l, struct lc_err **err);
+/*
+ * A forwarder of a library function, with the header's prototype: X-macro callbacks
+ * (ret, name, (params), (args), value when not loaded) over a struct fns of pointers.
+ */
+#define LC_DL_FORWARD(lib, fns, ret, name, params, args, fail)                                     \
+	ret name params                                                                            \
+	{                                                                                          \
+		if (!lc_dl_ready(&(lib)))                                                          \
+			return fail;                                                               \
+		return (fns).name args;                                                            \
+	}
+#define LC_DL_FORWARD_VOID(lib, fns, name, params, args)                                           \
+	void name params                                                                           \
+	{                                                                                          \
+		if (lc_dl_ready(&(lib)))                                                           \
+			(fns).name args;                                                           \
+	}
 
 /* ---------- digests ---------- */
 

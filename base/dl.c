@@ -34,3 +34,22 @@ int lc_dl_load(const char *soname, const char *package, const struct lc_dl_sym *
 	}
 	return 0; /* h stays open for the life of the process */
 }
+
+bool lc_dl_ready_slow(struct lc_dl_lib *l)
+{
+	pthread_mutex_lock(&l->lock);
+	if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == 0) {
+		int ok = lc_dl_load(l->soname, l->package, l->syms, l->n, &l->msg) == 0;
+
+		__atomic_store_n(&l->state, ok ? 1 : -1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == 1;
+}
+
+int lc_dl_need(struct lc_dl_lib *l, struct lc_err **err)
+{
+	if (!lc_dl_ready(l))
+		return lc_err_set(err, LC_ERR_SYS, 0, "%s", l->msg);
+	return 0;
+}

@@ -4,12 +4,11 @@
  * SSH, IDN, HTTP/2, ...) would be mapped and relocated at every start, by `run`, `ps` and
  * `--help` too. Instead this file defines exactly the curl_* functions layerctl calls, with
  * the prototypes of <curl/curl.h> (a definition that disagrees with the header does not
- * compile), and each forwards to libcurl.so.4, opened once (pthread_once) by the first call or
- * by lc_fetch_need_libcurl, which the entry points that talk to registries call first so that
+ * compile), and each forwards to libcurl.so.4, opened once (lc_dl_ready, base/dl.c) by the
+ * first call or by lc_fetch_need_libcurl, which the entry points that talk to registries call first so that
  * a missing library is one error line, never a crash. A new curl_* call elsewhere in layerctl
  * fails to link until it is added here.
  */
-#include <pthread.h>
 #include <stdarg.h>
 
 /* the typecheck macros would rename the two variadic functions this file defines */
@@ -64,52 +63,20 @@ static const struct lc_dl_sym syms[] = {
 #undef SYM
 #undef SYM_V
 
-static const char *soname = "libcurl.so.4";
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool loaded;
-static char *load_msg;
-
-static void load(void)
-{
-	bool ok = lc_dl_load(soname, "libcurl4", syms, LC_ARRAY_SIZE(syms), &load_msg) == 0;
-
-	__atomic_store_n(&loaded, ok, __ATOMIC_RELEASE);
-}
-
-/* the loaded case first and inline: the forwarders run for every tar entry or transfer */
-static inline bool ready(void)
-{
-	if (__builtin_expect(__atomic_load_n(&loaded, __ATOMIC_ACQUIRE), 1))
-		return true;
-	pthread_once(&once, load);
-	return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE);
-}
+static struct lc_dl_lib lib = LC_DL_LIB("libcurl.so.4", "libcurl4", syms);
 
 int lc_fetch_need_libcurl(struct lc_err **err)
 {
-	if (!ready())
-		return lc_err_set(err, LC_ERR_SYS, 0, "%s", load_msg);
-	return 0;
+	return lc_dl_need(&lib, err);
 }
 
 void lc_fetch_libcurl_soname_for_test(const char *name)
 {
-	soname = name;
+	lib.soname = name;
 }
 
-#define FORWARD(ret, name, params, args, fail)                                                     \
-	ret name params                                                                            \
-	{                                                                                          \
-		if (!ready())                                                                      \
-			return fail;                                                               \
-		return fn.name args;                                                               \
-	}
-#define FORWARD_V(name, params, args)                                                              \
-	void name params                                                                           \
-	{                                                                                          \
-		if (ready())                                                                       \
-			fn.name args;                                                              \
-	}
+#define FORWARD(ret, name, params, args, fail) LC_DL_FORWARD(lib, fn, ret, name, params, args, fail)
+#define FORWARD_V(name, params, args)	       LC_DL_FORWARD_VOID(lib, fn, name, params, args)
 CURL_FUNCS(FORWARD, FORWARD_V)
 #undef FORWARD
 #undef FORWARD_V
@@ -124,7 +91,7 @@ CURLcode curl_easy_setopt(CURL *c, CURLoption opt, ...)
 	CURLcode rc;
 	va_list ap;
 
-	if (!ready())
+	if (!lc_dl_ready(&lib))
 		return CURLE_FAILED_INIT;
 	va_start(ap, opt);
 	if (opt < CURLOPTTYPE_OBJECTPOINT) {
@@ -157,7 +124,7 @@ CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
 	CURLcode rc;
 	va_list ap;
 
-	if (!ready())
+	if (!lc_dl_ready(&lib))
 		return CURLE_FAILED_INIT;
 	va_start(ap, info);
 	switch (info & CURLINFO_TYPEMASK) {

@@ -5,13 +5,12 @@
  * start, by `run`, `ps` and `--help` too. Instead this file defines exactly the archive_*
  * functions layerctl calls, with the prototypes of <archive.h> and <archive_entry.h> (a
  * definition that disagrees with the header does not compile), and each forwards to
- * libarchive.so.13, opened once (pthread_once) by the first call or by
+ * libarchive.so.13, opened once (lc_dl_ready, base/dl.c) by the first call or by
  * lc_store_need_libarchive, which the paths that read tars call first so that a missing
  * library is one error line, never a crash. A new archive_* call elsewhere in layerctl fails
  * to link until it is added here.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 
 #include <archive.h>
@@ -111,55 +110,23 @@ static const struct lc_dl_sym syms[] = {
 #undef SYM
 #undef VSYM
 
-static const char *soname = "libarchive.so.13";
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool loaded;
-static char *load_msg;
-
-static void load(void)
-{
-	bool ok = lc_dl_load(soname, "libarchive13", syms, LC_ARRAY_SIZE(syms), &load_msg) == 0;
-
-	__atomic_store_n(&loaded, ok, __ATOMIC_RELEASE);
-}
-
-/* the loaded case first and inline: the forwarders run for every tar entry or transfer */
-static inline bool ready(void)
-{
-	if (__builtin_expect(__atomic_load_n(&loaded, __ATOMIC_ACQUIRE), 1))
-		return true;
-	pthread_once(&once, load);
-	return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE);
-}
+static struct lc_dl_lib lib = LC_DL_LIB("libarchive.so.13", "libarchive13", syms);
 
 int lc_store_need_libarchive(struct lc_err **err)
 {
-	if (!ready())
-		return lc_err_set(err, LC_ERR_SYS, 0, "%s", load_msg);
-	return 0;
+	return lc_dl_need(&lib, err);
 }
 
 void lc_store_libarchive_soname_for_test(const char *name)
 {
-	soname = name;
+	lib.soname = name;
 }
 
-#define FORWARD(ret, name, params, args, fail)                                                     \
-	ret name params                                                                            \
-	{                                                                                          \
-		if (!ready())                                                                      \
-			return fail;                                                               \
-		return fn.name args;                                                               \
-	}
+#define FORWARD(ret, name, params, args, fail) LC_DL_FORWARD(lib, fn, ret, name, params, args, fail)
+#define VFORWARD(name, params, args)	       LC_DL_FORWARD_VOID(lib, fn, name, params, args)
 ARCHIVE_FUNCS(FORWARD)
-#undef FORWARD
-#define VFORWARD(name, params, args)                                                               \
-	void name params                                                                           \
-	{                                                                                          \
-		if (ready())                                                                       \
-			fn.name args;                                                              \
-	}
 ARCHIVE_VOID_FUNCS(VFORWARD)
+#undef FORWARD
 #undef VFORWARD
 
 /* variadic: formatted here, handed on as one string */
@@ -168,7 +135,7 @@ void archive_set_error(struct archive *a, int err, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (!ready())
+	if (!lc_dl_ready(&lib))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

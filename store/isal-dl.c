@@ -5,8 +5,6 @@
  * lc_store_isal_ready() is false and layers are inflated with zlib. The definitions keep
  * <isa-l/igzip_lib.h>'s prototypes, so a disagreement does not compile.
  */
-#include <pthread.h>
-
 #include <isa-l/igzip_lib.h>
 
 #include "store-int.h"
@@ -23,27 +21,17 @@ static const struct lc_dl_sym syms[] = {
 	{ "isal_inflate", (void **)&fn.isal_inflate },
 };
 
-static const char *soname = "libisal.so.2";
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool loaded;
+static struct lc_dl_lib lib = LC_DL_LIB("libisal.so.2", "libisal2", syms);
 
-static void load(void)
-{
-	char *msg = NULL;
-
-	loaded = lc_dl_load(soname, "libisal2", syms, LC_ARRAY_SIZE(syms), &msg) == 0;
-	free(msg); /* no ISA-L: zlib inflates, nothing to report */
-}
-
+/* no ISA-L: zlib inflates, nothing to report (lib.msg says why, unused) */
 bool lc_store_isal_ready(void)
 {
-	pthread_once(&once, load);
-	return loaded;
+	return lc_dl_ready(&lib);
 }
 
 void lc_store_libisal_soname_for_test(const char *name)
 {
-	soname = name;
+	lib.soname = name;
 }
 
 /* called only once lc_store_isal_ready() said yes */
