@@ -124,6 +124,9 @@ _lc_cleanups=()
 # at_cleanup CMD...: run CMD (last registered first) when the test exits, before the rest
 at_cleanup() {
 	local q
+	# one word holding spaces would be run as a command of that name, i.e. never: refuse it
+	[[ $# -eq 1 && $1 == *[[:space:]]* ]] &&
+		bail_out "at_cleanup: one argument with spaces: pass a command and its arguments, or bash -c 'CODE'"
 	printf -v q '%q ' "$@"
 	_lc_cleanups+=("$q")
 }

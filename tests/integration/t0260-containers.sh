@@ -16,7 +16,7 @@ B=$REG/busybox
 N=$REG/nginx
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
 # every container this test made, removed even when it fails (the monitors stop with them)
-at_cleanup 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
+at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
 
 ok -m "pull busybox" L pull -q "$B"
 ok -m "pull nginx" L pull -q "$N"

@@ -14,7 +14,7 @@ push_images busybox nginx
 B=$REG/busybox
 N=$REG/nginx
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
-at_cleanup 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
+at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
 ok -m "pull nginx" L pull -q "$N"
 ok -m "pull busybox" L pull -q "$B"
 

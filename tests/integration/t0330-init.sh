@@ -13,7 +13,7 @@ start_registry
 push_images busybox
 B=$REG/busybox
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
-at_cleanup 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
+at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
 
 ok -m "pull busybox" L pull -q "$B"
 

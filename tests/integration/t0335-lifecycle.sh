@@ -19,7 +19,7 @@ push_images busybox
 B=$REG/busybox
 PARENT=lctest-$TEST_ID
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
-at_cleanup 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
+at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
 pid_of() { sed -n 's/.*"Pid":\([0-9]*\).*/\1/p' "$ROOT/containers/$1/state.json"; }
 # every cgroup dir of ours, in every hierarchy
 cgroups() { find "$CG" -mindepth 1 -maxdepth 3 -type d -path "*/$PARENT/*" 2>/dev/null | sort; }

@@ -13,7 +13,7 @@ start_registry
 push_images busybox python
 P=$REG/python
 L() { timeout -k 5 60 "$LAYERCTL" "$@"; }
-at_cleanup 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
+at_cleanup bash -c 'for c in $("$LAYERCTL" ps -aq --no-trunc 2>/dev/null); do "$LAYERCTL" rm -f "$c" >/dev/null 2>&1; done'
 
 ok -m "pull python" L pull -q "$P"
 port=$("$PY" -I -c 'import socket; s = socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
