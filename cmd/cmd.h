@@ -184,6 +184,14 @@ int ctr_signal(const struct ctr_state *st, int sig, struct lc_err **err);
  * Wait up to timeout_ms (-1: for ever) until the container has exited and its monitor has
  * finished with it. 1: exited (*ret its state), 0: still running, -1: error.
  */
+/*
+ * A waiter that wants an --rm container's exit code (wait, start -a) holds a shared flock of
+ * its CTR_WAITERS file: the monitor then records the end before it removes the container,
+ * and removes it only once every such waiter has read it and let go.
+ */
+#define CTR_WAITERS "waiters"
+int ctr_wait_exit_code(struct lc_store *s, const char *id, struct ctr_state *ret,
+		       struct lc_err **err);
 int ctr_wait_exit(struct lc_store *s, const char *id, int timeout_ms, struct ctr_state *ret,
 		  struct lc_err **err);
 /* base's KEY=VALUE entries, then overrides by key ("KEY" alone: ours, skipped if unset) */

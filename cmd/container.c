@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+
 #include <jansson.h>
 
 #include "cmd.h"
@@ -319,6 +321,32 @@ int ctr_signal(const struct ctr_state *st, int sig, struct lc_err **err)
 	lc_trace("kill(%d, %d) = 0: SIG%s to the container's init (PID 1 inside)", (int)st->pid,
 		 sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	return 0;
+}
+
+int ctr_wait_exit_code(struct lc_store *s, const char *id, struct ctr_state *ret,
+		       struct lc_err **err)
+{
+	cleanup_close int lock = lc_store_container_lock_open(s, id, CTR_WAITERS, true, err);
+	struct ctr_spec sp = { 0 };
+	bool rm;
+
+	if (lock < 0 || ctr_spec_read(s, id, &sp, err) < 0)
+		return -1;
+	rm = sp.auto_remove;
+	ctr_spec_clear(&sp);
+	if (!rm)
+		return ctr_wait_exit(s, id, -1, ret, err);
+	while (flock(lock, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return lc_err_set(err, LC_ERR_SYS, errno, "container '%.12s': lock", id);
+	/* its monitor records the end, then waits for us before it removes it */
+	for (;;) {
+		if (ctr_state_read(s, id, ret, err) < 0)
+			return ctr_wait_exit(s, id, -1, ret, err); /* gone already: says so */
+		if (!ctr_running(ret) && !strcmp(ret->status, "exited"))
+			return 1;
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
 }
 
 bool ctr_restarting(struct lc_store *s, const char *id)

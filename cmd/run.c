@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include "cmd.h"
 
@@ -279,6 +280,28 @@ static void port_strs_push(char ***v, const struct lc_port *p)
 }
 
 /* The container has run (or could not start): record how it ended, release its mounts. */
+/*
+ * An --rm container that someone waits on for its exit code (wait, start -a: a shared flock
+ * of its CTR_WAITERS file) has its end recorded, and is removed once they let go. Nobody
+ * waiting (the common case): nothing to write.
+ */
+static void let_waiters_read(struct lc_store *s, const char *id, const struct ctr_state *st)
+{
+	struct lc_err *e = NULL;
+	cleanup_close int lock = lc_store_container_lock_open(s, id, CTR_WAITERS, false, &e);
+
+	lc_err_free(e);
+	e = NULL;
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) == 0)
+		return;
+	if (ctr_state_write(s, id, st, &e) < 0) {
+		lc_err_free(e);
+		return;
+	}
+	while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+		;
+}
+
 static int finish_container(struct lc_store *s, const char *id, const char *cdir,
 			    struct lc_cgroup *cg, bool rm, const struct ctr_state *st,
 			    struct lc_err **err)
@@ -286,6 +309,8 @@ static int finish_container(struct lc_store *s, const char *id, const char *cdir
 	struct lc_err *e = NULL;
 	int r = 0;
 
+	if (rm)
+		let_waiters_read(s, id, st);
 	if (!rm && ctr_state_write(s, id, st, &e) < 0)
 		lc_err_move(err, &e), r = -1;
 	lc_err_free(e);

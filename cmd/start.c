@@ -87,7 +87,7 @@ static int start_attached(const struct lc_global *g, const char *name)
 		goto fail;
 	if (ctr_running(&st))
 		proxy_signals(st.pid);
-	if (ctr_log_follow(s, id, fd, &err) < 0 || ctr_wait_exit(s, id, -1, &st, &err) < 0)
+	if (ctr_log_follow(s, id, fd, &err) < 0 || ctr_wait_exit_code(s, id, &st, &err) < 0)
 		goto fail;
 	lc_store_close(s);
 	return st.exit_code;

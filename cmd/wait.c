@@ -16,7 +16,7 @@ static int wait_one(struct lc_store *s, const char *id, const char *name, void *
 
 	(void)name;
 	(void)arg;
-	if (ctr_wait_exit(s, id, -1, &st, err) < 0)
+	if (ctr_wait_exit_code(s, id, &st, err) < 0)
 		return -1;
 	if (!strcmp(st.status, "removed"))
 		return lc_err_set(err, LC_ERR_NOTFOUND, 0,

@@ -49,6 +49,24 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 	return 0;
 }
 
+int lc_store_container_lock_open(struct lc_store *s, const char *id, const char *name, bool create,
+				 struct lc_err **err)
+{
+	cleanup_close int dfd = -1;
+	int fd;
+
+	if (!doc_name_ok(name))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
+	dfd = lc_store_container_dirfd(s, id, err);
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0)
+		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
+				  "container '%.12s': open '%s'", id, name);
+	return fd;
+}
+
 int lc_store_container_doc_remove(struct lc_store *s, const char *id, const char *name,
 				  struct lc_err **err)
 {

@@ -334,6 +334,9 @@ int lc_store_container_doc_write(struct lc_store *s, const char *id, const char 
 				 const char *text, struct lc_err **err);
 int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *name, size_t max,
 				char **ret, struct lc_err **err);
+/* An fd of containers/<id>/<name> to flock, made (0600) when create; LC_ERR_NOTFOUND. */
+int lc_store_container_lock_open(struct lc_store *s, const char *id, const char *name, bool create,
+				 struct lc_err **err);
 /* Remove one (absent is fine). */
 int lc_store_container_doc_remove(struct lc_store *s, const char *id, const char *name,
 				  struct lc_err **err);
