@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 
@@ -604,6 +606,38 @@ static int mount_userns(struct lc_store *s, const struct start_plan *pl, struct 
 }
 
 /*
+ * --userns and a named volume: one that is new (empty, still root's) goes to the container's
+ * root, as docker's userns-remap makes its volumes; one that holds data keeps its owners (other
+ * containers may use it), and the container's root is then nobody there.
+ */
+static int volume_for_userns(const char *path, const struct ctr_idmaps *maps, struct lc_err **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	uint32_t hu, hg;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "volume '%s'", path);
+	if (st.st_uid != 0 || st.st_gid != 0 || !lc_idmap_to_host(maps->uid, maps->n_uid, 0, &hu) ||
+	    !lc_idmap_to_host(maps->gid, maps->n_gid, 0, &hg))
+		return 0;
+	d = fdopendir(dup(fd));
+	if (!d)
+		return lc_err_set(err, LC_ERR_SYS, errno, "volume '%s'", path);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			return 0;
+	if (fchown(fd, hu, hg) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "volume '%s': chown to %u:%u", path, hu,
+				  hg);
+	lc_trace("fchown(\"%s\", %u, %u) = 0: a new volume belongs to the container's root", path,
+		 hu, hg);
+	return 0;
+}
+
+/*
  * Start a container whose dir this store handle holds: listen on its ports, make its cgroup,
  * mount its rootfs on its (kept) upper dir, run it. What fails before its command runs leaves
  * nothing listening, mounted or in a cgroup; the dir stays (a new one is the caller's to drop).
@@ -645,7 +679,8 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 		mounts[i] = o->mounts[i];
 		if (!o->is_volume[i])
 			continue;
-		if (lc_store_volume_path(s, o->mounts[i].source, true, &vpath, err) < 0)
+		if (lc_store_volume_path(s, o->mounts[i].source, true, &vpath, err) < 0 ||
+		    (pl->maps->n_uid > 0 && volume_for_userns(vpath, pl->maps, err) < 0))
 			goto fail;
 		lc_strv_push(&vpaths, vpath);
 		mounts[i].source = vpaths[lc_strv_len(vpaths) - 1];

@@ -10,7 +10,7 @@
 require_root
 require_layerctl
 
-plan 36
+plan 39
 
 start_registry
 push_images busybox
@@ -77,6 +77,15 @@ is "$(stat -c '%u:%g' "$upper/made")" "$start:$start" "a file its root wrote is 
 is "$(stat -c '%u:%g' "$upper/d/f")" "$((start + 1000)):$((start + 1000))" "one it chowned to 1000 is first id + 1000"
 is "$(L start "$cid" >/dev/null && L wait "$cid" && sed -n 's/^u 0:\([0-9]*\):.*/\1/p' "$ROOT/containers/$cid/idmap")" "0"$'\n'"$start" \
 	"start again: it keeps its range"
+
+# a new named volume goes to the container's root (docker's userns-remap); one holding data keeps its owners
+is "$(L run --rm --uidmap 0:3400000:65536 -v uvol:/data "$B" sh -c 'echo v >/data/f && stat -c %u:%g /data/f')" "0:0" \
+	"a new named volume: its root writes there"
+is "$(stat -c '%u:%g' "$ROOT/volumes/uvol/_data" "$ROOT/volumes/uvol/_data/f" | tr '\n' ' ')" "3400000:3400000 3400000:3400000 " \
+	"  on the host: the mapped root's"
+rc=0; out=$(L run --rm --uidmap 0:3500000:65536 -v uvol:/data "$B" sh -c 'echo w >/data/g' 2>&1) || rc=$?
+like "$rc/$out" "^1/.*Permission denied" "  another mapping's root is nobody there: the volume keeps its owners"
+L volume rm uvol >/dev/null
 
 # --- --uidmap/--gidmap -----------------------------------------------------------------------------
 out=$(L run --rm --uidmap 0:3400000:1000 --uidmap 1000:3500000:10 --gidmap 0:3600000:2000 "$B" \
