@@ -747,28 +747,40 @@ static int write_meta(struct lc_layer_ingest *in, const char *link, struct lc_er
 	return 0;
 }
 
-/* layers/sha256/<hex>.<suffix>: a record of the layer (written in staging, renamed into place) */
-static int write_record(struct lc_layer_ingest *in, const char *suffix, const char *what,
-			const char *txt, size_t len, struct lc_err **err)
+/* a record of the layer, written in staging (its name: the suffix) as a stream */
+static FILE *record_open(struct lc_layer_ingest *in, const char *suffix, const char *what,
+			 struct lc_err **err)
+{
+	int fd = openat(in->stagefd, suffix, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		lc_err_set(err, LC_ERR_SYS, errno, "write %s", what);
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+/* layers/sha256/<hex>.<suffix>: the record made durable (it is closed) and renamed into place */
+static int record_publish(struct lc_layer_ingest *in, const char *suffix, const char *what,
+			  FILE **f, struct lc_err **err)
 {
 	cleanup_free char *name = lc_xasprintf("%s.%s", lc_digest_hex(in->chainid), suffix);
-	cleanup_close int fd = -1;
+	int bad = lc_store_sys_fail(LC_SYS_WRITE) < 0 || fflush(*f) != 0 || ferror(*f) ||
+		  fsync(fileno(*f)) < 0;
+	int e = errno;
 
-	fd = openat(in->stagefd, suffix, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
-	if (fd < 0 || lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, txt, len) < 0 ||
-	    fsync(fd) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "write %s", what);
+	if (fclose(*f) != 0 && !bad)
+		bad = 1, e = errno;
+	*f = NULL;
+	if (bad)
+		return lc_err_set(err, LC_ERR_SYS, e, "write %s", what);
 	if (lc_store_sys_fail(LC_SYS_RENAME) < 0 ||
 	    renameat(in->stagefd, suffix, in->s->layersfd, name) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "publish 'layers/sha256/%s'", name);
 	return 0;
-}
-
-/* layers/sha256/<hex>.files: the manifest verify checks the layer against (manifest.c) */
-static int write_files(struct lc_layer_ingest *in, const char *txt, size_t len, struct lc_err **err)
-{
-	return write_record(in, "files", "layer manifest", txt, len, err);
 }
 
 /*
@@ -776,13 +788,10 @@ static int write_files(struct lc_layer_ingest *in, const char *txt, size_t len, 
  * that du counts each shared inode once without walking a layer. None: no file (one left by
  * a damaged layer of the same chain id goes).
  */
-static int write_objects(struct lc_layer_ingest *in, const char *txt, struct lc_err **err)
+static int drop_objects(struct lc_layer_ingest *in, struct lc_err **err)
 {
-	cleanup_free char *name = NULL;
+	cleanup_free char *name = lc_xasprintf("%s.objects", lc_digest_hex(in->chainid));
 
-	if (txt)
-		return write_record(in, "objects", "layer's pool objects", txt, strlen(txt), err);
-	name = lc_xasprintf("%s.objects", lc_digest_hex(in->chainid));
 	if (unlinkat(in->s->layersfd, name, 0) < 0 && errno != ENOENT)
 		return lc_err_set(err, LC_ERR_SYS, errno, "remove 'layers/sha256/%s'", name);
 	return 0;
@@ -832,9 +841,9 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 {
 	cleanup_free int *lfds = NULL;
 	cleanup_free char *link = NULL;
-	cleanup_free char *files = NULL;
-	cleanup_free char *objects = NULL;
-	size_t opened = 0, files_len = 0;
+	cleanup_fclose FILE *files = NULL;   /* layers/sha256/<hex>.files: verify's manifest */
+	cleanup_fclose FILE *objects = NULL; /* <hex>.objects, with dedup (above) */
+	size_t opened = 0, n_objects = 0;
 	int r = -1;
 
 	if (in->state != ST_FINISHED) {
@@ -863,12 +872,18 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	/* what it takes on disk, counted once here (after the sync: allocation is settled) so
 	 * that du reads it from the metadata instead of walking the tree; and, from the same
 	 * walk, the manifest verify checks the layer against */
-	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, in->stats.pooled,
-				    &files, &files_len, &objects, &in->stats.unpacked, err) < 0)
+	files = record_open(in, "files", "layer manifest", err);
+	if (!files || (in->stats.pooled &&
+		       !(objects = record_open(in, "objects", "layer's pool objects", err))))
+		goto out;
+	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, in->stats.pooled, files,
+				    objects, &n_objects, &in->stats.unpacked, err) < 0)
 		goto out;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
-	if (write_files(in, files, files_len, err) < 0 || write_objects(in, objects, err) < 0 ||
+	if (record_publish(in, "files", "layer manifest", &files, err) < 0 ||
+	    (n_objects ? record_publish(in, "objects", "layer's pool objects", &objects, err)
+		       : drop_objects(in, err)) < 0 ||
 	    publish_tarsplit(in, err) < 0 || write_meta(in, link, err) < 0 ||
 	    make_link(in, link, err) < 0)
 		goto out;

@@ -172,70 +172,45 @@ static void entry_extra(int dirfd, const char *name, const struct stat *st, int 
 	}
 }
 
-static void line_format(char **buf, size_t *len, size_t *cap, const char *path,
-			const struct stat *st, const char *extra)
+/* one manifest line onto out: "<type> <mode> <uid> <gid> <size> <extra> <path>", the path's
+ * backslashes and newlines escaped ("." for the root) */
+static void line_format(FILE *out, const char *path, const struct stat *st, const char *extra)
 {
-	char head[200];
-	int n = snprintf(head, sizeof(head), "%c %o %u %u %lld %s ", type_char(st->st_mode),
-			 (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid,
-			 (unsigned)st->st_gid, S_ISDIR(st->st_mode) ? 0ll : (long long)st->st_size,
-			 extra);
-	size_t need = (size_t)n + 2 * strlen(path) + 3;
-
-	if (*len + need > *cap) {
-		*cap = (*len + need) * 2;
-		*buf = lc_xrealloc(*buf, *cap);
-	}
-	memcpy(*buf + *len, head, (size_t)n);
-	*len += (size_t)n;
+	fprintf(out, "%c %o %u %u %lld %s ", type_char(st->st_mode),
+		(unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, (unsigned)st->st_gid,
+		S_ISDIR(st->st_mode) ? 0ll : (long long)st->st_size, extra);
 	if (!*path)
-		(*buf)[(*len)++] = '.';
+		putc('.', out);
 	for (const char *p = path; *p; p++) {
 		if (*p == '\\' || *p == '\n') {
-			(*buf)[(*len)++] = '\\';
-			(*buf)[(*len)++] = *p == '\n' ? 'n' : '\\';
+			putc('\\', out);
+			putc(*p == '\n' ? 'n' : '\\', out);
 		} else {
-			(*buf)[(*len)++] = *p;
+			putc(*p, out);
 		}
 	}
-	(*buf)[(*len)++] = '\n';
-	(*buf)[*len] = '\0';
+	putc('\n', out);
 }
 
 /* ---------- building at commit ---------- */
 
 struct build {
 	const struct lc_fhash *hashes;
-	char *buf;
-	size_t len, cap;
+	FILE *out; /* the manifest, a line an entry, written as the walk goes */
 	/* the pool objects the layer links, each once: "<bytes> <name>" lines */
 	const struct lc_fhash *pooled;
 	struct smap objects_seen;
-	char *objects;
-	size_t objects_len, objects_cap;
+	FILE *objects;
+	size_t n_objects;
 };
 
 static void objects_add(struct build *b, const char *key, const struct stat *st)
 {
-	char head[32];
-	int n;
-	size_t need;
-
 	if (smap_get(&b->objects_seen, key))
 		return; /* another path of the layer links the same object: its bytes count once */
 	smap_put(&b->objects_seen, key, NULL);
-	n = snprintf(head, sizeof(head), "%lld ", (long long)st->st_blocks * 512);
-	need = (size_t)n + strlen(key) + 2;
-	if (b->objects_len + need > b->objects_cap) {
-		b->objects_cap = (b->objects_len + need) * 2;
-		b->objects = lc_xrealloc(b->objects, b->objects_cap);
-	}
-	memcpy(b->objects + b->objects_len, head, (size_t)n);
-	b->objects_len += (size_t)n;
-	memcpy(b->objects + b->objects_len, key, strlen(key));
-	b->objects_len += strlen(key);
-	b->objects[b->objects_len++] = '\n';
-	b->objects[b->objects_len] = '\0';
+	fprintf(b->objects, "%lld %s\n", (long long)st->st_blocks * 512, key);
+	b->n_objects++;
 }
 
 static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
@@ -246,7 +221,7 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 
 	if (S_ISREG(st->st_mode)) {
 		const char *h = lc_fhash_get(b->hashes, path);
-		const char *k = lc_fhash_get(b->pooled, path);
+		const char *k = b->objects ? lc_fhash_get(b->pooled, path) : NULL;
 
 		snprintf(extra, sizeof(extra), "%s", h ? h : "-");
 		if (k)
@@ -254,29 +229,25 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 	} else {
 		entry_extra(dirfd, name, st, fd, extra, sizeof(extra));
 	}
-	line_format(&b->buf, &b->len, &b->cap, path, st, extra);
+	line_format(b->out, path, st, extra);
 	return 0;
 }
 
 int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    const struct lc_fhash *pooled, char **ret_text, size_t *ret_len,
-			    char **ret_objects, int64_t *ret_bytes, struct lc_err **err)
+			    const struct lc_fhash *pooled, FILE *out, FILE *objects,
+			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err)
 {
-	struct build b = { .hashes = hashes, .pooled = pooled };
+	struct build b = { .hashes = hashes, .out = out, .pooled = pooled, .objects = objects };
 	int r = lc_store_tree_walk_at(dirfd, name, build_cb, &b, ret_bytes, err);
 
 	smap_clear(&b.objects_seen);
-	if (r < 0) {
-		free(b.buf);
-		free(b.objects);
+	if (r < 0)
 		return -1;
-	}
-	*ret_text = b.buf ? b.buf : lc_xstrdup("");
-	*ret_len = b.len;
-	if (ret_objects)
-		*ret_objects = b.objects;
-	else
-		free(b.objects);
+	if (fflush(out) != 0 || ferror(out) ||
+	    (objects && (fflush(objects) != 0 || ferror(objects))))
+		return lc_err_set(err, LC_ERR_SYS, errno, "write the layer's manifest");
+	if (ret_n_objects)
+		*ret_n_objects = b.n_objects;
 	return 0;
 }
 

@@ -195,14 +195,16 @@ typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char 
 int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
 			  int64_t *ret_bytes, struct lc_err **err);
 /*
- * The layer's manifest text (see manifest.c) and its bytes on disk, from one walk. pooled
- * (NULL: none) maps the paths the extractor linked to the pool to their object names; then
- * *ret_objects is the layer's objects list ("<bytes on disk> <object name>" a line, each
- * object once; what layers/sha256/<hex>.objects holds), else NULL.
+ * The layer's manifest (see manifest.c), written onto out line by line as the tree is walked
+ * (never held whole: a layer of many entries would hold it all), and its bytes on disk, from
+ * one walk. pooled (NULL: none) maps the paths the extractor linked to the pool to their
+ * object names; with objects (may be NULL) the layer's objects list goes there ("<bytes on
+ * disk> <object name>" a line, each object once; what layers/sha256/<hex>.objects holds) and
+ * *ret_n_objects says how many lines. Both streams flushed; a write error is an error.
  */
 int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    const struct lc_fhash *pooled, char **ret_text, size_t *ret_len,
-			    char **ret_objects, int64_t *ret_bytes, struct lc_err **err);
+			    const struct lc_fhash *pooled, FILE *out, FILE *objects,
+			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err);
 
 /* ---------- tarsplit.c: a layer's tar, rebuilt byte for byte from the unpacked layer ---------- */
 
