@@ -316,26 +316,37 @@ static int check_root_safe(const char *abs, const struct stat *st, struct lc_err
 	return 0;
 }
 
+/*
+ * The store root made (private; its parents ordinary dirs), resolved into abs and opened
+ * (*rfd, *st) and found safe (check_root_safe): what lc_store_vouch and lc_store_open share.
+ */
+static int root_open(const char *root, char abs[PATH_MAX], int *rfd, struct stat *st,
+		     struct lc_err **err)
+{
+	if (!root || !*root)
+		return lc_err_set(err, LC_ERR_INVALID, 0, "empty store root");
+	if (mkdir(root, 0700) < 0 && errno != EEXIST) {
+		if (errno != ENOENT)
+			return lc_err_set(err, LC_ERR_SYS, errno, "create store '%s'", root);
+		/* parents are ordinary dirs; only the root itself is private */
+		if (lc_mkdir_p_at(AT_FDCWD, root, 0755, err) < 0)
+			return lc_err_prefix(err, "create store");
+	}
+	if (!realpath(root, abs))
+		return lc_err_set(err, LC_ERR_SYS, errno, "store '%s'", root);
+	*rfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*rfd < 0 || fstat(*rfd, st) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
+	return check_root_safe(abs, st, err);
+}
+
 int lc_store_vouch(const char *root, char **ret_abs, struct lc_err **err)
 {
 	cleanup_close int rfd = -1;
 	char abs[PATH_MAX];
 	struct stat st;
 
-	if (!root || !*root)
-		return lc_err_set(err, LC_ERR_INVALID, 0, "empty store root");
-	if (mkdir(root, 0700) < 0 && errno != EEXIST) {
-		if (errno != ENOENT)
-			return lc_err_set(err, LC_ERR_SYS, errno, "create store '%s'", root);
-		if (lc_mkdir_p_at(AT_FDCWD, root, 0755, err) < 0)
-			return lc_err_prefix(err, "create store");
-	}
-	if (!realpath(root, abs))
-		return lc_err_set(err, LC_ERR_SYS, errno, "store '%s'", root);
-	rfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rfd < 0 || fstat(rfd, &st) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
-	if (check_root_safe(abs, &st, err) < 0)
+	if (root_open(root, abs, &rfd, &st, err) < 0)
 		return -1;
 	if ((st.st_mode & 077) && fchmod(rfd, 0700) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "chmod store '%s'", abs);
@@ -355,21 +366,7 @@ int lc_store_open(const char *root, struct lc_store **ret, struct lc_err **err)
 	char abs[PATH_MAX];
 	struct stat st;
 
-	if (!root || !*root)
-		return lc_err_set(err, LC_ERR_INVALID, 0, "empty store root");
-	if (mkdir(root, 0700) < 0 && errno != EEXIST) {
-		if (errno != ENOENT)
-			return lc_err_set(err, LC_ERR_SYS, errno, "create store '%s'", root);
-		/* parents are ordinary dirs; only the root itself is private */
-		if (lc_mkdir_p_at(AT_FDCWD, root, 0755, err) < 0)
-			return lc_err_prefix(err, "create store");
-	}
-	if (!realpath(root, abs))
-		return lc_err_set(err, LC_ERR_SYS, errno, "store '%s'", root);
-	rfd = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rfd < 0 || fstat(rfd, &st) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "open store '%s'", abs);
-	if (check_root_safe(abs, &st, err) < 0)
+	if (root_open(root, abs, &rfd, &st, err) < 0)
 		return -1;
 	/* Keep the store private: layers hold setuid files and devices of untrusted images. */
 	if ((st.st_mode & 077) && st.st_uid == geteuid() && fchmod(rfd, 0700) < 0)
