@@ -523,11 +523,27 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 				userns = RUN_USERNS_HOST;
 			else if (!strcmp(optarg, "auto"))
 				userns = RUN_USERNS_AUTO;
-			else if (!strcmp(optarg, "keep-id"))
+			else if (!strcmp(optarg, "keep-id") && geteuid() == 0 &&
+				 !lc_userns_nested())
 				return usage(err,
-					     "--userns=keep-id is for rootless runs (podman's), "
-					     "which layerctl does not do yet; as root use "
-					     "--userns=auto or --uidmap");
+					     "--userns=keep-id is for rootless runs (podman's); as "
+					     "root use --userns=auto or --uidmap");
+			else if (!strcmp(optarg, "keep-id"))
+				/*
+				 * Keeping the user's id inside means the layers' owners seen
+				 * through another map: an idmapped mount, which the kernel
+				 * refuses an unprivileged user on overlayfs (EINVAL: it is
+				 * not FS_ALLOW_IDMAP) and on the store's filesystem (only
+				 * the host's root may idmap it). Copying the layers per map
+				 * is what layerctl never does.
+				 */
+				return usage(
+					err,
+					"--userns=keep-id is not supported rootless: it needs the "
+					"layers idmapped, which the kernel allows an unprivileged "
+					"user neither on overlayfs nor on the store's filesystem, "
+					"and layerctl does not copy layers per mapping; run as "
+					"root with --uidmap to choose the container's ids");
 			else
 				return usage(err, "invalid --userns '%s' (want host or auto)",
 					     optarg);

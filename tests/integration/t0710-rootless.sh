@@ -13,7 +13,7 @@ require_layerctl
 command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
 command -v useradd >/dev/null || skip_all "needs useradd"
 
-plan 29
+plan 30
 
 start_registry
 push_images busybox nginx
@@ -109,6 +109,9 @@ else
 fi
 rc=0; out=$(R run --rm --userns=auto "$B" true 2>&1) || rc=$?
 like "$rc/$out" "^125/.*--userns and --uidmap are for root" "--userns in rootless mode: refused"
+rc=0; out=$(R run --rm --userns=keep-id "$B" true 2>&1) || rc=$?
+like "$rc/$out" "^125/.*keep-id is not supported rootless: it needs the layers idmapped" \
+	"--userns=keep-id in rootless mode: refused, saying why (never run unmapped)"
 
 rc=0; out=$(su "$U2" -s /bin/sh -c "cd && env -u LAYERCTL_ROOT HOME=/home/$U2 timeout 30 $LAYERCTL images" 2>&1) || rc=$?
 like "$rc/$out" "^1/.*no subordinate uids for $U2 in /etc/subuid: as root, run 'usermod --add-subuids" \
