@@ -273,34 +273,92 @@ out:
 	return rc;
 }
 
+/* Add ref's image to items (once per image ID), under ref's name unless by ID or dangling. */
+static int add_item(struct lc_store *s, struct item **items, size_t *k, size_t *cap,
+		    const struct lc_store_ref *ref, bool by_id, const char *arg,
+		    struct lc_err **err)
+{
+	size_t i;
+
+	for (i = 0; i < *k; i++)
+		if (!strcmp((*items)[i].im.ref->config, ref->config))
+			break;
+	if (i == *k) {
+		if (*k == *cap) {
+			*cap *= 2;
+			*items = lc_xrealloc(*items, *cap * sizeof(**items));
+			memset(*items + *k, 0, (*cap - *k) * sizeof(**items));
+		}
+		if (cmd_image_load_ref(s, ref, &(*items)[i].im, err) < 0)
+			return lc_err_prefix(err, "%s", arg);
+		(*k)++;
+	}
+	if (!by_id && !cmd_dangling(ref->name) && !seen((*items)[i].names, ref->name))
+		lc_strv_push(&(*items)[i].names, ref->name);
+	return 0;
+}
+
+/*
+ * A repository named without a tag or digest ("busybox", "localhost:5000/app") is every tag
+ * of it the store holds, as docker save does; canon is its canonical form with ":latest".
+ * Returns how many were added, or -1.
+ */
+static int add_repo(struct lc_store *s, const char *arg, struct item **items, size_t *k,
+		    size_t *cap, struct lc_err **err)
+{
+	const char *last = strrchr(arg, '/');
+	struct lc_store_ref *refs = NULL;
+	struct lc_ref *r = NULL;
+	cleanup_free char *canon = NULL;
+	size_t nr = 0, repo_len;
+	int added = 0;
+
+	if (strchr(last ? last : arg, ':') || strchr(arg, '@') || lc_ref_parse(arg, &r, NULL) < 0)
+		return 0;
+	canon = lc_ref_string(r);
+	lc_ref_free(r);
+	repo_len = strlen(canon) - strlen(":latest");
+	if (lc_store_ref_list(s, &refs, &nr, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		const char *tag = refs[i].name + repo_len;
+
+		if (strncmp(refs[i].name, canon, repo_len) != 0 || tag[0] != ':' ||
+		    strchr(tag, '/') || !refs[i].config)
+			continue;
+		if (add_item(s, items, k, cap, &refs[i], false, arg, err) < 0) {
+			lc_store_ref_list_free(refs, nr);
+			return -1;
+		}
+		added++;
+	}
+	lc_store_ref_list_free(refs, nr);
+	return added;
+}
+
 /* IMAGE arguments to items: one per image ID, with every name given for it. */
 static int resolve(struct lc_store *s, char **args, int n, struct item **ret, size_t *ret_n,
 		   struct lc_err **err)
 {
-	struct item *items = lc_xcalloc((size_t)n, sizeof(*items));
-	size_t k = 0;
+	size_t k = 0, cap = (size_t)n;
+	struct item *items = lc_xcalloc(cap, sizeof(*items));
 
 	for (int a = 0; a < n; a++) {
 		struct lc_store_ref *refs = NULL;
-		size_t nr = 0, i;
+		size_t nr = 0;
 		bool by_id = false;
+		int r = add_repo(s, args[a], &items, &k, &cap, err);
 
+		if (r < 0)
+			goto fail;
+		if (r > 0)
+			continue;
 		if (cmd_image_find(s, args[a], &refs, &nr, &by_id, err) < 0)
 			goto fail;
-		for (i = 0; i < k; i++)
-			if (!strcmp(items[i].im.ref->config, refs[0].config))
-				break;
-		if (i == k) {
-			if (cmd_image_load_ref(s, &refs[0], &items[k].im, err) < 0) {
-				lc_store_ref_list_free(refs, nr);
-				lc_err_prefix(err, "%s", args[a]);
-				goto fail;
-			}
-			k++;
-		}
-		if (!by_id && !cmd_dangling(refs[0].name) && !seen(items[i].names, refs[0].name))
-			lc_strv_push(&items[i].names, refs[0].name);
+		r = add_item(s, &items, &k, &cap, &refs[0], by_id, args[a], err);
 		lc_store_ref_list_free(refs, nr);
+		if (r < 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < k; i++) {
 		struct item *it = &items[i];
@@ -318,7 +376,7 @@ static int resolve(struct lc_store *s, char **args, int n, struct item **ret, si
 	*ret_n = k;
 	return 0;
 fail:
-	for (size_t i = 0; i < (size_t)n; i++)
+	for (size_t i = 0; i < cap; i++)
 		item_clear(&items[i]);
 	free(items);
 	return -1;

@@ -5,7 +5,7 @@
 # the store holds, and the images run.
 . "$(dirname "$0")/../lib.sh"
 
-plan 42
+plan 45
 
 start_registry
 push_images
@@ -37,6 +37,14 @@ is "$(skopeo inspect --raw --config "oci-archive:$TMPD/n-oci.tar" | sha256sum | 
 unlike "$(tar tf "$TMPD/n-oci.tar")" "manifest.json" "oci-archive has no docker manifest.json"
 ok -m "skopeo copies the oci-archive back to a layout" \
 	skopeo --insecure-policy copy --quiet "oci-archive:$TMPD/n-oci.tar" "oci:$TMPD/n-layout:n"
+# a repository named without a tag is every tag of it, as docker save: two images, three names
+"$L" tag "$B" "$B:v2" && "$L" tag "$N" "$B:web"
+ok -m "save of a repository (no tag)" "$L" save -o "$TMPD/repo.tar" "$B"
+is "$(tar xOf "$TMPD/repo.tar" manifest.json | python3 -c '
+import json, sys
+print(" ".join(sorted(",".join(sorted(m["RepoTags"])) for m in json.load(sys.stdin))))')" \
+	"$B:latest,$B:v2 $B:web" "  every tag of it, each image once"
+ok -m "  the extra tags removed" "$L" rmi "$B:v2" "$B:web"
 "$L" save "$B" >"$TMPD/b1.tar"
 ok -m "saved twice: the same bytes (stdout and -o)" sh -c "'$L' save -o '$TMPD/b2.tar' '$B' && cmp '$TMPD/b1.tar' '$TMPD/b2.tar'"
 out=$(script -qec "'$L' save '$B'" /dev/null 2>&1 || true)
