@@ -68,6 +68,8 @@ void lc_freep(void *p);
 void lc_closep(const int *fd);
 void lc_fclosep(FILE **f);
 void lc_closedirp(DIR **d);
+/* fdopendir that takes fd either way: NULL with errno kept if fd < 0 or fdopendir fails */
+DIR *lc_fdopendir(int fd);
 void lc_strvfreep(char ***v);
 
 #define cleanup_free   __attribute__((cleanup(lc_freep)))

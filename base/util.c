@@ -37,6 +37,22 @@ void lc_closedirp(DIR **d)
 		closedir(*d);
 }
 
+DIR *lc_fdopendir(int fd)
+{
+	DIR *d;
+	int e;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 void lc_strvfreep(char ***v)
 {
 	lc_strv_free(*v);

@@ -312,13 +312,8 @@ static int copy_children(struct cp *c, int node, const struct place *dst, int de
 	if (depth > CP_MAX_DEPTH)
 		return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s': deeper than %d levels", dst->path,
 				  CP_MAX_DEPTH);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return lc_err_set(err, LC_ERR_SYS, e, "read directory for '%s'", dst->path);
-	}
+	if (!(d = lc_fdopendir(fd)))
+		return lc_err_set(err, LC_ERR_SYS, errno, "read directory for '%s'", dst->path);
 	while ((errno = 0, de = readdir(d))) {
 		cleanup_close int child = -1;
 		struct stat st;

@@ -235,13 +235,8 @@ static int mask_cpu_thermal(int rootfd, int nullfd, struct lc_err **err)
 	if (cpus < 0)
 		return *err ? -1 : 0;
 	fd = openat(cpus, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return lc_err_set(err, LC_ERR_SYS, e, "list '/sys/devices/system/cpu'");
-	}
+	if (!(d = lc_fdopendir(fd)))
+		return lc_err_set(err, LC_ERR_SYS, errno, "list '/sys/devices/system/cpu'");
 	while ((de = readdir(d))) {
 		cleanup_free char *path = NULL;
 
@@ -325,11 +320,8 @@ static int copy_host_devices(int hostdir, int dev, int depth, struct lc_err **er
 	struct dirent *de;
 	int fd = openat(hostdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "privileged: list the host's /dev");
-	}
 	while ((de = readdir(d))) {
 		struct stat st;
 

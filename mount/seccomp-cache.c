@@ -135,11 +135,8 @@ static void cache_trim(int dirfd)
 	struct dirent *de;
 	size_t n = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return;
-	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.') {
 			lc_strv_push(&names, de->d_name);

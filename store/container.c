@@ -158,11 +158,8 @@ int lc_store_container_list(struct lc_store *s, char ***ret_ids, struct lc_err *
 	int dfd;
 
 	dfd = openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = lc_fdopendir(dfd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
-	}
 	while ((errno = 0, de = readdir(d)))
 		if (lc_store_container_id_valid(de->d_name))
 			lc_strv_push(&ids, de->d_name);

@@ -75,13 +75,8 @@ static int walk(struct diff_ctx *c, int dfd, const char *prefix, struct lc_err *
 	if (++c->depth > 4096)
 		return lc_err_set(err, LC_ERR_LIMIT, 0, "diff: directories nested too deep");
 	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return lc_err_set(err, LC_ERR_SYS, e, "diff: list '/%s'", prefix);
-	}
+	if (!(d = lc_fdopendir(fd)))
+		return lc_err_set(err, LC_ERR_SYS, errno, "diff: list '/%s'", prefix);
 	while ((de = readdir(d))) {
 		cleanup_free char *rel = NULL;
 		struct stat st;

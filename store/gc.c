@@ -159,11 +159,8 @@ static int mark_leases(struct lc_store *s, struct mark *mk, struct lc_err **err)
 	struct dirent *de;
 	int fd = openat(s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'tmp'");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		cleanup_free char *buf = NULL;
 		struct lc_err *e = NULL;
@@ -351,11 +348,8 @@ static int sweep_layers(struct lc_store *s, const struct mark *mk, char *const *
 	struct dirent *de;
 	int fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'layers/sha256'");
-	}
 	trashfd = openat(s->tmpfd, "trash", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (trashfd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'tmp/trash'");
@@ -409,11 +403,8 @@ static int sweep_blobs(struct lc_store *s, const struct mark *mk, char *const *o
 	struct dirent *de;
 	int fd = openat(s->blobsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'blobs/sha256'");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		cleanup_free char *dg = NULL;
 		struct stat st;
@@ -446,11 +437,8 @@ static void sweep_locks(struct lc_store *s, struct lc_gc_result *res)
 	struct dirent *de;
 	int fd = openat(s->tmpfd, "locks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return;
-	}
 	while ((de = readdir(d))) {
 		cleanup_close int lfd = -1;
 		/* <chain id hex>.lock (layers) and blob-<hex>.lock (manifests, configs) */

@@ -941,11 +941,8 @@ int lc_store_container_remove(struct lc_store *s, const char *id, struct lc_err 
 	{
 		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (dfd < 0 || !(d = fdopendir(dfd))) {
-			if (dfd >= 0)
-				close(dfd);
+		if (!(d = lc_fdopendir(dfd)))
 			return lc_err_set(err, LC_ERR_SYS, errno, "container '%s'", id);
-		}
 	}
 	while ((de = readdir(d))) {
 		struct stat cs;
@@ -1002,11 +999,8 @@ int lc_store_container_list_stale(struct lc_store *s, char ***ret_ids, struct lc
 	int dfd;
 
 	dfd = openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = lc_fdopendir(dfd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'containers'");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		cleanup_close int fd = -1;
 

@@ -366,11 +366,8 @@ static int load_layers(struct lc_store *s, struct lc_usage *u, struct obj_set *o
 	struct dirent *de;
 	int fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_err_set(err, LC_ERR_SYS, errno, "open 'layers/sha256'");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		struct lc_layer_info *li = NULL;
 		struct lc_err *e = NULL;

@@ -63,11 +63,8 @@ static char **hex_entries(int dirfd, const char *suffix)
 	struct dirent *de;
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return lc_xcalloc(1, sizeof(char *));
-	}
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name), sl = suffix ? strlen(suffix) : 0;
 		char hex[65];

@@ -61,11 +61,9 @@ int lc_store_volume_list(struct lc_store *s, char ***ret, struct lc_err **err)
 		*ret = v;
 		return 0;
 	}
-	if (fd < 0 || !(d = fdopendir(fd))) {
+	if (!(d = lc_fdopendir(fd))) {
 		int e = errno;
 
-		if (fd >= 0)
-			close(fd);
 		lc_strv_free(v);
 		return lc_err_set(err, LC_ERR_SYS, e, "list 'volumes'");
 	}

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -256,6 +257,31 @@ START_TEST(tar_header_writer)
 }
 END_TEST
 
+/* lc_fdopendir owns the fd either way: a listing, or NULL with the cause and the fd closed */
+START_TEST(fdopendir_takes_the_fd)
+{
+	char *dir = unit_tmpdir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ffd;
+	DIR *d;
+
+	ck_assert_int_ge(dfd, 0);
+	errno = 0;
+	ck_assert_ptr_null(lc_fdopendir(-1));
+	ck_assert_int_eq(errno, 0); /* a failed openat's errno is left as it was */
+	ffd = openat(dfd, "file", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(ffd, 0);
+	ck_assert_ptr_null(lc_fdopendir(ffd));
+	ck_assert_int_eq(errno, ENOTDIR);
+	ck_assert_int_eq(fcntl(ffd, F_GETFD), -1); /* closed */
+	ck_assert_int_eq(errno, EBADF);
+	d = lc_fdopendir(dfd);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(dirfd(d), dfd);
+	closedir(d);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
 	Suite *s = suite_create("base");
@@ -269,6 +295,7 @@ static Suite *base_suite(void)
 	tcase_add_test(tc, files_atomic_read_limit_rmrf);
 	tcase_add_test(tc, human_size_like_docker);
 	tcase_add_test(tc, tar_header_writer);
+	tcase_add_test(tc, fdopendir_takes_the_fd);
 	tcase_add_loop_test(tc, escape_ctl_table, 0, LC_ARRAY_SIZE(escapes));
 	suite_add_tcase(s, tc);
 	return s;
