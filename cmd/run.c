@@ -571,8 +571,9 @@ struct start_plan {
 	char *const *lowers;	   /* its layers, topmost first */
 	size_t n_lowers;
 	const struct ctr_idmaps *maps; /* its user namespace (n_uid 0: none) */
-	bool again;  /* it ran before (start, restart): a failed start leaves it exited */
-	bool detach; /* a monitor runs it; else we do, to its end (*ret_status) */
+	bool again;	/* it ran before (start, restart): a failed start leaves it exited */
+	bool detach;	/* a monitor runs it; else we do, to its end (*ret_status) */
+	bool ephemeral; /* --rm: its upper dies with it, a volatile overlay (no sync at unmount) */
 };
 
 /*
@@ -602,7 +603,7 @@ static int mount_userns(struct lc_store *s, const struct start_plan *pl, struct 
 			 err) < 0)
 		return -1;
 	return lc_overlay_mount_idmapped(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir,
-					 usfd, err);
+					 usfd, pl->ephemeral, err);
 }
 
 /*
@@ -722,7 +723,7 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 		cfg.gidmap = pl->maps->gid;
 		cfg.n_gidmap = pl->maps->n_gid;
 	} else if (lc_overlay_mount(s, (const char *const *)pl->lowers, pl->n_lowers, pl->cdir,
-				    err) < 0) {
+				    pl->ephemeral, err) < 0) {
 		goto fail;
 	}
 	lc_trace_phase("overlay mounted");
@@ -843,7 +844,8 @@ static int run_container(struct lc_store *s, const struct cmd_image *im, const s
 						  .lowers = lowers,
 						  .n_lowers = im->n_layers,
 						  .maps = &maps,
-						  .detach = o->detach },
+						  .detach = o->detach,
+						  .ephemeral = o->rm },
 			    &launched, ret_status, err);
 	if (r < 0 && !launched)
 		goto fail_rm;
@@ -913,7 +915,8 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 						  .n_lowers = cc->n_layers,
 						  .maps = &maps,
 						  .again = true,
-						  .detach = true },
+						  .detach = true,
+						  .ephemeral = o.rm },
 			    &launched, &status, err);
 out:
 	/* the monitor holds it now (or nobody: it stays as it was) */

@@ -862,7 +862,7 @@ int lc_cp_stopped(struct lc_store *s, const char *const *lowers, size_t n_lowers
 		else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			lc_err_set(&e, LC_ERR_SYS, errno, "cp: make mounts private");
 		else if (store_fd_here(s, &e) == 0 &&
-			 lc_overlay_mount(s, lowers, n_lowers, cdir, &e) == 0) {
+			 lc_overlay_mount(s, lowers, n_lowers, cdir, false, &e) == 0) {
 			rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (rootfd < 0)
 				lc_err_set(&e, LC_ERR_SYS, errno, "cp: open '%s'", merged);

@@ -33,15 +33,17 @@ enum lc_ovl_api {
  * Mount overlay at <cdir>/merged with lowers (paths relative to root, topmost first),
  * <cdir>/upper and <cdir>/work. cdir is relative to root (or absolute). Every path is looked
  * up from a thread whose cwd is rootfd, so the options stay short. Returns 0 or -1 with *err
- * explaining what the kernel's errno means here.
+ * explaining what the kernel's errno means here. ephemeral: the upper dies with the container
+ * (run --rm): overlay's "volatile" (5.10+; without it on older kernels), so the unmount does not
+ * sync the upper's whole filesystem, and lc_overlay_umount removes the marker that leaves.
  */
 int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
-			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
+			   size_t n_lowers, const char *cdir, enum lc_ovl_api api, bool ephemeral,
 			   struct lc_err **err);
 /* The same with each lower an idmapped mount of userns_fd's mapping (fsopen only). */
 int lc_overlay_mount_links_idmapped(int rootfd, const char *root_name, const char *const *lowers,
 				    size_t n_lowers, const char *cdir, int userns_fd,
-				    struct lc_err **err);
+				    bool ephemeral, struct lc_err **err);
 /* The same without upper and work: a read-only (nosuid, nodev) view on target. */
 int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
 			      size_t n_lowers, const char *target, enum lc_ovl_api api,

@@ -20,12 +20,16 @@
 
 /*
  * Mount overlay on <cdir>/merged with lowerdir = the layers' l/ links (lowers: chain ids,
- * topmost first), upperdir <cdir>/upper, workdir <cdir>/work, index=off. Keeps the option
+ * topmost first), upperdir <cdir>/upper, workdir <cdir>/work, index=off, and volatile when
+ * ephemeral (an upper that dies with the container, as run --rm's). Keeps the option
  * string under a page (relative l/ paths from the store root). At most LC_MAX_LAYERS layers.
  */
 int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-		     const char *cdir, struct lc_err **err);
-/* Unmount <cdir>/merged (lazily if busy). Not mounted is success. */
+		     const char *cdir, bool ephemeral, struct lc_err **err);
+/*
+ * Unmount <cdir>/merged (lazily if busy). Not mounted is success. Then removes the marker of
+ * a volatile (ephemeral) mount, so that the same upper can be mounted again.
+ */
 int lc_overlay_umount(const char *cdir, struct lc_err **err);
 /*
  * An image's merged tree on target (an existing dir): overlay of the layers (chain ids, topmost
@@ -44,7 +48,7 @@ int lc_overlay_umount_dir(const char *dir, struct lc_err **err);
  * itself is attached on <cdir>/merged in ours. Needs Linux 5.19 (lc_userns_kernel_check).
  */
 int lc_overlay_mount_idmapped(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-			      const char *cdir, int userns_fd, struct lc_err **err);
+			      const char *cdir, int userns_fd, bool ephemeral, struct lc_err **err);
 
 /* ---------- the user namespace (userns.c) ---------- */
 

@@ -14,7 +14,8 @@
 
 /* Mount the layers' l/ links on cdir (a container) or, read-only, on target (an image view). */
 static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-			const char *cdir, const char *target, int userns_fd, struct lc_err **err)
+			const char *cdir, const char *target, int userns_fd, bool ephemeral,
+			struct lc_err **err)
 {
 	const char *root = lc_store_root(s);
 	size_t rootlen = strlen(root);
@@ -55,10 +56,10 @@ static int mount_layers(struct lc_store *s, const char *const *lowers, size_t n_
 	}
 	if (cdir && userns_fd >= 0)
 		r = lc_overlay_mount_links_idmapped(lc_store_rootfd(s), root, links, n_links, rel,
-						    userns_fd, err);
+						    userns_fd, ephemeral, err);
 	else if (cdir)
 		r = lc_overlay_mount_links(lc_store_rootfd(s), root, links, n_links, rel,
-					   LC_OVL_API_AUTO, err);
+					   LC_OVL_API_AUTO, ephemeral, err);
 	else
 		r = lc_overlay_mount_links_ro(lc_store_rootfd(s), root, links, n_links, target,
 					      LC_OVL_API_AUTO, err);
@@ -72,19 +73,19 @@ out:
 }
 
 int lc_overlay_mount(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-		     const char *cdir, struct lc_err **err)
+		     const char *cdir, bool ephemeral, struct lc_err **err)
 {
-	return mount_layers(s, lowers, n_lowers, cdir, NULL, -1, err);
+	return mount_layers(s, lowers, n_lowers, cdir, NULL, -1, ephemeral, err);
 }
 
 int lc_overlay_mount_idmapped(struct lc_store *s, const char *const *lowers, size_t n_lowers,
-			      const char *cdir, int userns_fd, struct lc_err **err)
+			      const char *cdir, int userns_fd, bool ephemeral, struct lc_err **err)
 {
-	return mount_layers(s, lowers, n_lowers, cdir, NULL, userns_fd, err);
+	return mount_layers(s, lowers, n_lowers, cdir, NULL, userns_fd, ephemeral, err);
 }
 
 int lc_overlay_mount_image(struct lc_store *s, const char *const *lowers, size_t n_lowers,
 			   const char *target, struct lc_err **err)
 {
-	return mount_layers(s, lowers, n_lowers, NULL, target, -1, err);
+	return mount_layers(s, lowers, n_lowers, NULL, target, -1, false, err);
 }

@@ -145,7 +145,8 @@ struct ovl_job {
 	const char *upper, *work, *merged;
 	const char *legacy_opts; /* NULL: not built (too long) */
 	bool index_off;
-	bool rdonly; /* an image view: no upper, read-only, nosuid, nodev */
+	bool ephemeral; /* volatile: no sync of the upper at unmount (lc_overlay_mount) */
+	bool rdonly;	/* an image view: no upper, read-only, nosuid, nodev */
 	enum lc_ovl_api api;
 	int userns_fd; /* >= 0: each lower an idmapped mount of this user namespace's mapping */
 	int home_ns;   /* with userns_fd: our mount namespace, where the overlay is attached */
@@ -326,6 +327,13 @@ static int ovl_mount_fsconfig(struct ovl_job *j)
 		j->stage = "set index=off";
 		goto fail_errno;
 	}
+	/* an upper thrown away after the run: no sync of its whole filesystem at unmount */
+	if (j->ephemeral) {
+		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) == 0)
+			lc_trace("fsconfig(%d, FSCONFIG_SET_FLAG, \"volatile\") = 0", fsfd);
+		else
+			j->ephemeral = false; /* before 5.10: synced, as any other */
+	}
 	/* rootless: no trusted.* xattrs in a user namespace; overlay keeps its own in user.* */
 	if (lc_userns_nested() &&
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) {
@@ -369,6 +377,36 @@ fail:
 	return -1;
 }
 
+/* mount(2) with the one-page option string (kernels without fsconfig's "lowerdir+"). */
+static void ovl_mount_legacy(struct ovl_job *j)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t max = page > 0 ? (size_t)page - 1 : 4095;
+	/* rootless and volatile: see ovl_mount_fsconfig; the page-long limit applies to it all */
+	bool user = lc_userns_nested();
+	bool vol = j->ephemeral && strlen(j->legacy_opts) + strlen(",volatile") +
+						   (user ? strlen(",userxattr") : 0) <=
+					   max;
+	cleanup_free char *o = lc_xasprintf("%s%s%s", j->legacy_opts, user ? ",userxattr" : "",
+					    vol ? ",volatile" : "");
+	unsigned long fl = MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0);
+	int r = mount("overlay", j->merged, "overlay", fl, o);
+
+	if (r < 0 && vol && errno == EINVAL) {
+		/* a kernel without "volatile" (before 5.10): the same without it */
+		o[strlen(o) - strlen(",volatile")] = '\0';
+		vol = false;
+		r = mount("overlay", j->merged, "overlay", fl, o);
+	}
+	if (r < 0) {
+		j->err_no = errno;
+		j->stage = user ? "mount overlay (userxattr)" : "mount overlay";
+		return;
+	}
+	j->ephemeral = vol;
+	lc_trace_mount("overlay", j->merged, "overlay", fl, o);
+}
+
 static void *ovl_thread(void *arg)
 {
 	struct ovl_job *j = arg;
@@ -408,25 +446,7 @@ static void *ovl_thread(void *arg)
 		j->stage = "legacy";
 		return NULL;
 	}
-	if (lc_userns_nested()) {
-		/* rootless: see ovl_mount_fsconfig */
-		cleanup_free char *o = lc_xasprintf("%s,userxattr", j->legacy_opts);
-
-		if (mount("overlay", j->merged, "overlay",
-			  MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), o) < 0) {
-			j->err_no = errno;
-			j->stage = "mount overlay (userxattr)";
-		}
-		return NULL;
-	}
-	if (mount("overlay", j->merged, "overlay",
-		  MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), j->legacy_opts) < 0) {
-		j->err_no = errno;
-		j->stage = "mount overlay";
-		return NULL;
-	}
-	lc_trace_mount("overlay", j->merged, "overlay",
-		       MS_NODEV | (j->rdonly ? MS_RDONLY | MS_NOSUID : 0), j->legacy_opts);
+	ovl_mount_legacy(j);
 	return NULL;
 }
 
@@ -457,7 +477,7 @@ static int ovl_fail(const struct ovl_job *j, const char *root_name, size_t n_low
 /* Mount lowers (+ upper and work, or none: read-only) on merged. */
 static int ovl_mount(int rootfd, const char *root_name, const char *const *lowers, size_t n_lowers,
 		     const char *upper, const char *work, const char *merged, enum lc_ovl_api api,
-		     int userns_fd, struct lc_err **err)
+		     int userns_fd, bool ephemeral, struct lc_err **err)
 {
 	struct lc_err *optserr = NULL;
 	cleanup_free char *opts = NULL;
@@ -492,6 +512,7 @@ static int ovl_mount(int rootfd, const char *root_name, const char *const *lower
 	j.legacy_opts = opts;
 	j.api = api;
 	j.userns_fd = userns_fd;
+	j.ephemeral = ephemeral && upper;
 	j.home_ns = -1;
 	r = pthread_create(&th, NULL, ovl_thread, &j);
 	if (r != 0) {
@@ -514,40 +535,56 @@ static int ovl_mount(int rootfd, const char *root_name, const char *const *lower
 }
 
 int lc_overlay_mount_links(int rootfd, const char *root_name, const char *const *lowers,
-			   size_t n_lowers, const char *cdir, enum lc_ovl_api api,
+			   size_t n_lowers, const char *cdir, enum lc_ovl_api api, bool ephemeral,
 			   struct lc_err **err)
 {
 	cleanup_free char *upper = lc_xasprintf("%s/upper", cdir);
 	cleanup_free char *work = lc_xasprintf("%s/work", cdir);
 	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
 
-	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, api, -1, err);
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, api, -1,
+			 ephemeral, err);
 }
 
 int lc_overlay_mount_links_idmapped(int rootfd, const char *root_name, const char *const *lowers,
 				    size_t n_lowers, const char *cdir, int userns_fd,
-				    struct lc_err **err)
+				    bool ephemeral, struct lc_err **err)
 {
 	cleanup_free char *upper = lc_xasprintf("%s/upper", cdir);
 	cleanup_free char *work = lc_xasprintf("%s/work", cdir);
 	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
 
 	return ovl_mount(rootfd, root_name, lowers, n_lowers, upper, work, merged, LC_OVL_API_AUTO,
-			 userns_fd, err);
+			 userns_fd, ephemeral, err);
 }
 
 int lc_overlay_mount_links_ro(int rootfd, const char *root_name, const char *const *lowers,
 			      size_t n_lowers, const char *target, enum lc_ovl_api api,
 			      struct lc_err **err)
 {
-	return ovl_mount(rootfd, root_name, lowers, n_lowers, NULL, NULL, target, api, -1, err);
+	return ovl_mount(rootfd, root_name, lowers, n_lowers, NULL, NULL, target, api, -1, false,
+			 err);
 }
 
 int lc_overlay_umount(const char *cdir, struct lc_err **err)
 {
 	cleanup_free char *merged = lc_xasprintf("%s/merged", cdir);
+	cleanup_free char *marker = lc_xasprintf("%s/work/work/incompat/volatile/dirty", cdir);
 
-	return lc_overlay_umount_dir(merged, err);
+	if (lc_overlay_umount_dir(merged, err) < 0)
+		return -1;
+	/*
+	 * A volatile mount leaves work/work/incompat/volatile/dirty, and overlay refuses to mount
+	 * that upper again (it may have lost writes in a crash). Unmounted cleanly here, it has
+	 * not: the marker goes (the kernel's documented way), so a restart mounts it again.
+	 */
+	if (unlink(marker) == 0)
+		for (int i = 0; i < 2; i++) {
+			*strrchr(marker, '/') = '\0';
+			if (rmdir(marker) < 0)
+				break;
+		}
+	return 0;
 }
 
 int lc_overlay_umount_dir(const char *merged, struct lc_err **err)

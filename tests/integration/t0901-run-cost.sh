@@ -7,7 +7,7 @@
 require_root
 require_layerctl
 command -v strace >/dev/null || skip_all "no strace"
-plan 8
+plan 11
 
 start_registry
 push_images busybox
@@ -28,6 +28,13 @@ is "$(grep -cE '^[0-9]+ +(fsync|fdatasync|syncfs|sync|sync_file_range)\(' "$TMPD
 is "$(grep -E 'getdents64\(' "$TMPD/rm.trace" | grep -cE '/(upper|work|merged)>|/tmp/trash/' || true)" 0 \
 	"its empty dirs are removed without being listed"
 is "$(find "$ROOT/containers" -mindepth 1 -maxdepth 1 | wc -l)" 0 "and it is gone"
+# its upper dies with it: a volatile overlay, whose unmount does not sync the whole disk
+# (the mount's super options say "volatile", or "fsync=volatile" since 6.x)
+like "$("$LAYERCTL" run --rm "$REG/busybox" grep ' / / ' /proc/self/mountinfo)" ' overlay .*,(fsync=)?volatile' \
+	"run --rm: the overlay is volatile"
+unlike "$("$LAYERCTL" run --name kept2 "$REG/busybox" grep ' / / ' /proc/self/mountinfo)" 'volatile' \
+	"a container that stays: not volatile (its writes are synced at unmount)"
+ok "$LAYERCTL" rm kept2
 
 rc=0
 out=$(traced "$TMPD/keep.trace" "$LAYERCTL" run --name kept "$REG/busybox" sh -c 'echo ran') || rc=$?

@@ -463,7 +463,7 @@ START_TEST(overlay_refuses_too_many_layers)
 	struct lc_err *err = NULL;
 
 	ck_assert_fail(lc_overlay_mount_links(AT_FDCWD, "/nonexistent", v, LC_MAX_LAYERS + 1,
-					      "containers/c", LC_OVL_API_AUTO, &err),
+					      "containers/c", LC_OVL_API_AUTO, false, &err),
 		       &err, LC_ERR_LIMIT);
 	ck_assert_ptr_nonnull(strstr(err->msg, "at most 500"));
 	lc_err_free(err);
@@ -1158,7 +1158,7 @@ START_TEST(overlay_whiteout_hides_lower_file)
 	free(p);
 
 	ck_assert_ok(lc_overlay_mount_links(rootfd, root, top_first, 2, "containers/c",
-					    LC_OVL_API_AUTO, &err),
+					    LC_OVL_API_AUTO, false, &err),
 		     &err);
 	cdir = lc_xasprintf("%s/containers/c", root);
 	p = lc_xasprintf("%s/merged/keep", cdir);
@@ -1190,6 +1190,59 @@ START_TEST(overlay_whiteout_hides_lower_file)
 }
 END_TEST
 
+/*
+ * run --rm's overlay is volatile (no sync of the upper's filesystem at unmount), on both ways
+ * of mounting; its marker goes with a clean unmount, so the same container mounts again
+ * (restart) volatile or not.
+ */
+START_TEST(overlay_ephemeral_is_volatile_and_mounts_again)
+{
+	static const enum lc_ovl_api apis[] = { LC_OVL_API_AUTO, LC_OVL_API_LEGACY };
+	char *root = fake_store(1);
+	struct lc_err *err = NULL;
+	const char **links = make_links(1);
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *cdir = lc_xasprintf("%s/containers/c", root);
+	char *marker = lc_xasprintf("%s/work/work/incompat", cdir);
+	char *merged = lc_xasprintf("%s/merged", cdir);
+	struct stat st;
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(apis); i++) {
+		ck_assert_ok(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c", apis[i],
+						    true, &err),
+			     &err);
+		ck_assert_msg(stat(marker, &st) == 0, "api %zu: no volatile marker", i);
+		put_file(merged, "w", "x", 0644);
+		ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+		ck_assert_int_eq(stat(marker, &st), -1);
+		/* mounted again: the upper's file is there */
+		ck_assert_ok(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c", apis[i],
+						    i == 0, &err),
+			     &err);
+		{
+			char *f = lc_xasprintf("%s/w", merged), *got = slurp(f);
+
+			ck_assert_str_eq(got, "x");
+			free(got);
+			free(f);
+		}
+		ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	}
+	/* not ephemeral: no marker */
+	ck_assert_ok(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c", LC_OVL_API_AUTO,
+					    false, &err),
+		     &err);
+	ck_assert_int_eq(stat(marker, &st), -1);
+	ck_assert_ok(lc_overlay_umount(cdir, &err), &err);
+	free(merged);
+	free(marker);
+	free(cdir);
+	close(rootfd);
+	free_links(links, 1);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
 START_TEST(overlay_many_layers)
 {
 	size_t n = 300;
@@ -1202,22 +1255,22 @@ START_TEST(overlay_many_layers)
 
 	/* legacy mount(2): 300 l/ links do not fit one page: refused, clearly */
 	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, n, "containers/c",
-					      LC_OVL_API_LEGACY, &err),
+					      LC_OVL_API_LEGACY, false, &err),
 		       &err, LC_ERR_LIMIT);
 	ck_assert_ptr_nonnull(strstr(err->msg, "300 layers need"));
 	lc_err_free(err);
 	err = NULL;
 	/* 100 do, through the legacy path */
 	ck_assert_ok(lc_overlay_mount_links(rootfd, root, links, 100, "containers/c",
-					    LC_OVL_API_LEGACY, &err),
+					    LC_OVL_API_LEGACY, false, &err),
 		     &err);
 	p = lc_xasprintf("%s/containers/c/merged/file099", root);
 	ck_assert_int_eq(stat(p, &st), 0);
 	free(p);
 	umount_store(root);
 	/* and all 300 through fsconfig("lowerdir+") where the kernel has it */
-	if (lc_overlay_mount_links(rootfd, root, links, n, "containers/c", LC_OVL_API_AUTO, &err) <
-	    0) {
+	if (lc_overlay_mount_links(rootfd, root, links, n, "containers/c", LC_OVL_API_AUTO, false,
+				   &err) < 0) {
 		ck_assert_int_eq(err->code, LC_ERR_LIMIT); /* old kernel: same clear refusal */
 		lc_err_free(err);
 	} else {
@@ -1244,13 +1297,13 @@ START_TEST(overlay_reports_missing_layer)
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c",
-					      LC_OVL_API_AUTO, &err),
+					      LC_OVL_API_AUTO, false, &err),
 		       &err, LC_ERR_SYS);
 	ck_assert_ptr_nonnull(strstr(err->msg, "l/missing"));
 	lc_err_free(err);
 	err = NULL;
 	ck_assert_fail(lc_overlay_mount_links(rootfd, root, links, 1, "containers/c",
-					      LC_OVL_API_LEGACY, &err),
+					      LC_OVL_API_LEGACY, false, &err),
 		       &err, LC_ERR_SYS);
 	ck_assert_ptr_nonnull(strstr(err->msg, "missing"));
 	lc_err_free(err);
@@ -2303,9 +2356,9 @@ START_TEST(overlay_idmapped_lowers)
 	put_file(p, "owned", "x", 0644);
 	free(p);
 	ck_assert_ok(lc_userns_fd(&m, 1, &m, 1, &usfd, &err), &err);
-	ck_assert_ok(
-		lc_overlay_mount_links_idmapped(rootfd, root, links, 1, "containers/c", usfd, &err),
-		&err);
+	ck_assert_ok(lc_overlay_mount_links_idmapped(rootfd, root, links, 1, "containers/c", usfd,
+						     false, &err),
+		     &err);
 	close(usfd);
 	cdir = lc_xasprintf("%s/containers/c", root);
 	p = lc_xasprintf("%s/merged/owned", cdir);
@@ -2378,6 +2431,7 @@ static Suite *mount_suite(void)
 	tcase_set_tags(ovl, "root");
 	tcase_set_timeout(ovl, 30);
 	tcase_add_test(ovl, overlay_whiteout_hides_lower_file);
+	tcase_add_test(ovl, overlay_ephemeral_is_volatile_and_mounts_again);
 	tcase_add_test(ovl, overlay_idmapped_lowers);
 	tcase_add_test(ovl, overlay_many_layers);
 	tcase_add_test(ovl, overlay_reports_missing_layer);
