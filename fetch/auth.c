@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Authentication pieces that need no network: WWW-Authenticate challenges (RFC 7235), token
- * endpoint answers, and Basic credentials from docker's config.json.
+ * Authentication pieces that need no network: WWW-Authenticate challenges (RFC 7235) and token
+ * endpoint answers (docker's config.json is creds.c's).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,8 +11,6 @@
 #include <jansson.h>
 
 #include "fetch-int.h"
-
-#define LC_MAX_DOCKER_CONFIG (1u << 20)
 
 void lc_challenge_clear(struct lc_challenge *c)
 {
@@ -235,144 +233,4 @@ int lc_token_parse(const char *buf, size_t len, char **ret_token, long *ret_expi
 	*ret_expires_in = expires;
 	json_decref(j);
 	return 0;
-}
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 (padding optional) into a NUL-terminated string; NULL if invalid. */
-static char *b64_decode(const char *s)
-{
-	size_t n = strlen(s);
-	char *out = lc_xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_val(s[i]);
-
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = 0;
-	if (strlen(out) != o) { /* an embedded NUL: docker trims trailing ones only */
-		size_t k = strlen(out);
-
-		for (size_t i = k; i < o; i++)
-			if (out[i]) {
-				free(out);
-				return NULL;
-			}
-	}
-	return out;
-}
-
-/* docker/cli ConvertToHostname: strip the scheme and any path. */
-static char *key_hostname(const char *key)
-{
-	const char *p = key;
-
-	if (!strncasecmp(p, "https://", 8))
-		p += 8;
-	else if (!strncasecmp(p, "http://", 7))
-		p += 7;
-	return lc_xstrndup(p, strcspn(p, "/"));
-}
-
-static bool key_matches(const char *key, const char *host)
-{
-	cleanup_free char *h = key_hostname(key);
-
-	if (!strcasecmp(host, "docker.io"))
-		return !strcasecmp(h, "index.docker.io") || !strcasecmp(h, "docker.io") ||
-		       !strcasecmp(h, "registry-1.docker.io");
-	return !strcasecmp(h, host);
-}
-
-int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_basic,
-			  struct lc_err **err)
-{
-	cleanup_free char *path = NULL;
-	cleanup_free char *buf = NULL;
-	cleanup_fclose FILE *f = NULL;
-	size_t len;
-	json_t *j, *auths, *v;
-	const char *key;
-	int r = 0;
-
-	if (config_path) {
-		path = lc_xstrdup(config_path);
-	} else if (getenv("DOCKER_CONFIG") && *getenv("DOCKER_CONFIG")) {
-		path = lc_xasprintf("%s/config.json", getenv("DOCKER_CONFIG"));
-	} else if (getenv("HOME") && *getenv("HOME")) {
-		path = lc_xasprintf("%s/.docker/config.json", getenv("HOME"));
-	} else {
-		return 0;
-	}
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", path);
-	}
-	buf = lc_xmalloc(LC_MAX_DOCKER_CONFIG + 1);
-	len = fread(buf, 1, LC_MAX_DOCKER_CONFIG + 1, f);
-	if (ferror(f))
-		return lc_err_set(err, LC_ERR_SYS, EIO, "read '%s'", path);
-	if (len > LC_MAX_DOCKER_CONFIG)
-		return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s' is larger than 1 MiB", path);
-	j = lc_json_parse(buf, len, path, err);
-	if (!j)
-		return -1;
-	auths = json_object_get(j, "auths");
-	if (auths && !json_is_object(auths)) {
-		json_decref(j);
-		return lc_err_set(err, LC_ERR_PROTO, 0, "'%s': \"auths\" is not an object", path);
-	}
-	json_object_foreach(auths, key, v)
-	{
-		json_t *a = json_object_get(v, "auth");
-		cleanup_free char *plain = NULL;
-		const char *colon;
-
-		if (!key_matches(key, host) || !json_is_string(a) || !json_string_length(a))
-			continue;
-		plain = b64_decode(json_string_value(a));
-		colon = plain ? strchr(plain, ':') : NULL;
-		if (!colon || colon == plain) {
-			r = lc_err_set(
-				err, LC_ERR_INVALID, 0,
-				"'%s': invalid \"auth\" for '%s': want base64 of user:password",
-				path, key);
-			break;
-		}
-		*ret_basic = lc_xstrdup(json_string_value(a));
-		r = 1;
-		break;
-	}
-	json_decref(j);
-	return r;
 }

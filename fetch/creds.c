@@ -102,13 +102,18 @@ static char *key_host(const char *key)
 	return lc_xstrndup(p, strcspn(p, "/"));
 }
 
+static bool is_hub(const char *host)
+{
+	return !strcasecmp(host, "docker.io") || !strcasecmp(host, "index.docker.io") ||
+	       !strcasecmp(host, "registry-1.docker.io");
+}
+
+/* Does an "auths" (or credHelpers) key name domain's registry? Docker Hub has three names. */
 static bool same_registry(const char *key, const char *domain)
 {
-	cleanup_free char *a = key_host(key);
-	cleanup_free char *ka = lc_creds_key(a);
-	cleanup_free char *kb = lc_creds_key(domain);
+	cleanup_free char *h = key_host(key);
 
-	return !strcasecmp(ka, kb);
+	return is_hub(h) ? is_hub(domain) : !strcasecmp(h, domain);
 }
 
 /* The object member of o whose key names domain's registry, or NULL. */
@@ -126,6 +131,101 @@ static json_t *member_for(json_t *o, const char *domain, const char **ret_key)
 		}
 	}
 	return NULL;
+}
+
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Standard base64 (padding optional) into a NUL-terminated string; NULL if invalid. */
+static char *b64_decode(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = lc_xmalloc(n / 4 * 3 + 4);
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val(s[i]);
+
+		if (v < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = 0;
+	if (strlen(out) != o) { /* an embedded NUL: docker trims trailing ones only */
+		size_t k = strlen(out);
+
+		for (size_t i = k; i < o; i++)
+			if (out[i]) {
+				free(out);
+				return NULL;
+			}
+	}
+	return out;
+}
+
+/*
+ * The Basic credentials of domain in a loaded config's "auths" (path names it in errors): 1 and
+ * *ret_basic, 0 if none, -1 if its "auth" does not decode to base64 of "user:password".
+ */
+static int auths_basic(json_t *cfg, const char *path, const char *domain, char **ret_basic,
+		       struct lc_err **err)
+{
+	const char *key = NULL;
+	json_t *auths = json_object_get(cfg, "auths");
+	json_t *a;
+	cleanup_free char *plain = NULL;
+	const char *colon;
+
+	if (auths && !json_is_object(auths))
+		return lc_err_set(err, LC_ERR_PROTO, 0, "'%s': \"auths\" is not an object", path);
+	a = json_object_get(member_for(auths, domain, &key), "auth");
+	if (!json_is_string(a) || !json_string_length(a))
+		return 0;
+	plain = b64_decode(json_string_value(a));
+	colon = plain ? strchr(plain, ':') : NULL;
+	if (!colon || colon == plain)
+		return lc_err_set(err, LC_ERR_INVALID, 0,
+				  "'%s': invalid \"auth\" for '%s': want base64 of user:password",
+				  path, key);
+	*ret_basic = lc_xstrdup(json_string_value(a));
+	return 1;
+}
+
+int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_basic,
+			  struct lc_err **err)
+{
+	cleanup_free char *path = lc_docker_config_path(config_path);
+	json_auto_t *cfg = NULL;
+
+	if (!path)
+		return 0;
+	cfg = config_load(path, err);
+	if (!cfg)
+		return -1;
+	return auths_basic(cfg, path, host, ret_basic, err);
 }
 
 /* The helper for domain: credHelpers first, then credsStore; NULL when the file is used. */
@@ -327,8 +427,7 @@ int lc_creds_lookup(const char *config_path, const char *domain, struct lc_creds
 	cleanup_free char *path = lc_docker_config_path(config_path);
 	json_auto_t *cfg = NULL;
 	const char *helper;
-	json_t *e, *a, *it;
-	int r;
+	json_t *e, *it;
 
 	if (!path)
 		return 0;
@@ -336,23 +435,15 @@ int lc_creds_lookup(const char *config_path, const char *domain, struct lc_creds
 	if (!cfg)
 		return -1;
 	helper = helper_for(cfg, domain);
-	if (helper) {
-		r = helper_get(helper, domain, ret, err);
-		return r;
-	}
+	if (helper)
+		return helper_get(helper, domain, ret, err);
 	e = member_for(json_object_get(cfg, "auths"), domain, NULL);
 	it = json_object_get(e, "identitytoken");
 	if (json_is_string(it) && json_string_length(it)) {
 		ret->identity_token = lc_xstrdup(json_string_value(it));
 		return 1;
 	}
-	a = json_object_get(e, "auth");
-	if (!json_is_string(a) || !json_string_length(a))
-		return 0;
-	/* the file's own validation of "auth" (user:password in base64) */
-	if (lc_auth_config_lookup(path, domain, &ret->basic, err) < 0)
-		return -1;
-	return ret->basic ? 1 : 0;
+	return auths_basic(cfg, path, domain, &ret->basic, err);
 }
 
 static int config_save(const char *path, json_t *cfg, struct lc_err **err)

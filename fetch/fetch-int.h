@@ -69,7 +69,8 @@ int lc_token_parse(const char *buf, size_t len, char **ret_token, long *ret_expi
  * $HOME/.docker/config.json: the "auths" entry whose key names exactly this host[:port]
  * ("https://index.docker.io/v1/" for docker.io). Returns 1 and *ret_basic (the base64
  * "user:pass" as found, validated to decode to a non-empty user), 0 if there is none, -1 on
- * a malformed file. config_path overrides the lookup (tests).
+ * a malformed file. config_path overrides the lookup (tests). In creds.c, with the rest of
+ * config.json.
  */
 int lc_auth_config_lookup(const char *config_path, const char *host, char **ret_basic,
 			  struct lc_err **err);

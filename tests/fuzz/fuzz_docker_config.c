@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: ~/.docker/config.json (fetch/auth.c). The first line of the input is the
+ * Fuzz target: ~/.docker/config.json (fetch/creds.c). The first line of the input is the
  * registry host asked for, the rest the file. Credentials found are base64 of "user:pass"
  * with a non-empty user.
  */

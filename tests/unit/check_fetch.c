@@ -453,6 +453,16 @@ START_TEST(docker_config_credentials_per_host)
 	fclose(f);
 	ck_assert_fail(lc_auth_config_lookup(bad, "ghcr.io", &basic, &err), &err, LC_ERR_INVALID);
 	lc_err_free(err);
+	err = NULL;
+	/* Docker Hub under another of its names, in any case: docker.io's */
+	f = fopen(bad, "we");
+	fputs("{\"auths\":{\"HTTPS://Registry-1.Docker.IO/v2/\":{\"auth\":\"dTpw\"}}}", f);
+	fclose(f);
+	ck_assert_int_eq(lc_auth_config_lookup(bad, "docker.io", &basic, &err), 1);
+	ck_assert_str_eq(basic, "dTpw");
+	free(basic);
+	basic = NULL;
+	ck_assert_int_eq(lc_auth_config_lookup(bad, "registry-1.example", &basic, &err), 0);
 	unit_tmpdir_free(dir);
 }
 END_TEST
