@@ -86,6 +86,23 @@ static const char run_usage[] =
 /* Where a container's cgroup parent is noted, for the sweep after a killed layerctl. */
 #define CGROUP_PARENT_FILE    "cgroup-parent"
 #define DEFAULT_CGROUP_PARENT "layerctl"
+/* Rootless: the delegated cgroup v2 dir its cgroup went below (lc_cgroup_deleg_find). */
+#define CGROUP_BASE_FILE "cgroup-base"
+
+/*
+ * Remove what a killed run left of a container's cgroup (its dir: dirfd): below the delegated
+ * dir its run noted (rootless), else in the host's hierarchies.
+ */
+static int remove_cgroup_left(int dirfd, const char *parent, const char *id, struct lc_err **err)
+{
+	cleanup_free char *base = NULL;
+	struct lc_err *e = NULL;
+
+	if (dirfd >= 0 && lc_read_file_at(dirfd, CGROUP_BASE_FILE, 4096, &base, NULL, &e) == 0)
+		return lc_cgroup_deleg_remove(base, parent, id, err);
+	lc_err_free(e);
+	return lc_cgroup_remove(parent, id, err);
+}
 
 /* Entrypoint + (user command, else image Cmd), docker's rules. */
 static char **build_argv(const struct lc_image_config *c, const char *entrypoint,
@@ -201,7 +218,8 @@ static void sweep_stale_containers(struct lc_store *s)
 		/* its cgroup first: the dir is where we noted its parent */
 		if (dirfd >= 0 &&
 		    lc_read_file_at(dirfd, CGROUP_PARENT_FILE, 4096, &parent, NULL, &pe) == 0 &&
-		    lc_cgroup_remove(parent, ids[i], &e) < 0 && e->code != LC_ERR_INVALID) {
+		    remove_cgroup_left(dirfd, parent, ids[i], &e) < 0 &&
+		    e->code != LC_ERR_INVALID) {
 			/* still there (busy): keep the container, so a later run tries again */
 			lc_err_free(e);
 			e = NULL;
@@ -236,19 +254,30 @@ static void sweep_stale_containers(struct lc_store *s)
 	}
 }
 
-/* Note the cgroup's parent in the container's dir (for the sweep), then make the cgroup. */
+/*
+ * Note the cgroup's parent (and, rootless, the delegated dir it goes below) in the container's
+ * dir for the sweep, then make the cgroup. Rootless without a delegated v2 subtree that has
+ * every controller the limits need: refused, saying why (never run without the limit).
+ */
 static int create_cgroup(const struct run_opts *o, const char *id, const char *cdir,
 			 struct lc_cgroup **ret, struct lc_err **err)
 {
 	const char *parent = o->cgroup_parent ? o->cgroup_parent : DEFAULT_CGROUP_PARENT;
 	cleanup_close int dirfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_free char *base = NULL;
 
 	if (dirfd < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", cdir);
+	if (lc_userns_nested() && lc_cgroup_deleg_find(&o->limits, &base, err) < 0)
+		return -1;
 	if (lc_write_file_atomic_at(dirfd, CGROUP_PARENT_FILE, parent, strlen(parent), 0600, err) <
 	    0)
 		return -1;
-	return lc_cgroup_create(parent, id, &o->limits, ret, err);
+	if (!base)
+		return lc_cgroup_create(parent, id, &o->limits, ret, err);
+	if (lc_write_file_atomic_at(dirfd, CGROUP_BASE_FILE, base, strlen(base), 0600, err) < 0)
+		return -1;
+	return lc_cgroup_deleg_create(base, parent, id, &o->limits, ret, err);
 }
 
 /*
@@ -665,8 +694,10 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	 * --pid host, where no pid namespace ends with its first process: its cgroup is what
 	 * finds (and kills) what the container left running.
 	 */
-	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) && lc_userns_nested()) {
-		lc_cgroup_rootless_refuse(o->host_pid ? "--pid host" : "a resource limit", err);
+	if (o->host_pid && lc_userns_nested()) {
+		lc_err_set(err, LC_ERR_INVALID, 0,
+			   "--pid host is for root: rootless layerctl's user namespace does not own "
+			   "the host's pid namespace, so the container could not mount its /proc");
 		goto fail;
 	}
 	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) &&
@@ -862,6 +893,7 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 {
 	__attribute__((cleanup(run_opts_clear))) struct run_opts o = { 0 };
 	cleanup_free char *cdir = NULL;
+	cleanup_close int cdirfd = -1;
 	cleanup_strv char **argv = NULL;
 	struct lc_container_config *cc = NULL;
 	struct ctr_spec sp = { 0 };
@@ -901,7 +933,9 @@ int ctr_start(struct lc_store *s, const char *id, struct lc_err **err)
 
 	cdir = lc_xasprintf("%s/containers/%s", lc_store_root(s), id);
 	/* whatever a killed run or monitor left of it goes first (a cgroup, a mount) */
-	if (lc_cgroup_remove(sp.cgroup_parent, id, err) < 0 && (*err)->code != LC_ERR_INVALID)
+	cdirfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (remove_cgroup_left(cdirfd, sp.cgroup_parent, id, err) < 0 &&
+	    (*err)->code != LC_ERR_INVALID)
 		goto out;
 	lc_err_free(*err);
 	*err = NULL;
@@ -972,6 +1006,17 @@ int cmd_run(int argc, char **argv, const struct lc_global *g)
 	if (cmd_store_open(g, &s, &err) < 0)
 		return cmd_report(err, EXIT_RUN_FAILED);
 	lc_trace_phase("store opened");
+	/* rootless (the store's user namespace joined): a limit no delegated subtree can take is
+	 * refused before anything is pulled (and again when its cgroup is made) */
+	if (lc_userns_nested() && lc_cgroup_limits_any(&o.limits)) {
+		cleanup_free char *base = NULL;
+
+		if (lc_cgroup_deleg_find(&o.limits, &base, &err) < 0) {
+			lc_store_close(s);
+			lc_err_prefix(&err, "run '%s'", argv[img]);
+			return cmd_report(err, EXIT_RUN_FAILED);
+		}
+	}
 	r = ensure_image(s, argv[img], &o, &im, &err);
 	lc_trace_phase("image read");
 	if (r == 0)

@@ -379,7 +379,7 @@ bool lc_cgroup_layout_unified(const struct lc_cgroup_layout *lay)
 	return true;
 }
 
-static int layout_load(struct lc_cgroup_layout *ret, struct lc_err **err)
+int lc_cgroup_layout_load(struct lc_cgroup_layout *ret, struct lc_err **err)
 {
 	cleanup_free char *mi = NULL;
 
@@ -901,8 +901,12 @@ static int write_limits(const struct lc_cgroup_layout *lay, const char *const di
 
 	if (v1_at(lay, LC_CG_DEVICES))
 		return v1_devices(fake, dirs[LC_CG_DEVICES], l, err);
-	/* --privileged on v2: no program of ours, every device */
-	if (v2dir && !fake && !l->devices_all)
+	/*
+	 * --privileged on v2: no program of ours, every device. A delegated (rootless) subtree:
+	 * none either, loading one needs CAP_SYS_ADMIN on the host; there the user namespace is
+	 * the policy (no mknod, and mounts it makes ignore device nodes), and --device is refused.
+	 */
+	if (v2dir && !fake && !l->devices_all && !lay->delegated)
 		return lc_cgroup_bpf_devices(v2dir, l->devices, l->n_devices, err);
 	return 0;
 }
@@ -1067,7 +1071,7 @@ int lc_cgroup_create(const char *parent, const char *id, const struct lc_cgroup_
 	struct lc_cgroup_layout lay = { 0 };
 	int r;
 
-	if (layout_load(&lay, err) < 0)
+	if (lc_cgroup_layout_load(&lay, err) < 0)
 		return -1;
 	r = lc_cgroup_create_in(&lay, parent, id, l, ret, err);
 	lc_cgroup_layout_clear(&lay);
@@ -1081,7 +1085,7 @@ int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err
 
 	if (!l->oom_kill_disable)
 		return 0;
-	if (layout_load(&lay, err) < 0)
+	if (lc_cgroup_layout_load(&lay, err) < 0)
 		return -1;
 	if (!lay.v1[LC_CG_MEMORY] && lay.v2)
 		r = lc_err_set(err, LC_ERR_INVALID, 0,
@@ -1089,28 +1093,6 @@ int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err
 			       "memory.oom_control): refusing --oom-kill-disable");
 	lc_cgroup_layout_clear(&lay);
 	return r;
-}
-
-int lc_cgroup_rootless_refuse(const char *what, struct lc_err **err)
-{
-	struct lc_cgroup_layout lay = { 0 };
-	bool v1 = false;
-
-	if (layout_load(&lay, err) < 0)
-		return -1;
-	for (int i = 0; i < LC_CG_N; i++)
-		v1 = v1 || lay.v1[i];
-	lc_cgroup_layout_clear(&lay);
-	if (v1)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "%s needs a cgroup, and this host's controllers are cgroup v1 "
-				  "(memory, cpu, pids, ...), which the kernel never delegates to a "
-				  "user: run as root, or without limits",
-				  what);
-	return lc_err_set(err, LC_ERR_INVALID, 0,
-			  "%s needs a cgroup, and rootless layerctl does not use a delegated "
-			  "cgroup v2 subtree yet: run as root, or without limits",
-			  what);
 }
 
 int lc_cgroup_enter(struct lc_cgroup *cg, struct lc_err **err)
@@ -1184,7 +1166,7 @@ int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err)
 	struct lc_cgroup_layout lay = { 0 };
 	int r;
 
-	if (layout_load(&lay, err) < 0)
+	if (lc_cgroup_layout_load(&lay, err) < 0)
 		return -1;
 	r = lc_cgroup_remove_in(&lay, parent, id, err);
 	lc_cgroup_layout_clear(&lay);
@@ -1265,7 +1247,7 @@ int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
 	struct lc_cgroup_dirs d = { 0 };
 	int r = 0;
 
-	if (layout_load(&lay, err) < 0)
+	if (lc_cgroup_layout_load(&lay, err) < 0)
 		return -1;
 	if (lc_cgroup_dirs_of(pid, id, &lay, names, &d, err) < 0) {
 		lc_cgroup_layout_clear(&lay);

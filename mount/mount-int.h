@@ -411,6 +411,7 @@ struct lc_cgroup_layout {
 	char *v1[LC_CG_N];   /* each controller's v1 hierarchy, or NULL */
 	bool on_v2[LC_CG_N]; /* the controller is in <v2>/cgroup.controllers */
 	bool fake;	     /* a unit test's cgroupfs: files are created, no bpf */
+	bool delegated;	     /* v2 is a subtree delegated to a user (rootless): no bpf */
 };
 
 /*
@@ -421,6 +422,8 @@ struct lc_cgroup_layout {
 int lc_cgroup_layout_parse(const char *mountinfo, const char *prefix, struct lc_cgroup_layout *ret,
 			   struct lc_err **err);
 void lc_cgroup_layout_clear(struct lc_cgroup_layout *lay);
+/* The layout of this host, from /proc/self/mountinfo. */
+int lc_cgroup_layout_load(struct lc_cgroup_layout *ret, struct lc_err **err);
 /*
  * A container's own cgroup as /proc/<pid>/cgroup (read from the host) names it: only the lines
  * whose path ends in "/<id>" (never the caller's cgroup, never a path with ".."), resolved
@@ -443,6 +446,20 @@ int lc_cgroup_create_in(const struct lc_cgroup_layout *lay, const char *parent, 
 			struct lc_err **err);
 int lc_cgroup_remove_in(const struct lc_cgroup_layout *lay, const char *parent, const char *id,
 			struct lc_err **err);
+/*
+ * cgroup-deleg.c. The path of the "0::" line of /proc/self/cgroup's text, in *ret (caller
+ * frees): LC_ERR_NOTFOUND without one, LC_ERR_INVALID for a path outside our cgroup namespace.
+ */
+int lc_cgroup_self_v2_path(const char *text, char **ret, struct lc_err **err);
+/*
+ * lc_cgroup_deleg_find on a given layout, for a process in the v2 cgroup self (a path inside
+ * lay->v2) whose files are owned by uid as this process sees it.
+ */
+int lc_cgroup_deleg_find_in(const struct lc_cgroup_layout *lay, const char *self, uid_t uid,
+			    const struct lc_cgroup_limits *l, char **ret_base, struct lc_err **err);
+/* A layout of the delegated dir base alone (its cgroup.controllers read), fake as given. */
+int lc_cgroup_deleg_layout(const char *base, bool fake, struct lc_cgroup_layout *ret,
+			   struct lc_err **err);
 /* runc's --cpu-shares to cpu.weight: 1 + ((shares - 2) * 9999) / 262142, shares clamped. */
 uint64_t lc_cgroup_shares_to_weight(uint64_t shares);
 

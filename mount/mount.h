@@ -192,13 +192,6 @@ int lc_cgroup_parent_check(const char *parent, struct lc_err **err);
  * on cgroup v2, docker's "Your kernel does not support OomKillDisable"). */
 int lc_cgroup_check_layout(const struct lc_cgroup_limits *l, struct lc_err **err);
 
-/*
- * Rootless layerctl makes no cgroup: LC_ERR_INVALID saying why, for the flag what
- * ("--memory"): cgroup v1 controllers on this host (never delegated to a user), or cgroup v2
- * (a delegated subtree, which layerctl does not use yet).
- */
-int lc_cgroup_rootless_refuse(const char *what, struct lc_err **err);
-
 /* A container's cgroup: a directory in each hierarchy it uses. */
 struct lc_cgroup;
 
@@ -238,6 +231,25 @@ int lc_cgroup_remove(const char *parent, const char *id, struct lc_err **err);
  * does. None such is success (the container has no cgroup).
  */
 int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err);
+
+/* ---------- rootless cgroups (cgroup-deleg.c) ---------- */
+
+/*
+ * Rootless: the cgroup v2 dir delegated to this user (owned, cgroup.procs and
+ * cgroup.subtree_control writable: systemd's Delegate=yes) nearest above layerctl's own cgroup,
+ * in *ret_base (absolute, caller frees), when it has every controller l needs. Otherwise
+ * LC_ERR_INVALID in one line naming the flag, the reason and the fix: a controller on cgroup v1
+ * (never delegated), no delegated subtree (naming layerctl's cgroup), a controller the dir's
+ * cgroup.controllers lacks (naming both), --device (a device policy needs root).
+ */
+int lc_cgroup_deleg_find(const struct lc_cgroup_limits *l, char **ret_base, struct lc_err **err);
+/* lc_cgroup_create below base (from lc_cgroup_deleg_find): <base>/<parent>/<id>, no bpf. */
+int lc_cgroup_deleg_create(const char *base, const char *parent, const char *id,
+			   const struct lc_cgroup_limits *l, struct lc_cgroup **ret,
+			   struct lc_err **err);
+/* lc_cgroup_remove below base; a base that is not a clean dir of the v2 mount: LC_ERR_INVALID. */
+int lc_cgroup_deleg_remove(const char *base, const char *parent, const char *id,
+			   struct lc_err **err);
 
 /* A mount the user asked for (-v, --mount, --tmpfs). */
 enum lc_mount_kind { LC_MOUNT_BIND, LC_MOUNT_TMPFS };

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for mount/cgroup.c and the size helpers it uses: docker's flag parsing, the
- * layout read from mountinfo, the v1 and v2 writers against a fake cgroupfs in a temp dir
- * (this host cannot switch layouts), OOM counters. The tests tagged "root" load the v2 device
+ * Unit tests for mount/cgroup.c, mount/cgroup-deleg.c and the size helpers they use: docker's
+ * flag parsing, the layout read from mountinfo, the v1 and v2 writers against a fake cgroupfs
+ * in a temp dir (this host cannot switch layouts), OOM counters, rootless's delegated subtree
+ * (found, refused, written). The tests tagged "root" load the v2 device
  * program into the real kernel (CK_EXCLUDE_TAGS=root skips them).
  */
 #include <errno.h>
@@ -889,6 +890,216 @@ START_TEST(test_enter)
 }
 END_TEST
 
+/* ---------- rootless: the delegated v2 subtree (cgroup-deleg.c) ---------- */
+
+static const struct {
+	const char *text;
+	enum lc_errc code; /* 0: ok */
+	const char *want;
+} selfs[] = {
+	{ "9:name=systemd:/\n4:memory:/x\n0::/\n", 0, "/" },
+	{ "0::/user.slice/user-1000.slice/user@1000.service/app.slice/a.scope\n", 0,
+	  "/user.slice/user-1000.slice/user@1000.service/app.slice/a.scope" },
+	{ "1:cpu:/\n0::/lct/leaf", 0, "/lct/leaf" }, /* no final newline */
+	{ "4:memory:/x\n1:cpu:/\n", LC_ERR_NOTFOUND, NULL },
+	{ "10::/x\n", LC_ERR_NOTFOUND, NULL }, /* not "0::" */
+	{ "0::/../../elsewhere\n", LC_ERR_INVALID, NULL },
+	{ "0::/a/..\n", LC_ERR_INVALID, NULL },
+	{ "0::relative\n", LC_ERR_INVALID, NULL },
+	{ "", LC_ERR_NOTFOUND, NULL },
+};
+
+START_TEST(test_self_v2_path)
+{
+	char *got = NULL;
+	struct lc_err *err = NULL;
+
+	if (!selfs[_i].code) {
+		ck_assert_ok(lc_cgroup_self_v2_path(selfs[_i].text, &got, &err), &err);
+		ck_assert_str_eq(got, selfs[_i].want);
+		free(got);
+		return;
+	}
+	ck_assert_fail(lc_cgroup_self_v2_path(selfs[_i].text, &got, &err), &err, selfs[_i].code);
+	ck_assert_ptr_null(got);
+	lc_err_free(err);
+}
+END_TEST
+
+/*
+ * This host's hybrid layout, faked: memory, cpu, pids ... on v1, a v2 mount at unified/ with
+ * hugetlb only, and in it what systemd's Delegate=yes makes for a user: d/ (its
+ * cgroup.controllers as given), the caller in its leaf d/leaf.
+ */
+static void fake_deleg(const char *root, const char *ctl, struct lc_cgroup_layout *lay)
+{
+	struct lc_err *err = NULL;
+
+	/* the root is root's (not delegated: here, without the files a user would write) */
+	put(root, "sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n");
+	put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", ctl);
+	put(root, "sys/fs/cgroup/unified/d/cgroup.procs", "");
+	put(root, "sys/fs/cgroup/unified/d/cgroup.subtree_control", "");
+	put(root, "sys/fs/cgroup/unified/d/leaf/cgroup.controllers", ctl);
+	put(root, "sys/fs/cgroup/unified/d/leaf/cgroup.procs", "4242\n");
+	put(root, "sys/fs/cgroup/unified/d/leaf/cgroup.subtree_control", "");
+	ck_assert_ok(lc_cgroup_layout_parse(mi_hybrid, root, lay, &err), &err);
+	lay->fake = true;
+}
+
+#define ck_refused(call, ...)                                                                      \
+	do {                                                                                       \
+		const char *_w[] = { __VA_ARGS__ };                                                \
+		ck_assert_fail(call, &err, LC_ERR_INVALID);                                        \
+		for (size_t _k = 0; _k < LC_ARRAY_SIZE(_w); _k++)                                  \
+			ck_assert_msg(strstr(err->msg, _w[_k]), "'%s' lacks '%s'", err->msg,       \
+				      _w[_k]);                                                     \
+		ck_assert_msg(!strchr(err->msg, '\n'), "not one line: %s", err->msg);              \
+		lc_err_free(err);                                                                  \
+		err = NULL;                                                                        \
+	} while (0)
+
+START_TEST(test_deleg_find)
+{
+	char *root = unit_tmpdir();
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_limits mem = { .memory = 100 << 20 }, pids = { .pids_limit = 20 },
+				io = { .blkio_weight = 500 };
+	struct lc_device dev = { .type = 'c', .major = 1, .minor = 3, .access = "rwm" };
+	struct lc_cgroup_limits devs = { .devices = &dev, .n_devices = 1 };
+	struct lc_err *err = NULL;
+	char *base = NULL, *d, *self;
+	uid_t me = geteuid();
+
+	fake_deleg(root, "cpu memory pids\n", &lay);
+	d = lc_xasprintf("%s/sys/fs/cgroup/unified/d", root);
+	self = lc_xasprintf("%s/sys/fs/cgroup/unified/d/leaf", root);
+
+	/* the caller's own cgroup holds it: the nearest delegated one above it */
+	ck_assert_ok(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &pids, &base, &err), &err);
+	ck_assert_str_eq(base, d);
+	free(base);
+	base = NULL;
+	/* deeper: still the nearest, d/leaf itself (owned, writable, and above the caller) */
+	put(root, "sys/fs/cgroup/unified/d/leaf/x/cgroup.procs", "");
+	ck_assert_ok(lc_cgroup_deleg_find_in(&lay, "/d/leaf/x", me, &pids, &base, &err), &err);
+	ck_assert_str_eq(base, self);
+	free(base);
+	base = NULL;
+
+	/* owned by someone else: none delegated (the v2 controller is missing anyway, but the
+	 * reason given is the first one met: no subtree); pids is on v1 here, so it says v1 */
+	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me + 1, &pids, &base, &err),
+		   "--pids-limit needs a cgroup", "controllers are cgroup v1 (pids here)",
+		   "never delegates");
+	/* on a host with no v1 controller: no delegated subtree, naming our cgroup and the fix */
+	{
+		struct lc_cgroup_layout v2only = { .v2 = lc_xstrdup(lay.v2), .fake = true };
+
+		put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", "cpu memory pids io\n");
+		ck_refused(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me + 1, &mem, &base, &err),
+			   "--memory needs a cgroup", "no cgroup v2 subtree is delegated",
+			   self, "Delegate=yes", "loginctl enable-linger");
+		/* owned, but cgroup.subtree_control was not handed over: not delegated */
+		{
+			char *sc = lc_xasprintf("%s/cgroup.subtree_control", d);
+			char *sc2 = lc_xasprintf("%s/leaf/cgroup.subtree_control", d);
+
+			ck_assert_int_eq(unlink(sc), 0);
+			ck_assert_int_eq(unlink(sc2), 0);
+			ck_refused(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me, &mem, &base,
+							   &err),
+				   "no cgroup v2 subtree is delegated");
+			put(d, "cgroup.subtree_control", "");
+			put(d, "leaf/cgroup.subtree_control", "");
+			free(sc);
+			free(sc2);
+		}
+		/* delegated, the controller not: naming it, the dir and Delegate= */
+		put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", "cpu memory pids\n");
+		ck_refused(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me, &io, &base, &err),
+			   "--blkio-weight needs the io controller", d, "not delegated",
+			   "Delegate=");
+		ck_assert_ok(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me, &mem, &base, &err),
+			     &err);
+		ck_assert_str_eq(base, d);
+		free(base);
+		base = NULL;
+		lc_cgroup_layout_clear(&v2only);
+	}
+
+	/* hybrid: memory on v1, so the delegated dir cannot list it: naming memory, d and v1 */
+	put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", "pids\n");
+	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &mem, &base, &err),
+		   "--memory needs the memory controller", d, "cgroup v1",
+		   "never delegates");
+	/* the caller at the v2 root: nothing above it */
+	ck_refused(lc_cgroup_deleg_find_in(&lay, "/", me + 1, &mem, &base, &err),
+		   "controllers are cgroup v1 (memory here)");
+	/* --device: a device policy needs root */
+	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &devs, &base, &err),
+		   "--device", "run as root");
+	ck_assert_ptr_null(base);
+	free(d);
+	free(self);
+	lc_cgroup_layout_clear(&lay);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
+START_TEST(test_deleg_create)
+{
+	char *root = unit_tmpdir();
+	struct lc_cgroup_layout host, lay;
+	struct lc_cgroup_limits l = { .memory = 100 << 20, .pids_limit = 20, .nano_cpus = 500000000 };
+	struct lc_cgroup *cg = NULL;
+	struct lc_err *err = NULL;
+	char *base = NULL, *u;
+	bool oom = true;
+
+	fake_deleg(root, "cpu memory pids\n", &host);
+	/* a v2-only host (this one's memory is v1) */
+	for (size_t c = 0; c < LC_CG_N; c++) {
+		free(host.v1[c]);
+		host.v1[c] = NULL;
+	}
+	u = lc_xasprintf("%s/sys/fs/cgroup/unified", root);
+	ck_assert_ok(lc_cgroup_limits_check(&l, &err), &err);
+	ck_assert_ok(lc_cgroup_deleg_find_in(&host, "/d/leaf", geteuid(), &l, &base, &err), &err);
+	ck_assert_ok(lc_cgroup_deleg_layout(base, true, &lay, &err), &err);
+	ck_assert(lay.delegated && lay.on_v2[LC_CG_MEMORY] && !lay.on_v2[LC_CG_IO]);
+	ck_assert_ok(lc_cgroup_create_in(&lay, "layerctl", "abc", &l, &cg, &err), &err);
+	/* the controllers enabled from the delegated dir down, nothing written above it */
+	ck_file(u, "d/cgroup.subtree_control", "+memory\n+cpu\n+pids\n");
+	ck_file(u, "d/layerctl/cgroup.subtree_control", "+memory\n+cpu\n+pids\n");
+	ck_assert(!exists(u, "cgroup.subtree_control"));
+	ck_file(u, "d/layerctl/abc/memory.max", "104857600\n");
+	ck_file(u, "d/layerctl/abc/memory.swap.max", "104857600\n");
+	ck_file(u, "d/layerctl/abc/pids.max", "20\n");
+	ck_file(u, "d/layerctl/abc/cpu.max", "50000 100000\n");
+	ck_assert(!exists(u, "d/layerctl/abc/io.weight"));
+	ck_assert(!exists(u, "d/leaf/layerctl"));
+	/* OOM: read back from the delegated cgroup's memory.events, as for root */
+	put(u, "d/layerctl/abc/memory.events", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n");
+	ck_assert_ok(lc_cgroup_oom_killed(cg, &oom, &err), &err);
+	ck_assert(oom);
+	ck_assert_ok(lc_cgroup_destroy(cg, &err), &err);
+	ck_assert(!exists(u, "d/layerctl/abc"));
+	/* a killed run's leftover, by name */
+	ck_assert_ok(lc_cgroup_create_in(&lay, "layerctl", "def", &l, &cg, &err), &err);
+	lc_cgroup_forget(cg);
+	ck_assert(exists(u, "d/layerctl/def/memory.max"));
+	ck_assert_ok(lc_cgroup_remove_in(&lay, "layerctl", "def", &err), &err);
+	ck_assert(!exists(u, "d/layerctl/def"));
+	ck_assert(exists(u, "d/leaf/cgroup.procs"));
+	free(base);
+	free(u);
+	lc_cgroup_layout_clear(&lay);
+	lc_cgroup_layout_clear(&host);
+	unit_tmpdir_free(root);
+}
+END_TEST
+
 static Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
@@ -912,6 +1123,9 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(fake, test_v2_writer);
 	tcase_add_test(fake, test_device_prog_shape);
 	tcase_add_test(fake, test_enter);
+	tcase_add_loop_test(fake, test_self_v2_path, 0, LC_ARRAY_SIZE(selfs));
+	tcase_add_test(fake, test_deleg_find);
+	tcase_add_test(fake, test_deleg_create);
 	suite_add_tcase(s, fake);
 	tcase_set_tags(root, "root");
 	tcase_add_test(root, test_device_prog_kernel);
