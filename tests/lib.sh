@@ -425,3 +425,29 @@ subid_add() {
 		flock "$f" sh -c 'echo "$1" >>"$2"' sh "$line" "$f"
 	done
 }
+
+# ---------------------------------------------------------------------------------------------
+# Unprivileged users (rootless): user_add NAME makes one with a home; on exit its containers
+# are removed, its namespace holder (layerctl-ns) killed by pid and the user deleted with its
+# home. as_user NAME ARGS... runs layerctl as NAME from its home, with nothing of the test's
+# environment but the proxies (its store: ~/.local/share/layerctl).
+as_user() {
+	local u=$1 a q=''
+	shift
+	for a in "$@"; do q+=" $(printf '%q' "$a")"; done
+	su "$u" -s /bin/sh -c "cd && env -u LAYERCTL_ROOT -u XDG_DATA_HOME HOME=/home/$u timeout -k 5 60 $LAYERCTL$q"
+}
+_lc_user_del() {
+	local u=$1 store=/home/$1/.local/share/layerctl p c
+	if [[ -s $store/rootless.pid ]]; then
+		for c in $(as_user "$u" ps -aq --no-trunc 2>/dev/null); do as_user "$u" rm -f "$c" >/dev/null 2>&1; done
+		p=$(cat "$store/rootless.pid" 2>/dev/null || true)
+		[[ -z $p ]] || kill -KILL "$p" 2>/dev/null || true
+		sleep 0.3
+	fi
+	userdel -r "$u" 2>/dev/null || true
+}
+user_add() {
+	at_cleanup _lc_user_del "$1"
+	useradd -m -s /bin/sh "$1" || bail_out "useradd $1 failed"
+}

@@ -4,7 +4,7 @@
 # ~/.local/share/layerctl. Every invocation joins one user namespace (0 -> the user, 1.. -> the
 # subordinate range, written by newuidmap/newgidmap) held by a "layerctl-ns" process: the
 # image's files keep their uids (mapped), the container's root is the user on the host, and
-# a limit that needs a cgroup is refused saying why. A user without subordinate ids gets one
+# a limit that needs a cgroup is refused saying why (t0730 has more). A user without subordinate ids gets one
 # line saying how to add them.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -22,28 +22,9 @@ N=$REG/nginx
 U=lcrl$$
 U2=lcrn$$
 S=5200000
-useradd -m -s /bin/sh "$U" || bail_out "useradd $U failed"
-useradd -m -s /bin/sh "$U2" || bail_out "useradd $U2 failed"
-# as the user, from its home, with nothing of the test's environment but the proxies
-R() {
-	local a q=''
-	for a in "$@"; do q+=" $(printf '%q' "$a")"; done
-	su "$U" -s /bin/sh -c "cd && env -u LAYERCTL_ROOT -u XDG_DATA_HOME HOME=/home/$U timeout -k 5 60 $LAYERCTL$q"
-}
-gone_users() {
-	local u p c
-	# the user's containers (and their monitors), then its namespace holder, by pid
-	for c in $(R ps -aq --no-trunc 2>/dev/null); do R rm -f "$c" >/dev/null 2>&1; done
-	for u in "$U" "$U2"; do
-		p=$(cat "/home/$u/.local/share/layerctl/rootless.pid" 2>/dev/null || true)
-		[[ -z $p ]] || kill -KILL "$p" 2>/dev/null || true
-	done
-	sleep 0.3
-	for u in "$U" "$U2"; do
-		userdel -r "$u" 2>/dev/null || true
-	done
-}
-at_cleanup gone_users
+user_add "$U"
+user_add "$U2"
+R() { as_user "$U" "$@"; }
 subid_add "$U" "$S" 65536
 UID1=$(id -u "$U")
 STORE=/home/$U/.local/share/layerctl
@@ -105,7 +86,7 @@ if [[ -n $(findmnt -rno FSTYPE -t cgroup | head -n 1) ]]; then
 	like "$rc/$out" "^125/.*needs a cgroup, and this host's controllers are cgroup v1.*never delegates" \
 		"--memory: refused, saying why (cgroup v1 here: never delegated to a user)"
 else
-	like "$rc/$out" "^125/.*needs a cgroup.*delegated cgroup v2" "--memory: refused, saying why"
+	like "$rc/$out" "^125/.*needs a cgroup, and no cgroup v2 subtree is delegated" "--memory: refused, saying why"
 fi
 rc=0; out=$(R run --rm --userns=auto "$B" true 2>&1) || rc=$?
 like "$rc/$out" "^125/.*--userns and --uidmap are for root" "--userns in rootless mode: refused"
