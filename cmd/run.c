@@ -695,9 +695,10 @@ static int start_container(struct lc_store *s, const struct run_opts *o,
 	 * finds (and kills) what the container left running.
 	 */
 	if (o->host_pid && lc_userns_nested()) {
-		lc_err_set(err, LC_ERR_INVALID, 0,
-			   "--pid host is for root: rootless layerctl's user namespace does not own "
-			   "the host's pid namespace, so the container could not mount its /proc");
+		lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"--pid host is for root: rootless layerctl's user namespace does not own "
+			"the host's pid namespace, so the container could not mount its /proc");
 		goto fail;
 	}
 	if ((lc_cgroup_limits_any(&o->limits) || o->host_pid) &&

@@ -35,7 +35,10 @@ int lc_cgroup_self_v2_path(const char *text, char **ret, struct lc_err **err)
 			cleanup_free char *p = lc_xstrndup(line + 3, n - 3);
 
 			/* a cgroup namespace's view of a cgroup outside it: "/../.." */
-			if (p[0] != '/' || strstr(p, "/../") || !strcmp(p + strlen(p) - 3, "/.."))
+			size_t len = strlen(p);
+
+			if (p[0] != '/' || strstr(p, "/../") ||
+			    (len >= 3 && !strcmp(p + len - 3, "/..")))
 				return lc_err_set(err, LC_ERR_INVALID, 0,
 						  "cgroup v2 path '%s' is not below this cgroup "
 						  "namespace's root",
@@ -60,11 +63,11 @@ static const char *flag_needing(const struct lc_cgroup_limits *l, enum lc_cg_ctr
 
 	switch (c) {
 	case LC_CG_MEMORY:
-		return l->memory > 0		 ? "--memory"
+		return l->memory > 0		   ? "--memory"
 		       : l->memory_reservation > 0 ? "--memory-reservation"
-		       : l->memory_swap != 0	 ? "--memory-swap"
-		       : l->oom_kill_disable	 ? "--oom-kill-disable"
-						 : NULL;
+		       : l->memory_swap != 0	   ? "--memory-swap"
+		       : l->oom_kill_disable	   ? "--oom-kill-disable"
+						   : NULL;
 	case LC_CG_CPU:
 		return l->nano_cpus > 0 ? "--cpus" : l->cpu_shares > 0 ? "--cpu-shares" : NULL;
 	case LC_CG_CPUSET:
@@ -163,14 +166,15 @@ int lc_cgroup_deleg_find_in(const struct lc_cgroup_layout *lay, const char *self
 	if (!base && v1_flag)
 		goto v1;
 	if (!base)
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "%s needs a cgroup, and no cgroup v2 subtree is delegated to this "
-				  "user: no cgroup above layerctl's ('%s%s') is the user's with "
-				  "cgroup.procs and cgroup.subtree_control writable; run from a "
-				  "systemd user session (user@UID.service has Delegate=yes; "
-				  "'loginctl enable-linger USER' keeps it), or as root, or without "
-				  "limits",
-				  what, lay->v2, self);
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"%s needs a cgroup, and no cgroup v2 subtree is delegated to this "
+			"user: no cgroup above layerctl's ('%s%s') is the user's with "
+			"cgroup.procs and cgroup.subtree_control writable; run from a "
+			"systemd user session (user@UID.service has Delegate=yes; "
+			"'loginctl enable-linger USER' keeps it), or as root, or without "
+			"limits",
+			what, lay->v2, self);
 	if (read_controllers(base, have, err) < 0)
 		return -1;
 	for (size_t c = 0; c < LC_CG_N; c++) {
@@ -179,18 +183,20 @@ int lc_cgroup_deleg_find_in(const struct lc_cgroup_layout *lay, const char *self
 		if (!f || have[c])
 			continue;
 		if (lay->v1[c])
-			return lc_err_set(err, LC_ERR_INVALID, 0,
-					  "%s needs the %s controller, which the delegated cgroup "
-					  "'%s' lacks (its cgroup.controllers): this host has %s on "
-					  "cgroup v1, which the kernel never delegates to a user; run "
-					  "as root, or without the limit",
-					  f, v2_name[c], base, v2_name[c]);
-		return lc_err_set(err, LC_ERR_INVALID, 0,
-				  "%s needs the %s controller, which is not delegated to '%s' (not "
-				  "in its cgroup.controllers): delegate it (systemd: a drop-in for "
-				  "user@.service with [Service] Delegate=cpu cpuset io memory pids), "
-				  "or run without the limit",
-				  f, v2_name[c], base);
+			return lc_err_set(
+				err, LC_ERR_INVALID, 0,
+				"%s needs the %s controller, which the delegated cgroup "
+				"'%s' lacks (its cgroup.controllers): this host has %s on "
+				"cgroup v1, which the kernel never delegates to a user; run "
+				"as root, or without the limit",
+				f, v2_name[c], base, v2_name[c]);
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"%s needs the %s controller, which is not delegated to '%s' (not "
+			"in its cgroup.controllers): delegate it (systemd: a drop-in for "
+			"user@.service with [Service] Delegate=cpu cpuset io memory pids), "
+			"or run without the limit",
+			f, v2_name[c], base);
 	}
 	lc_trace("cgroup: '%s' is delegated to this user: the container's cgroup goes there", base);
 	*ret_base = TAKE_PTR(base);

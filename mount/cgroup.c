@@ -1259,6 +1259,18 @@ int lc_cgroup_join_pid(pid_t pid, const char *id, struct lc_err **err)
 			r = cg_write(false, d.v1[c], "cgroup.procs", "0", false, err);
 	if (r == 0 && d.v2)
 		r = cg_write(false, d.v2, "cgroup.procs", "0", false, err);
+	/* rootless: the kernel moves a process only through a common ancestor its user may write */
+	if (r < 0 && d.v2 && (*err)->sys_errno == EACCES && lc_userns_nested()) {
+		lc_err_free(*err);
+		*err = NULL;
+		lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"cannot join the container's cgroup '%s' (permission denied): a user may "
+			"move a process only "
+			"inside a cgroup subtree delegated to it, and ours is outside the one the "
+			"container was run from: exec from a shell in that subtree",
+			d.v2);
+	}
 	lc_cgroup_dirs_clear(&d);
 	lc_cgroup_layout_clear(&lay);
 	return r;

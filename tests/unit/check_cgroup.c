@@ -998,8 +998,8 @@ START_TEST(test_deleg_find)
 
 		put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", "cpu memory pids io\n");
 		ck_refused(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me + 1, &mem, &base, &err),
-			   "--memory needs a cgroup", "no cgroup v2 subtree is delegated",
-			   self, "Delegate=yes", "loginctl enable-linger");
+			   "--memory needs a cgroup", "no cgroup v2 subtree is delegated", self,
+			   "Delegate=yes", "loginctl enable-linger");
 		/* owned, but cgroup.subtree_control was not handed over: not delegated */
 		{
 			char *sc = lc_xasprintf("%s/cgroup.subtree_control", d);
@@ -1007,9 +1007,9 @@ START_TEST(test_deleg_find)
 
 			ck_assert_int_eq(unlink(sc), 0);
 			ck_assert_int_eq(unlink(sc2), 0);
-			ck_refused(lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me, &mem, &base,
-							   &err),
-				   "no cgroup v2 subtree is delegated");
+			ck_refused(
+				lc_cgroup_deleg_find_in(&v2only, "/d/leaf", me, &mem, &base, &err),
+				"no cgroup v2 subtree is delegated");
 			put(d, "cgroup.subtree_control", "");
 			put(d, "leaf/cgroup.subtree_control", "");
 			free(sc);
@@ -1031,14 +1031,13 @@ START_TEST(test_deleg_find)
 	/* hybrid: memory on v1, so the delegated dir cannot list it: naming memory, d and v1 */
 	put(root, "sys/fs/cgroup/unified/d/cgroup.controllers", "pids\n");
 	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &mem, &base, &err),
-		   "--memory needs the memory controller", d, "cgroup v1",
-		   "never delegates");
+		   "--memory needs the memory controller", d, "cgroup v1", "never delegates");
 	/* the caller at the v2 root: nothing above it */
 	ck_refused(lc_cgroup_deleg_find_in(&lay, "/", me + 1, &mem, &base, &err),
 		   "controllers are cgroup v1 (memory here)");
 	/* --device: a device policy needs root */
-	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &devs, &base, &err),
-		   "--device", "run as root");
+	ck_refused(lc_cgroup_deleg_find_in(&lay, "/d/leaf", me, &devs, &base, &err), "--device",
+		   "run as root");
 	ck_assert_ptr_null(base);
 	free(d);
 	free(self);
@@ -1051,7 +1050,9 @@ START_TEST(test_deleg_create)
 {
 	char *root = unit_tmpdir();
 	struct lc_cgroup_layout host, lay;
-	struct lc_cgroup_limits l = { .memory = 100 << 20, .pids_limit = 20, .nano_cpus = 500000000 };
+	struct lc_cgroup_limits l = { .memory = 100 << 20,
+				      .pids_limit = 20,
+				      .nano_cpus = 500000000 };
 	struct lc_cgroup *cg = NULL;
 	struct lc_err *err = NULL;
 	char *base = NULL, *u;
