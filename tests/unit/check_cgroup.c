@@ -7,6 +7,7 @@
  * program into the real kernel (CK_EXCLUDE_TAGS=root skips them).
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/stat.h>
@@ -836,6 +837,128 @@ START_TEST(test_device_prog_kernel)
 }
 END_TEST
 
+/*
+ * Rootless on the real kernel: a v2 dir delegated to an unprivileged uid as systemd's
+ * Delegate=yes makes it (the dir, cgroup.procs, cgroup.subtree_control, cgroup.threads
+ * chowned). A process of that uid in a leaf below finds it, makes the container's cgroup there
+ * and a child joins through the fd it opened: the kernel's migration check passes, the common
+ * ancestor being the user's. Its exit status: 0, or the step that failed.
+ */
+static int deleg_child(const char *d, uid_t uid)
+{
+	struct lc_cgroup_layout lay = { 0 };
+	struct lc_cgroup_limits l = { 0 };
+	struct lc_cgroup *cg = NULL;
+	struct lc_err *err = NULL;
+	char *leaf = lc_xasprintf("%s/leaf/cgroup.procs", d), *text = NULL, *self = NULL;
+	char *base = NULL, *want, *pmax;
+	int fd = open(leaf, O_WRONLY | O_CLOEXEC), ws;
+	bool pids = false;
+	pid_t pid;
+
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		return 10;
+	close(fd);
+	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		return 11;
+	if (lc_cgroup_layout_load(&lay, &err) < 0 ||
+	    lc_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &text, NULL, &err) < 0 ||
+	    lc_cgroup_self_v2_path(text, &self, &err) < 0)
+		return 12;
+	/* a limit where this host delegates its controller (pids, on a v2 host) */
+	pmax = lc_xasprintf("%s/cgroup.controllers", d);
+	free(text);
+	text = NULL;
+	if (lc_read_file_at(AT_FDCWD, pmax, 4096, &text, NULL, &err) < 0)
+		return 13;
+	free(pmax);
+	pids = strstr(text, "pids") != NULL;
+	l.pids_limit = pids ? 7 : 0;
+	if (lc_cgroup_deleg_find_in(&lay, self, geteuid(), &l, &base, &err) < 0 || strcmp(base, d))
+		return 14;
+	if (lc_cgroup_deleg_create(base, "layerctl", "ctr", &l, &cg, &err) < 0)
+		return 15;
+	pid = fork();
+	if (pid == 0) {
+		char *t = NULL;
+
+		if (lc_cgroup_enter(cg, &err) < 0 ||
+		    lc_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &t, NULL, &err) < 0)
+			_exit(1);
+		/* self is <d>/leaf: the container's cgroup is <d>/layerctl/ctr, beside the leaf */
+		*strrchr(self, '/') = 0;
+		want = lc_xasprintf("0::%s/layerctl/ctr\n", self);
+		_exit(strstr(t, want) ? 0 : 2);
+	}
+	if (pid < 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		return 16;
+	if (pids) {
+		pmax = lc_xasprintf("%s/layerctl/ctr/pids.max", d);
+		free(text);
+		text = NULL;
+		if (lc_read_file_at(AT_FDCWD, pmax, 64, &text, NULL, &err) < 0 ||
+		    strcmp(text, "7\n"))
+			return 17;
+		free(pmax);
+	}
+	if (lc_cgroup_destroy(cg, &err) < 0)
+		return 18;
+	want = lc_xasprintf("%s/layerctl/ctr", d);
+	if (access(want, F_OK) == 0)
+		return 19;
+	free(want);
+	free(base);
+	free(self);
+	free(text);
+	free(leaf);
+	lc_cgroup_layout_clear(&lay);
+	return 0;
+}
+
+START_TEST(test_deleg_kernel)
+{
+	static const char *const files[] = { "", "/cgroup.procs", "/cgroup.subtree_control",
+					     "/cgroup.threads" };
+	const char *mnt = v2_mount();
+	const uid_t uid = 65534;
+	char *d, *p;
+	pid_t pid;
+	int ws;
+
+	if (!mnt || geteuid() != 0)
+		return;
+	d = lc_xasprintf("%s/lc-unit-deleg-%d", mnt, (int)getpid());
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	for (size_t i = 0; i < LC_ARRAY_SIZE(files); i++) {
+		p = lc_xasprintf("%s%s", d, files[i]);
+		ck_assert_int_eq(chown(p, uid, (gid_t)-1), 0);
+		free(p);
+	}
+	p = lc_xasprintf("%s/leaf", d);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(deleg_child(d, uid));
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	/* whatever the child left, then ours (empty: the child is gone) */
+	free(p);
+	p = lc_xasprintf("%s/layerctl/ctr", d);
+	rmdir(p);
+	free(p);
+	p = lc_xasprintf("%s/layerctl", d);
+	rmdir(p);
+	free(p);
+	p = lc_xasprintf("%s/leaf", d);
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(rmdir(d), 0);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "child: status %d (the step failed)",
+		      WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+	free(p);
+	free(d);
+}
+END_TEST
+
 /* lc_cgroup_enter in a child: its exit status (0: joined). */
 static int enter_in_child(struct lc_cgroup *cg)
 {
@@ -1130,6 +1253,7 @@ static Suite *cgroup_suite(void)
 	suite_add_tcase(s, fake);
 	tcase_set_tags(root, "root");
 	tcase_add_test(root, test_device_prog_kernel);
+	tcase_add_test(root, test_deleg_kernel);
 	suite_add_tcase(s, root);
 	return s;
 }
