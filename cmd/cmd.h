@@ -242,6 +242,7 @@ enum run_userns {
 
 struct run_opts {
 	enum run_userns userns;
+	uint32_t userns_size; /* --userns=auto:size=N; 0: LC_USERNS_AUTO_SIZE */
 	struct lc_idmap uidmap[LC_IDMAP_MAX], gidmap[LC_IDMAP_MAX]; /* --uidmap, --gidmap */
 	size_t n_uidmap, n_gidmap;
 	struct lc_mount *mounts; /* -v, --mount, --tmpfs; a named volume's source is its name */
@@ -306,7 +307,7 @@ int ctr_idmaps_read(struct lc_store *s, const char *id, struct ctr_idmaps *ret,
 /*
  * The maps o asks for, recorded in the new container id's document: --uidmap/--gidmap as
  * given (the uid map serves for gids when --gidmap is absent), or for --userns=auto the lowest
- * LC_USERNS_AUTO_SIZE ids of the user's /etc/subuid and /etc/subgid ranges that no other
+ * LC_USERNS_AUTO_SIZE (or auto:size=N) ids of the user's /etc/subuid and /etc/subgid ranges that no other
  * container's document holds (the pick and the write under a flock of containers/, so
  * concurrent runs get disjoint ranges). Host: nothing, *ret empty.
  */

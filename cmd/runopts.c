@@ -394,6 +394,44 @@ static int usage(struct lc_err **err, const char *fmt, ...)
 	return lc_err_set(err, LC_ERR_USAGE, 0, "%s", msg);
 }
 
+/*
+ * --userns=auto[:size=N] (podman's syntax; its other options, uidmapping= and gidmapping=,
+ * are refused): N ids, 1 to LC_USERNS_AUTO_MAX; *ret 0 without size= (the default).
+ */
+static int parse_userns_auto(const char *arg, uint32_t *ret, struct lc_err **err)
+{
+	const char *p = arg + 4;
+	unsigned long long n = 0;
+
+	*ret = 0;
+	if (!*p)
+		return 0;
+	p++; /* ':' */
+	if (strncmp(p, "size=", 5) != 0) {
+		size_t k = strcspn(p, "=,");
+
+		return usage(err,
+			     "invalid --userns '%s': option '%.*s' is not supported (want "
+			     "auto:size=N)",
+			     arg, (int)k, p);
+	}
+	p += 5;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned long long)(*p - '0');
+		if (n > LC_USERNS_AUTO_MAX)
+			goto bad;
+	}
+	if (*p || n == 0)
+		goto bad;
+	*ret = (uint32_t)n;
+	return 0;
+bad:
+	return usage(err, "invalid --userns '%s': size must be a number of ids from 1 to %u", arg,
+		     (unsigned)LC_USERNS_AUTO_MAX);
+}
+
 /* An error of a flag's parser becomes a usage error, its message kept. */
 static int as_usage(struct lc_err **err)
 {
@@ -521,10 +559,12 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 		case OPT_USERNS:
 			if (!strcmp(optarg, "host"))
 				userns = RUN_USERNS_HOST;
-			else if (!strcmp(optarg, "auto"))
+			else if (!strcmp(optarg, "auto") || !strncmp(optarg, "auto:", 5)) {
 				userns = RUN_USERNS_AUTO;
-			else if (!strcmp(optarg, "keep-id") && geteuid() == 0 &&
-				 !lc_userns_nested())
+				if (parse_userns_auto(optarg, &o->userns_size, err) < 0)
+					return -1;
+			} else if (!strcmp(optarg, "keep-id") && geteuid() == 0 &&
+				   !lc_userns_nested())
 				return usage(err,
 					     "--userns=keep-id is for rootless runs (podman's); as "
 					     "root use --userns=auto or --uidmap");
@@ -545,8 +585,10 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, struct lc_err **er
 					"and layerctl does not copy layers per mapping; run as "
 					"root with --uidmap to choose the container's ids");
 			else
-				return usage(err, "invalid --userns '%s' (want host or auto)",
-					     optarg);
+				return usage(
+					err,
+					"invalid --userns '%s' (want host, auto or auto:size=N)",
+					optarg);
 			userns_given = true;
 			break;
 		case OPT_UIDMAP:

@@ -95,8 +95,8 @@ static void add_used(const struct lc_idmap *m, size_t n, struct lc_idrange **v, 
 	}
 }
 
-/* --userns=auto: LC_USERNS_AUTO_SIZE ids of the user's subordinate ranges nobody holds. */
-static int pick_auto(struct lc_store *s, const char *self, struct ctr_idmaps *m,
+/* --userns=auto: size ids of the user's subordinate ranges nobody holds. */
+static int pick_auto(struct lc_store *s, const char *self, uint32_t size, struct ctr_idmaps *m,
 		     struct lc_err **err)
 {
 	struct lc_idrange sub_u[LC_SUBID_MAX], sub_g[LC_SUBID_MAX];
@@ -131,15 +131,15 @@ static int pick_auto(struct lc_store *s, const char *self, struct ctr_idmaps *m,
 		add_used(o.uid, o.n_uid, &used_u, &n_uu);
 		add_used(o.gid, o.n_gid, &used_g, &n_ug);
 	}
-	if (lc_idrange_pick(sub_u, n_su, used_u, n_uu, LC_USERNS_AUTO_SIZE, &u0) < 0 ||
-	    lc_idrange_pick(sub_g, n_sg, used_g, n_ug, LC_USERNS_AUTO_SIZE, &g0) < 0)
+	if (lc_idrange_pick(sub_u, n_su, used_u, n_uu, size, &u0) < 0 ||
+	    lc_idrange_pick(sub_g, n_sg, used_g, n_ug, size, &g0) < 0)
 		return lc_err_set(err, LC_ERR_LIMIT, 0,
-				  "--userns=auto: no free range of %d ids left in /etc/subuid and "
+				  "--userns=auto: no free range of %u ids left in /etc/subuid and "
 				  "/etc/subgid (other containers hold the rest: remove some, or "
 				  "add ranges)",
-				  LC_USERNS_AUTO_SIZE);
-	m->uid[0] = (struct lc_idmap){ .ctr = 0, .host = u0, .count = LC_USERNS_AUTO_SIZE };
-	m->gid[0] = (struct lc_idmap){ .ctr = 0, .host = g0, .count = LC_USERNS_AUTO_SIZE };
+				  (unsigned)size);
+	m->uid[0] = (struct lc_idmap){ .ctr = 0, .host = u0, .count = size };
+	m->gid[0] = (struct lc_idmap){ .ctr = 0, .host = g0, .count = size };
 	m->n_uid = m->n_gid = 1;
 	return 0;
 }
@@ -178,7 +178,8 @@ int ctr_idmaps_assign(struct lc_store *s, const char *id, const struct run_opts 
 		while (flock(lockfd, LOCK_EX) < 0)
 			if (errno != EINTR)
 				return lc_err_set(err, LC_ERR_SYS, errno, "lock containers/");
-		if (pick_auto(s, id, &m, err) < 0)
+		if (pick_auto(s, id, o->userns_size ? o->userns_size : LC_USERNS_AUTO_SIZE, &m,
+			      err) < 0)
 			return -1;
 	}
 	text = ctr_idmaps_text(&m);

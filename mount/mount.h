@@ -60,9 +60,10 @@ struct lc_idmap {
 struct lc_idrange {
 	uint32_t start, count;
 };
-#define LC_IDMAP_MAX	    32	  /* lines of a map (the kernel takes 340) */
-#define LC_USERNS_AUTO_SIZE 65536 /* --userns=auto: ids a container gets */
-#define LC_SUBID_MAX	    64	  /* subordinate ranges of one user we read */
+#define LC_IDMAP_MAX	    32	       /* lines of a map (the kernel takes 340) */
+#define LC_USERNS_AUTO_SIZE 65536      /* --userns=auto: ids a container gets */
+#define LC_USERNS_AUTO_MAX  1000000000 /* --userns=auto:size=N: N at most */
+#define LC_SUBID_MAX	    64	       /* subordinate ranges of one user we read */
 
 /* podman's "container_id:host_id:amount" (decimal, amount >= 1, no range past 2^32-2). */
 int lc_idmap_parse(const char *spec, struct lc_idmap *ret, struct lc_err **err);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # run --userns as root: auto (a free 65536-id range of root's /etc/subuid and /etc/subgid, two
-# containers at once get disjoint ranges, a third finds none), --uidmap/--gidmap, exec joining
+# containers at once get disjoint ranges, a third finds none; auto:size=N gets N ids apart from
+# the live ones), --uidmap/--gidmap, exec joining
 # the user namespace; the container's root is the range's first id on the host (its processes,
 # the files it writes), /proc/self/uid_map shows the map, capabilities and seccomp are as
 # without a user namespace, and the image's layers are never chowned or copied (idmapped
@@ -10,7 +11,7 @@
 require_root
 require_layerctl
 
-plan 39
+plan 42
 
 start_registry
 push_images busybox
@@ -64,6 +65,13 @@ rc=0; out=$(L run --rm --userns=auto "$B" true 2>&1) || rc=$?
 like "$rc/$out" "^125/.*--userns=auto: no free range of 65536 ids" "a third auto container finds no free range while both hold theirs: 125"
 ok -m "rm -f the second" L rm -f a2
 is "$(L run --rm --userns=auto "$B" cat /proc/self/uid_map | tr -s ' ')" " 0 $s2 65536" "  its range is free again"
+# --userns=auto:size=N (podman's): N ids, kept apart from what live containers hold as auto's are
+L run -d --name a3 --userns=auto:size=1024 "$B" sleep 120 >/dev/null
+is "$(tr -s ' ' <"/proc/$(L inspect -f '{{.State.Pid}}' a3)/uid_map")" " 0 $s2 1024" \
+	"auto:size=1024: a range of 1024 ids, the lowest free one (a1 holds $s1)"
+is "$(L run --rm --userns=auto:size=1024 "$B" cat /proc/self/uid_map | tr -s ' ')" " 0 $((s2 + 1024)) 1024" \
+	"  another one at once: the next 1024, apart from a1's and a3's"
+ok -m "rm -f a3" L rm -f a3
 
 # --- what the container's root writes -------------------------------------------------------------
 ok -m "stop the first" L stop -t 1 a1

@@ -98,6 +98,19 @@ static const struct {
 	{ "--memory", "flag needs an argument: --memory", LC_ERR_USAGE },
 	{ "--userns nope img", "invalid --userns 'nope'", LC_ERR_USAGE },
 	{ "--userns keep-id img", "keep-id is for rootless runs", LC_ERR_USAGE },
+	{ "--userns auto:size=0 img", "size must be a number of ids from 1 to 1000000000",
+	  LC_ERR_USAGE },
+	{ "--userns auto:size=1000000001 img", "invalid --userns 'auto:size=1000000001': size",
+	  LC_ERR_USAGE },
+	{ "--userns auto:size=99999999999999999999999 img", "size must be", LC_ERR_USAGE },
+	{ "--userns auto:size= img", "size must be", LC_ERR_USAGE },
+	{ "--userns auto:size=-5 img", "size must be", LC_ERR_USAGE },
+	{ "--userns auto:size=12k img", "size must be", LC_ERR_USAGE },
+	{ "--userns auto:size=1,size=2 img", "size must be", LC_ERR_USAGE },
+	{ "--userns auto: img", "option '' is not supported", LC_ERR_USAGE },
+	{ "--userns auto:uidmapping=0:1:1 img", "option 'uidmapping' is not supported",
+	  LC_ERR_USAGE },
+	{ "--userns autox img", "invalid --userns 'autox'", LC_ERR_USAGE },
 	{ "--uidmap 0:1 img", "invalid ID mapping '0:1'", LC_ERR_USAGE },
 	{ "--gidmap 0:1:1 img", "--gidmap needs --uidmap", LC_ERR_USAGE },
 	{ "--userns auto --uidmap 0:1:1 img", "cannot be used together", LC_ERR_USAGE },
@@ -354,6 +367,20 @@ START_TEST(test_userns)
 	memset(&o, 0, sizeof(o));
 	ck_assert_int_eq(parse("--userns=auto img", &o, &keep, &err), 2);
 	ck_assert_int_eq(o.userns, RUN_USERNS_AUTO);
+	ck_assert_uint_eq(o.userns_size, 0); /* LC_USERNS_AUTO_SIZE */
+	run_opts_clear(&o);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(parse("--userns=auto:size=1024 img", &o, &keep, &err), 2);
+	ck_assert_int_eq(o.userns, RUN_USERNS_AUTO);
+	ck_assert_uint_eq(o.userns_size, 1024);
+	run_opts_clear(&o);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(parse("--userns auto:size=1 img", &o, &keep, &err), 3);
+	ck_assert_uint_eq(o.userns_size, 1);
+	run_opts_clear(&o);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(parse("--userns auto:size=1000000000 img", &o, &keep, &err), 3);
+	ck_assert_uint_eq(o.userns_size, 1000000000);
 	run_opts_clear(&o);
 	memset(&o, 0, sizeof(o));
 	ck_assert_int_eq(parse("--uidmap 0:100000:10 --uidmap 10:200000:5 --gidmap 0:300000:1 img",
