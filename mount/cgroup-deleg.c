@@ -271,6 +271,17 @@ int lc_cgroup_deleg_create(const char *base, const char *parent, const char *id,
 		return -1;
 	r = lc_cgroup_create_in(&lay, parent, id, l, ret, err);
 	lc_cgroup_layout_clear(&lay);
+	/* cgroup v2's no-internal-processes rule: EBUSY from writing its cgroup.subtree_control */
+	if (r < 0 && (*err)->sys_errno == EBUSY) {
+		lc_err_free(*err);
+		*err = NULL;
+		return lc_err_set(
+			err, LC_ERR_INVALID, 0,
+			"the delegated cgroup '%s' holds processes, and cgroup v2 lets such "
+			"a cgroup give no controller to a child: move them into a leaf "
+			"below it (as systemd keeps user@.service's own in init.scope)",
+			base);
+	}
 	return r;
 }
 
