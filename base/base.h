@@ -190,6 +190,8 @@ void lc_sha256_freep(struct lc_sha256 **h);
 #define cleanup_sha256 __attribute__((cleanup(lc_sha256_freep)))
 /* Digest of a buffer in one call. */
 void lc_sha256_buf(const void *buf, size_t len, char out[LC_DIGEST_BUFSZ]);
+/* The 32 bytes of the sha256 of buf, raw. */
+void lc_sha256_bin(const void *buf, size_t len, unsigned char out[32]);
 /* "sha256:<hex>" of the content of the regular file dirfd/name (O_NOFOLLOW); -1 with errno. */
 int lc_sha256_file_at(int dirfd, const char *name, char out[LC_DIGEST_BUFSZ]);
 

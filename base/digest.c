@@ -69,6 +69,15 @@ void lc_sha256_buf(const void *buf, size_t len, char out[LC_DIGEST_BUFSZ])
 	lc_sha256_free(h);
 }
 
+void lc_sha256_bin(const void *buf, size_t len, unsigned char out[32])
+{
+	SHA256_CTX ctx;
+
+	if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, buf, len) != 1 ||
+	    SHA256_Final(out, &ctx) != 1)
+		abort();
+}
+
 bool lc_digest_valid(const char *d)
 {
 	size_t i;

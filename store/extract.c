@@ -532,21 +532,30 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
  * A regular file written whole (digest NULL: its content hash is unknown): share it with the
  * other layers through the pool when the store does that, and record what it became.
  */
-static void share_file(struct xt *x, int pfd, const char *name, const char *path,
-		       const char *digest, int64_t size, uid_t uid, gid_t gid, mode_t mode,
-		       const struct timespec *mtime, struct xattr_key *k)
+static void share_file(struct xt *x, int pfd, const char *name, const char *digest, int64_t size,
+		       uid_t uid, gid_t gid, mode_t mode, const struct timespec *mtime,
+		       struct xattr_key *k, struct lc_fhash_val *v)
 {
 	char key[LC_POOL_NAME_SZ], xhex[LC_DIGEST_BUFSZ];
 
 	/* an empty file has no bytes to share, and would gather links by the thousand */
-	if (!x->pool || !digest || size == 0 || k->unshareable) {
-		lc_fhash_put(x->st.pooled, path, NULL);
+	if (!x->pool || !digest || size == 0 || k->unshareable)
 		return;
-	}
 	if (k->h)
 		lc_sha256_final(k->h, xhex);
 	lc_pool_name(key, digest, mode, uid, gid, mtime, k->h ? xhex + 7 : NULL);
-	lc_fhash_put(x->st.pooled, path, lc_pool_share(x->pool, pfd, name, key) ? key : NULL);
+	if (!lc_pool_share(x->pool, pfd, name, key))
+		return;
+	/* what names the object again at commit (lc_pool_name) */
+	v->pooled = true;
+	v->mode = mode & 07777;
+	v->uid = uid;
+	v->gid = gid;
+	v->sec = mtime->tv_sec;
+	v->nsec = (uint32_t)mtime->tv_nsec;
+	v->has_xattrs = k->h != NULL;
+	if (k->h)
+		memcpy(v->xattrs, xhex + 7, sizeof(v->xattrs));
 }
 
 static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int pfd,
@@ -563,6 +572,7 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	 * friends always come last, after the chown that would clear them */
 	bool direct = !(mode & 07000) && !(mode & x->umask);
 	struct xattr_key xk = { 0 };
+	struct lc_fhash_val v = { 0 };
 	int rc = -1;
 
 	for (int i = 0; i < 2 && fd < 0; i++) {
@@ -607,9 +617,10 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		if (ftruncate(fd, archive_entry_size(e)) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "truncate '%s'", path);
 	}
-	if (!hole)
+	if (!hole) {
 		lc_sha256_final(h, digest);
-	lc_fhash_put(x->st.hashes, path, hole ? NULL : digest);
+		lc_fhash_val_set_digest(&v, digest);
+	}
 	/* chown before chmod: chown clears setuid/setgid */
 	if (fchown(fd, uid, gid) < 0 || (!direct && fchmod(fd, mode) < 0))
 		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", path);
@@ -620,7 +631,9 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
 		goto out;
 	}
-	share_file(x, pfd, name, path, hole ? NULL : digest, end, uid, gid, mode, &ts[1], &xk);
+	share_file(x, pfd, name, hole ? NULL : digest, end, uid, gid, mode, &ts[1], &xk, &v);
+	if (lc_fhash_put(x->st.recs, path, &v, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	lc_sha256_free(xk.h);
@@ -714,16 +727,13 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	}
 	if (r < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "hard link '%s' to '%s'", path, tpath);
-	/* the same inode: the same content hash and pool object (copied: the put may move the
-	 * map) */
+	/* the same inode: the same content hash and pool object (none known: none recorded) */
 	{
-		const char *d = lc_fhash_get(x->st.hashes, tpath);
-		const char *k = lc_fhash_get(x->st.pooled, tpath);
-		cleanup_free char *copy = d ? lc_xstrdup(d) : NULL;
-		cleanup_free char *kcopy = k ? lc_xstrdup(k) : NULL;
+		struct lc_fhash_val v;
 
-		lc_fhash_put(x->st.hashes, path, copy);
-		lc_fhash_put(x->st.pooled, path, kcopy);
+		if (lc_fhash_get(x->st.recs, tpath, &v, err) < 0 ||
+		    lc_fhash_put(x->st.recs, path, &v, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -923,7 +933,7 @@ static void archive_freep(struct archive **a)
 		archive_read_free(*a);
 }
 
-int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
+int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
 		   lc_extract_read_fn fn, void *opaque, uint64_t max_entries, char ***ret_implicit,
 		   struct lc_extract_stats *ret_stats, struct lc_err **err)
 {
@@ -935,8 +945,7 @@ int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *
 			.umask = process_umask(),
 			.pool = pool,
 			.ts = ts,
-			.st.hashes = lc_fhash_new(),
-			.st.pooled = lc_fhash_new() };
+			.st.recs = lc_fhash_new(scratchfd) };
 	struct archive_entry *e;
 	int r = -1;
 
@@ -975,12 +984,10 @@ int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *
 			(*ret_implicit)[n++] = lc_xstrdup(node->path);
 	}
 	*ret_stats = x.st;
-	x.st.hashes = NULL;
-	x.st.pooled = NULL;
+	x.st.recs = NULL;
 	r = 0;
 out:
-	lc_fhash_free(x.st.hashes);
-	lc_fhash_free(x.st.pooled);
+	lc_fhash_free(x.st.recs);
 	cache_drop(&x);
 	sset_free(&x.implicit);
 	for (size_t i = 0; i < x.n_dirs; i++)

@@ -120,8 +120,9 @@ static void *extract_thread(void *opaque)
 {
 	struct lc_layer_ingest *in = opaque;
 	struct lc_tarsplit *ts = lc_tarsplit_new(in->tsfd);
-	int rc = lc_extract_run(in->layerfd, in->pool.fd >= 0 ? &in->pool : NULL, ts, queue_read,
-				in, in->max_entries, &in->implicit, &in->stats, &in->ext_err);
+	int rc = lc_extract_run(in->layerfd, in->stagefd, in->pool.fd >= 0 ? &in->pool : NULL, ts,
+				queue_read, in, in->max_entries, &in->implicit, &in->stats,
+				&in->ext_err);
 
 	if (rc == 0) {
 		/* what follows the tar's end is the diff_id's too: the record keeps it */
@@ -453,8 +454,7 @@ static void ingest_free(struct lc_layer_ingest *in)
 	lc_err_free(in->stream_err);
 	lc_strv_free(in->implicit);
 	lc_partial_close(&in->partial); /* kept: a later pull resumes from it */
-	lc_fhash_free(in->stats.hashes);
-	lc_fhash_free(in->stats.pooled);
+	lc_fhash_free(in->stats.recs);
 	if (in->layerfd >= 0)
 		close(in->layerfd);
 	if (in->tsfd >= 0)
@@ -873,10 +873,10 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	 * that du reads it from the metadata instead of walking the tree; and, from the same
 	 * walk, the manifest verify checks the layer against */
 	files = record_open(in, "files", "layer manifest", err);
-	if (!files || (in->stats.pooled &&
+	if (!files || (in->stats.recs &&
 		       !(objects = record_open(in, "objects", "layer's pool objects", err))))
 		goto out;
-	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.hashes, in->stats.pooled, files,
+	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs, in->stagefd, files,
 				    objects, &n_objects, &in->stats.unpacked, err) < 0)
 		goto out;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));

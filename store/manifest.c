@@ -98,35 +98,90 @@ static void smap_clear(struct smap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* ---------- content hashes the extractor computed ---------- */
+/* ---------- what the extractor learnt of each regular file ---------- */
+
+/*
+ * A layer of a million entries would hold a million paths: the records are a lc_dmap keyed by
+ * the path's sha256 (its first 16 bytes), bounded in memory (FHASH_MEM, then a file).
+ */
+#ifndef FHASH_MEM /* -DFHASH_MEM=4096: a test build that puts every layer's maps in files */
+#define FHASH_MEM (8u << 20)
+#endif
+#ifndef OBJECTS_MEM
+#define OBJECTS_MEM (4u << 20)
+#endif
 
 struct lc_fhash {
-	struct smap m;
+	struct lc_dmap *m;
 };
 
-struct lc_fhash *lc_fhash_new(void)
+struct lc_fhash *lc_fhash_new(int scratchfd)
 {
-	return lc_xcalloc(1, sizeof(struct lc_fhash));
+	struct lc_fhash *h = lc_xcalloc(1, sizeof(*h));
+
+	h->m = lc_dmap_new(scratchfd, "files-map", sizeof(struct lc_fhash_val), FHASH_MEM);
+	return h;
 }
 
-void lc_fhash_put(struct lc_fhash *h, const char *path, const char *digest)
+static void path_key(const char *path, unsigned char key[32])
 {
-	smap_put(&h->m, path, digest);
+	lc_sha256_bin(path, strlen(path), key);
 }
 
-const char *lc_fhash_get(const struct lc_fhash *h, const char *path)
+int lc_fhash_put(struct lc_fhash *h, const char *path, const struct lc_fhash_val *v,
+		 struct lc_err **err)
 {
-	struct smap_ent *e = h ? smap_get(&h->m, path) : NULL;
+	unsigned char key[32];
 
-	return e ? e->val : NULL;
+	path_key(path, key);
+	return lc_dmap_put(h->m, key, v, true, err) < 0 ? -1 : 0;
+}
+
+int lc_fhash_get(struct lc_fhash *h, const char *path, struct lc_fhash_val *ret,
+		 struct lc_err **err)
+{
+	unsigned char key[32];
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	path_key(path, key);
+	r = lc_dmap_get(h->m, key, ret, err);
+	if (r <= 0)
+		memset(ret, 0, sizeof(*ret));
+	return r;
 }
 
 void lc_fhash_free(struct lc_fhash *h)
 {
 	if (!h)
 		return;
-	smap_clear(&h->m);
+	lc_dmap_free(h->m);
 	free(h);
+}
+
+void lc_fhash_val_set_digest(struct lc_fhash_val *v, const char *digest)
+{
+	const char *hex = digest + 7;
+
+	for (int i = 0; i < 32; i++) {
+		int hi = hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10;
+		int lo = hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10;
+
+		v->digest[i] = (unsigned char)(hi << 4 | lo);
+	}
+	v->has_digest = true;
+}
+
+static void hex_of(const unsigned char d[32], char out[LC_DIGEST_BUFSZ])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[d[i] >> 4];
+		out[8 + 2 * i] = hex[d[i] & 0xf];
+	}
+	out[LC_DIGEST_LEN] = '\0';
 }
 
 /* ---------- entries ---------- */
@@ -195,22 +250,29 @@ static void line_format(FILE *out, const char *path, const struct stat *st, cons
 /* ---------- building at commit ---------- */
 
 struct build {
-	const struct lc_fhash *hashes;
+	struct lc_fhash *recs;
 	FILE *out; /* the manifest, a line an entry, written as the walk goes */
 	/* the pool objects the layer links, each once: "<bytes> <name>" lines */
-	const struct lc_fhash *pooled;
-	struct smap objects_seen;
+	struct lc_dmap *objects_seen; /* keyed by the name's sha256 */
 	FILE *objects;
 	size_t n_objects;
+	struct lc_err *err; /* a scratch table's I/O failed */
 };
 
-static void objects_add(struct build *b, const char *key, const struct stat *st)
+static int objects_add(struct build *b, const char *name, const struct stat *st)
 {
-	if (smap_get(&b->objects_seen, key))
-		return; /* another path of the layer links the same object: its bytes count once */
-	smap_put(&b->objects_seen, key, NULL);
-	fprintf(b->objects, "%lld %s\n", (long long)st->st_blocks * 512, key);
+	unsigned char key[32];
+	int r;
+
+	lc_sha256_bin(name, strlen(name), key);
+	r = lc_dmap_put(b->objects_seen, key, NULL, false, &b->err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return 0; /* another path of the layer links the same object: its bytes count once */
+	fprintf(b->objects, "%lld %s\n", (long long)st->st_blocks * 512, name);
 	b->n_objects++;
+	return 0;
 }
 
 static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
@@ -220,12 +282,23 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 	char extra[LC_DIGEST_BUFSZ];
 
 	if (S_ISREG(st->st_mode)) {
-		const char *h = lc_fhash_get(b->hashes, path);
-		const char *k = b->objects ? lc_fhash_get(b->pooled, path) : NULL;
+		struct lc_fhash_val v = { 0 };
 
-		snprintf(extra, sizeof(extra), "%s", h ? h : "-");
-		if (k)
-			objects_add(b, k, st);
+		if (b->recs && lc_fhash_get(b->recs, path, &v, &b->err) < 0)
+			return -1;
+		if (v.has_digest)
+			hex_of(v.digest, extra);
+		else
+			snprintf(extra, sizeof(extra), "-");
+		if (b->objects && v.pooled && v.has_digest) {
+			char key[LC_POOL_NAME_SZ];
+			struct timespec mtime = { .tv_sec = v.sec, .tv_nsec = v.nsec };
+
+			lc_pool_name(key, extra, v.mode, v.uid, v.gid, &mtime,
+				     v.has_xattrs ? v.xattrs : NULL);
+			if (objects_add(b, key, st) < 0)
+				return -1;
+		}
 	} else {
 		entry_extra(dirfd, name, st, fd, extra, sizeof(extra));
 	}
@@ -233,16 +306,22 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 	return 0;
 }
 
-int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    const struct lc_fhash *pooled, FILE *out, FILE *objects,
-			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err)
+int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *recs, int scratchfd,
+			    FILE *out, FILE *objects, size_t *ret_n_objects, int64_t *ret_bytes,
+			    struct lc_err **err)
 {
-	struct build b = { .hashes = hashes, .out = out, .pooled = pooled, .objects = objects };
-	int r = lc_store_tree_walk_at(dirfd, name, build_cb, &b, ret_bytes, err);
+	struct build b = { .recs = recs, .out = out, .objects = objects };
+	int r;
 
-	smap_clear(&b.objects_seen);
-	if (r < 0)
+	if (objects)
+		b.objects_seen = lc_dmap_new(scratchfd, "objects-seen", 0, OBJECTS_MEM);
+	r = lc_store_tree_walk_scratch_at(dirfd, name, scratchfd, build_cb, &b, ret_bytes, err);
+	lc_dmap_free(b.objects_seen);
+	if (r < 0) {
+		if (b.err) /* the callback's own failure: the walk set nothing */
+			lc_err_move(err, &b.err);
 		return -1;
+	}
 	if (fflush(out) != 0 || ferror(out) ||
 	    (objects && (fflush(objects) != 0 || ferror(objects))))
 		return lc_err_set(err, LC_ERR_SYS, errno, "write the layer's manifest");

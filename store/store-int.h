@@ -49,6 +49,7 @@ enum lc_store_sys {
 	LC_SYS_SYNC,	/* fsync/syncfs before a commit */
 	LC_SYS_OPENAT2, /* openat2 (fail with ENOSYS to exercise the < 5.6 fallback) */
 	LC_SYS_LINK,	/* linkat between a layer and the pool (EMLINK, EXDEV: a copy stays) */
+	LC_SYS_SCRATCH, /* a scratch table's file (diskmap.c): create, pread, pwrite */
 };
 void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
 void lc_store_fault_disarm(void);
@@ -177,13 +178,52 @@ void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *o
 
 /* The extractor, run by the ingest's thread (extract.c). */
 struct lc_extract;
-/* path -> sha256 of the content of the regular files the extractor wrote (manifest.c) */
+/* ---------- diskmap.c: a hash table of fixed-size records, memory bounded ---------- */
+
+/*
+ * Keys are 16 bytes the caller computes (a truncated sha256), values vsize bytes. At most
+ * mem_max bytes of it are in memory; the rest is in the file scratchfd/name (scratchfd
+ * borrowed: the caller's dir outlives the map), created when first needed and removed by
+ * lc_dmap_free. Never NULL. The file's I/O errors are -1 with *err.
+ */
+struct lc_dmap;
+struct lc_dmap *lc_dmap_new(int scratchfd, const char *name, size_t vsize, size_t mem_max);
+void lc_dmap_free(struct lc_dmap *m);
+/* Set key to val: 1 when it was set, 0 when key was there and !replace (left as it was). */
+int lc_dmap_put(struct lc_dmap *m, const unsigned char *key, const void *val, bool replace,
+		struct lc_err **err);
+/* 1 and the value in val (vsize bytes; NULL when vsize is 0), 0 when key is absent. */
+int lc_dmap_get(struct lc_dmap *m, const unsigned char *key, void *val, struct lc_err **err);
+/* How many full tables went to the file (tests). */
+size_t lc_dmap_frozen(const struct lc_dmap *m);
+/* Tests only: every map made from now on holds at most mem_max bytes in memory (0: theirs). */
+void lc_dmap_mem_max_for_test(size_t mem_max);
+
+/* ---------- manifest.c: what the extractor learnt of each regular file ---------- */
+
+/* One path's record. Zeroed: nothing known (no content hash, not in the pool). */
+struct lc_fhash_val {
+	bool has_digest; /* the sha256 of the content (not known for a sparse file) */
+	bool pooled;	 /* linked to the pool's object named (lc_pool_name) by what follows */
+	bool has_xattrs;
+	unsigned char digest[32];
+	char xattrs[16]; /* lc_pool_name's xattrs_hex, when has_xattrs */
+	uint32_t mode, uid, gid, nsec;
+	int64_t sec;
+};
+/* path -> lc_fhash_val of the regular files the extractor wrote, their memory bounded (a
+ * lc_dmap in scratchfd, the ingest's staging dir). Never NULL. */
 struct lc_fhash;
-struct lc_fhash *lc_fhash_new(void);
-/* digest NULL: not known (a sparse file); a later put of the same path replaces */
-void lc_fhash_put(struct lc_fhash *h, const char *path, const char *digest);
-const char *lc_fhash_get(const struct lc_fhash *h, const char *path);
+struct lc_fhash *lc_fhash_new(int scratchfd);
+/* Record v for path (a later put of the same path replaces); v is copied. */
+int lc_fhash_put(struct lc_fhash *h, const char *path, const struct lc_fhash_val *v,
+		 struct lc_err **err);
+/* 1 and *ret filled, 0 (and *ret zeroed) when path has no record, -1 with *err. */
+int lc_fhash_get(struct lc_fhash *h, const char *path, struct lc_fhash_val *ret,
+		 struct lc_err **err);
 void lc_fhash_free(struct lc_fhash *h);
+/* v's digest from "sha256:<64 lowercase hex>" (lc_sha256_final's) */
+void lc_fhash_val_set_digest(struct lc_fhash_val *v, const char *digest);
 
 /*
  * Walk dirfd/name like lc_store_tree_bytes_at, calling fn for every entry with its path
@@ -194,17 +234,23 @@ typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char 
 			  const struct stat *st, int fd);
 int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
 			  int64_t *ret_bytes, struct lc_err **err);
+/* The same, its set of the inodes with several links seen (to count each once) a lc_dmap in
+ * scratchfd, bounded in memory: a layer's commit, whose pool files all have several links. */
+int lc_store_tree_walk_scratch_at(int dirfd, const char *name, int scratchfd, lc_tree_fn fn,
+				  void *opaque, int64_t *ret_bytes, struct lc_err **err);
 /*
  * The layer's manifest (see manifest.c), written onto out line by line as the tree is walked
  * (never held whole: a layer of many entries would hold it all), and its bytes on disk, from
- * one walk. pooled (NULL: none) maps the paths the extractor linked to the pool to their
- * object names; with objects (may be NULL) the layer's objects list goes there ("<bytes on
- * disk> <object name>" a line, each object once; what layers/sha256/<hex>.objects holds) and
- * *ret_n_objects says how many lines. Both streams flushed; a write error is an error.
+ * one walk. files (NULL: none) holds what the extractor learnt of each regular file: its
+ * content hash, and the pool object it was linked to; with objects (may be NULL) the layer's
+ * objects list goes there ("<bytes on disk> <object name>" a line, each object once, in the
+ * walk's order; what layers/sha256/<hex>.objects holds) and *ret_n_objects says how many
+ * lines. The set of objects seen is a lc_dmap in scratchfd (not inside the walked tree). Both
+ * streams flushed; a write error is an error.
  */
-int lc_layer_manifest_build(int dirfd, const char *name, const struct lc_fhash *hashes,
-			    const struct lc_fhash *pooled, FILE *out, FILE *objects,
-			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err);
+int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *files, int scratchfd,
+			    FILE *out, FILE *objects, size_t *ret_n_objects, int64_t *ret_bytes,
+			    struct lc_err **err);
 
 /* ---------- tarsplit.c: a layer's tar, rebuilt byte for byte from the unpacked layer ---------- */
 
@@ -246,17 +292,18 @@ int lc_tarsplit_replay(int fd, int layerfd, lc_tarsplit_out_fn out, void *opaque
 		       char ret_digest[LC_DIGEST_BUFSZ], struct lc_err **err);
 
 struct lc_extract_stats {
-	struct lc_fhash *hashes; /* the caller's once lc_extract_run returned */
-	struct lc_fhash *pooled; /* path -> pool object name, for the files linked to the pool */
+	struct lc_fhash *recs; /* each regular file's hash and pool object; the caller's once
+				* lc_extract_run returned */
 	uint64_t files;
 	int64_t unpacked; /* filled in at commit (lc_store_tree_bytes_at), not by the extractor */
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
 /*
  * pool: NULL, or where regular files are shared with other layers (lc_pool_share); ts: NULL,
- * or the tar-split record that every byte read goes to.
+ * or the tar-split record that every byte read goes to; scratchfd: a dir outside the layer
+ * for the tables that grow with the entries (the files' records, lc_fhash).
  */
-int lc_extract_run(int layerfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
+int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
 		   lc_extract_read_fn rd, void *opaque, uint64_t max_entries, char ***ret_implicit,
 		   struct lc_extract_stats *ret_stats, struct lc_err **err);
 /* Give implicit dirs (paths relative to layerfd) the attributes of the topmost lower that has them. */

@@ -13,6 +13,9 @@
 
 #include "store-int.h"
 
+/* A layer commit's set of inodes seen (its pool's files have two links or more), in memory. */
+#define SEEN_MEM (2u << 20)
+
 /* Deeper than any path a layer can hold (PATH_MAX, two bytes a level). */
 #define WALK_MAX_DEPTH 2048
 
@@ -61,6 +64,7 @@ static bool ino_add(struct ino_set *set, dev_t dev, ino_t ino)
 struct walk {
 	dev_t dev;
 	struct ino_set seen;
+	struct lc_dmap *seen_map; /* instead of seen, bounded: a layer's commit (SEEN_MEM) */
 	int64_t bytes;
 	lc_tree_fn fn;
 	void *opaque;
@@ -93,8 +97,24 @@ static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, 
 		w->len += nlen;
 	}
 	/* hard links (and, with dedup, the pool's files) count once */
-	if (S_ISDIR(st.st_mode) || st.st_nlink <= 1 || ino_add(&w->seen, st.st_dev, st.st_ino))
+	if (S_ISDIR(st.st_mode) || st.st_nlink <= 1) {
 		w->bytes += (int64_t)st.st_blocks * 512;
+	} else if (w->seen_map) {
+		struct ino_key k = { st.st_dev, st.st_ino };
+		unsigned char key[32];
+		int added;
+
+		lc_sha256_bin(&k, sizeof(k), key);
+		added = lc_dmap_put(w->seen_map, key, NULL, false, err);
+		if (added < 0) {
+			r = -1;
+			goto out;
+		}
+		if (added)
+			w->bytes += (int64_t)st.st_blocks * 512;
+	} else if (ino_add(&w->seen, st.st_dev, st.st_ino)) {
+		w->bytes += (int64_t)st.st_blocks * 512;
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (w->fn)
 			r = w->fn(w->opaque, dirfd, name, w->path, &st, -1);
@@ -136,6 +156,12 @@ out:
 int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
 			  int64_t *ret_bytes, struct lc_err **err)
 {
+	return lc_store_tree_walk_scratch_at(dirfd, name, -1, fn, opaque, ret_bytes, err);
+}
+
+int lc_store_tree_walk_scratch_at(int dirfd, const char *name, int scratchfd, lc_tree_fn fn,
+				  void *opaque, int64_t *ret_bytes, struct lc_err **err)
+{
 	struct walk *w = lc_xcalloc(1, sizeof(*w));
 	struct stat st;
 	int r;
@@ -146,12 +172,15 @@ int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaq
 				  "stat '%s'", name);
 	}
 	w->dev = st.st_dev;
+	if (scratchfd >= 0)
+		w->seen_map = lc_dmap_new(scratchfd, "inodes-seen", 0, SEEN_MEM);
 	w->fn = fn;
 	w->opaque = opaque;
 	r = walk_at(w, dirfd, name, 0, err);
 	if (r == 0 && ret_bytes)
 		*ret_bytes = w->bytes;
 	free(w->seen.v);
+	lc_dmap_free(w->seen_map);
 	free(w);
 	return r < 0 ? -1 : 0;
 }

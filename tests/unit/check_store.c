@@ -2305,6 +2305,197 @@ START_TEST(tarsplit_round_trip)
 }
 END_TEST
 
+/* ---------- the maps that grow with a layer's entries (diskmap.c) ---------- */
+
+static void key_of(unsigned i, unsigned char key[32])
+{
+	lc_sha256_bin(&i, sizeof(i), key);
+}
+
+/* Spilled to its file table by table: the newest value wins, absent keys stay absent. */
+START_TEST(dmap_spills_in_whole_tables)
+{
+	struct lc_err *err = NULL;
+	struct lc_dmap *m;
+	unsigned char key[32];
+	uint64_t v;
+	struct stat sb;
+
+	m = lc_dmap_new(sfd, "dmap-test", sizeof(v), 1024); /* 32 slots of 24 bytes: 24 a table */
+	for (unsigned i = 0; i < 1000; i++) {
+		v = i;
+		key_of(i, key);
+		ck_assert_int_eq(lc_dmap_put(m, key, &v, true, &err), 1);
+	}
+	ck_assert_uint_eq(lc_dmap_frozen(m), 41);
+	ck_assert_int_eq(fstatat(sfd, "dmap-test", &sb, 0), 0);
+	/* new values for old keys (frozen long ago), and a refused add */
+	for (unsigned i = 0; i < 1000; i += 7) {
+		v = i + 5000;
+		key_of(i, key);
+		ck_assert_int_eq(lc_dmap_put(m, key, &v, true, &err), 1);
+		ck_assert_int_eq(lc_dmap_put(m, key, &v, false, &err), 0);
+	}
+	for (unsigned i = 0; i < 1100; i++) {
+		key_of(i, key);
+		v = 0;
+		ck_assert_int_eq(lc_dmap_get(m, key, &v, &err), i < 1000);
+		if (i < 1000)
+			ck_assert_uint_eq(v, i % 7 ? i : i + 5000);
+	}
+	key_of(4242, key);
+	ck_assert_int_eq(lc_dmap_put(m, key, &v, false, &err), 1);
+	ck_assert_ptr_null(err);
+	lc_dmap_free(m);
+	ck_assert_int_eq(fstatat(sfd, "dmap-test", &sb, 0), -1); /* removed with the map */
+	/* big enough in memory: no file at all */
+	m = lc_dmap_new(sfd, "dmap-test", sizeof(v), 1 << 20);
+	for (unsigned i = 0; i < 1000; i++) {
+		key_of(i, key);
+		ck_assert_int_eq(lc_dmap_put(m, key, &v, true, &err), 1);
+	}
+	ck_assert_uint_eq(lc_dmap_frozen(m), 0);
+	ck_assert_int_eq(fstatat(sfd, "dmap-test", &sb, 0), -1);
+	lc_dmap_free(m);
+}
+END_TEST
+
+static void tar_add(char **buf, size_t *len, const char *name, char type, const char *data,
+		    const char *link)
+{
+	size_t n = data ? strlen(data) : 0, pad = (512 - n % 512) % 512;
+	char h[512];
+	unsigned sum = 0;
+
+	ck_assert_uint_lt(n, 512);
+	ustar_header(h, name, type, n & 511);
+	if (link) {
+		snprintf(h + 157, 100, "%s", link);
+		memset(h + 148, ' ', 8);
+		for (int i = 0; i < 512; i++)
+			sum += (unsigned char)h[i];
+		snprintf(h + 148, 8, "%06o", sum);
+	}
+	*buf = lc_xrealloc(*buf, *len + 512 + n + pad + 1024);
+	memcpy(*buf + *len, h, 512);
+	memcpy(*buf + *len + 512, data ? data : "", n);
+	memset(*buf + *len + 512 + n, 0, pad + 1024); /* the end: two zero blocks */
+	*len += 512 + n + pad;
+}
+
+/*
+ * A layer of many files, duplicate contents, paths written twice and hard links to files far
+ * back in the tar; with twice, paths written again (an uncompressed tar, its length and
+ * diff_id).
+ */
+static char *many_files_tar(bool twice, size_t *ret_len, char diff_id[LC_DIGEST_BUFSZ])
+{
+	char *tar = NULL;
+	size_t len = 0;
+
+	tar_add(&tar, &len, "d/", '5', NULL, NULL);
+	for (unsigned i = 0; i < 400; i++) {
+		char name[64], data[64];
+
+		snprintf(name, sizeof(name), "d/f%u", i);
+		snprintf(data, sizeof(data), "content %u\n", i % 150); /* shared contents */
+		tar_add(&tar, &len, name, '0', data, NULL);
+	}
+	for (unsigned i = 0; i < 60; i++) {
+		char name[64], target[64];
+
+		snprintf(name, sizeof(name), "h%u", i);
+		snprintf(target, sizeof(target), "d/f%u", i * 3);
+		tar_add(&tar, &len, name, '1', NULL, target);
+	}
+	tar_add(&tar, &len, "hh", '1', NULL, "h1"); /* a link to a link */
+	tar_add(&tar, &len, "empty", '0', "", NULL);
+	if (twice) {
+		tar_add(&tar, &len, "d/f3", '0', "written again\n", NULL); /* h1 keeps the old */
+		tar_add(&tar, &len, "d/f5", '2', NULL, "elsewhere"); /* a file becomes a symlink */
+		tar_add(&tar, &len, "d/f6", '1', NULL, "d/f7");	     /* a file becomes a link */
+	}
+	*ret_len = len + 1024;
+	lc_sha256_buf(tar, *ret_len, diff_id);
+	return tar;
+}
+
+/*
+ * Its manifest, objects list, tar-split record (none when a path is written twice) and metadata
+ * (bytes on disk, each inode once) are the same whether the extractor's and the commit's maps stay in memory or go to their files
+ * table by table.
+ */
+START_TEST(layer_records_same_when_maps_spill)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_desc lim = { 0 };
+	char *rec[2][4] = { { 0 } }, diff_id[LC_DIGEST_BUFSZ], chain[LC_DIGEST_BUFSZ];
+	static const char *const sfx[] = { "files", "objects", "tarsplit", "json" };
+	size_t len, rlen[2][4] = { { 0 } };
+	char *tar = many_files_tar(_i, &len, diff_id);
+
+	st->settings.dedup = true;
+	lc_chainid(NULL, diff_id, chain);
+	for (int pass = 0; pass < 2; pass++) {
+		lc_dmap_mem_max_for_test(pass ? 512 : 0); /* 512: a few records a table */
+		ck_assert_ok(ingest_blob(tar, len, diff_id, &lim, &err), &err);
+		lc_dmap_mem_max_for_test(0);
+		for (int k = 0; k < 4; k++) {
+			char *p = lc_xasprintf("layers/sha256/%s.%s", lc_digest_hex(chain), sfx[k]);
+
+			/* none for a tar that writes a path twice: absent both times then */
+			if (lc_read_file_at(sfd, p, 1 << 20, &rec[pass][k], &rlen[pass][k], &err) <
+			    0) {
+				ck_assert_int_eq(err->code, LC_ERR_NOTFOUND);
+				lc_err_free(err);
+				err = NULL;
+			}
+			free(p);
+		}
+		assert_tmp_clean(); /* the maps' files went with the staging dir */
+		ck_assert_ok(lc_store_layer_remove(st, chain, &err), &err);
+	}
+	for (int k = 0; k < 4; k++) {
+		ck_assert_msg(!rec[0][k] == !rec[1][k] && rlen[0][k] == rlen[1][k] &&
+				      (!rec[0][k] || !memcmp(rec[0][k], rec[1][k], rlen[0][k])),
+			      "the .%s record differs", sfx[k]);
+		free(rec[0][k]);
+		free(rec[1][k]);
+	}
+	free(tar);
+}
+END_TEST
+
+/* The maps' file failing (ENOSPC): the pull fails saying so, and leaves nothing. */
+START_TEST(layer_map_file_fault)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_desc lim = { 0 };
+	char diff_id[LC_DIGEST_BUFSZ], chain[LC_DIGEST_BUFSZ];
+	size_t len;
+	char *tar = many_files_tar(true, &len, diff_id);
+	int r;
+
+	st->settings.dedup = true;
+	lc_chainid(NULL, diff_id, chain);
+	lc_dmap_mem_max_for_test(512);
+	/* its create, its first write, a read */
+	lc_store_fault_arm(LC_SYS_SCRATCH, (unsigned[]){ 1, 2, 40 }[_i], ENOSPC);
+	r = ingest_blob(tar, len, diff_id, &lim, &err);
+	lc_store_fault_disarm();
+	lc_dmap_mem_max_for_test(0);
+	ck_assert_int_lt(r, 0);
+	ck_assert_msg(strstr(err->msg, "scratch table"), "%s", err->msg);
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_int_eq(lc_store_layer_has(st, chain), 0);
+	assert_tmp_clean_but(true);
+	ck_assert_ok(ingest_blob(tar, len, diff_id, &lim, &err), &err);
+	assert_tmp_clean();
+	free(tar);
+}
+END_TEST
+
 static char *record_path(const char *chainid)
 {
 	return lc_xasprintf("layers/sha256/%s.tarsplit", lc_digest_hex(chainid));
@@ -2497,6 +2688,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, pool_verify_catches_a_changed_object);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_test(tc, tarsplit_round_trip);
+	tcase_add_test(tc, dmap_spills_in_whole_tables);
+	tcase_add_loop_test(tc, layer_records_same_when_maps_spill, 0, 2);
+	tcase_add_loop_test(tc, layer_map_file_fault, 0, 3);
 	tcase_add_test(tc, tarsplit_corrupt_refused);
 	tcase_add_test(tc, tarsplit_lost_on_replace);
 	tcase_add_test(tc, tarsplit_changed_layer_refused);

@@ -324,8 +324,13 @@ static void put_file(const char *dir, const char *rel, const char *data, struct 
 	ck_assert_int_eq(lc_write_all(fd, data, strlen(data)), 0);
 	close(fd);
 	lc_sha256_buf(data, strlen(data), d);
-	if (h)
-		lc_fhash_put(h, rel, d);
+	if (h) {
+		struct lc_fhash_val v = { 0 };
+		struct lc_err *err = NULL;
+
+		lc_fhash_val_set_digest(&v, d);
+		ck_assert_ok(lc_fhash_put(h, rel, &v, &err), &err);
+	}
 	free(p);
 }
 
@@ -344,7 +349,8 @@ START_TEST(layer_manifest_records_and_verifies)
 	char *cid = fake_digest('7');
 	char *dir = lc_xasprintf("%s/store/layers/sha256/%s", tdir, lc_digest_hex(cid));
 	char *path, *text = NULL, **problems = NULL;
-	struct lc_fhash *h = lc_fhash_new();
+	int scratchfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct lc_fhash *h = lc_fhash_new(scratchfd);
 	int64_t bytes = 0, walked = 0;
 	size_t len = 0;
 	int lfd;
@@ -360,12 +366,11 @@ START_TEST(layer_manifest_records_and_verifies)
 	free(path);
 	{
 		char *a = lc_xasprintf("%s/etc/passwd", dir), *b = lc_xasprintf("%s/hard", dir);
-		char *d;
+		struct lc_fhash_val v;
 
 		ck_assert_int_eq(link(a, b), 0);
-		d = lc_xstrdup(lc_fhash_get(h, "etc/passwd"));
-		lc_fhash_put(h, "hard", d);
-		free(d);
+		ck_assert_int_eq(lc_fhash_get(h, "etc/passwd", &v, &err), 1);
+		ck_assert_ok(lc_fhash_put(h, "hard", &v, &err), &err);
 		free(a);
 		free(b);
 	}
@@ -375,8 +380,8 @@ START_TEST(layer_manifest_records_and_verifies)
 		FILE *out = open_memstream(&text, &len);
 
 		ck_assert_ptr_nonnull(out);
-		ck_assert_ok(lc_layer_manifest_build(lfd, lc_digest_hex(cid), h, NULL, out, NULL,
-						     NULL, &bytes, &err),
+		ck_assert_ok(lc_layer_manifest_build(lfd, lc_digest_hex(cid), h, scratchfd, out,
+						     NULL, NULL, &bytes, &err),
 			     &err);
 		ck_assert_int_eq(fclose(out), 0);
 	}
@@ -432,6 +437,7 @@ START_TEST(layer_manifest_records_and_verifies)
 	close(lfd);
 	free(text);
 	lc_fhash_free(h);
+	close(scratchfd);
 	free(dir);
 	free(cid);
 }
