@@ -32,9 +32,10 @@ struct lc_dmap {
 	size_t cap, n;	    /* slots of the table in memory (a power of two), used */
 	size_t cap_max;	    /* the biggest table mem_max allows: every frozen one's size */
 	unsigned char *mem;
-	int dirfd;	 /* the scratch dir (borrowed) */
-	int fd;		 /* the frozen tables, one after the other (-1: none yet) */
-	size_t n_frozen; /* how many */
+	unsigned char *val; /* a value read and dropped (an add's lookup) */
+	int dirfd;	    /* the scratch dir (borrowed) */
+	int fd;		    /* the frozen tables, one after the other (-1: none yet) */
+	size_t n_frozen;    /* how many */
 	char name[64];
 	size_t window;	    /* slots read at once from the file */
 	unsigned char *win; /* that many slots read from the file */
@@ -86,6 +87,7 @@ struct lc_dmap *lc_dmap_new(int dirfd, const char *name, size_t vsize, size_t me
 	while (m->cap_max * 2 * m->slot <= mem_max)
 		m->cap_max *= 2;
 	m->mem = lc_xcalloc(m->cap, m->slot);
+	m->val = lc_xmalloc(vsize + 1);
 	return m;
 }
 
@@ -98,6 +100,7 @@ void lc_dmap_free(struct lc_dmap *m)
 		unlinkat(m->dirfd, m->name, 0);
 	}
 	free(m->mem);
+	free(m->val);
 	free(m->win);
 	free(m);
 }
@@ -220,6 +223,8 @@ int lc_dmap_get(struct lc_dmap *m, const unsigned char *key, void *val, struct l
 	unsigned char k[KEY_SZ];
 	const unsigned char *s;
 
+	if (!val)
+		val = m->val;
 	key_norm(k, key);
 	s = mem_find(m, k);
 	if (!key_empty(s)) {
@@ -244,8 +249,7 @@ int lc_dmap_put(struct lc_dmap *m, const unsigned char *key, const void *val, bo
 
 	key_norm(k, key);
 	if (!replace) {
-		cleanup_free unsigned char *tmp = m->vsize ? lc_xmalloc(m->vsize) : NULL;
-		int r = lc_dmap_get(m, key, tmp, err);
+		int r = lc_dmap_get(m, key, m->val, err);
 
 		if (r != 0)
 			return r < 0 ? -1 : 0;

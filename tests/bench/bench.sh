@@ -24,7 +24,9 @@
 #               the bench image) and layers (1, 16, 64); run vs layers (1, 16, 128, 500): each
 #               curve's exponent (log t2/t1 / log n2/n1, 1 = linear), best of $BENCH_GROWTH_RUNS
 #               (default 1)
-#   memory      peak RSS of a pull of one $BENCH_BIG_MIB MiB layer (default 2048)
+#   memory      peak RSS of a pull of one $BENCH_BIG_MIB MiB layer (default 2048), and of the
+#               growth curve's layer of the most entries (200k: one file per entry, whose
+#               hash, pool object and inode the pull keeps track of until its commit)
 #   du          `du` of a store holding 20 images
 #   syscalls    strace -f -c of a cold layerctl pull: total syscalls / tar entries (and GNU tar's)
 #
@@ -412,6 +414,9 @@ exponent() { awk -v a="$1" -v b="$2" -v m="$3" -v n="$4" 'BEGIN { if (a > 0 && b
 MISSED=()
 # row FIGURE VALUE PEER PEER_VALUE TARGET: TARGET "<= X" on VALUE/PEER_VALUE (or on VALUE when
 # there is no peer), "-" for none
+entries_short() { # 200000 -> 200k
+	if (($1 % 1000 == 0)); then echo "$(($1 / 1000))k"; else echo "$1"; fi
+}
 row() {
 	local fig=$1 v=$2 peer=$3 pv=$4 target=$5 r met=-
 	if [[ $peer == - ]]; then r=-; else r=$(ratio "$v" "$pv"); fi
@@ -449,6 +454,7 @@ row "run --rm true, ms (median)" "${MED[layerctl-run]}" "runc run" "${MED[runc-r
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "floor, ${#floor_lowers[@]} lowers" "${MED[run-floor]}" "<= 2.0"
 row "run --rm --memory 64m, ms" "${MED[layerctl-run-mem]}" "crun, cgroupfs" "${MED[crun-run-mem]}" "<= 1.0"
 row "peak RSS, pull of $BIG_MIB MiB layer, KiB" "${RSS[pull-big]}" - - "<= 65536"
+row "peak RSS, pull of $(entries_short "$E_HI")-entry layer, KiB" "${RSS[pull-e$E_HI]}" - - "<= 65536"
 row "peak RSS, cold pull, KiB" "${RSS[layerctl-cold]}" "igzip + tar per layer" "${RSS[floor-igzip-tar]}" -
 row "du, 20 images, ms (median)" "${MED[du-20]}" - - "<= 50"
 row "pull vs entries $E_LO..$E_HI: exponent" "$(exponent "${WALL[pull-e$E_LO]}" "${WALL[pull-e$E_HI]}" "${ENTRIES_OF[e$E_LO]}" "${ENTRIES_OF[e$E_HI]}")" - - "<= 1.1"
