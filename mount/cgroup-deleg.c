@@ -19,11 +19,6 @@
 
 #include "mount-int.h"
 
-static const char *const v2_name[LC_CG_N] = {
-	[LC_CG_MEMORY] = "memory", [LC_CG_CPU] = "cpu", [LC_CG_CPUSET] = "cpuset",
-	[LC_CG_PIDS] = "pids",	   [LC_CG_IO] = "io",	[LC_CG_DEVICES] = NULL,
-};
-
 int lc_cgroup_self_v2_path(const char *text, char **ret, struct lc_err **err)
 {
 	/* "hierarchy-ID:controllers:path" per line; cgroup v2's is "0::path" */
@@ -105,14 +100,9 @@ static int read_controllers(const char *dir, bool ret[LC_CG_N], struct lc_err **
 
 	if (lc_read_file_at(AT_FDCWD, path, 4096, &text, NULL, err) < 0)
 		return lc_err_prefix(err, "cgroup");
-	for (size_t c = 0; c < LC_CG_N; c++) {
-		size_t n = v2_name[c] ? strlen(v2_name[c]) : 0;
-
-		ret[c] = false;
-		for (const char *p = text; n && *p; p += strcspn(p, " \n"), p += strspn(p, " \n"))
-			if (!strncmp(p, v2_name[c], n) && (!p[n] || p[n] == ' ' || p[n] == '\n'))
-				ret[c] = true;
-	}
+	for (size_t c = 0; c < LC_CG_N; c++)
+		ret[c] = lc_cg_v2_name[c] &&
+			 lc_cgroup_list_has(text, strlen(text), lc_cg_v2_name[c]);
 	return 0;
 }
 
@@ -189,14 +179,14 @@ int lc_cgroup_deleg_find_in(const struct lc_cgroup_layout *lay, const char *self
 				"'%s' lacks (its cgroup.controllers): this host has %s on "
 				"cgroup v1, which the kernel never delegates to a user; run "
 				"as root, or without the limit",
-				f, v2_name[c], base, v2_name[c]);
+				f, lc_cg_v2_name[c], base, lc_cg_v2_name[c]);
 		return lc_err_set(
 			err, LC_ERR_INVALID, 0,
 			"%s needs the %s controller, which is not delegated to '%s' (not "
 			"in its cgroup.controllers): delegate it (systemd: a drop-in for "
 			"user@.service with [Service] Delegate=cpu cpuset io memory pids), "
 			"or run without the limit",
-			f, v2_name[c], base);
+			f, lc_cg_v2_name[c], base);
 	}
 	lc_trace("cgroup: '%s' is delegated to this user: the container's cgroup goes there", base);
 	*ret_base = TAKE_PTR(base);
@@ -206,7 +196,7 @@ v1:
 			  "%s needs a cgroup, and this host's controllers are cgroup v1 (%s here), "
 			  "which the kernel never delegates to a user: run as root, or without "
 			  "limits",
-			  v1_flag, v2_name[v1_ctrl] ? v2_name[v1_ctrl] : "devices");
+			  v1_flag, lc_cg_v2_name[v1_ctrl] ? lc_cg_v2_name[v1_ctrl] : "devices");
 }
 
 int lc_cgroup_deleg_find(const struct lc_cgroup_limits *l, char **ret_base, struct lc_err **err)

@@ -30,7 +30,7 @@ static const char *const ctrl_v1_name[LC_CG_N] = {
 	[LC_CG_MEMORY] = "memory", [LC_CG_CPU] = "cpu",	 [LC_CG_CPUSET] = "cpuset",
 	[LC_CG_PIDS] = "pids",	   [LC_CG_IO] = "blkio", [LC_CG_DEVICES] = "devices",
 };
-static const char *const ctrl_v2_name[LC_CG_N] = {
+const char *const lc_cg_v2_name[LC_CG_N] = {
 	[LC_CG_MEMORY] = "memory", [LC_CG_CPU] = "cpu",
 	[LC_CG_CPUSET] = "cpuset", [LC_CG_PIDS] = "pids",
 	[LC_CG_IO] = "io",	   [LC_CG_DEVICES] = NULL, /* bpf, not a file */
@@ -299,7 +299,7 @@ static const char *field(const char *line, size_t n, size_t *len)
 	return p;
 }
 
-static bool has_word(const char *list, size_t len, const char *word)
+bool lc_cgroup_list_has(const char *list, size_t len, const char *word)
 {
 	size_t wl = strlen(word);
 
@@ -345,7 +345,7 @@ int lc_cgroup_layout_parse(const char *mountinfo, const char *prefix, struct lc_
 			}
 		} else if (flen == 6 && !memcmp(fstype, "cgroup", 6)) {
 			for (size_t c = 0; c < LC_CG_N; c++) {
-				if (lay.v1[c] || !has_word(opts, olen, ctrl_v1_name[c]))
+				if (lay.v1[c] || !lc_cgroup_list_has(opts, olen, ctrl_v1_name[c]))
 					continue;
 				cleanup_free char *m = unescape(mnt, mlen);
 
@@ -363,7 +363,8 @@ int lc_cgroup_layout_parse(const char *mountinfo, const char *prefix, struct lc_
 			return lc_err_prefix(err, "cgroup v2");
 		}
 		for (size_t c = 0; c < LC_CG_N; c++)
-			lay.on_v2[c] = ctrl_v2_name[c] && has_word(ctl, len, ctrl_v2_name[c]);
+			lay.on_v2[c] =
+				lc_cg_v2_name[c] && lc_cgroup_list_has(ctl, len, lc_cg_v2_name[c]);
 	}
 	*ret = lay;
 	return 0;
@@ -482,10 +483,11 @@ static int v2_enable(bool fake, const char *dir, const bool want[LC_CG_N], struc
 		cur = lc_xstrdup("");
 	}
 	for (size_t c = 0; c < LC_CG_N; c++) {
-		if (!want[c] || !ctrl_v2_name[c] || has_word(cur, len, ctrl_v2_name[c]))
+		if (!want[c] || !lc_cg_v2_name[c] || lc_cgroup_list_has(cur, len, lc_cg_v2_name[c]))
 			continue;
-		if (cg_writef(fake, dir, "cgroup.subtree_control", err, "+%s", ctrl_v2_name[c]) < 0)
-			return lc_err_prefix(err, "enable the %s controller", ctrl_v2_name[c]);
+		if (cg_writef(fake, dir, "cgroup.subtree_control", err, "+%s", lc_cg_v2_name[c]) <
+		    0)
+			return lc_err_prefix(err, "enable the %s controller", lc_cg_v2_name[c]);
 	}
 	return 0;
 }

@@ -404,6 +404,11 @@ enum lc_cg_ctrl {
 	LC_CG_DEVICES,
 	LC_CG_N
 };
+/* each controller's name in cgroup v2 (NULL: devices, a bpf program rather than a file) */
+extern const char *const lc_cg_v2_name[LC_CG_N];
+/* word is one of list's len bytes of names separated by ',', ' ' or '\n' (mount options,
+ * cgroup.controllers) */
+bool lc_cgroup_list_has(const char *list, size_t len, const char *word);
 
 /* Where the cgroup hierarchies are mounted. */
 struct lc_cgroup_layout {
