@@ -99,11 +99,8 @@ void lc_pool_sweep(struct lc_store *s, size_t *ret_n, int64_t *ret_bytes)
 	struct dirent *de;
 	int fd = openat(s->objectsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return;
-	}
 	while ((de = readdir(d))) {
 		struct stat st;
 
@@ -129,11 +126,8 @@ void lc_pool_verify(struct lc_store *s, bool remove, lc_pool_bad_fn bad, void *o
 	struct dirent *de;
 	int fd = openat(s->objectsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = lc_fdopendir(fd)))
 		return;
-	}
 	while ((de = readdir(d))) {
 		char hex[65], got[LC_DIGEST_BUFSZ];
 		unsigned mode, uid, gid;
