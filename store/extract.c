@@ -1042,10 +1042,10 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 		hole = true;
 		memset(t->data + end, 0, size - end);
 	}
-	if (!hole)
+	if (!hole) {
 		lc_sha256_final(h, digest);
-	if (!hole)
 		lc_fhash_val_set_digest(&t->rec, digest);
+	}
 	/* an empty file has no bytes to share, and would gather links by the thousand */
 	if (x->pool && !hole && size > 0) {
 		t->pool = true;
