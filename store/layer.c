@@ -62,8 +62,7 @@ struct lc_layer_ingest {
 	struct inflate_state *isal; /* ISA-L inflates the gzip layer, when it is there */
 	ZSTD_DStream *zs;
 	size_t zs_last;
-	unsigned char *out; /* inflate output, CHUNK bytes */
-	struct chunk *cur;  /* tar bytes being gathered for the extractor */
+	struct chunk *cur; /* tar bytes being gathered for the extractor (inflated into) */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_put, cv_get;
@@ -111,6 +110,10 @@ static ssize_t queue_read(void *opaque, const void **buf)
 	pthread_mutex_unlock(&in->mu);
 	if (!c)
 		return 0;
+	/* the diff_id, here rather than on the download's thread, which inflates: every byte
+	 * of the tar comes through here when the extraction succeeds, the only case that
+	 * compares it (its end, and what follows, too: extract_thread reads to the end) */
+	lc_sha256_update(in->h_tar, c->data, c->len);
 	in->held = c;
 	*buf = c->data;
 	return (ssize_t)c->len;
@@ -171,7 +174,7 @@ static int queue_push(struct lc_layer_ingest *in, struct lc_err **err)
 			return lc_err_set(err, in->ext_err ? in->ext_err->code : LC_ERR_PROTO, 0,
 					  "%s",
 					  in->ext_err ? in->ext_err->msg : "extraction failed");
-		return 0; /* the tar ended: what follows is only hashed (diff_id covers it) */
+		return 0; /* the extractor read to the end (extract_thread): nothing follows */
 	}
 	c->next = NULL;
 	if (in->qtail)
@@ -185,9 +188,8 @@ static int queue_push(struct lc_layer_ingest *in, struct lc_err **err)
 	return 0;
 }
 
-/* Uncompressed tar bytes: count, hash, queue. */
-static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
-		    struct lc_err **err)
+/* n more uncompressed bytes: counted against the limits. */
+static int tar_count(struct lc_layer_ingest *in, size_t n, struct lc_err **err)
 {
 	char lim[32];
 
@@ -216,7 +218,39 @@ static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n
 				  "(raise it with --max-image-size)",
 				  lim);
 	}
-	lc_sha256_update(in->h_tar, p, n);
+	return 0;
+}
+
+/* Room for inflated bytes: the rest of the chunk being gathered (never 0). */
+static unsigned char *tar_room(struct lc_layer_ingest *in, size_t *ret_avail)
+{
+	if (!in->cur) {
+		in->cur = lc_xmalloc(sizeof(struct chunk) + CHUNK);
+		in->cur->len = 0;
+	}
+	*ret_avail = CHUNK - in->cur->len;
+	return (unsigned char *)in->cur->data + in->cur->len;
+}
+
+/* n bytes were inflated into tar_room: counted, and queued once the chunk is full. */
+static int tar_made(struct lc_layer_ingest *in, size_t n, struct lc_err **err)
+{
+	if (!n)
+		return 0;
+	if (tar_count(in, n, err) < 0)
+		return -1;
+	in->cur->len += n;
+	if (in->cur->len == CHUNK && queue_push(in, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Uncompressed tar bytes (a layer that is not compressed): count, queue. */
+static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n,
+		    struct lc_err **err)
+{
+	if (tar_count(in, n, err) < 0)
+		return -1;
 	while (n) {
 		size_t take;
 
@@ -274,7 +308,7 @@ static int feed_gzip_isal(struct lc_layer_ingest *in, const unsigned char *p, si
 	s->next_in = (uint8_t *)p;
 	s->avail_in = (uint32_t)n;
 	do {
-		size_t got, had;
+		size_t got, had, room;
 		int r;
 
 		if (in->z_end && s->avail_in) {
@@ -290,19 +324,20 @@ static int feed_gzip_isal(struct lc_layer_ingest *in, const unsigned char *p, si
 			return feed_gzip(in, rest, left, err);
 		}
 		had = s->avail_in;
-		s->next_out = in->out;
-		s->avail_out = CHUNK;
+		/* straight into the chunk the extractor gets: no copy */
+		s->next_out = tar_room(in, &room);
+		s->avail_out = (uint32_t)room;
 		r = isal_inflate(s);
 		if (r < 0 || r == ISAL_NEED_DICT)
 			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s", isal_error(r));
 		/* input there but none taken, no output made, not at the end: it would spin */
-		if (had && s->avail_in == had && s->avail_out == CHUNK &&
+		if (had && s->avail_in == had && s->avail_out == room &&
 		    s->block_state != ISAL_BLOCK_FINISH)
 			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s", isal_error(r));
 		if (s->block_state == ISAL_BLOCK_FINISH)
 			in->z_end = true;
-		got = CHUNK - s->avail_out;
-		if (tar_sink(in, in->out, got, err) < 0)
+		got = room - s->avail_out;
+		if (tar_made(in, got, err) < 0)
 			return -1;
 		/* all input taken (ISA-L keeps a partial symbol inside) and the output not full */
 		if (!s->avail_in && s->avail_out)
@@ -319,6 +354,7 @@ static int feed_gzip(struct lc_layer_ingest *in, const unsigned char *p, size_t 
 	in->z.next_in = (unsigned char *)p;
 	in->z.avail_in = (uInt)n;
 	do {
+		size_t room;
 		int r;
 
 		/* multi-member gzip: another member follows the end of one */
@@ -327,15 +363,15 @@ static int feed_gzip(struct lc_layer_ingest *in, const unsigned char *p, size_t 
 				return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: reset failed");
 			in->z_end = false;
 		}
-		in->z.next_out = in->out;
-		in->z.avail_out = CHUNK;
+		in->z.next_out = tar_room(in, &room);
+		in->z.avail_out = (uInt)room;
 		r = inflate(&in->z, Z_NO_FLUSH);
 		if (r == Z_STREAM_END)
 			in->z_end = true;
 		else if (r != Z_OK && r != Z_BUF_ERROR)
 			return lc_err_set(err, LC_ERR_PROTO, 0, "gzip: %s",
 					  in->z.msg ? in->z.msg : "invalid data");
-		if (tar_sink(in, in->out, CHUNK - in->z.avail_out, err) < 0)
+		if (tar_made(in, room - in->z.avail_out, err) < 0)
 			return -1;
 		if (r == Z_BUF_ERROR && in->z.avail_out)
 			break;
@@ -350,8 +386,12 @@ static int feed_zstd(struct lc_layer_ingest *in, const unsigned char *p, size_t 
 
 	/* default window limit (2^27): never raised for untrusted input */
 	for (;;) {
-		ZSTD_outBuffer ob = { in->out, CHUNK, 0 };
-		size_t r = ZSTD_decompressStream(in->zs, &ob, &ib);
+		size_t room;
+		ZSTD_outBuffer ob = { tar_room(in, &room), 0, 0 };
+		size_t r;
+
+		ob.size = room;
+		r = ZSTD_decompressStream(in->zs, &ob, &ib);
 
 		if (ZSTD_isError(r) &&
 		    ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
@@ -362,7 +402,7 @@ static int feed_zstd(struct lc_layer_ingest *in, const unsigned char *p, size_t 
 		if (ZSTD_isError(r))
 			return lc_err_set(err, LC_ERR_PROTO, 0, "zstd: %s", ZSTD_getErrorName(r));
 		in->zs_last = r;
-		if (tar_sink(in, in->out, ob.pos, err) < 0)
+		if (tar_made(in, ob.pos, err) < 0)
 			return -1;
 		if (ib.pos == ib.size && ob.pos < ob.size)
 			break;
@@ -396,7 +436,6 @@ static int decide(struct lc_layer_ingest *in, struct lc_err **err)
 	} else {
 		in->comp = COMP_NONE;
 	}
-	in->out = lc_xmalloc(CHUNK);
 	return 0;
 }
 
@@ -442,7 +481,6 @@ static void ingest_free(struct lc_layer_ingest *in)
 	}
 	free(in->held);
 	free(in->cur);
-	free(in->out);
 	if (in->z_init)
 		inflateEnd(&in->z);
 	free(in->isal);

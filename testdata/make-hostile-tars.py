@@ -94,6 +94,13 @@ def cases(canary):
     c["hardlink-sym"] = [sym("s", canary + "/file"), hard("h", "s")]
     c["hardlink-overwrite"] = [f("y", b"A"), hard("x", "y"), f("x", b"B")]
     c["hardlink-self"] = [f("a", b"a"), hard("a", "a")]
+    # names met again: what happens must not depend on which thread wrote the first
+    c["file-then-child"] = [f("a", b"x"), f("a/b", b"y")]
+    c["names-again"] = [f("x", b"A"), f("x", b"B"), f("y", b"1"), d("y"), f("y/z", b"2"),
+                        f("w", b"3"), hard("v", "w"), f("w", b"4"), f("s", b"5"), sym("s", "w")]
+    # owners: a setgid dir gives new files its group, which must not stay
+    c["setgid-owner"] = [d("sg", mode=0o2775, gid=50), f("sg/a", b"a"), f("sg/b", b"b", gid=50),
+                         f("sg/c", b"c", uid=1000, gid=0), f("top", b"t")]
     c["hardlink-dir"] = [d("dd"), hard("h", "dd")]
     # hostile: whiteouts
     c["wh-dotdot"] = [f(".wh..")]

@@ -92,6 +92,20 @@ static void setup(void)
 	free(root);
 }
 
+/* layers extracted with two worker threads creating the files, whatever the CPUs */
+static void setup_workers(void)
+{
+	setenv("LAYERCTL_EXTRACT_WORKERS", "2", 1);
+	setup();
+}
+
+/* ... or with none: the reading thread creates every file */
+static void setup_serial(void)
+{
+	setenv("LAYERCTL_EXTRACT_WORKERS", "0", 1);
+	setup();
+}
+
 static void teardown(void)
 {
 	lc_store_close(st);
@@ -1147,6 +1161,43 @@ static void check_overwrite(int fd)
 	free(y);
 }
 
+static void check_names_again(int fd)
+{
+	char *x = read_at(fd, "x"), *z = read_at(fd, "y/z"), *v = read_at(fd, "v"),
+	     *w = read_at(fd, "w");
+	char t[8] = "";
+
+	ck_assert_str_eq(x, "B");
+	ck_assert_str_eq(z, "2");
+	ck_assert_str_eq(v, "3"); /* linked to the first w, which the second replaced */
+	ck_assert_str_eq(w, "4");
+	ck_assert_int_eq(readlinkat(fd, "s", t, sizeof(t) - 1), 1);
+	ck_assert_str_eq(t, "w");
+	free(x);
+	free(z);
+	free(v);
+	free(w);
+}
+
+static void check_setgid_owner(int fd)
+{
+	static const struct {
+		const char *path;
+		uid_t uid;
+		gid_t gid;
+	} want[] = { { "sg", 0, 50 }, { "sg/a", 0, 0 }, { "sg/b", 0, 50 }, { "sg/c", 1000, 0 },
+		     { "top", 0, 0 } };
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(want); i++) {
+		struct stat sb;
+
+		ck_assert_int_eq(fstatat(fd, want[i].path, &sb, AT_SYMLINK_NOFOLLOW), 0);
+		ck_assert_msg(sb.st_uid == want[i].uid && sb.st_gid == want[i].gid,
+			      "'%s' is %u:%u, not %u:%u", want[i].path, (unsigned)sb.st_uid,
+			      (unsigned)sb.st_gid, (unsigned)want[i].uid, (unsigned)want[i].gid);
+	}
+}
+
 static void check_devices(int fd)
 {
 	ck_assert_int_eq(faccessat(fd, "dev/sda", F_OK, AT_SYMLINK_NOFOLLOW), -1);
@@ -1216,6 +1267,9 @@ static const struct {
 	{ "hardlink-sym", LC_ERR_OK, check_hardlink_sym, NULL },
 	{ "hardlink-overwrite", LC_ERR_OK, check_overwrite, NULL },
 	{ "hardlink-self", LC_ERR_PROTO, NULL, "itself" },
+	{ "file-then-child", LC_ERR_UNSAFE, NULL, "'a' is a symlink or not a directory" },
+	{ "names-again", LC_ERR_OK, check_names_again, NULL },
+	{ "setgid-owner", LC_ERR_OK, check_setgid_owner, NULL },
 	{ "hardlink-dir", LC_ERR_UNSAFE, NULL, "directory" },
 	{ "wh-dotdot", LC_ERR_UNSAFE, NULL, "whiteout" },
 	{ "wh-empty", LC_ERR_UNSAFE, NULL, "whiteout" },
@@ -2096,6 +2150,9 @@ START_TEST(layer_dedup_pool)
 	ck_assert_int_eq(ingest("basic", &one, &err), 0);
 	/* the same tar on another parent: another layer, every file the same */
 	two.parent = one.chainid;
+	/* the Nth link is the same file's only when one thread links: no workers for that */
+	if (dedup_cases[_i].err_no)
+		setenv("LAYERCTL_EXTRACT_WORKERS", "0", 1);
 	if (dedup_cases[_i].err_no)
 		lc_store_fault_arm(LC_SYS_LINK, 2, dedup_cases[_i].err_no); /* 1: EEXIST */
 	ck_assert_int_eq(ingest("basic", &two, &err), 0);
@@ -2666,7 +2723,7 @@ static Suite *store_suite(void)
 	tc = tcase_create("layers");
 	tcase_set_tags(tc, "root");
 	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup_workers, teardown);
 	tcase_add_loop_test(tc, layer_ingest_basic, 0, LC_ARRAY_SIZE(comps));
 	tcase_add_loop_test(tc, layer_gzip_both_inflaters, 0, 2);
 	tcase_add_loop_test(tc, layer_mismatch_leaves_nothing, 0, LC_ARRAY_SIZE(mismatches));
@@ -2697,6 +2754,23 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
 	tcase_add_test(tc, container_remove_refuses_mounted);
 	tcase_add_test(tc, container_stale_only_when_owner_gone);
+	suite_add_tcase(s, tc);
+
+	/* the same layers, every file written by the reading thread (no extraction workers):
+	 * the path a one-CPU machine takes, and what each worker's file must equal */
+	tc = tcase_create("layers-serial");
+	tcase_set_tags(tc, "root");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup_serial, teardown);
+	tcase_add_loop_test(tc, layer_ingest_basic, 0, LC_ARRAY_SIZE(comps));
+	tcase_add_loop_test(tc, layer_hostile_tars, 0, LC_ARRAY_SIZE(hostile));
+	tcase_add_test(tc, layer_whiteouts_to_overlay);
+	tcase_add_test(tc, layer_implicit_dirs_from_lower);
+	tcase_add_loop_test(tc, layer_modes_exact_whatever_the_umask, 0, LC_ARRAY_SIZE(umasks));
+	tcase_add_loop_test(tc, layer_dedup_pool, 0, LC_ARRAY_SIZE(dedup_cases));
+	tcase_add_test(tc, tarsplit_round_trip);
+	tcase_add_test(tc, tarsplit_lost_on_replace);
+	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
 	suite_add_tcase(s, tc);
 	return s;
 }
