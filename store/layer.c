@@ -874,9 +874,49 @@ static int make_link(struct lc_layer_ingest *in, const char *link, struct lc_err
 	return lc_err_set(err, LC_ERR_EXISTS, 0, "'%s' already points at another layer", link);
 }
 
+/* The commit's syncfs, on a thread while the manifest is built. */
+struct layer_sync {
+	int fd;
+	int err_no; /* 0: synced */
+	pthread_t thr;
+	bool started;
+};
+
+static void *sync_main(void *opaque)
+{
+	struct layer_sync *ls = opaque;
+
+	ls->err_no = 0;
+	if (lc_store_sys_fail(LC_SYS_SYNC) < 0 || syncfs(ls->fd) < 0)
+		ls->err_no = errno ? errno : EIO;
+	return NULL;
+}
+
+/* Start the sync (on this thread when no thread can be made); -1 with errno if it failed. */
+static int sync_start(struct lc_layer_ingest *in, struct layer_sync *ls)
+{
+	ls->fd = in->layerfd;
+	ls->started = pthread_create(&ls->thr, NULL, sync_main, ls) == 0;
+	if (ls->started)
+		return 0;
+	sync_main(ls);
+	errno = ls->err_no;
+	return ls->err_no ? -1 : 0;
+}
+
+/* 0 once the sync is done, -1 if it failed (its errno in err_no). */
+static int sync_wait(struct layer_sync *ls)
+{
+	if (ls->started)
+		pthread_join(ls->thr, NULL);
+	ls->started = false;
+	return ls->err_no ? -1 : 0;
+}
+
 int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers, size_t n_lowers,
 			  struct lc_err **err)
 {
+	struct layer_sync sync = { .fd = -1 };
 	cleanup_free int *lfds = NULL;
 	cleanup_free char *link = NULL;
 	cleanup_fclose FILE *files = NULL;   /* layers/sha256/<hex>.files: verify's manifest */
@@ -902,21 +942,33 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	}
 	if (lc_extract_fix_implicit(in->layerfd, in->implicit, lfds, n_lowers, err) < 0)
 		goto out;
-	/* one sync for the whole tree instead of an fsync per file */
-	if (lc_store_sys_fail(LC_SYS_SYNC) < 0 || syncfs(in->layerfd) < 0) {
+	/* one sync for the whole tree instead of an fsync per file, on a thread of its own while
+	 * the manifest's walk reads the tree (the disk's time and the walk's overlap); nothing
+	 * is published before it returned */
+	if (sync_start(in, &sync) < 0) {
 		lc_err_set(err, LC_ERR_SYS, errno, "sync");
 		goto out;
 	}
-	/* what it takes on disk, counted once here (after the sync: allocation is settled) so
-	 * that du reads it from the metadata instead of walking the tree; and, from the same
-	 * walk, the manifest verify checks the layer against */
+	/* what it takes on disk, counted once here so that du reads it from the metadata
+	 * instead of walking the tree (blocks not yet allocated count as reserved: the same
+	 * sum before and after the sync); and, from the same walk, the manifest verify checks
+	 * the layer against */
 	files = record_open(in, "files", "layer manifest", err);
 	if (!files || (in->stats.recs &&
-		       !(objects = record_open(in, "objects", "layer's pool objects", err))))
+		       !(objects = record_open(in, "objects", "layer's pool objects", err)))) {
+		sync_wait(&sync);
 		goto out;
-	if (lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs, in->stagefd, files,
-				    objects, &n_objects, &in->stats.unpacked, err) < 0)
+	}
+	r = lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs, in->stagefd, files,
+				    objects, &n_objects, &in->stats.unpacked, err);
+	if (sync_wait(&sync) < 0) {
+		if (r == 0)
+			lc_err_set(err, LC_ERR_SYS, sync.err_no, "sync");
+		r = -1;
+	}
+	if (r < 0)
 		goto out;
+	r = -1;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
 	if (record_publish(in, "files", "layer manifest", &files, err) < 0 ||
