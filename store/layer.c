@@ -69,7 +69,8 @@ struct lc_layer_ingest {
 	struct chunk *qhead, *qtail;
 	size_t qlen;
 	bool eof, cancel, ext_done;
-	struct chunk *held; /* the chunk libarchive is reading */
+	struct chunk *held;  /* the chunk libarchive is reading */
+	struct chunk *spare; /* chunks read, to be filled again */
 	pthread_t thr;
 	bool thr_started;
 	int ext_rc;
@@ -91,7 +92,10 @@ static ssize_t queue_read(void *opaque, const void **buf)
 	struct chunk *c;
 
 	pthread_mutex_lock(&in->mu);
-	free(in->held);
+	if (in->held) { /* read: the producer fills it again (no malloc, no fresh pages) */
+		in->held->next = in->spare;
+		in->spare = in->held;
+	}
 	in->held = NULL;
 	while (!in->qhead && !in->eof && !in->cancel)
 		pthread_cond_wait(&in->cv_get, &in->mu);
@@ -150,6 +154,22 @@ static void *extract_thread(void *opaque)
 	pthread_cond_broadcast(&in->cv_put);
 	pthread_mutex_unlock(&in->mu);
 	return NULL;
+}
+
+/* An empty chunk: one the extractor has read, else a new one (at most QUEUE_MAX + 3 exist). */
+static struct chunk *chunk_new(struct lc_layer_ingest *in)
+{
+	struct chunk *c;
+
+	pthread_mutex_lock(&in->mu);
+	c = in->spare;
+	if (c)
+		in->spare = c->next;
+	pthread_mutex_unlock(&in->mu);
+	if (!c)
+		c = lc_xmalloc(sizeof(struct chunk) + CHUNK);
+	c->len = 0;
+	return c;
 }
 
 /* Hand the gathered chunk to the extractor; blocks while the queue is full. */
@@ -225,8 +245,7 @@ static int tar_count(struct lc_layer_ingest *in, size_t n, struct lc_err **err)
 static unsigned char *tar_room(struct lc_layer_ingest *in, size_t *ret_avail)
 {
 	if (!in->cur) {
-		in->cur = lc_xmalloc(sizeof(struct chunk) + CHUNK);
-		in->cur->len = 0;
+		in->cur = chunk_new(in);
 	}
 	*ret_avail = CHUNK - in->cur->len;
 	return (unsigned char *)in->cur->data + in->cur->len;
@@ -255,8 +274,7 @@ static int tar_sink(struct lc_layer_ingest *in, const unsigned char *p, size_t n
 		size_t take;
 
 		if (!in->cur) {
-			in->cur = lc_xmalloc(sizeof(struct chunk) + CHUNK);
-			in->cur->len = 0;
+			in->cur = chunk_new(in);
 		}
 		take = CHUNK - in->cur->len;
 		if (take > n)
@@ -480,6 +498,12 @@ static void ingest_free(struct lc_layer_ingest *in)
 		free(c);
 	}
 	free(in->held);
+	while (in->spare) {
+		struct chunk *c = in->spare;
+
+		in->spare = c->next;
+		free(c);
+	}
 	free(in->cur);
 	if (in->z_init)
 		inflateEnd(&in->z);
