@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store: layer ingest. The writer's thread hashes the blob, inflates it (gzip, zstd or none,
- * detected from the bytes), hashes the tar (diff_id) and queues it; the extraction thread
- * (extract.c) writes the entries into tmp/ingest-<id>/layer. Commit renames that dir into
- * layers/sha256/<chain id hex> once both digests verified.
+ * detected from the bytes) into chunks and queues them; the extraction thread hashes the tar
+ * (diff_id) and writes the entries (extract.c) into tmp/ingest-<id>/layer. Commit renames
+ * that dir into layers/sha256/<chain id hex> once both digests verified.
  */
 #include <errno.h>
 #include <fcntl.h>
