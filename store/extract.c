@@ -254,7 +254,7 @@ struct dirtime {
  */
 struct dirref {
 	int fd;
-	int refs; /* atomic */
+	int refs;	 /* atomic */
 	unsigned worker; /* whose queue its files go to: one dir's files stay in order */
 	bool sgid;
 	gid_t gid;

@@ -1185,7 +1185,10 @@ static void check_setgid_owner(int fd)
 		const char *path;
 		uid_t uid;
 		gid_t gid;
-	} want[] = { { "sg", 0, 50 }, { "sg/a", 0, 0 }, { "sg/b", 0, 50 }, { "sg/c", 1000, 0 },
+	} want[] = { { "sg", 0, 50 },
+		     { "sg/a", 0, 0 },
+		     { "sg/b", 0, 50 },
+		     { "sg/c", 1000, 0 },
 		     { "top", 0, 0 } };
 
 	for (size_t i = 0; i < LC_ARRAY_SIZE(want); i++) {
