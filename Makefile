@@ -62,7 +62,7 @@ Q := @
 SAY := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps bench-deps fuzz-deps check unit unit-san integration integration-san demo bench clean fmt \
+.PHONY: all deps bench-deps fuzz-deps check unit unit-san integration integration-san integration-smoke demo bench clean fmt \
 	registry registry-stop man \
 	fmt-check analyze install testdata clang fuzz fuzz-replay fuzz-corpus
 
@@ -174,13 +174,22 @@ unit-san: $(UNIT_BIN_SAN)
 	@set -e; for t in $(UNIT_BIN_SAN); do echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
+# every integration test against the plain binary, one at a time (TEST_JOBS=N: N at a time)
 integration: layerctl
 	@tests/run-integration.sh
 
+# every integration test against the ASan+UBSan binary (make check: two at a time)
 integration-san: $(B)/san/layerctl
 	@LAYERCTL=$(CURDIR)/$(B)/san/layerctl \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=99 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-integration.sh
+
+# the plain binary where its build is what is tested: the libraries it loads at start, the
+# syscalls of a run, the demo, and a pull, a run and a memory limit end to end
+SMOKE_TESTS := t0100-pull t0200-run t0300-run-cgroups t0820-demo t0900-startup-libs \
+	t0901-run-cost
+integration-smoke: layerctl
+	@tests/run-integration.sh $(SMOKE_TESTS:%=tests/integration/%.sh)
 
 check: deps
 	@$(MAKE) --no-print-directory fmt-check
@@ -190,8 +199,8 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory fuzz-replay
-	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory integration-san
+	@$(MAKE) --no-print-directory integration-smoke
+	@TEST_JOBS=$${TEST_JOBS:-2} $(MAKE) --no-print-directory integration-san
 
 # every corpus (seeds and crash reproducers) through its target, once: a crash found stays fixed
 fuzz-replay: $(FUZZ_TARGETS:%=$(B)/san/fuzz/fuzz_%)

@@ -407,6 +407,17 @@ start_hubproxy() {
 hub_leak_count() { grep -c ' LEAK$' "$HUB_LOG" || true; }
 
 # ---------------------------------------------------------------------------------------------
+# Host-wide state (/etc/subuid and /etc/subgid, test users): make check runs tests two at a
+# time, so a test that changes it holds one lock for the rest of its life (taken once; the fd
+# closes when the test's shell exits). Tests that touch nothing of the host's never wait.
+_lc_host_locked=
+host_state_lock() {
+	[[ -n $_lc_host_locked ]] && return 0
+	exec {_lc_host_lock_fd}>>/run/lock/layerctl-tests-host-state.lock
+	flock "$_lc_host_lock_fd"
+	_lc_host_locked=1
+}
+
 # Subordinate ids (--userns=auto, rootless): subid_add NAME START COUNT adds "NAME:START:COUNT"
 # to /etc/subuid and /etc/subgid (made when missing) and removes exactly that line on exit
 # (the files too when nothing else is left in them).
@@ -419,6 +430,7 @@ _lc_subid_del() {
 }
 subid_add() {
 	local line="$1:$2:$3" f
+	host_state_lock
 	at_cleanup _lc_subid_del "$line"
 	for f in /etc/subuid /etc/subgid; do
 		touch "$f"
@@ -448,6 +460,7 @@ _lc_user_del() {
 	userdel -r "$u" 2>/dev/null || true
 }
 user_add() {
+	host_state_lock
 	at_cleanup _lc_user_del "$1"
 	useradd -m -s /bin/sh "$1" || bail_out "useradd $1 failed"
 }

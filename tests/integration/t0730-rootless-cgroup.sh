@@ -10,6 +10,7 @@
 # proven by the unit test on a fake tree (check_cgroup: test_deleg_create).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_root
 require_layerctl
 command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
