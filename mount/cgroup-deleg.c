@@ -262,7 +262,7 @@ int lc_cgroup_deleg_create(const char *base, const char *parent, const char *id,
 	r = lc_cgroup_create_in(&lay, parent, id, l, ret, err);
 	lc_cgroup_layout_clear(&lay);
 	/* cgroup v2's no-internal-processes rule: EBUSY from writing its cgroup.subtree_control */
-	if (r < 0 && (*err)->sys_errno == EBUSY) {
+	if (r < 0 && err && *err && (*err)->sys_errno == EBUSY) {
 		lc_err_free(*err);
 		*err = NULL;
 		return lc_err_set(

@@ -459,6 +459,12 @@ _lc_user_del() {
 	fi
 	userdel -r "$u" 2>/dev/null || true
 }
+# what user_add and a rootless layerctl need on the host, or the test is skipped
+require_rootless_tools() {
+	command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
+	command -v useradd >/dev/null || skip_all "needs useradd"
+}
+
 user_add() {
 	host_state_lock
 	at_cleanup _lc_user_del "$1"

@@ -8,8 +8,8 @@
 # lowers): their owners and hashes are the same after as before.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_root
+host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_layerctl
 
 plan 42

@@ -8,11 +8,10 @@
 # line saying how to add them.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_root
+host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_layerctl
-command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
-command -v useradd >/dev/null || skip_all "needs useradd"
+require_rootless_tools
 
 plan 30
 

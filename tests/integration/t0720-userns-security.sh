@@ -7,8 +7,8 @@
 # the maps allows (root wrote them: "allow", the groups a process may take are mapped ones).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_root
+host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_layerctl
 command -v gcc >/dev/null || skip_all "needs gcc (a static helper program)"
 

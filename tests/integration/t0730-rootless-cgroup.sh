@@ -10,11 +10,10 @@
 # proven by the unit test on a fake tree (check_cgroup: test_deleg_create).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_root
+host_state_lock # /etc/subuid, /etc/subgid and test users: one such test at a time
 require_layerctl
-command -v newuidmap >/dev/null || skip_all "needs newuidmap (Debian's uidmap)"
-command -v useradd >/dev/null || skip_all "needs useradd"
+require_rootless_tools
 V2=$(findmnt -rno TARGET -t cgroup2 | head -n 1)
 [[ -n $V2 && -w $V2 ]] || skip_all "needs a cgroup v2 mount"
 
