@@ -178,7 +178,7 @@ unit-san: $(UNIT_BIN_SAN)
 integration: layerctl
 	@tests/run-integration.sh
 
-# every integration test against the ASan+UBSan binary (make check: two at a time)
+# every integration test against the ASan+UBSan binary (make check: three at a time)
 integration-san: $(B)/san/layerctl
 	@LAYERCTL=$(CURDIR)/$(B)/san/layerctl \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=99 \
@@ -200,7 +200,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory integration-smoke
-	@TEST_JOBS=$${TEST_JOBS:-2} $(MAKE) --no-print-directory integration-san
+	@TEST_JOBS=$${TEST_JOBS:-3} $(MAKE) --no-print-directory integration-san
 
 # every corpus (seeds and crash reproducers) through its target, once: a crash found stays fixed
 fuzz-replay: $(FUZZ_TARGETS:%=$(B)/san/fuzz/fuzz_%)
