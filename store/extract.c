@@ -24,7 +24,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "store-int.h"
+#include "extract-int.h"
 
 #define OVL_OPAQUE lc_ovl_opaque_xattr() /* trusted.*, or user.* rootless */
 #define WH_PREFIX  ".wh."
@@ -40,27 +40,11 @@ struct sset_node {
 	char path[];
 };
 
-struct sset {
-	struct sset_node **b;
-	size_t nb, n;
-	char **order; /* insertion order, parents before children */
-	size_t n_order;
-};
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct sset_node *sset_find(struct sset *set, const char *p)
 {
 	if (!set->nb)
 		return NULL;
-	for (struct sset_node *n = set->b[hash_str(p) % set->nb]; n; n = n->next)
+	for (struct sset_node *n = set->b[lc_xt_hash_str(p) % set->nb]; n; n = n->next)
 		if (!strcmp(n->path, p))
 			return n;
 	return NULL;
@@ -82,8 +66,8 @@ static void sset_add(struct sset *set, const char *p)
 		for (size_t i = 0; i < set->nb; i++)
 			for (struct sset_node *x = set->b[i], *next; x; x = next) {
 				next = x->next;
-				x->next = b[hash_str(x->path) % nb];
-				b[hash_str(x->path) % nb] = x;
+				x->next = b[lc_xt_hash_str(x->path) % nb];
+				b[lc_xt_hash_str(x->path) % nb] = x;
 			}
 		free(set->b);
 		set->b = b;
@@ -92,8 +76,8 @@ static void sset_add(struct sset *set, const char *p)
 	n = lc_xmalloc(sizeof(*n) + len + 1);
 	memcpy(n->path, p, len + 1);
 	n->live = true;
-	n->next = set->b[hash_str(p) % set->nb];
-	set->b[hash_str(p) % set->nb] = n;
+	n->next = set->b[lc_xt_hash_str(p) % set->nb];
+	set->b[lc_xt_hash_str(p) % set->nb] = n;
 	set->n++;
 	set->order = lc_xrealloc(set->order, (set->n_order + 1) * sizeof(char *));
 	set->order[set->n_order++] = n->path;
@@ -247,61 +231,6 @@ struct dirtime {
 	struct timespec ts[2];
 };
 
-/*
- * An open dir that file creations refer to: the cache's and each queued task's reference. The
- * dir's owner and setgid bit tell which owner a file created in it gets (no fchown when it is
- * the entry's).
- */
-struct dirref {
-	int fd;
-	int refs;	 /* atomic */
-	unsigned worker; /* whose queue its files go to: one dir's files stay in order */
-	bool sgid;
-	gid_t gid;
-};
-
-struct ftask;
-struct xworker;
-
-struct xt {
-	int rootfd;
-	struct dirref *root; /* rootfd's (a dup), for files created at the top */
-	char *cache_path;    /* parent dir of the last entry, and its ref */
-	struct dirref *cache;
-	int cache_fd;
-	unsigned n_dirrefs;
-	uid_t fsuid; /* who a new file belongs to (the group: fsgid, or a setgid dir's) */
-	gid_t fsgid;
-	/* names created in the layer so far (64-bit hashes, bit 0: a worker's file): a file is
-	 * handed to a worker only when its name is new, so the worker never meets one it must
-	 * replace, and whatever touches a worker's name waits for the workers first */
-	uint64_t *names;
-	size_t names_cap, names_n;
-	/* the workers (none: every file is written here) and what they share */
-	struct xworker *w;
-	unsigned n_workers, w_alloc;
-	pthread_mutex_t wmu;
-	pthread_cond_t w_idle; /* a task finished */
-	size_t pending;	       /* tasks queued or running */
-	bool w_stop;
-	int w_failed; /* atomic: a worker failed, its error in w_err */
-	struct lc_err *w_err;
-	pthread_mutex_t recs_mu; /* st.recs is written by the workers too */
-	struct sset implicit;
-	struct dirtime *dirs;
-	size_t n_dirs;
-	uint64_t entries;
-	uint64_t max_entries;
-	/* The process umask (0777 when unknown): a file whose mode it leaves alone is created
-	 * with that mode, saving an fchmod. Set to 0777 once the layer sets a default ACL,
-	 * which would mask new files' modes instead. */
-	mode_t umask;
-	struct lc_extract_stats st;
-	char *buf;		    /* data copy buffer */
-	const struct lc_pool *pool; /* NULL: no file is shared with other layers */
-	struct lc_tarsplit *ts;	    /* NULL: no tar-split record */
-};
-
 static struct dirref *dirref_new(struct xt *x, int fd)
 {
 	struct dirref *d = lc_xcalloc(1, sizeof(*d));
@@ -326,7 +255,7 @@ static struct dirref *dirref_get(struct dirref *d)
 	return d;
 }
 
-static void dirref_put(struct dirref *d)
+void lc_xt_dirref_put(struct dirref *d)
 {
 	if (!d || __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
@@ -344,7 +273,7 @@ static void cache_drop(struct xt *x)
 {
 	free(x->cache_path);
 	x->cache_path = NULL;
-	dirref_put(x->cache);
+	lc_xt_dirref_put(x->cache);
 	x->cache = NULL;
 	x->cache_fd = -1;
 }
@@ -359,109 +288,8 @@ static void cache_invalidate(struct xt *x, const char *path)
 		cache_drop(x);
 }
 
-/* ---------- names created so far ---------- */
-
-#define NAME_TASK 1ull
-
-static uint64_t name_key(const char *path)
-{
-	uint64_t h = hash_str(path);
-
-	h ^= h >> 29; /* FNV's low bits are weak; bit 0 is the flag */
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 32;
-	h &= ~NAME_TASK;
-	return h ? h : 2;
-}
-
-/* The slot of path's key, or the empty one where it would go. */
-static uint64_t *name_slot(const struct xt *x, uint64_t k)
-{
-	size_t i = (size_t)(k >> 1) & (x->names_cap - 1);
-
-	while (x->names[i] && (x->names[i] & ~NAME_TASK) != k)
-		i = (i + 1) & (x->names_cap - 1);
-	return &x->names[i];
-}
-
-/* The flags of path (0 absent, else NAME_TASK or 2). A hash collision only costs a wait. */
-static uint64_t name_find(const struct xt *x, const char *path)
-{
-	uint64_t v;
-
-	if (!x->names_cap)
-		return 0;
-	v = *name_slot(x, name_key(path));
-	return v ? (v & NAME_TASK) | 2 : 0;
-}
-
-static void name_add(struct xt *x, const char *path, bool task)
-{
-	uint64_t k = name_key(path), *slot;
-
-	if (!x->n_workers)
-		return; /* without workers nobody asks */
-	if (2 * (x->names_n + 1) > x->names_cap) {
-		size_t cap = x->names_cap ? 2 * x->names_cap : 1024;
-		uint64_t *old = x->names;
-		size_t old_cap = x->names_cap;
-
-		x->names = lc_xcalloc(cap, sizeof(*x->names));
-		x->names_cap = cap;
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i])
-				*name_slot(x, old[i] & ~NAME_TASK) = old[i];
-		free(old);
-	}
-	slot = name_slot(x, k);
-	if (!*slot)
-		x->names_n++;
-	*slot = k | (task ? NAME_TASK : 0);
-}
-
-/* ---------- file creation on worker threads ---------- */
-
-/*
- * A regular file a worker creates whole: its name was new in the layer, its data is here, its
- * parent dir open. What is left for the worker is what the kernel does: create, write, owner,
- * mode, times, close, and the pool's link.
- */
-struct ftask {
-	struct ftask *next;
-	struct dirref *dir;
-	const char *name; /* in path */
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-	bool direct, chown;
-	struct timespec ts[2];
-	bool pool; /* key is the pool name to share it under */
-	char key[LC_POOL_NAME_SZ];
-	struct lc_fhash_val rec; /* its record: the content hash, then the pool's name */
-	size_t size;
-	char *data;
-	char path[];
-};
-
-#define TASK_MAX_FILE (256u << 10) /* a bigger file is written by the reader itself */
-#define WQ_MAX_BYTES  (2u << 20)   /* per worker, queued */
-#define WQ_MAX_TASKS  256
-#define MAX_WORKERS   4
-
-struct xworker {
-	struct xt *x;
-	pthread_t thr;
-	bool started;
-	pthread_cond_t cv; /* a task queued, or stop */
-	struct ftask *head, *tail;
-	size_t n, bytes;
-	struct lc_pool pool; /* the store's, with a scratch name of this worker's own */
-	char scratch[24];
-};
-
 /* st.recs, which the workers write too (a put may append a full table to its file) */
-static int rec_put(struct xt *x, const char *path, const struct lc_fhash_val *v,
-		   struct lc_err **err)
+int lc_xt_rec_put(struct xt *x, const char *path, const struct lc_fhash_val *v, struct lc_err **err)
 {
 	int r;
 
@@ -481,210 +309,12 @@ static int rec_get(struct xt *x, const char *path, struct lc_fhash_val *ret, str
 	return r;
 }
 
-static void ftask_free(struct ftask *t)
-{
-	if (!t)
-		return;
-	dirref_put(t->dir);
-	free(t->data);
-	free(t);
-}
-
-static int run_task(struct xt *x, struct xworker *w, struct ftask *t, struct lc_err **err)
-{
-	cleanup_close int fd = -1;
-	int dfd = t->dir->fd;
-
-	if (lc_store_sys_fail(LC_SYS_OPEN) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", t->path);
-	/* O_EXCL: the name is new in the layer (name_find), so this never meets an old inode */
-	fd = openat(dfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    t->direct ? t->mode : 0600);
-	if (fd < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", t->path);
-	if (t->size &&
-	    (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, t->data, t->size) < 0))
-		return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", t->path);
-	/* chown before chmod: chown clears setuid/setgid */
-	if ((t->chown && fchown(fd, t->uid, t->gid) < 0) || (!t->direct && fchmod(fd, t->mode) < 0))
-		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", t->path);
-	if (futimens(fd, t->ts) < 0)
-		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", t->path);
-	if (t->pool && lc_pool_share(&w->pool, dfd, t->name, t->key)) {
-		/* what names the object again at commit (lc_pool_name; no xattrs here) */
-		t->rec.pooled = true;
-		t->rec.mode = t->mode & 07777;
-		t->rec.uid = t->uid;
-		t->rec.gid = t->gid;
-		t->rec.sec = t->ts[1].tv_sec;
-		t->rec.nsec = (uint32_t)t->ts[1].tv_nsec;
-	}
-	return rec_put(x, t->path, &t->rec, err);
-}
-
-static void *worker_main(void *opaque)
-{
-	struct xworker *w = opaque;
-	struct xt *x = w->x;
-
-	pthread_mutex_lock(&x->wmu);
-	for (;;) {
-		struct ftask *t;
-		struct lc_err *e = NULL;
-		int rc = 0;
-
-		while (!w->head && !x->w_stop)
-			pthread_cond_wait(&w->cv, &x->wmu);
-		t = w->head;
-		if (!t)
-			break;
-		w->head = t->next;
-		if (!w->head)
-			w->tail = NULL;
-		pthread_mutex_unlock(&x->wmu);
-		/* after a failure the layer is lost: the rest is only dropped */
-		if (!__atomic_load_n(&x->w_failed, __ATOMIC_ACQUIRE))
-			rc = run_task(x, w, t, &e);
-		pthread_mutex_lock(&x->wmu);
-		if (rc < 0) {
-			if (!x->w_err)
-				x->w_err = TAKE_PTR(e);
-			__atomic_store_n(&x->w_failed, 1, __ATOMIC_RELEASE);
-		}
-		lc_err_free(e);
-		w->n--;
-		w->bytes -= t->size;
-		__atomic_sub_fetch(&x->pending, 1, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&x->w_idle);
-		pthread_mutex_unlock(&x->wmu);
-		ftask_free(t);
-		pthread_mutex_lock(&x->wmu);
-	}
-	pthread_mutex_unlock(&x->wmu);
-	return NULL;
-}
-
-/* A worker's error, moved to *err once (-1), or 0. */
-static int workers_error(struct xt *x, struct lc_err **err)
-{
-	int r = 0;
-
-	if (!__atomic_load_n(&x->w_failed, __ATOMIC_ACQUIRE))
-		return 0;
-	pthread_mutex_lock(&x->wmu);
-	if (x->w_err)
-		r = lc_err_move(err, &x->w_err);
-	else
-		r = lc_err_set(err, LC_ERR_SYS, 0, "file creation failed");
-	pthread_mutex_unlock(&x->wmu);
-	return r;
-}
-
-/* Wait until every queued file is created: what comes next may touch their names. */
-static int drain(struct xt *x, struct lc_err **err)
-{
-	if (!x->n_workers)
-		return 0;
-	pthread_mutex_lock(&x->wmu);
-	while (__atomic_load_n(&x->pending, __ATOMIC_ACQUIRE))
-		pthread_cond_wait(&x->w_idle, &x->wmu);
-	pthread_mutex_unlock(&x->wmu);
-	return workers_error(x, err);
-}
-
-static void submit(struct xt *x, struct ftask *t)
-{
-	struct xworker *w = &x->w[t->dir->worker];
-
-	pthread_mutex_lock(&x->wmu);
-	while (w->n && (w->n >= WQ_MAX_TASKS || w->bytes + t->size > WQ_MAX_BYTES))
-		pthread_cond_wait(&x->w_idle, &x->wmu);
-	t->next = NULL;
-	if (w->tail)
-		w->tail->next = t;
-	else
-		w->head = t;
-	w->tail = t;
-	w->n++;
-	w->bytes += t->size;
-	__atomic_add_fetch(&x->pending, 1, __ATOMIC_RELEASE);
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&x->wmu);
-}
-
-/* How many workers: LAYERCTL_EXTRACT_WORKERS (0 to 4: a knob for tests and the bench), else
- * two when there are two CPUs or more, so that file creation is not one thread's work. */
-static unsigned workers_wanted(void)
-{
-	const char *e = getenv("LAYERCTL_EXTRACT_WORKERS");
-	long n;
-
-	if (e && *e) {
-		char *end;
-
-		n = strtol(e, &end, 10);
-		if (!*end && n >= 0 && n <= MAX_WORKERS)
-			return (unsigned)n;
-	}
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n >= 2 ? 2 : 0;
-}
-
-static void workers_start(struct xt *x, const struct lc_pool *pool)
-{
-	unsigned want = workers_wanted();
-
-	if (!want)
-		return;
-	x->w = lc_xcalloc(want, sizeof(*x->w));
-	x->w_alloc = want;
-	for (unsigned i = 0; i < want; i++) {
-		struct xworker *w = &x->w[i];
-
-		w->x = x;
-		pthread_cond_init(&w->cv, NULL);
-		if (pool) {
-			snprintf(w->scratch, sizeof(w->scratch), "%s-%u", pool->scratch, i + 1);
-			w->pool = *pool;
-			w->pool.scratch = w->scratch;
-		}
-		if (pthread_create(&w->thr, NULL, worker_main, w) != 0)
-			break; /* fewer workers (none: the reader writes every file) */
-		w->started = true;
-		x->n_workers = i + 1;
-	}
-}
-
-/* Finish what is queued (dropped after a failure), stop the workers. */
-static void workers_stop(struct xt *x)
-{
-	struct lc_err *e = NULL;
-
-	if (!x->w)
-		return;
-	drain(x, &e);
-	lc_err_free(e);
-	pthread_mutex_lock(&x->wmu);
-	x->w_stop = true;
-	for (unsigned i = 0; i < x->n_workers; i++)
-		pthread_cond_signal(&x->w[i].cv);
-	pthread_mutex_unlock(&x->wmu);
-	for (unsigned i = 0; i < x->w_alloc; i++) {
-		if (x->w[i].started)
-			pthread_join(x->w[i].thr, NULL);
-		pthread_cond_destroy(&x->w[i].cv);
-	}
-	free(x->w);
-	x->w = NULL;
-	x->n_workers = 0;
-}
-
 static void implicit_created(void *opaque, const char *prefix)
 {
 	struct xt *x = opaque;
 
 	sset_add(&x->implicit, prefix);
-	name_add(x, prefix, false);
+	lc_xt_name_add(x, prefix, false);
 }
 
 /*
@@ -711,7 +341,7 @@ static int parent_fd(struct xt *x, const char *entry, const char *parent, struct
 			if (buf[i] != '/' && buf[i] != '\0')
 				continue;
 			buf[i] = '\0';
-			if ((name_find(x, buf) & NAME_TASK) && drain(x, err) < 0)
+			if ((lc_xt_name_find(x, buf) & NAME_TASK) && lc_xt_drain(x, err) < 0)
 				return -1;
 			buf[i] = parent[i];
 		}
@@ -1019,12 +649,12 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			ftask_free(t);
+			lc_xt_task_free(t);
 			return lc_err_set(err, LC_ERR_PROTO, 0, "read '%s' from the tar: %s", path,
 					  archive_error_string(a));
 		}
 		if (off < 0 || (size_t)off > size || n > size - (size_t)off) {
-			ftask_free(t);
+			lc_xt_task_free(t);
 			return lc_err_set(err, LC_ERR_PROTO, 0,
 					  "read '%s' from the tar: data past its size", path);
 		}
@@ -1052,8 +682,8 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 		lc_pool_name(t->key, digest, mode, uid, gid, &t->ts[1], NULL);
 	}
 	t->dir = dirref_get(d);
-	name_add(x, path, true);
-	submit(x, t);
+	lc_xt_name_add(x, path, true);
+	lc_xt_submit(x, t);
 	return 0;
 }
 
@@ -1078,9 +708,9 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 
 	if (x->n_workers && d && archive_entry_size(e) <= (int64_t)TASK_MAX_FILE &&
 	    archive_entry_sparse_count(e) == 0 && archive_entry_xattr_count(e) == 0 &&
-	    !name_find(x, path))
+	    !lc_xt_name_find(x, path))
 		return file_task(x, a, e, d, name, path, uid, gid, mode, err);
-	name_add(x, path, false);
+	lc_xt_name_add(x, path, false);
 	for (int i = 0; i < 2 && fd < 0; i++) {
 		if (lc_store_sys_fail(LC_SYS_OPEN) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", path);
@@ -1140,7 +770,7 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		goto out;
 	}
 	share_file(x, pfd, name, hole ? NULL : digest, end, uid, gid, mode, &ts[1], &xk, &v);
-	if (rec_put(x, path, &v, err) < 0)
+	if (lc_xt_rec_put(x, path, &v, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1206,7 +836,7 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	if (!strcmp(tpath, path))
 		return lc_err_set(err, LC_ERR_PROTO, 0, "hard link '%s' points at itself", path);
 	/* the target must be there, and its pool object known */
-	if ((name_find(x, tpath) & NAME_TASK) && drain(x, err) < 0)
+	if ((lc_xt_name_find(x, tpath) & NAME_TASK) && lc_xt_drain(x, err) < 0)
 		return -1;
 	tslash = strrchr(tpath, '/');
 	if (tslash) {
@@ -1242,7 +872,7 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	{
 		struct lc_fhash_val v;
 
-		if (rec_get(x, tpath, &v, err) < 0 || rec_put(x, path, &v, err) < 0)
+		if (rec_get(x, tpath, &v, err) < 0 || lc_xt_rec_put(x, path, &v, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -1278,9 +908,9 @@ static int do_whiteout(struct xt *x, const char *path, const char *parent, const
 
 		if ((size_t)snprintf(wpath, sizeof(wpath), "%s%s%s", parent, *parent ? "/" : "",
 				     target) < sizeof(wpath)) {
-			if (name_find(x, wpath) && drain(x, err) < 0)
+			if (lc_xt_name_find(x, wpath) && lc_xt_drain(x, err) < 0)
 				return -1;
-			name_add(x, wpath, false);
+			lc_xt_name_add(x, wpath, false);
 		}
 	}
 	/* Whiteouts hide the layers below, never this layer's own files: an existing target
@@ -1309,7 +939,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 		raw = archive_entry_pathname_utf8(e);
 	if (!raw)
 		return lc_err_set(err, LC_ERR_PROTO, 0, "tar entry without a name");
-	if (workers_error(x, err) < 0)
+	if (lc_xt_workers_error(x, err) < 0)
 		return -1;
 	if (++x->entries > x->max_entries)
 		return lc_err_set(err, LC_ERR_LIMIT, 0,
@@ -1330,7 +960,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 			return lc_err_set(err, LC_ERR_UNSAFE, 0,
 					  "entry '%s' replaces the layer root", raw);
 		/* no worker creates a file while the root's owner and mode change */
-		if (drain(x, err) < 0)
+		if (lc_xt_drain(x, err) < 0)
 			return -1;
 		if (fchown(x->rootfd, (uid_t)uid, (gid_t)gid) < 0 || fchmod(x->rootfd, mode) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno,
@@ -1365,7 +995,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 			c++;
 	}
 	/* a name seen before: what is there, or queued for a worker, is settled first */
-	if (name_find(x, path) && drain(x, err) < 0)
+	if (lc_xt_name_find(x, path) && lc_xt_drain(x, err) < 0)
 		return -1;
 	r = do_whiteout(x, path, parent, name, (uid_t)uid, (gid_t)gid, err);
 	if (r != 0)
@@ -1390,7 +1020,7 @@ static int do_entry(struct xt *x, struct archive *a, struct archive_entry *e, st
 	if (r < 0)
 		return -1;
 	if (hl || type != AE_IFREG) /* do_file adds its own */
-		name_add(x, path, false);
+		lc_xt_name_add(x, path, false);
 	x->st.files++;
 	return 0;
 }
@@ -1495,7 +1125,7 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 	pthread_cond_init(&x.w_idle, NULL);
 	x.fsuid = geteuid();
 	x.fsgid = getegid();
-	workers_start(&x, pool);
+	lc_xt_workers_start(&x, pool);
 	{
 		int rfd = fcntl(layerfd, F_DUPFD_CLOEXEC, 3);
 
@@ -1522,7 +1152,7 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 			goto out;
 	}
 	/* every file is there before the dirs get their times */
-	if (drain(&x, err) < 0)
+	if (lc_xt_drain(&x, err) < 0)
 		goto out;
 	set_dir_times(&x);
 	*ret_implicit = lc_xcalloc(x.implicit.n_order + 1, sizeof(char *));
@@ -1536,10 +1166,10 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 	x.st.recs = NULL;
 	r = 0;
 out:
-	workers_stop(&x); /* before what they use goes */
+	lc_xt_workers_stop(&x); /* before what they use goes */
 	lc_fhash_free(x.st.recs);
 	cache_drop(&x);
-	dirref_put(x.root);
+	lc_xt_dirref_put(x.root);
 	free(x.names);
 	pthread_mutex_destroy(&x.wmu);
 	pthread_mutex_destroy(&x.recs_mu);
