@@ -113,6 +113,25 @@ static int norm(const char *base, const char *in, char **ret, struct lc_err **er
 	return 0;
 }
 
+struct spool_file {
+	int fd;
+	const char *raw; /* the member's name in the archive */
+	const char *idx; /* its file in the spool */
+};
+
+/* A block of a file member, appended to its spool file: a member with a hole is refused. */
+static int spool_block(void *opaque, const struct lc_tar_block *b, struct lc_err **err)
+{
+	const struct spool_file *f = opaque;
+
+	if (b->off != b->end)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "archive member '%.200s' is sparse",
+				  f->raw);
+	if (lc_write_all(f->fd, b->buf, b->len) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "spool '%s'", f->idx);
+	return 0;
+}
+
 static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry *e,
 		       struct lc_err **err)
 {
@@ -122,6 +141,7 @@ static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry
 	struct member m = { 0 };
 	cleanup_close int fd = -1;
 	cleanup_sha256 struct lc_sha256 *h = NULL;
+	struct lc_tar_data data;
 	char idx[32];
 
 	if (!raw || !*raw)
@@ -164,32 +184,12 @@ static int spool_entry(struct spool *sp, struct archive *a, struct archive_entry
 			return lc_err_set(err, LC_ERR_SYS, errno, "spool '%s'", idx);
 		}
 		h = lc_sha256_new();
-		for (;;) {
-			const void *buf;
-			size_t n;
-			la_int64_t off;
-			int r = archive_read_data_block(a, &buf, &n, &off);
-
-			if (r == ARCHIVE_EOF)
-				break;
-			if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-				lc_err_set(err, LC_ERR_PROTO, 0, "read archive member '%.200s': %s",
-					   m.name, archive_error_string(a));
-				free(m.name);
-				return -1;
-			}
-			if ((uint64_t)off != m.size) {
-				free(m.name);
-				return lc_err_set(err, LC_ERR_PROTO, 0,
-						  "archive member '%.200s' is sparse", raw);
-			}
-			lc_sha256_update(h, buf, n);
-			if (lc_write_all(fd, buf, n) < 0) {
-				free(m.name);
-				return lc_err_set(err, LC_ERR_SYS, errno, "spool '%s'", idx);
-			}
-			m.size += n;
+		if (lc_tar_read_data(a, h, spool_block, &(struct spool_file){ fd, raw, idx }, &data,
+				     err, "read archive member '%.200s'", m.name) < 0) {
+			free(m.name);
+			return -1;
 		}
+		m.size = (uint64_t)data.end;
 		lc_sha256_final(h, m.digest);
 	}
 	m.pos = sp->n;

@@ -614,6 +614,22 @@ static struct dirref *dir_of(struct xt *x, int pfd)
 	return NULL;
 }
 
+/* A block of a worker's file: into its buffer, a gap as zeros. */
+static int task_block(void *opaque, const struct lc_tar_block *b, struct lc_err **err)
+{
+	struct ftask *t = opaque;
+	size_t size = t->size;
+
+	if (b->off < 0 || (size_t)b->off > size || b->len > size - (size_t)b->off)
+		return lc_err_set(err, LC_ERR_PROTO, 0,
+				  "read '%s' from the tar: data past its size", t->path);
+	/* a gap (not announced as sparse): zeros, as the seek past the end would give */
+	if (b->off > b->end)
+		memset(t->data + b->end, 0, (size_t)(b->off - b->end));
+	memcpy(t->data + b->off, b->buf, b->len);
+	return 0;
+}
+
 /*
  * A new regular file for a worker: its data read (and hashed) here, the rest queued. Only a
  * file whose name is new in the layer, without xattrs or holes, and small enough to hold.
@@ -622,11 +638,12 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 		     const char *name, const char *path, uid_t uid, gid_t gid, mode_t mode,
 		     struct lc_err **err)
 {
-	size_t len = strlen(path), size = (size_t)archive_entry_size(e), end = 0;
+	size_t len = strlen(path), size = (size_t)archive_entry_size(e);
 	struct ftask *t = lc_xcalloc(1, sizeof(*t) + len + 1);
 	cleanup_sha256 struct lc_sha256 *h = lc_sha256_new();
 	char digest[LC_DIGEST_BUFSZ];
-	bool hole = false;
+	struct lc_tar_data data;
+	bool hole;
 
 	memcpy(t->path, path, len + 1);
 	t->name = t->path + (name - path);
@@ -640,37 +657,14 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 	t->data = size ? lc_xmalloc(size) : NULL;
 	if (x->ts)
 		lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0), (uint64_t)size, path);
-	for (;;) {
-		const void *buf;
-		size_t n;
-		la_int64_t off;
-		int r = archive_read_data_block(a, &buf, &n, &off);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			lc_xt_task_free(t);
-			return lc_err_set(err, LC_ERR_PROTO, 0, "read '%s' from the tar: %s", path,
-					  archive_error_string(a));
-		}
-		if (off < 0 || (size_t)off > size || n > size - (size_t)off) {
-			lc_xt_task_free(t);
-			return lc_err_set(err, LC_ERR_PROTO, 0,
-					  "read '%s' from the tar: data past its size", path);
-		}
-		/* a gap (not announced as sparse): zeros, as the seek past the end would give */
-		if ((size_t)off != end) {
-			hole = true;
-			if ((size_t)off > end)
-				memset(t->data + end, 0, (size_t)off - end);
-		}
-		lc_sha256_update(h, buf, n);
-		memcpy(t->data + off, buf, n);
-		end = (size_t)off + n;
+	if (lc_tar_read_data(a, h, task_block, t, &data, err, "read '%s' from the tar", path) < 0) {
+		lc_xt_task_free(t);
+		return -1;
 	}
-	if (end < size) {
+	hole = data.hole;
+	if ((size_t)data.end < size) {
 		hole = true;
-		memset(t->data + end, 0, size - end);
+		memset(t->data + data.end, 0, size - (size_t)data.end);
 	}
 	if (!hole) {
 		lc_sha256_final(h, digest);
@@ -687,6 +681,23 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 	return 0;
 }
 
+struct file_out {
+	int fd;
+	const char *path;
+};
+
+/* A block of a file the reader writes: a gap is seeked over (a hole in the file). */
+static int file_block(void *opaque, const struct lc_tar_block *b, struct lc_err **err)
+{
+	const struct file_out *f = opaque;
+
+	if (b->off != b->end && lseek(f->fd, b->off, SEEK_SET) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "seek in '%s'", f->path);
+	if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(f->fd, b->buf, b->len) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", f->path);
+	return 0;
+}
+
 static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int pfd,
 		   const char *name, const char *path, uid_t uid, gid_t gid, mode_t mode,
 		   struct lc_err **err)
@@ -696,8 +707,8 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	cleanup_sha256 struct lc_sha256 *h = lc_sha256_new();
 	char digest[LC_DIGEST_BUFSZ];
 	struct timespec ts[2];
-	bool hole = false; /* a sparse file: its holes are not hashed, its hash is not known */
-	int64_t end = 0;
+	struct lc_tar_data data; /* a sparse file: its holes are not hashed, its hash unknown */
+	bool hole;
 	/* created with its final mode when the umask keeps it whole (no fchmod); setuid and
 	 * friends always come last, after the chown that would clear them */
 	bool direct = !(mode & 07000) && !(mode & x->umask);
@@ -729,28 +740,13 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 	if (x->ts && archive_entry_sparse_count(e) == 0)
 		lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0),
 				 (uint64_t)archive_entry_size(e), path);
-	for (;;) {
-		const void *buf;
-		size_t size;
-		la_int64_t off;
-		int r = archive_read_data_block(a, &buf, &size, &off);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return lc_err_set(err, LC_ERR_PROTO, 0, "read '%s' from the tar: %s", path,
-					  archive_error_string(a));
-		if (off != end && lseek(fd, off, SEEK_SET) < 0)
-			return lc_err_set(err, LC_ERR_SYS, errno, "seek in '%s'", path);
-		hole |= off != end;
-		/* the manifest's content hash, from the bytes in hand: no read back */
-		lc_sha256_update(h, buf, size);
-		if (lc_store_sys_fail(LC_SYS_WRITE) < 0 || lc_write_all(fd, buf, size) < 0)
-			return lc_err_set(err, LC_ERR_SYS, errno, "write '%s'", path);
-		end = off + (int64_t)size;
-	}
+	/* the manifest's content hash, from the bytes in hand: no read back */
+	if (lc_tar_read_data(a, h, file_block, &(struct file_out){ fd, path }, &data, err,
+			     "read '%s' from the tar", path) < 0)
+		return -1;
+	hole = data.hole;
 	/* a sparse file ending in a hole */
-	if (archive_entry_size(e) > end) {
+	if (archive_entry_size(e) > data.end) {
 		hole = true;
 		if (ftruncate(fd, archive_entry_size(e)) < 0)
 			return lc_err_set(err, LC_ERR_SYS, errno, "truncate '%s'", path);
@@ -769,7 +765,7 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", path);
 		goto out;
 	}
-	share_file(x, pfd, name, hole ? NULL : digest, end, uid, gid, mode, &ts[1], &xk, &v);
+	share_file(x, pfd, name, hole ? NULL : digest, data.end, uid, gid, mode, &ts[1], &xk, &v);
 	if (lc_xt_rec_put(x, path, &v, err) < 0)
 		goto out;
 	rc = 0;

@@ -214,6 +214,34 @@ struct lc_layer_ingest;
 int lc_store_need_libarchive(struct lc_err **err);
 
 /*
+ * Reading a tar entry's data (tar-data.c), for whatever walks a tar with libarchive: each
+ * block of the entry archive a stands at (after archive_read_next_header) goes to fn, with its
+ * offset in the file and where the block before it ended (0 before the first). A block that
+ * does not start where the one before ended follows a hole (a sparse entry, or a gap): fn
+ * seeks, fills or refuses. fn returns 0, or -1 with *err, which ends the read.
+ */
+struct archive;
+struct lc_tar_block {
+	int64_t off; /* where buf goes in the file */
+	int64_t end; /* where the block before ended: off != end after a hole */
+	const void *buf;
+	size_t len;
+};
+typedef int (*lc_tar_block_fn)(void *opaque, const struct lc_tar_block *b, struct lc_err **err);
+struct lc_tar_data {
+	int64_t end; /* where the last block ended (0: none): a hole at the end is below the size */
+	bool hole;   /* a block followed a hole */
+};
+/*
+ * Every block of the entry through fn; h (NULL: none) hashes each block's bytes once fn took
+ * them (never the holes). *ret (NULL: not wanted): where the data ended and whether it had a
+ * hole. A block libarchive cannot read is LC_ERR_PROTO, "<fmt's text>: <libarchive's reason>".
+ */
+int lc_tar_read_data(struct archive *a, struct lc_sha256 *h, lc_tar_block_fn fn, void *opaque,
+		     struct lc_tar_data *ret, struct lc_err **err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/*
  * Start unpacking a layer. Takes the per-chain-id lock (blocking while another process holds
  * it). Returns 1 with *ret NULL if the layer is already committed (maybe by the process we
  * waited for); 0 with *ret, an ingest that owns a staging dir in tmp/ and an extraction
