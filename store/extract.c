@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store: the layer writer. libarchive parses the tar; every entry is created here with
- * openat-family calls relative to the layer's dir fd, never following a symlink, never
- * leaving the layer (REFERENCE.md 3B items 10-20), in overlay's format (whiteouts become 0/0
- * char devices, opaque dirs get trusted.overlay.opaque=y).
+ * store: the layer writer, the thread that reads the tar. libarchive parses it; every entry is
+ * created with openat-family calls relative to the layer's dir fd, never following a symlink,
+ * never leaving the layer (REFERENCE.md 3B items 10-20), in overlay's format (whiteouts become
+ * 0/0 char devices, opaque dirs get trusted.overlay.opaque=y). Dirs, symlinks, hard links and
+ * whiteouts are created here, and the regular files no worker may take; a small regular file
+ * with a new name, without xattrs or holes, goes whole to a worker thread (extract-workers.c).
  *
  * Path rules: leading "/" and "./" are stripped, so "/etc/x" is re-anchored at the layer root
  * like docker and containerd do; ".." anywhere is refused; an entry below a symlink is refused
