@@ -63,6 +63,16 @@ def write(out, case, entries):
         fh.write(buf.getvalue())
 
 
+def sparse(name, realsize, segments, **kw):
+    """A GNU sparse 1.0 file (pax): its map, then only the segments' bytes (whole blocks)."""
+    m = "%d\n" % len(segments) + "".join("%d\n%d\n" % (off, len(b)) for off, b in segments)
+    m = m.encode()
+    m += bytes(-len(m) % 512)
+    pax = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": name,
+           "GNU.sparse.realsize": str(realsize)}
+    return f("GNUSparseFile.0/" + name, m + b"".join(b for _, b in segments), pax=pax, **kw)
+
+
 def cases(canary):
     rel_up = "../" * 16
     c = {}
@@ -77,6 +87,11 @@ def cases(canary):
     c["whiteouts"] = [d("a"), f("a/.wh.b"), d("c"), f("c/.wh..wh..opq"), f("c/keep", b"k"),
                       f("k", b"same layer"), f(".wh.k"), d(".wh..wh.plnk"), f(".wh..wh.plnk/1", b"")]
     c["wh-then-dir"] = [f(".wh.gone"), d("gone"), f("gone/new", b"n")]
+    # sparse files (each map ends at the real size, as GNU tar writes it): holes in the middle
+    # and at the end, at the start, nothing but a hole; and a plain file among them
+    c["sparse"] = [sparse("mid-end", 100000, [(0, b"h" * 512), (90112, b"t" * 512), (100000, b"")]),
+                   sparse("start", 8192, [(4096, b"x" * 4096), (8192, b"")]),
+                   sparse("all", 51200, [(51200, b"")]), f("plain", b"p")]
     # hostile: names
     c["dotdot"] = [f("../../x", b"pwn")]
     c["dotdot-mid"] = [d("a"), f("a/../../x", b"pwn")]

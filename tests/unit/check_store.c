@@ -1201,6 +1201,38 @@ static void check_setgid_owner(int fd)
 	}
 }
 
+/* sparse files come out whole: the map's bytes where it puts them, zeros in the holes */
+static void check_sparse(int fd)
+{
+	static const struct {
+		const char *path;
+		size_t size;
+		struct {
+			size_t off, len;
+			char c;
+		} data[2];
+	} want[] = { { "mid-end", 100000, { { 0, 512, 'h' }, { 90112, 512, 't' } } },
+		     { "start", 8192, { { 4096, 4096, 'x' } } },
+		     { "all", 51200, { { 0 } } },
+		     { "plain", 1, { { 0, 1, 'p' } } } };
+
+	for (size_t i = 0; i < LC_ARRAY_SIZE(want); i++) {
+		char *got = NULL, *exp = lc_xcalloc(1, want[i].size);
+		size_t len = 0;
+		struct lc_err *err = NULL;
+
+		for (size_t j = 0; j < LC_ARRAY_SIZE(want[i].data); j++)
+			memset(exp + want[i].data[j].off, want[i].data[j].c, want[i].data[j].len);
+		ck_assert_ok(lc_read_file_at(fd, want[i].path, 1 << 20, &got, &len, &err), &err);
+		ck_assert_msg(len == want[i].size, "'%s' is %zu bytes, not %zu", want[i].path, len,
+			      want[i].size);
+		ck_assert_msg(!memcmp(got, exp, len), "'%s': not the bytes of its map",
+			      want[i].path);
+		free(got);
+		free(exp);
+	}
+}
+
 static void check_devices(int fd)
 {
 	ck_assert_int_eq(faccessat(fd, "dev/sda", F_OK, AT_SYMLINK_NOFOLLOW), -1);
@@ -1278,6 +1310,7 @@ static const struct {
 	{ "wh-empty", LC_ERR_UNSAFE, NULL, "whiteout" },
 	{ "wh-dots", LC_ERR_UNSAFE, NULL, "whiteout" },
 	{ "wh-symlink", LC_ERR_UNSAFE, NULL, "s/.wh.passwd" },
+	{ "sparse", LC_ERR_OK, check_sparse, NULL },
 	{ "devices", LC_ERR_OK, check_devices, NULL },
 	{ "xattrs", LC_ERR_OK, check_xattrs, NULL },
 	{ "wh-owned", LC_ERR_OK, check_wh_owned, NULL },
