@@ -129,6 +129,7 @@ struct ftask {
 
 #define TASK_MAX_FILE (256u << 10) /* a bigger file is written by the reader itself */
 
+/* Free a task, its data and its dir ref (NULL ok). */
 void lc_xt_task_free(struct ftask *t);
 /* Queue t to the worker of its dir (blocks while that queue is full); the worker frees it. */
 void lc_xt_submit(struct xt *x, struct ftask *t);
