@@ -79,9 +79,13 @@ int lc_store_layer_evict(struct lc_store *s, const char *chainid, struct lc_err 
 /* an ingest file nobody holds is kept this long for a later pull to resume from */
 #define LC_PARTIAL_MAX_AGE (24 * 3600)
 
+struct lc_partial_writer;
 struct lc_partial {
-	int fd;	     /* flocked; -1: nothing is recorded */
-	int64_t len; /* bytes in the file: replay these, then append from here */
+	int fd;	      /* flocked; -1: nothing is recorded */
+	int64_t len;  /* bytes in the file or on their way there: replay these, append from here */
+	int64_t size; /* the blob's: the last byte flushes what is buffered */
+	struct lc_partial_writer *w; /* a big blob's bytes go by direct I/O (partial.c) */
+	bool buffered;		     /* direct I/O was refused: through the page cache */
 	char name[LC_PARTIAL_NAME_SZ];
 };
 void lc_partial_name(const char *digest, char out[LC_PARTIAL_NAME_SZ]);
@@ -92,15 +96,22 @@ void lc_partial_name(const char *digest, char out[LC_PARTIAL_NAME_SZ]);
  */
 void lc_partial_open(struct lc_store *s, const char *digest, int64_t size, struct lc_partial *ret);
 /*
- * Record the blob's bytes [at, at+len) past what the file holds. A failed write (a full disk)
- * removes the file and records no more; the pull goes on.
+ * Record the blob's bytes [at, at+len) past what the file holds. A blob of more than
+ * LC_PARTIAL_DIRECT_MIN bytes is gathered into aligned buffers that a thread of its own writes
+ * with O_DIRECT (no copy into the page cache on the download's thread, nothing for the
+ * commit's syncfs to flush); what is buffered reaches the file when the blob's last byte
+ * arrives, at close, or, after a kill, not at all (up to 2 MiB are asked for again). A failed
+ * write (a full disk) removes the file and records no more; the pull goes on.
  */
 void lc_partial_append(struct lc_store *s, struct lc_partial *p, const void *buf, size_t len,
 		       int64_t at);
-/* Release the lock, keep the file (the next pull resumes from it). */
+/* Cut the file to len bytes (what proved readable), before anything is appended. */
+void lc_partial_truncate(struct lc_partial *p, int64_t len);
+/* Write what is buffered, release the lock, keep the file (the next pull resumes from it). */
 void lc_partial_close(struct lc_partial *p);
 /* Remove the file (committed, or its bytes proved wrong) and release it. */
 void lc_partial_remove(struct lc_store *s, struct lc_partial *p);
+#define LC_PARTIAL_DIRECT_MIN (4u << 20)
 
 /* Drop this handle's lease (lc_store_close does). */
 void lc_store_lease_release(struct lc_store *s);

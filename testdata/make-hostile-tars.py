@@ -10,6 +10,7 @@ is deterministic (fixed mtimes, numeric ids), so its sha256 is its diff_id.
 """
 import io
 import os
+import random
 import sys
 import tarfile
 
@@ -84,6 +85,8 @@ def cases(canary):
     c["lower-tmp"] = [d("tmp", mode=0o1777, uid=1000, gid=1000), d("var"), d("var/lib", mode=0o700)]
     c["upper-tmp"] = [f("tmp/x", b"x"), f("var/lib/y", b"y"), f("new/dir/z", b"z")]
     c["big"] = [f("zeros", bytes(2 << 20))]
+    # past the size from which a blob's ingest file is written with direct I/O (partial.c)
+    c["big-8m"] = [f("data", random.Random(8).randbytes((8 << 20) + 12345))]
     c["whiteouts"] = [d("a"), f("a/.wh.b"), d("c"), f("c/.wh..wh..opq"), f("c/keep", b"k"),
                       f("k", b"same layer"), f(".wh.k"), d(".wh..wh.plnk"), f(".wh..wh.plnk/1", b"")]
     c["wh-then-dir"] = [f(".wh.gone"), d("gone"), f("gone/new", b"n")]

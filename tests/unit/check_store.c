@@ -155,6 +155,21 @@ static long long partial_size(const char *digest)
 	return fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? (long long)sb.st_size : -1;
 }
 
+/* tmp/partial-<hex of digest> holds exactly the first len bytes of want */
+static void assert_partial_is(const char *digest, const char *want, size_t len)
+{
+	char *name = lc_xasprintf("tmp/partial-%s", digest + 7);
+	char *buf = NULL;
+	size_t n = 0;
+	struct lc_err *err = NULL;
+
+	ck_assert_ok(lc_read_file_at(sfd, name, 64u << 20, &buf, &n, &err), &err);
+	ck_assert_uint_eq(n, len);
+	ck_assert_msg(memcmp(buf, want, len) == 0, "%s: not the blob's first %zu bytes", name, len);
+	free(buf);
+	free(name);
+}
+
 static int count_entries(const char *sub)
 {
 	int fd = openat(sfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1917,6 +1932,51 @@ START_TEST(layer_abort_midway)
 }
 END_TEST
 
+/*
+ * A blob big enough for its ingest file to be written by direct I/O (two aligned 1 MiB
+ * buffers, a thread): pieces of odd sizes, a kill-free abort at an unaligned offset, a resume
+ * that starts inside a block, and the last byte that flushes the tail before finish.
+ */
+START_TEST(layer_resume_direct)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_ingest *in = NULL;
+	struct lc_layer_desc d = { 0 };
+	char *tp = tar_path("big-8m");
+	size_t tl, cut, at = 0;
+	char *tar = slurp(tp, &tl);
+	char dg[LC_DIGEST_BUFSZ];
+
+	ck_assert_uint_gt(tl, LC_PARTIAL_DIRECT_MIN + (2u << 20));
+	cut = LC_PARTIAL_DIRECT_MIN + 777777; /* past two full buffers, inside a block */
+	lc_sha256_buf(tar, tl, dg);
+	d.chainid = d.diff_id = d.digest = dg;
+	d.size = (int64_t)tl;
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	for (size_t k = 100003; at < cut; at += k) {
+		if (k > cut - at)
+			k = cut - at;
+		ck_assert_ok(lc_store_layer_write(in, tar + at, k, &err), &err);
+	}
+	lc_store_layer_abort(in);
+	assert_partial_is(dg, tar, cut); /* what was buffered reached the file at the abort */
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	ck_assert_int_eq(lc_store_layer_resumed(in), (int64_t)cut);
+	for (size_t k = 65537; at < tl; at += k) {
+		if (k > tl - at)
+			k = tl - at;
+		ck_assert_ok(lc_store_layer_write(in, tar + at, k, &err), &err);
+	}
+	assert_partial_is(dg, tar, tl); /* the last byte flushed the rest: never asked for again */
+	ck_assert_ok(lc_store_layer_finish(in, &err), &err);
+	ck_assert_ok(lc_store_layer_commit(in, NULL, 0, &err), &err);
+	ck_assert_int_eq(lc_store_layer_has(st, dg), 1);
+	assert_tmp_clean();
+	free(tar);
+	free(tp);
+}
+END_TEST
+
 /* ---------- tmp sweeping, containers, fault injection ---------- */
 
 START_TEST(open_sweeps_dead_debris_only)
@@ -2780,6 +2840,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, layer_dedup_pool, 0, LC_ARRAY_SIZE(dedup_cases));
 	tcase_add_test(tc, pool_verify_catches_a_changed_object);
 	tcase_add_test(tc, layer_abort_midway);
+	tcase_add_test(tc, layer_resume_direct);
 	tcase_add_test(tc, tarsplit_round_trip);
 	tcase_add_test(tc, dmap_spills_in_whole_tables);
 	tcase_add_loop_test(tc, layer_records_same_when_maps_spill, 0, 2);
