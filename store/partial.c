@@ -123,6 +123,7 @@ static struct lc_partial_writer *writer_new(struct lc_store *s, const struct lc_
 {
 	struct lc_partial_writer *w = lc_xcalloc(1, sizeof(*w));
 	struct stat a, b;
+	struct statx sx;
 	void *m0 = NULL, *m1 = NULL;
 
 	w->dfd = openat(s->tmpfd, p->name, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
@@ -130,6 +131,12 @@ static struct lc_partial_writer *writer_new(struct lc_store *s, const struct lc_
 		goto fail;
 	if (fstat(w->dfd, &a) < 0 || fstat(p->fd, &b) < 0 || a.st_dev != b.st_dev ||
 	    a.st_ino != b.st_ino)
+		goto fail;
+	/* what direct I/O needs here, where the kernel says (6.1 on): 4 KiB alignment must do */
+	if (statx(w->dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) &&
+	    (!sx.stx_dio_offset_align || sx.stx_dio_offset_align > PW_ALIGN ||
+	     sx.stx_dio_mem_align > PW_ALIGN))
 		goto fail;
 	if (posix_memalign(&m0, PW_ALIGN, PW_BUF) != 0 ||
 	    posix_memalign(&m1, PW_ALIGN, PW_BUF) != 0)
