@@ -8,6 +8,7 @@
 #                              vs  podman pull (overlay storage), when podman works here
 #   warm pull   everything present: layerctl pull vs skopeo copy (oci layout) and podman pull
 #               and the floors: `igzip -dc BLOB | tar -x` per layer, the layers concurrently
+#               (and the same followed by `sync -f`: a floor as durable as a pull)
 #               (each into a dir of its own, as layerctl unpacks them), and `tar -x` of the
 #               already inflated layer tars (the physical limit: creating the files); and
 #               layerctl itself with zlib instead of ISA-L (libisal hidden in a mount namespace)
@@ -186,19 +187,28 @@ for l in "${LAYERS[@]%% *}"; do
 	gzip -dc "$BENCH_OUT/blobs/sha256/$l" >"$TMPD/$l.tar"
 	TARS+=("$TMPD/$l.tar")
 done
-floor_igzip_tar() { # floor_igzip_tar NAME DIR BLOB...: igzip -dc BLOB | tar -x, concurrently
-	local name=$1 d=$2
+# floor_igzip_tar NAME DIR [--sync] BLOB...: igzip -dc BLOB | tar -x, concurrently; --sync: then
+# `sync -f` (syncfs of the filesystem, as a pull makes before each layer becomes visible)
+floor_igzip_tar() {
+	local name=$1 d=$2 sync=0
 	shift 2
+	[[ $1 == --sync ]] && sync=1 && shift
 	mkdir -p "$d"
-	measure "$name" bash -c 'd=$1; shift; k=0; pids=()
+	measure "$name" bash -c 'd=$1 sync=$2; shift 2; k=0; pids=()
 		for b; do k=$((k + 1)); mkdir "$d/$k"
 			{ igzip -dc "$b" | tar -C "$d/$k" -x; } & pids+=($!); done
-		for p in "${pids[@]}"; do wait "$p" || exit 1; done' _ "$d" "$@"
+		for p in "${pids[@]}"; do wait "$p" || exit 1; done
+		[[ $sync == 0 ]] || sync -f "$d"' _ "$d" "$sync" "$@"
 }
 cold_floor() {
 	local l blobs=()
 	for l in "${LAYERS[@]%% *}"; do blobs+=("$BENCH_OUT/blobs/sha256/$l"); done
 	floor_igzip_tar floor-igzip-tar "$TMPD/fl-$1" "${blobs[@]}"
+}
+cold_floor_sync() {
+	local l blobs=()
+	for l in "${LAYERS[@]%% *}"; do blobs+=("$BENCH_OUT/blobs/sha256/$l"); done
+	floor_igzip_tar floor-igzip-tar-sync "$TMPD/fs-$1" --sync "${blobs[@]}"
 }
 cold_untar() {
 	mkdir -p "$TMPD/ut-$1"
@@ -206,7 +216,7 @@ cold_untar() {
 		for t; do k=$((k + 1)); mkdir "$d/$k"; tar -C "$d/$k" -xf "$t" & pids+=($!); done
 		for p in "${pids[@]}"; do wait "$p" || exit 1; done' _ "$TMPD/ut-$1" "${TARS[@]}"
 }
-tools=(cold_layerctl cold_floor cold_untar cold_skopeo_umoci cold_skopeo_tar)
+tools=(cold_layerctl cold_floor cold_floor_sync cold_untar cold_skopeo_umoci cold_skopeo_tar)
 [[ -f $ISAL_SO ]] && tools+=(cold_layerctl_zlib)
 [[ -z $PODMAN ]] || tools+=(cold_podman)
 for ((i = 1; i <= RUNS; i++)); do
@@ -241,6 +251,7 @@ for ((i = 1; i <= RUNS; i++)); do
 	measure layerctl-python "$LAYERCTL" --root "$TMPD/py-$i" pull -q "$REG/python"
 	PY_BASE_GETS=$(($(blob_get_count "$BASE_LAYER") - base_gets))
 	floor_igzip_tar floor-python "$TMPD/pyfl-$i" "${py_missing[@]}"
+	floor_igzip_tar floor-python-sync "$TMPD/pyfs-$i" --sync "${py_missing[@]}"
 	if [[ -n $PODMAN ]]; then
 		mkdir -p "$TMPD/pmpy-$i"
 		at_cleanup podman_umount "$TMPD/pmpy-$i"
@@ -438,6 +449,7 @@ printf '| %-38s | %12s | %-22s | %12s | %6s | %-8s | %-4s |\n' figure layerctl p
 echo "|----------------------------------------|--------------|------------------------|--------------|--------|----------|------|"
 row "cold pull, s (wall)" "${WALL[layerctl-cold]}" "igzip + tar per layer" "${WALL[floor-igzip-tar]}" "<= 0.85"
 [[ -n $PODMAN ]] && row "cold pull, s" "${WALL[layerctl-cold]}" "podman pull" "${WALL[podman-cold]}" "<= 0.25"
+row "cold pull, s" "${WALL[layerctl-cold]}" "igzip + tar, then sync" "${WALL[floor-igzip-tar-sync]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "tar -x of the tars" "${WALL[floor-untar]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+umoci" "${WALL[skopeo+umoci-cold]}" -
 row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+tar -xzf" "${WALL[skopeo+tar-cold]}" -
@@ -447,6 +459,7 @@ row "cold pull, cpu s" "${CPU[layerctl-cold]}" "igzip + tar per layer" "${CPU[fl
 row "warm pull, s" "${WALL[layerctl-warm]}" "skopeo copy" "${WALL[skopeo-warm]}" -
 [[ -n $PODMAN ]] && row "warm pull, s" "${WALL[layerctl-warm]}" "podman pull" "${WALL[podman-warm]}" -
 row "python after nginx, s" "${WALL[layerctl-python]}" "igzip + tar its layer" "${WALL[floor-python]}" "<= 0.85"
+row "python after nginx, s" "${WALL[layerctl-python]}" "the same, then sync" "${WALL[floor-python-sync]}" -
 [[ -n $PODMAN ]] && row "python after nginx, s" "${WALL[layerctl-python]}" "podman pull" "${WALL[podman-python]}" -
 row "python after nginx: base GETs" "$PY_BASE_GETS" - - "<= 0"
 row "run --rm true, ms (median)" "${MED[layerctl-run]}" "crun, no cgroup" "${MED[crun-run]}" "<= 1.0"
@@ -480,9 +493,10 @@ echo "GNU tar -xf of the inflated layers: $TAR_SYS syscalls"
 [[ -n $PODMAN ]] || echo "podman: skipped ($PODMAN_WHY)"
 echo "notes: wall = best run, cpu = lowest user+sys, RSS = highest peak of a single process; run"
 echo "  and du figures are medians of loops (commands timed back to back, no /usr/bin/time);"
-echo "  every layerctl pull also appends each layer's compressed bytes to tmp/partial-<hex> (its"
-echo "  resume file) and syncs each layer (syncfs) before it becomes visible: both are inside its"
-echo "  figures; the floors and most peers do not sync; crun and runc run a plain unpacked dir,"
+echo "  every layerctl pull also writes each layer's compressed bytes to tmp/partial-<hex> (its"
+echo "  resume file; by direct I/O from 4 MiB on) and syncs each layer (syncfs) before it becomes"
+echo "  visible: both are inside its figures; the floors and most peers do not sync (the rows"
+echo "  'then sync' add one sync -f to the floor); crun and runc run a plain unpacked dir,"
 echo "  layerctl mounts overlayfs over the layers each run; cold numbers swing with the disk's"
 echo "  state (files created soon after a mass delete are slow for every tool): compare ratios"
 echo "  within one run. dedup rows: the store's dedup setting on against off, both images = bench"
