@@ -119,7 +119,8 @@ struct ftask {
 	mode_t mode;
 	bool direct, chown;
 	struct timespec ts[2];
-	bool pool; /* key is the pool name to share it under */
+	bool hole; /* a gap in its data: no content hash, not pooled */
+	bool pool; /* key is the pool name to share it under (the worker computes it) */
 	char key[LC_POOL_NAME_SZ];
 	struct lc_fhash_val rec; /* its record: the content hash, then the pool's name */
 	size_t size;

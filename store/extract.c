@@ -642,8 +642,6 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 {
 	size_t len = strlen(path), size = (size_t)archive_entry_size(e);
 	struct ftask *t = lc_xcalloc(1, sizeof(*t) + len + 1);
-	cleanup_sha256 struct lc_sha256 *h = lc_sha256_new();
-	char digest[LC_DIGEST_BUFSZ];
 	struct lc_tar_data data;
 	bool hole;
 
@@ -659,7 +657,9 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 	t->data = size ? lc_xmalloc(size) : NULL;
 	if (x->ts)
 		lc_tarsplit_file(x->ts, (uint64_t)archive_filter_bytes(a, 0), (uint64_t)size, path);
-	if (lc_tar_read_data(a, h, task_block, t, &data, err, "read '%s' from the tar", path) < 0) {
+	/* hashed by the worker (the reader only copies the bytes) */
+	if (lc_tar_read_data(a, NULL, task_block, t, &data, err, "read '%s' from the tar", path) <
+	    0) {
 		lc_xt_task_free(t);
 		return -1;
 	}
@@ -668,15 +668,8 @@ static int file_task(struct xt *x, struct archive *a, struct archive_entry *e, s
 		hole = true;
 		memset(t->data + data.end, 0, size - (size_t)data.end);
 	}
-	if (!hole) {
-		lc_sha256_final(h, digest);
-		lc_fhash_val_set_digest(&t->rec, digest);
-	}
-	/* an empty file has no bytes to share, and would gather links by the thousand */
-	if (x->pool && !hole && size > 0) {
-		t->pool = true;
-		lc_pool_name(t->key, digest, mode, uid, gid, &t->ts[1], NULL);
-	}
+	t->hole = hole;
+	t->pool = x->pool && !hole;
 	t->dir = dirref_get(d);
 	lc_xt_name_add(x, path, true);
 	lc_xt_submit(x, t);
