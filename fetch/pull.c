@@ -605,6 +605,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 						       : (o && o->retry_ms < 0 ? -1 : 3000));
 	}
 	h = lc_http_new();
+	lc_trace_phase("registry client ready (libcurl loaded, registry settings read)");
 	p.s = s;
 	p.hosts = &hosts;
 	p.regs = regs;
@@ -663,6 +664,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 				  "manifest %s: not an image manifest or index", top.digest);
 	}
 	emit(&p, LC_PULL_RESOLVED, 0, top.digest, 0, 0);
+	lc_trace_phase("manifest resolved");
 
 	/* 3. the config: the diff_ids name the layers before any is fetched */
 	if (m->config.media_type &&
@@ -692,6 +694,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 		return lc_err_set(err, LC_ERR_PROTO, 0,
 				  "config %s lists %zu diff_ids but the manifest has %zu layers",
 				  m->config.digest, cfg->n_diff_ids, m->n_layers);
+
+	lc_trace_phase("config read");
 
 	/* 4. which layers the store lacks, by chain id */
 	chain = lc_xcalloc(m->n_layers ? m->n_layers : 1, sizeof(*chain));
@@ -740,6 +744,8 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	if (n_queue && fetch_layers(&p, max, err) < 0)
 		return -1;
 
+	lc_trace_phase("layers committed");
+
 	/* 6. every layer is committed: now, and only now, the name points at the image */
 	name = lc_ref_string(ref);
 	if (lc_store_ref_get(s, name, &old, NULL) < 0)
@@ -755,6 +761,7 @@ int lc_fetch_pull(struct lc_store *s, const struct lc_ref *ref, const struct lc_
 	};
 	if (lc_store_ref_set(s, &newref, err) < 0)
 		return -1;
+	lc_trace_phase("image recorded");
 	ret->digest = lc_xstrdup(top.digest);
 	ret->manifest = lc_xstrdup(manifest_digest);
 	ret->config = lc_xstrdup(m->config.digest);

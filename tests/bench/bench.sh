@@ -11,7 +11,8 @@
 #               (and the same followed by `sync -f`: a floor as durable as a pull)
 #               (each into a dir of its own, as layerctl unpacks them), and `tar -x` of the
 #               already inflated layer tars (the physical limit: creating the files); and
-#               layerctl itself with zlib instead of ISA-L (libisal hidden in a mount namespace)
+#               layerctl itself with zlib instead of ISA-L (libisal hidden in a mount namespace),
+#               and without its resume file (LAYERCTL_RESUME_FILE=0: what recording it costs)
 #   python      `pull python` into a store that holds nginx (shared base): layerctl vs the floor
 #               for its missing layer(s) (and podman); the registry must see no GET of the base
 #   run         `run --rm IMAGE true`: layerctl vs `crun --cgroup-manager=disabled run` and
@@ -152,6 +153,10 @@ say "== cold pull into an empty store (best of $RUNS, each run in a new dir, ord
 # one function per tool, run I in $TMPD/<tool>-I; the order rotates from run to run, since the
 # first tool after a mass delete (a previous bench's cleanup) pays the most for it
 cold_layerctl() { measure layerctl-cold "$LAYERCTL" --root "$TMPD/lc-$1" pull -q "$IMG"; }
+# the same without the resume file (tmp/partial-<hex>), to show what recording it costs
+cold_layerctl_noresume() {
+	measure layerctl-cold-noresume env LAYERCTL_RESUME_FILE=0 "$LAYERCTL" --root "$TMPD/ln-$1" pull -q "$IMG"
+}
 # the same with zlib: ISA-L's library hidden in a mount namespace of its own
 ISAL_SO=$(readlink -f "$(ldconfig -p | awk '$1 == "libisal.so.2" && /x86-64/ { print $NF; exit }')")
 : >"$TMPD/empty.so"
@@ -216,7 +221,8 @@ cold_untar() {
 		for t; do k=$((k + 1)); mkdir "$d/$k"; tar -C "$d/$k" -xf "$t" & pids+=($!); done
 		for p in "${pids[@]}"; do wait "$p" || exit 1; done' _ "$TMPD/ut-$1" "${TARS[@]}"
 }
-tools=(cold_layerctl cold_floor cold_floor_sync cold_untar cold_skopeo_umoci cold_skopeo_tar)
+tools=(cold_layerctl cold_layerctl_noresume cold_floor cold_floor_sync cold_untar cold_skopeo_umoci
+	cold_skopeo_tar)
 [[ -f $ISAL_SO ]] && tools+=(cold_layerctl_zlib)
 [[ -z $PODMAN ]] || tools+=(cold_podman)
 for ((i = 1; i <= RUNS; i++)); do
@@ -456,6 +462,8 @@ row "cold pull, s" "${WALL[layerctl-cold]}" "skopeo+tar -xzf" "${WALL[skopeo+tar
 row "cold pull, cpu s" "${CPU[layerctl-cold]}" "igzip + tar per layer" "${CPU[floor-igzip-tar]}" -
 [[ -f $ISAL_SO ]] && row "cold pull (ISA-L), s" "${WALL[layerctl-cold]}" "layerctl with zlib" "${WALL[layerctl-cold-zlib]}" -
 [[ -f $ISAL_SO ]] && row "cold pull (ISA-L), cpu s" "${CPU[layerctl-cold]}" "layerctl with zlib" "${CPU[layerctl-cold-zlib]}" -
+row "cold pull, s" "${WALL[layerctl-cold]}" "without resume file" "${WALL[layerctl-cold-noresume]}" -
+row "cold pull, cpu s" "${CPU[layerctl-cold]}" "without resume file" "${CPU[layerctl-cold-noresume]}" -
 row "warm pull, s" "${WALL[layerctl-warm]}" "skopeo copy" "${WALL[skopeo-warm]}" -
 [[ -n $PODMAN ]] && row "warm pull, s" "${WALL[layerctl-warm]}" "podman pull" "${WALL[podman-warm]}" -
 row "python after nginx, s" "${WALL[layerctl-python]}" "igzip + tar its layer" "${WALL[floor-python]}" "<= 0.85"
