@@ -1977,6 +1977,32 @@ START_TEST(layer_resume_direct)
 }
 END_TEST
 
+/* LAYERCTL_RESUME_FILE=0 (the bench's comparison): a pull records nothing to resume from */
+START_TEST(layer_resume_file_off)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_ingest *in = NULL;
+	struct lc_layer_desc d = { 0 };
+	char *tp = tar_path("big-8m");
+	size_t tl;
+	char *tar = slurp(tp, &tl);
+	char dg[LC_DIGEST_BUFSZ];
+
+	lc_sha256_buf(tar, tl, dg);
+	d.chainid = d.diff_id = d.digest = dg;
+	d.size = (int64_t)tl;
+	setenv("LAYERCTL_RESUME_FILE", "0", 1);
+	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
+	ck_assert_ok(lc_store_layer_write(in, tar, tl / 2, &err), &err);
+	lc_store_layer_abort(in);
+	unsetenv("LAYERCTL_RESUME_FILE");
+	ck_assert_int_eq(partial_size(dg), -1);
+	assert_tmp_clean();
+	free(tar);
+	free(tp);
+}
+END_TEST
+
 /* ---------- tmp sweeping, containers, fault injection ---------- */
 
 START_TEST(open_sweeps_dead_debris_only)
@@ -2841,6 +2867,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, pool_verify_catches_a_changed_object);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_test(tc, layer_resume_direct);
+	tcase_add_test(tc, layer_resume_file_off);
 	tcase_add_test(tc, tarsplit_round_trip);
 	tcase_add_test(tc, dmap_spills_in_whole_tables);
 	tcase_add_loop_test(tc, layer_records_same_when_maps_spill, 0, 2);
