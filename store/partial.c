@@ -64,6 +64,7 @@ static void *writer_main(void *opaque)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		unsigned char *b;
+		int64_t at;
 		int e;
 
 		while (!w->out && !w->stop)
@@ -71,8 +72,9 @@ static void *writer_main(void *opaque)
 		if (!w->out)
 			break;
 		b = w->out;
+		at = w->out_at;
 		pthread_mutex_unlock(&w->mu);
-		e = pwrite_full(w->dfd, b, PW_BUF, w->out_at);
+		e = pwrite_full(w->dfd, b, PW_BUF, at);
 		pthread_mutex_lock(&w->mu);
 		if (e && !w->err)
 			w->err = e;
