@@ -2,14 +2,15 @@
 # --trace (and LAYERCTL_TRACE=1): one stderr line per kernel-level step. A run with a memory
 # limit names the five namespaces it creates (with inodes unlike layerctl's own), the overlay
 # mount with one lowerdir per image layer, pivot_root, the memory cgroup write with its value
-# and the execve; exec names its setns calls; a pull names its HTTP requests and layers, and
+# and the execve; exec names its setns calls; a pull names its HTTP requests, layers, commits
+# and phases, and
 # the trace of a pull with credentials holds neither the password nor a token nor a signature.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_layerctl
 
-plan 37
+plan 40
 
 start_registry
 push_images busybox python
@@ -24,6 +25,10 @@ t=$(cat "$TMPD/pull1")
 like "$t" "trace: GET http://$REG/v2/busybox/manifests/latest = 200, [0-9]+ bytes" "names the manifest GET with its status and size"
 like "$t" "trace: GET http://$REG/v2/busybox/blobs/$BASE_LAYER = 200" "and the layer's"
 like "$t" "trace: layer 1 $BASE_LAYER: committed as layers/sha256:" "the layer committed"
+like "$t" "trace: layer $BASE_LAYER: extracted; commit: manifest's walk [0-9.]+ ms, syncfs [0-9.]+ ms" \
+	"what its commit took: the walk and the sync"
+like "$t" "trace: phase manifest resolved: [0-9.]+ ms since layerctl started" "the pull's phases, timed"
+like "$t" "trace: phase image recorded: [0-9.]+ ms since layerctl started" "up to the image recorded"
 rc=0; LAYERCTL_TRACE=1 L pull "$P" >/dev/null 2>"$TMPD/pull2" || rc=$?
 t=$(cat "$TMPD/pull2")
 like "$t" "trace: layer 1 $BASE_LAYER: skipped, the store has layers/sha256:" "LAYERCTL_TRACE=1: the shared layer skipped"
