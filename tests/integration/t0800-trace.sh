@@ -3,8 +3,8 @@
 # limit names the five namespaces it creates (with inodes unlike layerctl's own), the overlay
 # mount with one lowerdir per image layer, pivot_root, the memory cgroup write with its value
 # and the execve; exec names its setns calls; a pull names its HTTP requests, layers, commits
-# and phases, and
-# the trace of a pull with credentials holds neither the password nor a token nor a signature.
+# and phases, and the trace of a pull with credentials holds neither the password nor a token
+# nor a signature.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_root
