@@ -16,14 +16,19 @@ static bool doc_name_ok(const char *name)
 	return name && *name && name[0] != '.' && !strchr(name, '/') && strlen(name) < 64;
 }
 
+/* The container's dir, opened for its document name (checked first); -1 with *err. */
+static int doc_dir(struct lc_store *s, const char *id, const char *name, struct lc_err **err)
+{
+	if (!doc_name_ok(name))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
+	return lc_store_container_dirfd(s, id, err);
+}
+
 int lc_store_container_doc_write(struct lc_store *s, const char *id, const char *name,
 				 const char *text, struct lc_err **err)
 {
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = doc_dir(s, id, name, err);
 
-	if (!doc_name_ok(name))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	if (lc_store_container_write_at(s, id, dfd, name, text, err) < 0)
@@ -34,11 +39,8 @@ int lc_store_container_doc_write(struct lc_store *s, const char *id, const char 
 int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *name, size_t max,
 				char **ret, struct lc_err **err)
 {
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = doc_dir(s, id, name, err);
 
-	if (!doc_name_ok(name))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	if (lc_read_file_at(dfd, name, max, ret, NULL, err) < 0) {
@@ -52,12 +54,9 @@ int lc_store_container_doc_read(struct lc_store *s, const char *id, const char *
 int lc_store_container_lock_open(struct lc_store *s, const char *id, const char *name, bool create,
 				 struct lc_err **err)
 {
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = doc_dir(s, id, name, err);
 	int fd;
 
-	if (!doc_name_ok(name))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
@@ -70,11 +69,8 @@ int lc_store_container_lock_open(struct lc_store *s, const char *id, const char 
 int lc_store_container_doc_remove(struct lc_store *s, const char *id, const char *name,
 				  struct lc_err **err)
 {
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = doc_dir(s, id, name, err);
 
-	if (!doc_name_ok(name))
-		return lc_err_set(err, LC_ERR_INVALID, 0, "invalid document name '%s'", name);
-	dfd = lc_store_container_dirfd(s, id, err);
 	if (dfd < 0)
 		return -1;
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
