@@ -81,7 +81,6 @@ struct xt {
 	 * which would mask new files' modes instead. */
 	mode_t umask;
 	struct lc_extract_stats st;
-	char *buf;		    /* data copy buffer */
 	const struct lc_pool *pool; /* NULL: no file is shared with other layers */
 	struct lc_tarsplit *ts;	    /* NULL: no tar-split record */
 };
