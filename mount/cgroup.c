@@ -1195,47 +1195,109 @@ void lc_cgroup_dirs_clear(struct lc_cgroup_dirs *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* the path has a "." or ".." component: a cgroup namespace's view of a cgroup outside it */
+static bool dot_component(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && p[j] != '/')
+			j++;
+		if ((j - i == 1 && p[i] == '.') || (j - i == 2 && p[i] == '.' && p[i + 1] == '.'))
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+int lc_cgroup_dirs_parse(const char *text, const char *id, const struct lc_cgroup_layout *lay,
+			 const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
+			 struct lc_err **err)
+{
+	struct lc_cgroup_dirs d = { 0 };
+	size_t ilen = strlen(id), no = 0;
+
+	if (!ilen || strchr(id, '/'))
+		return lc_err_set(err, LC_ERR_INVALID, 0, "cgroup: invalid container id '%s'", id);
+	/* "hierarchy:controllers:path" per line; "0::path" is cgroup v2 */
+	for (const char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		cleanup_free char *ctrls = NULL;
+		const char *c1, *c2, *p;
+		size_t n, plen, hlen;
+
+		nl = strchr(line, '\n');
+		n = nl ? (size_t)(nl - line) : strlen(line);
+		no++;
+		c1 = memchr(line, ':', n);
+		c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line)) : NULL;
+		if (!c2) {
+			lc_cgroup_dirs_clear(&d);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "line %zu: '%.*s' is not "
+					  "'hierarchy:controllers:path'",
+					  no, (int)(n > 64 ? 64 : n), line);
+		}
+		hlen = (size_t)(c1 - line);
+		p = c2 + 1;
+		plen = n - (size_t)(p - line);
+		if (!hlen || strspn(line, "0123456789") != hlen) {
+			lc_cgroup_dirs_clear(&d);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "line %zu: hierarchy ID '%.*s' is not a number", no,
+					  (int)(hlen > 64 ? 64 : hlen), line);
+		}
+		if (plen >= PATH_MAX) {
+			lc_cgroup_dirs_clear(&d);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "line %zu: path of %zu bytes is longer than "
+					  "PATH_MAX",
+					  no, plen);
+		}
+		if (!plen || p[0] != '/') {
+			lc_cgroup_dirs_clear(&d);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "line %zu: path '%.*s' is not absolute", no, (int)plen,
+					  p);
+		}
+		/* only the container's own cgroup (".../<id>"), never the caller's */
+		if (plen <= ilen || memcmp(p + plen - ilen, id, ilen) || p[plen - ilen - 1] != '/')
+			continue;
+		if (dot_component(p, plen)) {
+			lc_cgroup_dirs_clear(&d);
+			return lc_err_set(err, LC_ERR_INVALID, 0,
+					  "line %zu: the container's cgroup path '%.*s' "
+					  "is not below this cgroup namespace's root",
+					  no, (int)plen, p);
+		}
+		if (!d.path)
+			d.path = lc_xstrndup(p, plen);
+		if (hlen == 1 && line[0] == '0') {
+			if (lay->v2 && !d.v2)
+				d.v2 = lc_xasprintf("%s%.*s", lay->v2, (int)plen, p);
+			continue;
+		}
+		ctrls = lc_xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
+		for (size_t c = 0; c < LC_CG_N; c++) {
+			if (!lay->v1[c] || d.v1[c] || !names[c] || !lists_ctrl(ctrls, names[c]))
+				continue;
+			d.v1[c] = lc_xasprintf("%s%.*s", lay->v1[c], (int)plen, p);
+		}
+	}
+	*ret = d;
+	return 0;
+}
+
 int lc_cgroup_dirs_of(pid_t pid, const char *id, const struct lc_cgroup_layout *lay,
 		      const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
 		      struct lc_err **err)
 {
 	cleanup_free char *path = lc_xasprintf("/proc/%d/cgroup", (int)pid);
 	cleanup_free char *text = NULL;
-	struct lc_cgroup_dirs d = { 0 };
-	size_t ilen = strlen(id);
 
 	if (lc_read_file_at(AT_FDCWD, path, 1u << 20, &text, NULL, err) < 0)
 		return -1;
-	/* "hierarchy:controllers:path" per line; "0::path" is cgroup v2 */
-	for (char *line = text, *nl; line && *line; line = nl) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		size_t plen;
-
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl++ = 0;
-		if (!c2)
-			continue;
-		*c1 = *c2 = 0;
-		plen = strlen(c2 + 1);
-		/* only the container's own cgroup (".../<id>"), never the caller's */
-		if (plen <= ilen || strcmp(c2 + 1 + plen - ilen, id) || c2[plen - ilen] != '/' ||
-		    strstr(c2 + 1, "/.."))
-			continue;
-		if (!d.path)
-			d.path = lc_xstrdup(c2 + 1);
-		if (!strcmp(line, "0")) {
-			if (lay->v2 && !d.v2)
-				d.v2 = lc_xasprintf("%s%s", lay->v2, c2 + 1);
-			continue;
-		}
-		for (size_t c = 0; c < LC_CG_N; c++) {
-			if (!lay->v1[c] || d.v1[c] || !names[c] || !lists_ctrl(c1 + 1, names[c]))
-				continue;
-			d.v1[c] = lc_xasprintf("%s%s", lay->v1[c], c2 + 1);
-		}
-	}
-	*ret = d;
+	if (lc_cgroup_dirs_parse(text, id, lay, names, ret, err) < 0)
+		return lc_err_prefix(err, "'%s'", path);
 	return 0;
 }
 

@@ -431,7 +431,7 @@ void lc_cgroup_layout_clear(struct lc_cgroup_layout *lay);
 int lc_cgroup_layout_load(struct lc_cgroup_layout *ret, struct lc_err **err);
 /*
  * A container's own cgroup as /proc/<pid>/cgroup (read from the host) names it: only the lines
- * whose path ends in "/<id>" (never the caller's cgroup, never a path with ".."), resolved
+ * whose path ends in "/<id>" (never the caller's cgroup; one with ".." is refused), resolved
  * against lay. v1[c]: the dir in controller c's hierarchy when that line lists names[c] (NULL
  * names are skipped); v2: the unified dir; path: the path inside its hierarchy (the first).
  * NULL where it has none: a container without a cgroup of its own has all three NULL.
@@ -439,6 +439,17 @@ int lc_cgroup_layout_load(struct lc_cgroup_layout *ret, struct lc_err **err);
 struct lc_cgroup_dirs {
 	char *path, *v2, *v1[LC_CG_N];
 };
+/*
+ * The parser: text is a /proc/<pid>/cgroup file's. Lines whose path does not end in "/<id>"
+ * are another cgroup's (the caller's, a named hierarchy's): skipped. Refused (LC_ERR_INVALID,
+ * naming the line): a line that is not "hierarchy:controllers:path", a hierarchy ID that is not
+ * a number, a path that is empty, not absolute or PATH_MAX long, and a path of the container's
+ * with a "." or ".." component (a cgroup outside the reader's cgroup namespace: "/../..").
+ */
+int lc_cgroup_dirs_parse(const char *text, const char *id, const struct lc_cgroup_layout *lay,
+			 const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
+			 struct lc_err **err);
+/* The reader: lc_cgroup_dirs_parse on /proc/<pid>/cgroup (at most 1 MiB). */
 int lc_cgroup_dirs_of(pid_t pid, const char *id, const struct lc_cgroup_layout *lay,
 		      const char *const names[LC_CG_N], struct lc_cgroup_dirs *ret,
 		      struct lc_err **err);

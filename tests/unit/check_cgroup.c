@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <stdint.h>
+
 #include "unit.h"
 #include "../../mount/mount-int.h"
 
@@ -1049,6 +1052,242 @@ START_TEST(test_self_v2_path)
 }
 END_TEST
 
+/* ---------- a container's cgroup dirs from /proc/<pid>/cgroup ---------- */
+
+#define DIRS_ID "c0ffee"
+
+/*
+ * lay 0: hybrid (memory, cpu with cpuacct, pids on v1; a v2 mount), 1: v2 alone, 2: v1
+ * alone. path, v2, mem, cpu, pids: what the parse gives (NULL: none); code != 0: refused with
+ * that code and msg in its message.
+ */
+static const struct {
+	int lay;
+	const char *text;
+	enum lc_errc code;
+	const char *msg, *path, *v2, *mem, *cpu, *pids;
+} dirs[] = {
+	/* v2 alone: the container's own cgroup, with a final newline and without */
+	{ 1, "0::/lc/" DIRS_ID "\n", 0, NULL, "/lc/" DIRS_ID, "/v2/lc/" DIRS_ID, NULL, NULL, NULL },
+	{ 1, "0::/lc/" DIRS_ID, 0, NULL, "/lc/" DIRS_ID, "/v2/lc/" DIRS_ID, NULL, NULL, NULL },
+	/* no cgroup of its own: the caller's, a sibling's, a name that only ends like the id */
+	{ 1, "0::/user.slice/session-1.scope\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ 1, "0::/lc/beef\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ 1, "0::/lc/x" DIRS_ID "\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ 1, "0::/" DIRS_ID "/child\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ 1, "0::/\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ 1, "", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+	/* right under the root */
+	{ 1, "0::/" DIRS_ID "\n", 0, NULL, "/" DIRS_ID, "/v2/" DIRS_ID, NULL, NULL, NULL },
+	/* v1 and hybrid: several controllers on a line, a named hierarchy (its path is the
+	 * first line's), controllers that are not ours, v2's line last */
+	{ 0,
+	  "12:pids:/lc/" DIRS_ID "\n"
+	  "11:name=systemd:/user.slice/session-1.scope\n"
+	  "4:cpu,cpuacct:/lc/" DIRS_ID "\n"
+	  "3:hugetlb:/lc/" DIRS_ID "\n"
+	  "2:memory:/lc/" DIRS_ID "\n"
+	  "0::/lc/" DIRS_ID "\n",
+	  0, NULL, "/lc/" DIRS_ID, "/v2/lc/" DIRS_ID, "/v1/memory/lc/" DIRS_ID,
+	  "/v1/cpu,cpuacct/lc/" DIRS_ID, "/v1/pids/lc/" DIRS_ID },
+	{ 0, "1:name=systemd:/lc/" DIRS_ID "\n4:cpuacct,cpu:/lc/" DIRS_ID "\n", 0, NULL,
+	  "/lc/" DIRS_ID, NULL, NULL, "/v1/cpu,cpuacct/lc/" DIRS_ID, NULL },
+	/* "cpuacct" alone is not "cpu"; "memoryx" is not "memory" */
+	{ 0, "4:cpuacct:/lc/" DIRS_ID "\n2:memoryx:/lc/" DIRS_ID "\n", 0, NULL, "/lc/" DIRS_ID,
+	  NULL, NULL, NULL, NULL },
+	/* the container in its own cgroup on one hierarchy, the caller's on another */
+	{ 0, "2:memory:/lc/" DIRS_ID "\n12:pids:/user.slice\n0::/init.scope\n", 0, NULL,
+	  "/lc/" DIRS_ID, NULL, "/v1/memory/lc/" DIRS_ID, NULL, NULL },
+	/* the first of a controller's lines wins */
+	{ 0, "2:memory:/a/" DIRS_ID "\n7:memory:/b/" DIRS_ID "\n", 0, NULL, "/a/" DIRS_ID, NULL,
+	  "/v1/memory/a/" DIRS_ID, NULL, NULL },
+	/* v2's line on a layout without v2: its path, no dir */
+	{ 2, "0::/lc/" DIRS_ID "\n", 0, NULL, "/lc/" DIRS_ID, NULL, NULL, NULL, NULL },
+	/* v1 lines on a v2 layout: their path, no dir */
+	{ 1, "2:memory:/lc/" DIRS_ID "\n", 0, NULL, "/lc/" DIRS_ID, NULL, NULL, NULL, NULL },
+	/* a name with dots in it is not a ".." */
+	{ 1, "0::/..lc/" DIRS_ID "\n", 0, NULL, "/..lc/" DIRS_ID, "/v2/..lc/" DIRS_ID, NULL, NULL,
+	  NULL },
+	/* malformed */
+	{ 1, "0:/lc/" DIRS_ID "\n", LC_ERR_INVALID,
+	  "line 1: '0:/lc/" DIRS_ID "' is not 'hierarchy:controllers:path'", NULL, NULL, NULL, NULL,
+	  NULL },
+	{ 1, "no colons\n", LC_ERR_INVALID, "line 1: 'no colons' is not", NULL, NULL, NULL, NULL,
+	  NULL },
+	{ 1, "0::/x\n\n0::/lc/" DIRS_ID "\n", LC_ERR_INVALID, "line 2: '' is not", NULL, NULL, NULL,
+	  NULL, NULL },
+	{ 0, "2:memory:\n", LC_ERR_INVALID, "line 1: path '' is not absolute", NULL, NULL, NULL,
+	  NULL, NULL },
+	{ 1, "0::lc/" DIRS_ID "\n", LC_ERR_INVALID, "line 1: path 'lc/" DIRS_ID "' is not absolute",
+	  NULL, NULL, NULL, NULL, NULL },
+	{ 1, "::/lc/" DIRS_ID "\n", LC_ERR_INVALID, "line 1: hierarchy ID '' is not a number", NULL,
+	  NULL, NULL, NULL, NULL },
+	{ 0, "x2:memory:/lc/" DIRS_ID "\n", LC_ERR_INVALID,
+	  "line 1: hierarchy ID 'x2' is not a number", NULL, NULL, NULL, NULL, NULL },
+	/* outside the reader's cgroup namespace, or a path with "." in it: refused */
+	{ 1, "0::/../../lc/" DIRS_ID "\n", LC_ERR_INVALID,
+	  "line 1: the container's cgroup path '/../../lc/" DIRS_ID
+	  "' is not below this cgroup namespace's root",
+	  NULL, NULL, NULL, NULL, NULL },
+	{ 0, "2:memory:/lc/" DIRS_ID "\n4:cpu:/lc/../" DIRS_ID "\n", LC_ERR_INVALID,
+	  "line 2: the container's cgroup path '/lc/../" DIRS_ID "' is not below", NULL, NULL, NULL,
+	  NULL, NULL },
+	{ 1, "0::/lc/./" DIRS_ID "\n", LC_ERR_INVALID, "is not below", NULL, NULL, NULL, NULL,
+	  NULL },
+	/* not the container's: a ".." in another cgroup's path is none of ours */
+	{ 1, "0::/../../user.slice\n", 0, NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+static void dirs_want(int i, const char *what, const char *got, const char *want)
+{
+	if (!want)
+		ck_assert_msg(!got, "dirs[%d] %s: '%s', want none", i, what, got);
+	else
+		ck_assert_msg(got && !strcmp(got, want), "dirs[%d] %s: '%s', want '%s'", i, what,
+			      got ? got : "(none)", want);
+}
+
+static const char *const dirs_names[LC_CG_N] = {
+	[LC_CG_MEMORY] = "memory",
+	[LC_CG_CPU] = "cpu",
+	[LC_CG_PIDS] = "pids",
+	[LC_CG_IO] = "blkio", /* not mounted in either layout */
+};
+
+/* the layouts of dirs[].lay: the parse reads no file */
+static void dirs_layout(int which, struct lc_cgroup_layout *lay)
+{
+	memset(lay, 0, sizeof(*lay));
+	if (which != 2)
+		lay->v2 = lc_xstrdup("/v2");
+	if (which == 1)
+		return;
+	lay->v1[LC_CG_MEMORY] = lc_xstrdup("/v1/memory");
+	lay->v1[LC_CG_CPU] = lc_xstrdup("/v1/cpu,cpuacct");
+	lay->v1[LC_CG_PIDS] = lc_xstrdup("/v1/pids");
+}
+
+START_TEST(test_dirs_parse)
+{
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_dirs d;
+	struct lc_err *err = NULL;
+
+	dirs_layout(dirs[_i].lay, &lay);
+	if (dirs[_i].code) {
+		memset(&d, 0x5a, sizeof(d));
+		ck_assert_fail(
+			lc_cgroup_dirs_parse(dirs[_i].text, DIRS_ID, &lay, dirs_names, &d, &err),
+			&err, dirs[_i].code);
+		ck_assert_msg(strstr(err->msg, dirs[_i].msg), "dirs[%d]: '%s', want '%s' in it", _i,
+			      err->msg, dirs[_i].msg);
+		/* *ret untouched on failure */
+		ck_assert_ptr_eq(d.path, (char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL);
+		lc_err_free(err);
+		lc_cgroup_layout_clear(&lay);
+		return;
+	}
+	ck_assert_ok(lc_cgroup_dirs_parse(dirs[_i].text, DIRS_ID, &lay, dirs_names, &d, &err),
+		     &err);
+	dirs_want(_i, "path", d.path, dirs[_i].path);
+	dirs_want(_i, "v2", d.v2, dirs[_i].v2);
+	dirs_want(_i, "memory", d.v1[LC_CG_MEMORY], dirs[_i].mem);
+	dirs_want(_i, "cpu", d.v1[LC_CG_CPU], dirs[_i].cpu);
+	dirs_want(_i, "pids", d.v1[LC_CG_PIDS], dirs[_i].pids);
+	for (size_t c = 0; c < LC_CG_N; c++)
+		if (c != LC_CG_MEMORY && c != LC_CG_CPU && c != LC_CG_PIDS)
+			ck_assert_ptr_null(d.v1[c]);
+	lc_cgroup_dirs_clear(&d);
+	lc_cgroup_layout_clear(&lay);
+}
+END_TEST
+
+/* a NULL name skips its controller even where it is mounted and listed */
+START_TEST(test_dirs_parse_null_name)
+{
+	static const char *const only_pids[LC_CG_N] = { [LC_CG_PIDS] = "pids" };
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_dirs d;
+	struct lc_err *err = NULL;
+
+	dirs_layout(0, &lay);
+	ck_assert_ok(lc_cgroup_dirs_parse("2:memory:/lc/" DIRS_ID "\n12:pids:/lc/" DIRS_ID "\n",
+					  DIRS_ID, &lay, only_pids, &d, &err),
+		     &err);
+	ck_assert_ptr_null(d.v1[LC_CG_MEMORY]);
+	ck_assert_str_eq(d.v1[LC_CG_PIDS], "/v1/pids/lc/" DIRS_ID);
+	ck_assert_str_eq(d.path, "/lc/" DIRS_ID);
+	lc_cgroup_dirs_clear(&d);
+	lc_cgroup_layout_clear(&lay);
+}
+END_TEST
+
+/* a path of PATH_MAX bytes or more is refused, one just under it is not; so is a bad id */
+START_TEST(test_dirs_parse_long)
+{
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_dirs d;
+	struct lc_err *err = NULL;
+	char *text, *p;
+	size_t plen = PATH_MAX - 1;
+
+	dirs_layout(1, &lay);
+	text = lc_xmalloc(3 + PATH_MAX + 2);
+	memcpy(text, "0::", 3);
+	p = text + 3;
+	memset(p, 'a', plen);
+	p[0] = '/';
+	p[plen - strlen(DIRS_ID) - 1] = '/';
+	memcpy(p + plen - strlen(DIRS_ID), DIRS_ID, strlen(DIRS_ID));
+	p[plen] = '\n';
+	p[plen + 1] = 0;
+	ck_assert_ok(lc_cgroup_dirs_parse(text, DIRS_ID, &lay, dirs_names, &d, &err), &err);
+	ck_assert_uint_eq(strlen(d.path), plen);
+	lc_cgroup_dirs_clear(&d);
+	/* one more byte */
+	memmove(p + 1, p, plen + 2);
+	ck_assert_fail(lc_cgroup_dirs_parse(text, DIRS_ID, &lay, dirs_names, &d, &err), &err,
+		       LC_ERR_INVALID);
+	ck_assert_msg(strstr(err->msg, "line 1: path of 4096 bytes is longer than PATH_MAX"), "%s",
+		      err->msg);
+	lc_err_free(err);
+	err = NULL;
+	free(text);
+	ck_assert_fail(lc_cgroup_dirs_parse("0::/lc/a/b\n", "a/b", &lay, dirs_names, &d, &err),
+		       &err, LC_ERR_INVALID);
+	ck_assert_str_eq(err->msg, "cgroup: invalid container id 'a/b'");
+	lc_err_free(err);
+	err = NULL;
+	ck_assert_fail(lc_cgroup_dirs_parse("0::/lc/\n", "", &lay, dirs_names, &d, &err), &err,
+		       LC_ERR_INVALID);
+	lc_err_free(err);
+	lc_cgroup_layout_clear(&lay);
+}
+END_TEST
+
+/* the reader: this process's own file parses, a missing pid's is named */
+START_TEST(test_dirs_of_proc)
+{
+	struct lc_cgroup_layout lay;
+	struct lc_cgroup_dirs d;
+	struct lc_err *err = NULL;
+
+	dirs_layout(0, &lay);
+	/* no cgroup of ours is named "no-such-container-id" */
+	ck_assert_ok(
+		lc_cgroup_dirs_of(getpid(), "no-such-container-id", &lay, dirs_names, &d, &err),
+		&err);
+	ck_assert_ptr_null(d.path);
+	ck_assert_ptr_null(d.v2);
+	lc_cgroup_dirs_clear(&d);
+	ck_assert_fail(lc_cgroup_dirs_of(INT_MAX, DIRS_ID, &lay, dirs_names, &d, &err), &err,
+		       LC_ERR_NOTFOUND);
+	ck_assert_msg(strstr(err->msg, "/proc/2147483647/cgroup"), "%s", err->msg);
+	lc_err_free(err);
+	lc_cgroup_layout_clear(&lay);
+}
+END_TEST
+
 /*
  * This host's hybrid layout, faked: memory, cpu, pids ... on v1, a v2 mount at unified/ with
  * hugetlb only, and in it what systemd's Delegate=yes makes for a user: d/ (its
@@ -1248,6 +1487,10 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(fake, test_device_prog_shape);
 	tcase_add_test(fake, test_enter);
 	tcase_add_loop_test(fake, test_self_v2_path, 0, LC_ARRAY_SIZE(selfs));
+	tcase_add_loop_test(fake, test_dirs_parse, 0, LC_ARRAY_SIZE(dirs));
+	tcase_add_test(fake, test_dirs_parse_null_name);
+	tcase_add_test(fake, test_dirs_parse_long);
+	tcase_add_test(fake, test_dirs_of_proc);
 	tcase_add_test(fake, test_deleg_find);
 	tcase_add_test(fake, test_deleg_create);
 	suite_add_tcase(s, fake);
