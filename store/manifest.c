@@ -22,82 +22,6 @@
 #define OVL_OPAQUE   lc_ovl_opaque_xattr() /* trusted.*, or user.* rootless */
 #define MANIFEST_MAX (256u << 20)
 
-/* ---------- a string map (path -> value) ---------- */
-
-struct smap_ent {
-	char *key;
-	char *val;
-	bool seen;
-};
-
-struct smap {
-	struct smap_ent *v;
-	size_t n, cap;
-};
-
-static size_t str_hash(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static struct smap_ent *smap_slot(const struct smap *m, const char *key)
-{
-	size_t i = str_hash(key) & (m->cap - 1);
-
-	while (m->v[i].key && strcmp(m->v[i].key, key) != 0)
-		i = (i + 1) & (m->cap - 1);
-	return &m->v[i];
-}
-
-static struct smap_ent *smap_get(const struct smap *m, const char *key)
-{
-	struct smap_ent *e;
-
-	if (!m->cap)
-		return NULL;
-	e = smap_slot(m, key);
-	return e->key ? e : NULL;
-}
-
-/* Set key to val (copied; NULL allowed); replaces. */
-static void smap_put(struct smap *m, const char *key, const char *val)
-{
-	struct smap_ent *e;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct smap bigger = { .cap = m->cap ? m->cap * 2 : 1024 };
-
-		bigger.v = lc_xcalloc(bigger.cap, sizeof(*bigger.v));
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->v[i].key)
-				*smap_slot(&bigger, m->v[i].key) = m->v[i];
-		bigger.n = m->n;
-		free(m->v);
-		*m = bigger;
-	}
-	e = smap_slot(m, key);
-	if (!e->key) {
-		e->key = lc_xstrdup(key);
-		m->n++;
-	}
-	free(e->val);
-	e->val = val ? lc_xstrdup(val) : NULL;
-}
-
-static void smap_clear(struct smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->v[i].key);
-		free(m->v[i].val);
-	}
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---------- what the extractor learnt of each regular file ---------- */
 
 /*
@@ -332,8 +256,35 @@ int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *recs, 
 
 /* ---------- verifying ---------- */
 
+/*
+ * A layer of many entries has a manifest as long: it is never held whole. One pass reads it
+ * line by line into a lc_dmap keyed by each path's fingerprint (as lc_fhash), whose value says
+ * where the line is in the file; the walk reads each line it needs back with a pread and
+ * notes the paths it met in a second lc_dmap; when it met fewer than the manifest has lines, a
+ * last pass over the file names the paths it did not meet. Both maps live in a scratch dir in
+ * tmp/ (flocked while verify runs, removed when it ends), bounded in memory (VERIFY_MEM).
+ */
+#ifndef VERIFY_MEM
+#define VERIFY_MEM (2u << 20)
+#endif
+
+struct want_val {
+	uint64_t off; /* the line's offset in the manifest */
+	uint64_t len; /* its fields' bytes: "<type> <mode> <uid> <gid> <size> <extra>" */
+};
+
 struct check {
-	struct smap want; /* path -> "<type> <mode> <uid> <gid> <size> <extra>" */
+	const char *name; /* the manifest's, in layers/sha256 */
+	FILE *f;
+	struct lc_dmap *want; /* path -> want_val */
+	struct lc_dmap *seen; /* the paths the walk met */
+	char *line, *path;    /* the last line read, and its path unescaped ("" for the root) */
+	size_t line_cap, path_cap;
+	uint64_t off;	/* where the next line starts */
+	size_t n_lines; /* the manifest's */
+	size_t n_met;	/* the walk's paths the manifest lists (each path is walked once) */
+	char *fields;	/* a line's fields read back */
+	size_t fields_cap;
 	char **problems;
 	size_t n_problems;
 	struct lc_err *err;
@@ -347,22 +298,121 @@ static void problem(struct check *c, const char *path, const char *what)
 	c->n_problems++;
 }
 
+/*
+ * The manifest's next line: 1 with its path in c->path (and *ret the line's place), 0 at the
+ * end. A NUL byte ends the manifest where a line starts (a line cut by one is truncated).
+ */
+static int manifest_next(struct check *c, struct want_val *ret, struct lc_err **err)
+{
+	ssize_t n;
+	char *sp, *nul, *end;
+	size_t o = 0;
+
+	errno = 0;
+	n = getline(&c->line, &c->line_cap, c->f);
+	if (n < 0) {
+		if (ferror(c->f))
+			return lc_err_set(err, LC_ERR_SYS, errno ? errno : EIO, "read '%s'",
+					  c->name);
+		return 0;
+	}
+	ret->off = c->off;
+	c->off += (uint64_t)n;
+	if (c->off > MANIFEST_MAX)
+		return lc_err_set(err, LC_ERR_LIMIT, 0, "'%s' is larger than %zu bytes", c->name,
+				  (size_t)MANIFEST_MAX);
+	nul = memchr(c->line, '\0', (size_t)n);
+	if (nul == c->line)
+		return 0;
+	if (nul || c->line[n - 1] != '\n')
+		return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: truncated line");
+	end = c->line + n - 1;
+	*end = '\0';
+	/* the path follows the sixth space */
+	sp = c->line;
+	for (int k = 0; k < 6 && sp; k++)
+		sp = strchr(sp + (k ? 1 : 0), ' ');
+	if (!sp)
+		return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: bad line");
+	ret->len = (uint64_t)(sp - c->line);
+	if (c->path_cap < (size_t)(end - sp)) {
+		c->path_cap = (size_t)(end - sp);
+		c->path = lc_xrealloc(c->path, c->path_cap);
+	}
+	for (char *p = sp + 1; *p; p++) {
+		if (*p == '\\' && (p[1] == 'n' || p[1] == '\\')) {
+			c->path[o++] = p[1] == 'n' ? '\n' : '\\';
+			p++;
+		} else {
+			c->path[o++] = *p;
+		}
+	}
+	c->path[o] = '\0';
+	if (!strcmp(c->path, "."))
+		c->path[0] = '\0';
+	return 1;
+}
+
+/* Read the manifest into c->want. */
+static int manifest_load(struct check *c, struct lc_err **err)
+{
+	struct want_val v;
+	int r;
+
+	while ((r = manifest_next(c, &v, err)) > 0) {
+		unsigned char key[32];
+
+		path_key(c->path, key);
+		if (lc_dmap_put(c->want, key, &v, true, err) < 0)
+			return -1;
+		c->n_lines++;
+	}
+	return r;
+}
+
+/* The fields of the line of path into c->fields: 1, or 0 when the manifest has no such path. */
+static int want_fields(struct check *c, const char *path)
+{
+	unsigned char key[32];
+	struct want_val v;
+	ssize_t n;
+	int r;
+
+	path_key(path, key);
+	r = lc_dmap_get(c->want, key, &v, &c->err);
+	if (r <= 0)
+		return r;
+	if (lc_dmap_put(c->seen, key, NULL, true, &c->err) < 0)
+		return -1;
+	c->n_met++;
+	if (c->fields_cap < v.len + 1) {
+		c->fields_cap = v.len + 1;
+		c->fields = lc_xrealloc(c->fields, c->fields_cap);
+	}
+	n = pread(fileno(c->f), c->fields, v.len, (off_t)v.off);
+	if (n != (ssize_t)v.len)
+		return lc_err_set(&c->err, LC_ERR_SYS, n < 0 ? errno : EIO, "read '%s'", c->name);
+	c->fields[n] = '\0';
+	return 1;
+}
+
 static int check_cb(void *opaque, int dirfd, const char *name, const char *path,
 		    const struct stat *st, int fd)
 {
 	struct check *c = opaque;
-	struct smap_ent *e = smap_get(&c->want, path);
 	char type, extra[LC_DIGEST_BUFSZ], want_extra[LC_DIGEST_BUFSZ];
 	unsigned mode, uid, gid;
 	long long size;
+	int r = want_fields(c, path);
 
-	if (!e) {
+	if (r < 0)
+		return -1;
+	if (r == 0) {
 		problem(c, path, "not in the layer's manifest (added)");
 		return 0;
 	}
-	e->seen = true;
-	if (sscanf(e->val, "%c %o %u %u %lld %71s", &type, &mode, &uid, &gid, &size, want_extra) !=
-	    6) {
+	if (sscanf(c->fields, "%c %o %u %u %lld %71s", &type, &mode, &uid, &gid, &size,
+		   want_extra) != 6) {
 		problem(c, path, "unreadable manifest line");
 		return 0;
 	}
@@ -391,78 +441,99 @@ static int check_cb(void *opaque, int dirfd, const char *name, const char *path,
 	return 0;
 }
 
-/* Parse the manifest text into c->want. */
-static int manifest_load(struct check *c, char *text, struct lc_err **err)
+/* The paths of the manifest the walk did not meet: "missing", in the manifest's order. */
+static int manifest_missing(struct check *c, struct lc_err **err)
 {
-	for (char *line = text, *nl; *line; line = nl + 1) {
-		char *p, *sp = line;
-		cleanup_free char *path = NULL;
-		size_t o = 0;
+	struct want_val v;
+	int r;
 
-		nl = strchr(line, '\n');
-		if (!nl)
-			return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: truncated line");
-		*nl = '\0';
-		/* the path follows the sixth space */
-		for (int k = 0; k < 6 && sp; k++)
-			sp = strchr(sp + (k ? 1 : 0), ' ');
-		if (!sp)
-			return lc_err_set(err, LC_ERR_PROTO, 0, "manifest: bad line");
-		*sp = '\0';
-		path = lc_xmalloc(strlen(sp + 1) + 1);
-		for (p = sp + 1; *p; p++) {
-			if (*p == '\\' && (p[1] == 'n' || p[1] == '\\')) {
-				path[o++] = p[1] == 'n' ? '\n' : '\\';
-				p++;
-			} else {
-				path[o++] = *p;
-			}
-		}
-		path[o] = '\0';
-		smap_put(&c->want, strcmp(path, ".") ? path : "", line);
+	if (fseeko(c->f, 0, SEEK_SET) < 0)
+		return lc_err_set(err, LC_ERR_SYS, errno, "read '%s'", c->name);
+	c->off = 0;
+	while ((r = manifest_next(c, &v, err)) > 0) {
+		unsigned char key[32];
+
+		path_key(c->path, key);
+		/* a path listed twice is missing once */
+		r = lc_dmap_put(c->seen, key, NULL, false, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			problem(c, c->path, "missing");
 	}
-	return 0;
+	return r;
 }
 
 int lc_store_layer_verify(struct lc_store *s, const char *chainid, char ***ret_problems,
 			  struct lc_err **err)
 {
+	cleanup_free char *name = NULL, *scratch = NULL;
+	cleanup_close int scratchfd = -1;
 	struct check c = { 0 };
-	cleanup_free char *name = NULL, *text = NULL;
-	struct lc_err *e = NULL;
+	struct stat st;
 	int64_t bytes;
-	int r = -1;
+	int fd, r = -1;
 
 	if (lc_digest_check(chainid, err) < 0)
 		return -1;
 	name = lc_xasprintf("%s.files", lc_digest_hex(chainid));
-	if (lc_read_file_at(s->layersfd, name, MANIFEST_MAX, &text, NULL, &e) < 0) {
-		if (e->code == LC_ERR_NOTFOUND) {
-			lc_err_free(e);
-			*ret_problems = NULL;
-			return 1; /* committed before manifests were recorded */
-		}
-		lc_err_move(err, &e);
+	c.name = name;
+	fd = openat(s->layersfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*ret_problems = NULL;
+		return 1; /* committed before manifests were recorded */
+	}
+	if (fd < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
 		return lc_err_prefix(err, "layer %s", chainid);
 	}
-	if (manifest_load(&c, text, err) < 0) {
-		lc_err_prefix(err, "layer %s", chainid);
+	c.f = fdopen(fd, "r");
+	if (!c.f) {
+		lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		close(fd);
+		return lc_err_prefix(err, "layer %s", chainid);
+	}
+	if (fstat(fd, &st) < 0) {
+		lc_err_set(err, LC_ERR_SYS, errno, "read '%s'", name);
 		goto out;
 	}
-	if (lc_store_tree_walk_at(s->layersfd, lc_digest_hex(chainid), check_cb, &c, &bytes, err) <
-	    0) {
-		lc_err_prefix(err, "layer %s", chainid);
+	if ((uint64_t)st.st_size > MANIFEST_MAX) {
+		lc_err_set(err, LC_ERR_LIMIT, 0, "'%s' is larger than %zu bytes", name,
+			   (size_t)MANIFEST_MAX);
 		goto out;
 	}
-	for (size_t i = 0; i < c.want.cap; i++)
-		if (c.want.v[i].key && !c.want.v[i].seen)
-			problem(&c, c.want.v[i].key, "missing");
+	scratchfd = lc_store_tmp_create(s, "verify", true, &scratch, err);
+	if (scratchfd < 0)
+		goto out;
+	c.want = lc_dmap_new(scratchfd, "manifest-map", sizeof(struct want_val), VERIFY_MEM);
+	c.seen = lc_dmap_new(scratchfd, "paths-seen", 0, VERIFY_MEM / 2);
+	if (manifest_load(&c, err) < 0)
+		goto out;
+	if (lc_store_tree_walk_scratch_at(s->layersfd, lc_digest_hex(chainid), scratchfd, check_cb,
+					  &c, &bytes, err) < 0) {
+		if (c.err) /* the callback's own failure: the walk set nothing */
+			lc_err_move(err, &c.err);
+		goto out;
+	}
+	/* every line's path met (a path listed twice would leave n_met short): none missing */
+	if (c.n_met < c.n_lines && manifest_missing(&c, err) < 0)
+		goto out;
 	*ret_problems = TAKE_PTR(c.problems);
 	if (!*ret_problems)
 		*ret_problems = lc_xcalloc(1, sizeof(char *));
 	r = 0;
 out:
+	if (r < 0)
+		lc_err_prefix(err, "layer %s", chainid);
 	lc_strv_free(c.problems);
-	smap_clear(&c.want);
+	lc_err_free(c.err);
+	lc_dmap_free(c.want);
+	lc_dmap_free(c.seen);
+	if (scratch)
+		lc_store_spool_remove(s, scratch);
+	free(c.line);
+	free(c.path);
+	free(c.fields);
+	fclose(c.f);
 	return r;
 }

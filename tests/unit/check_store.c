@@ -2675,6 +2675,147 @@ START_TEST(layer_map_file_fault)
 }
 END_TEST
 
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* verify's problems, each on a line, sorted (the walk's order is the dir's) */
+static char *verify_text(const char *chain, int mem_max, struct lc_err **err)
+{
+	char **problems = NULL, *text;
+	int r;
+
+	lc_dmap_mem_max_for_test((size_t)mem_max);
+	r = lc_store_layer_verify(st, chain, &problems, err);
+	lc_dmap_mem_max_for_test(0);
+	assert_tmp_clean(); /* its maps' dir is gone, whatever the outcome */
+	if (r < 0)
+		return NULL;
+	ck_assert_int_eq(r, 0);
+	text = lc_xstrdup("");
+	qsort(problems, lc_strv_len(problems), sizeof(char *), strp_cmp);
+	for (size_t i = 0; problems[i]; i++) {
+		char *t = lc_xasprintf("%s%s\n", text, problems[i]);
+
+		free(text);
+		text = t;
+	}
+	lc_strv_free(problems);
+	return text;
+}
+
+/*
+ * verify reads the manifest into a bounded map: with a few records a table in memory (the rest
+ * frozen in files in tmp/), it finds what it finds with everything in memory, and leaves
+ * nothing in tmp/ when it fails (the maps' file, the manifest).
+ */
+START_TEST(layer_verify_bounded)
+{
+	struct lc_err *err = NULL;
+	struct lc_layer_desc lim = { 0 };
+	char diff_id[LC_DIGEST_BUFSZ], chain[LC_DIGEST_BUFSZ];
+	size_t len;
+	char *tar = many_files_tar(false, &len, diff_id);
+	char *dir, *files, *t0, *t1;
+	int lfd;
+
+	st->settings.dedup = true;
+	lc_chainid(NULL, diff_id, chain);
+	ck_assert_ok(ingest_blob(tar, len, diff_id, &lim, &err), &err);
+	dir = lc_xasprintf("layers/sha256/%s", lc_digest_hex(chain));
+	files = lc_xasprintf("%s.files", dir);
+	lfd = openat(sfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(lfd, 0);
+	t0 = verify_text(chain, 0, &err);
+	ck_assert_ptr_nonnull(t0);
+	ck_assert_str_eq(t0, "");
+	free(t0);
+	t1 = verify_text(chain, 512, &err);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_str_eq(t1, "");
+	free(t1);
+	/* a file gone, two more (one at the root), a mode: the same problems both ways */
+	ck_assert_int_eq(unlinkat(lfd, "d/f10", 0), 0);
+	ck_assert_int_eq(unlinkat(lfd, "d/f11", 0), 0);
+	ck_assert_int_eq(unlinkat(lfd, "empty", 0), 0);
+	ck_assert_int_eq(mkdirat(lfd, "new", 0755), 0);
+	ck_assert_int_eq(fchmodat(lfd, "d", 0700, 0), 0);
+	t0 = verify_text(chain, 0, &err);
+	t1 = verify_text(chain, 512, &err);
+	ck_assert_ptr_nonnull(t0);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_str_eq(t0, t1);
+	ck_assert_str_eq(t0, "d/f10: missing\n"
+			     "d/f11: missing\n"
+			     "d: mode changed\n"
+			     "empty: missing\n"
+			     "new: not in the layer's manifest (added)\n");
+	free(t0);
+	free(t1);
+	/* the maps' file cannot be written or read: verify fails saying so */
+	for (unsigned nth = 1; nth <= 3; nth += 2) {
+		lc_store_fault_arm(LC_SYS_SCRATCH, nth, ENOSPC);
+		t1 = verify_text(chain, 512, &err);
+		lc_store_fault_disarm();
+		ck_assert_ptr_null(t1);
+		ck_assert_msg(strstr(err->msg, "scratch table") &&
+				      !strncmp(err->msg, "layer sha256:", 13),
+			      "%s", err->msg);
+		lc_err_free(err);
+		err = NULL;
+	}
+	/* a manifest that does not parse: the error of old, nothing left */
+	{
+		static const struct {
+			const char *tail, *msg;
+		} bad[] = {
+			{ "f 644 0 0 0 -\n", "manifest: bad line" },
+			{ "f 644 0 0 0 - x", "manifest: truncated line" },
+		};
+		char *orig = NULL;
+		size_t olen;
+
+		ck_assert_ok(lc_read_file_at(sfd, files, 1 << 20, &orig, &olen, &err), &err);
+		for (size_t i = 0; i < LC_ARRAY_SIZE(bad); i++) {
+			char *text = lc_xasprintf("%s%s", orig, bad[i].tail);
+			char *want = lc_xasprintf("layer %s: %s", chain, bad[i].msg);
+
+			ck_assert_ok(
+				lc_write_file_atomic_at(sfd, files, text, strlen(text), 0644, &err),
+				&err);
+			t1 = verify_text(chain, 512, &err);
+			ck_assert_ptr_null(t1);
+			ck_assert_str_eq(err->msg, want);
+			lc_err_free(err);
+			err = NULL;
+			free(text);
+			free(want);
+		}
+		/* a NUL where a line starts ends the manifest: the lines after it are not listed */
+		{
+			char *text = lc_xmalloc(olen + 32);
+
+			memcpy(text, orig, olen);
+			memcpy(text + olen, "\0d 755 0 0 0 - gone\n", 20);
+			ck_assert_ok(
+				lc_write_file_atomic_at(sfd, files, text, olen + 20, 0644, &err),
+				&err);
+			t1 = verify_text(chain, 512, &err);
+			ck_assert_ptr_nonnull(t1);
+			ck_assert_ptr_null(strstr(t1, "gone"));
+			free(t1);
+			free(text);
+		}
+		free(orig);
+	}
+	close(lfd);
+	free(dir);
+	free(files);
+	free(tar);
+}
+END_TEST
+
 static char *record_path(const char *chainid)
 {
 	return lc_xasprintf("layers/sha256/%s.tarsplit", lc_digest_hex(chainid));
@@ -2872,6 +3013,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, dmap_spills_in_whole_tables);
 	tcase_add_loop_test(tc, layer_records_same_when_maps_spill, 0, 2);
 	tcase_add_loop_test(tc, layer_map_file_fault, 0, 3);
+	tcase_add_test(tc, layer_verify_bounded);
 	tcase_add_test(tc, tarsplit_corrupt_refused);
 	tcase_add_test(tc, tarsplit_lost_on_replace);
 	tcase_add_test(tc, tarsplit_changed_layer_refused);
