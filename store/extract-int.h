@@ -64,11 +64,10 @@ struct xt {
 	/* the workers (none: every file is written here) and what they share */
 	struct xworker *w;
 	unsigned n_workers, w_alloc;
-	pthread_mutex_t wmu;
-	pthread_cond_t w_idle; /* a task finished */
-	size_t pending;	       /* tasks queued or running */
-	bool w_stop;
-	int w_failed; /* atomic: a worker failed, its error in w_err */
+	pthread_mutex_t wmu;   /* w_err, and drain's wait on w_idle */
+	pthread_cond_t w_idle; /* nothing pending any more */
+	size_t pending;	       /* atomic: tasks queued or running */
+	int w_failed;	       /* atomic: a worker failed, its error in w_err */
 	struct lc_err *w_err;
 	pthread_mutex_t recs_mu; /* st.recs is written by the workers too */
 	struct sset implicit;
@@ -133,6 +132,8 @@ struct ftask {
 void lc_xt_task_free(struct ftask *t);
 /* Queue t to the worker of its dir (blocks while that queue is full); the worker frees it. */
 void lc_xt_submit(struct xt *x, struct ftask *t);
+/* Wake workers sleeping on a few queued files: the reader is about to wait for tar data. */
+void lc_xt_kick(struct xt *x);
 /* A worker's error, moved to *err once (-1), or 0. */
 int lc_xt_workers_error(struct xt *x, struct lc_err **err);
 /* Wait until every queued file is created: what comes next may touch their names. */

@@ -78,13 +78,40 @@ void lc_xt_name_add(struct xt *x, const char *path, bool task)
 #define WQ_MAX_TASKS 256
 #define MAX_WORKERS  4
 
+/* A sleeping worker is woken once this much is queued for it (or the reader is about to
+ * wait: lc_xt_kick), not at every file: a wake is a futex call and a context switch. */
+#define WAKE_TASKS 8
+#define WAKE_BYTES (256u << 10)
+/* Finished files whose records go into st.recs together, under one lock. */
+#define REC_BATCH 32
+
+/* A sleeping worker is woken once this much is queued for it, or when the reader is about to
+ * wait (lc_xt_kick, drain, a full queue): not at every file, a futex call and a context
+ * switch each. */
+#define WAKE_TASKS 8
+#define WAKE_BYTES (256u << 10)
+/* Finished files whose records go into st.recs together, under one lock. */
+#define REC_BATCH 32
+
+/*
+ * Each worker has its queue under a lock of its own (the reader and that worker take it; the
+ * other worker never does). x->wmu is only for what is shared: the first error, and drain's
+ * wait for x->pending (atomic) to reach 0.
+ */
 struct xworker {
 	struct xt *x;
 	pthread_t thr;
 	bool started;
-	pthread_cond_t cv; /* a task queued, or stop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;   /* tasks queued, or stop */
+	pthread_cond_t room; /* the queue half empty, for a reader waiting in submit */
+	bool waiting;	     /* on cv, its queue empty */
+	bool room_wait;	     /* the reader on room */
+	bool stop;
 	struct ftask *head, *tail;
 	size_t n, bytes;
+	struct ftask *done; /* created, their records not yet in st.recs (data freed) */
+	size_t n_done;
 	struct lc_pool pool; /* the store's, with a scratch name of this worker's own */
 	char scratch[24];
 };
@@ -144,49 +171,111 @@ static int run_task(struct xt *x, struct xworker *w, struct ftask *t, struct lc_
 	return lc_xt_rec_put(x, t->path, &t->rec, err);
 }
 
+/*
+ * Take tasks in order; after each, with the lock held once: its bytes and count off the queue,
+ * the records of what is done into st.recs when the queue is empty (so that a reader that
+ * drained finds them) or a batch is full, and the reader woken when it may be waiting.
+ */
+/* The finished files' records into st.recs, one lock for all; the tasks freed. */
+static int flush_done(struct xworker *w, struct lc_err **err)
+{
+	struct xt *x = w->x;
+	int r = 0;
+
+	if (!w->done)
+		return 0;
+	pthread_mutex_lock(&x->recs_mu);
+	for (struct ftask *t = w->done; t && r == 0; t = t->next)
+		r = lc_fhash_put(x->st.recs, t->path, &t->rec, err);
+	pthread_mutex_unlock(&x->recs_mu);
+	while (w->done) {
+		struct ftask *t = w->done;
+
+		w->done = t->next;
+		lc_xt_task_free(t);
+	}
+	w->n_done = 0;
+	return r;
+}
+
+static void fail(struct xt *x, struct lc_err **e)
+{
+	pthread_mutex_lock(&x->wmu);
+	if (!x->w_err)
+		x->w_err = TAKE_PTR(*e);
+	pthread_mutex_unlock(&x->wmu);
+	__atomic_store_n(&x->w_failed, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Take tasks in order. After each, under the worker's lock once: its count and bytes off the
+ * queue, the records of what is done into st.recs when the queue is empty (a reader that
+ * drained finds them) or a batch is full, the reader woken if it waits for room; and drain's
+ * waiter woken when nothing is pending any more.
+ */
 static void *worker_main(void *opaque)
 {
 	struct xworker *w = opaque;
 	struct xt *x = w->x;
 
-	pthread_mutex_lock(&x->wmu);
+	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct ftask *t;
 		struct lc_err *e = NULL;
+		size_t size;
+		bool dropped;
 		int rc = 0;
 
-		while (!w->head && !x->w_stop)
-			pthread_cond_wait(&w->cv, &x->wmu);
+		while (!w->head && !w->stop) {
+			w->waiting = true;
+			pthread_cond_wait(&w->cv, &w->mu);
+			w->waiting = false;
+		}
 		t = w->head;
 		if (!t)
 			break;
 		w->head = t->next;
 		if (!w->head)
 			w->tail = NULL;
-		pthread_mutex_unlock(&x->wmu);
+		pthread_mutex_unlock(&w->mu);
 		/* after a failure the layer is lost: the rest is only dropped */
-		if (!__atomic_load_n(&x->w_failed, __ATOMIC_ACQUIRE))
+		dropped = __atomic_load_n(&x->w_failed, __ATOMIC_ACQUIRE);
+		if (!dropped)
 			rc = run_task(x, w, t, &e);
-		pthread_mutex_lock(&x->wmu);
-		if (rc < 0) {
-			if (!x->w_err)
-				x->w_err = TAKE_PTR(e);
-			__atomic_store_n(&x->w_failed, 1, __ATOMIC_RELEASE);
+		size = t->size;
+		if (dropped || rc < 0) {
+			lc_xt_task_free(t);
+		} else { /* its record goes with the next batch */
+			free(TAKE_PTR(t->data));
+			t->next = w->done;
+			w->done = t;
+			w->n_done++;
 		}
-		lc_err_free(e);
+		pthread_mutex_lock(&w->mu);
 		w->n--;
-		w->bytes -= t->size;
-		/* the reader waits for room in a full queue (submit) or for none pending (drain):
-		 * woken once the queue is half empty, not at every task (a futex wake and a
-		 * context switch each) */
-		if (!__atomic_sub_fetch(&x->pending, 1, __ATOMIC_RELEASE) || rc < 0 ||
-		    (w->n <= WQ_MAX_TASKS / 2 && w->bytes <= WQ_MAX_BYTES / 2))
+		w->bytes -= size;
+		if (rc == 0 && (!w->head || w->n_done >= REC_BATCH))
+			rc = flush_done(w, &e);
+		if (rc < 0)
+			fail(x, &e);
+		lc_err_free(e);
+		if (w->room_wait &&
+		    (rc < 0 || (w->n <= WQ_MAX_TASKS / 2 && w->bytes <= WQ_MAX_BYTES / 2)))
+			pthread_cond_signal(&w->room);
+		if (!__atomic_sub_fetch(&x->pending, 1, __ATOMIC_ACQ_REL)) {
+			pthread_mutex_lock(&x->wmu);
 			pthread_cond_broadcast(&x->w_idle);
-		pthread_mutex_unlock(&x->wmu);
-		lc_xt_task_free(t);
-		pthread_mutex_lock(&x->wmu);
+			pthread_mutex_unlock(&x->wmu);
+		}
 	}
-	pthread_mutex_unlock(&x->wmu);
+	pthread_mutex_unlock(&w->mu);
+	/* stopped after a failure: records of files that no longer matter */
+	while (w->done) {
+		struct ftask *t = w->done;
+
+		w->done = t->next;
+		lc_xt_task_free(t);
+	}
 	return NULL;
 }
 
@@ -206,11 +295,29 @@ int lc_xt_workers_error(struct xt *x, struct lc_err **err)
 	return r;
 }
 
+/* Wake w if it sleeps with tasks queued (fewer than a wake's worth). */
+static void kick(struct xworker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->waiting && w->head)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void lc_xt_kick(struct xt *x)
+{
+	if (!__atomic_load_n(&x->pending, __ATOMIC_ACQUIRE))
+		return;
+	for (unsigned i = 0; i < x->n_workers; i++)
+		kick(&x->w[i]);
+}
+
 /* Wait until every queued file is created: what comes next may touch their names. */
 int lc_xt_drain(struct xt *x, struct lc_err **err)
 {
 	if (!x->n_workers)
 		return 0;
+	lc_xt_kick(x);
 	pthread_mutex_lock(&x->wmu);
 	while (__atomic_load_n(&x->pending, __ATOMIC_ACQUIRE))
 		pthread_cond_wait(&x->w_idle, &x->wmu);
@@ -222,9 +329,14 @@ void lc_xt_submit(struct xt *x, struct ftask *t)
 {
 	struct xworker *w = &x->w[t->dir->worker];
 
-	pthread_mutex_lock(&x->wmu);
-	while (w->n && (w->n >= WQ_MAX_TASKS || w->bytes + t->size > WQ_MAX_BYTES))
-		pthread_cond_wait(&x->w_idle, &x->wmu);
+	pthread_mutex_lock(&w->mu);
+	while (w->n && (w->n >= WQ_MAX_TASKS || w->bytes + t->size > WQ_MAX_BYTES)) {
+		if (w->waiting)
+			pthread_cond_signal(&w->cv);
+		w->room_wait = true;
+		pthread_cond_wait(&w->room, &w->mu);
+		w->room_wait = false;
+	}
 	t->next = NULL;
 	if (w->tail)
 		w->tail->next = t;
@@ -233,9 +345,10 @@ void lc_xt_submit(struct xt *x, struct ftask *t)
 	w->tail = t;
 	w->n++;
 	w->bytes += t->size;
-	__atomic_add_fetch(&x->pending, 1, __ATOMIC_RELEASE);
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&x->wmu);
+	__atomic_add_fetch(&x->pending, 1, __ATOMIC_ACQ_REL);
+	if (w->waiting && (w->n >= WAKE_TASKS || w->bytes >= WAKE_BYTES))
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* How many workers: LAYERCTL_EXTRACT_WORKERS (0 to 4: a knob for tests and the bench), else
@@ -268,7 +381,9 @@ void lc_xt_workers_start(struct xt *x, const struct lc_pool *pool)
 		struct xworker *w = &x->w[i];
 
 		w->x = x;
+		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
+		pthread_cond_init(&w->room, NULL);
 		if (pool) {
 			snprintf(w->scratch, sizeof(w->scratch), "%s-%u", pool->scratch, i + 1);
 			w->pool = *pool;
@@ -290,15 +405,18 @@ void lc_xt_workers_stop(struct xt *x)
 		return;
 	lc_xt_drain(x, &e);
 	lc_err_free(e);
-	pthread_mutex_lock(&x->wmu);
-	x->w_stop = true;
-	for (unsigned i = 0; i < x->n_workers; i++)
+	for (unsigned i = 0; i < x->n_workers; i++) {
+		pthread_mutex_lock(&x->w[i].mu);
+		x->w[i].stop = true;
 		pthread_cond_signal(&x->w[i].cv);
-	pthread_mutex_unlock(&x->wmu);
+		pthread_mutex_unlock(&x->w[i].mu);
+	}
 	for (unsigned i = 0; i < x->w_alloc; i++) {
 		if (x->w[i].started)
 			pthread_join(x->w[i].thr, NULL);
+		pthread_mutex_destroy(&x->w[i].mu);
 		pthread_cond_destroy(&x->w[i].cv);
+		pthread_cond_destroy(&x->w[i].room);
 	}
 	free(x->w);
 	x->w = NULL;

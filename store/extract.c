@@ -1020,12 +1020,17 @@ struct rd {
 	lc_extract_read_fn fn;
 	void *opaque;
 	struct lc_tarsplit *ts;
+	struct xt *x;
 };
 
 static la_ssize_t read_cb(struct archive *a, void *client, const void **buf)
 {
 	struct rd *rd = client;
-	ssize_t n = rd->fn(rd->opaque, buf);
+	ssize_t n;
+
+	/* the next chunk may not be there yet: workers are not left asleep on a few files */
+	lc_xt_kick(rd->x);
+	n = rd->fn(rd->opaque, buf);
 
 	if (n < 0)
 		archive_set_error(a, ECANCELED, "layer ingest cancelled");
@@ -1093,7 +1098,7 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 		   struct lc_extract_stats *ret_stats, struct lc_err **err)
 {
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
-	struct rd rd = { fn, opaque, ts };
+	struct rd rd = { fn, opaque, ts, NULL };
 	struct xt x = { .rootfd = layerfd,
 			.cache_fd = -1,
 			.max_entries = max_entries,
@@ -1117,6 +1122,7 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 	x.fsuid = geteuid();
 	x.fsgid = getegid();
 	lc_xt_workers_start(&x, pool);
+	rd.x = &x;
 	{
 		int rfd = fcntl(layerfd, F_DUPFD_CLOEXEC, 3);
 
