@@ -88,9 +88,6 @@ struct xt {
 
 /* Release a ref of a dir (its fd closed with the last). NULL ok. */
 void lc_xt_dirref_put(struct dirref *d);
-/* Record what a regular file became in st.recs (the reader and the workers both do). */
-int lc_xt_rec_put(struct xt *x, const char *path, const struct lc_fhash_val *v,
-		  struct lc_err **err);
 
 /* ---------- extract-workers.c: names created so far ---------- */
 

@@ -78,13 +78,6 @@ void lc_xt_name_add(struct xt *x, const char *path, bool task)
 #define WQ_MAX_TASKS 256
 #define MAX_WORKERS  4
 
-/* A sleeping worker is woken once this much is queued for it (or the reader is about to
- * wait: lc_xt_kick), not at every file: a wake is a futex call and a context switch. */
-#define WAKE_TASKS 8
-#define WAKE_BYTES (256u << 10)
-/* Finished files whose records go into st.recs together, under one lock. */
-#define REC_BATCH 32
-
 /* A sleeping worker is woken once this much is queued for it, or when the reader is about to
  * wait (lc_xt_kick, drain, a full queue): not at every file, a futex call and a context
  * switch each. */
@@ -125,7 +118,7 @@ void lc_xt_task_free(struct ftask *t)
 	free(t);
 }
 
-static int run_task(struct xt *x, struct xworker *w, struct ftask *t, struct lc_err **err)
+static int run_task(struct xworker *w, struct ftask *t, struct lc_err **err)
 {
 	cleanup_close int fd = -1;
 	int dfd = t->dir->fd;
@@ -168,14 +161,9 @@ static int run_task(struct xt *x, struct xworker *w, struct ftask *t, struct lc_
 		t->rec.sec = t->ts[1].tv_sec;
 		t->rec.nsec = (uint32_t)t->ts[1].tv_nsec;
 	}
-	return lc_xt_rec_put(x, t->path, &t->rec, err);
+	return 0; /* its record goes into st.recs with a batch (flush_done) */
 }
 
-/*
- * Take tasks in order; after each, with the lock held once: its bytes and count off the queue,
- * the records of what is done into st.recs when the queue is empty (so that a reader that
- * drained finds them) or a batch is full, and the reader woken when it may be waiting.
- */
 /* The finished files' records into st.recs, one lock for all; the tasks freed. */
 static int flush_done(struct xworker *w, struct lc_err **err)
 {
@@ -241,7 +229,7 @@ static void *worker_main(void *opaque)
 		/* after a failure the layer is lost: the rest is only dropped */
 		dropped = __atomic_load_n(&x->w_failed, __ATOMIC_ACQUIRE);
 		if (!dropped)
-			rc = run_task(x, w, t, &e);
+			rc = run_task(w, t, &e);
 		size = t->size;
 		if (dropped || rc < 0) {
 			lc_xt_task_free(t);

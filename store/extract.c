@@ -290,8 +290,10 @@ static void cache_invalidate(struct xt *x, const char *path)
 		cache_drop(x);
 }
 
-/* st.recs, which the workers write too (a put may append a full table to its file) */
-int lc_xt_rec_put(struct xt *x, const char *path, const struct lc_fhash_val *v, struct lc_err **err)
+/* st.recs, which the workers write too, a batch at a time under the same lock (a put may
+ * append a full table to its file) */
+static int rec_put(struct xt *x, const char *path, const struct lc_fhash_val *v,
+		   struct lc_err **err)
 {
 	int r;
 
@@ -761,7 +763,7 @@ static int do_file(struct xt *x, struct archive *a, struct archive_entry *e, int
 		goto out;
 	}
 	share_file(x, pfd, name, hole ? NULL : digest, data.end, uid, gid, mode, &ts[1], &xk, &v);
-	if (lc_xt_rec_put(x, path, &v, err) < 0)
+	if (rec_put(x, path, &v, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -863,7 +865,7 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	{
 		struct lc_fhash_val v;
 
-		if (rec_get(x, tpath, &v, err) < 0 || lc_xt_rec_put(x, path, &v, err) < 0)
+		if (rec_get(x, tpath, &v, err) < 0 || rec_put(x, path, &v, err) < 0)
 			return -1;
 	}
 	return 0;
