@@ -896,11 +896,20 @@ static int make_link(struct lc_layer_ingest *in, const char *link, struct lc_err
 	return lc_err_set(err, LC_ERR_EXISTS, 0, "'%s' already points at another layer", link);
 }
 
+/* Milliseconds since *t0 (CLOCK_MONOTONIC), for --trace. */
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 /* The commit's syncfs, on a thread while the manifest is built. */
 struct layer_sync {
 	int fd;
-	int err_no;  /* 0: synced */
-	double secs; /* how long it took (--trace) */
+	int err_no; /* 0: synced */
+	double ms;  /* how long it took (--trace) */
 	pthread_t thr;
 	bool started;
 };
@@ -908,15 +917,13 @@ struct layer_sync {
 static void *sync_main(void *opaque)
 {
 	struct layer_sync *ls = opaque;
-
-	struct timespec t0, t1;
+	struct timespec t0;
 
 	ls->err_no = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (lc_store_sys_fail(LC_SYS_SYNC) < 0 || syncfs(ls->fd) < 0)
 		ls->err_no = errno ? errno : EIO;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ls->secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ls->ms = ms_since(&t0);
 	return NULL;
 }
 
@@ -950,7 +957,8 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	cleanup_fclose FILE *files = NULL;   /* layers/sha256/<hex>.files: verify's manifest */
 	cleanup_fclose FILE *objects = NULL; /* <hex>.objects, with dedup (above) */
 	size_t opened = 0, n_objects = 0;
-	struct timespec t0, t1;
+	struct timespec t0;
+	double walk_ms;
 	int r = -1;
 
 	if (in->state != ST_FINISHED) {
@@ -991,7 +999,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs, in->stagefd, files,
 				    objects, &n_objects, &in->stats.unpacked, err);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	walk_ms = ms_since(&t0);
 	if (sync_wait(&sync) < 0) {
 		if (r == 0)
 			lc_err_set(err, LC_ERR_SYS, sync.err_no, "sync");
@@ -1001,9 +1009,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		goto out;
 	lc_trace("layer %s: extracted; commit: manifest's walk %.1f ms, syncfs %.1f ms (side by "
 		 "side)",
-		 in->digest,
-		 ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9) * 1e3,
-		 sync.secs * 1e3);
+		 in->digest, walk_ms, sync.ms);
 	r = -1;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */
