@@ -8,8 +8,8 @@
 #                              vs  podman pull (overlay storage), when podman works here
 #   warm pull   everything present: layerctl pull vs skopeo copy (oci layout) and podman pull
 #               and the floors: `igzip -dc BLOB | tar -x` per layer, the layers concurrently
-#               (and the same followed by `sync -f`: a floor as durable as a pull)
-#               (each into a dir of its own, as layerctl unpacks them), and `tar -x` of the
+#               (each into a dir of its own, as layerctl unpacks them), the same followed by
+#               `sync -f` (a floor as durable as a pull), and `tar -x` of the
 #               already inflated layer tars (the physical limit: creating the files); and
 #               layerctl itself with zlib instead of ISA-L (libisal hidden in a mount namespace),
 #               and without its resume file (LAYERCTL_RESUME_FILE=0: what recording it costs)
