@@ -227,6 +227,9 @@ int lc_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 
 /* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -1 with errno. */
 int lc_write_all(int fd, const void *buf, size_t len);
+/* pwrite(2) all of buf at off, resuming after EINTR and short writes; -1 with errno (EIO when
+ * nothing more could be written). */
+int lc_pwrite_all(int fd, const void *buf, size_t len, int64_t off);
 
 /* mkdir -p relative to dirfd, never following symlinks. Existing dirs are fine. */
 int lc_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct lc_err **err);

@@ -26,6 +26,27 @@ int lc_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int lc_pwrite_all(int fd, const void *buf, size_t len, int64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
 int lc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
 		    struct lc_err **err)
 {

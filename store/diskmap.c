@@ -180,16 +180,8 @@ static int freeze(struct lc_dmap *m, struct lc_err **err)
 		m->window = WINDOW_BYTES / m->slot ? WINDOW_BYTES / m->slot : 1;
 		m->win = lc_xmalloc(m->window * m->slot);
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t r;
-
-		if (lc_store_sys_fail(LC_SYS_SCRATCH) < 0)
-			return io_err(err, errno, "write", m);
-		r = pwrite(m->fd, m->mem + done, len - done, off + (off_t)done);
-		if (r <= 0)
-			return io_err(err, r < 0 ? errno : EIO, "write", m);
-		done += (size_t)r;
-	}
+	if (lc_store_sys_fail(LC_SYS_SCRATCH) < 0 || lc_pwrite_all(m->fd, m->mem, len, off) < 0)
+		return io_err(err, errno, "write", m);
 	m->n_frozen++;
 	memset(m->mem, 0, len);
 	m->n = 0;

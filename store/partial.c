@@ -41,20 +41,10 @@ struct lc_partial_writer {
 	int err; /* a write failed: nothing more is recorded */
 };
 
+/* lc_pwrite_all's errno, or 0 */
 static int pwrite_full(int fd, const unsigned char *b, size_t len, int64_t at)
 {
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		b += n;
-		len -= (size_t)n;
-		at += n;
-	}
-	return 0;
+	return lc_pwrite_all(fd, b, len, at) < 0 ? errno : 0;
 }
 
 static void *writer_main(void *opaque)

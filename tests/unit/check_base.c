@@ -282,6 +282,37 @@ START_TEST(fdopendir_takes_the_fd)
 }
 END_TEST
 
+/* lc_pwrite_all: bytes at an offset past the end (a hole before them), the file's offset
+ * untouched; a pipe (no pwrite there) is -1 with the kernel's errno */
+START_TEST(pwrite_all_at_offset)
+{
+	char *dir = unit_tmpdir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd, p[2];
+	char buf[16] = { 0 };
+	struct stat sb;
+
+	ck_assert_int_ge(dfd, 0);
+	fd = openat(dfd, "f", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lc_pwrite_all(fd, "abc", 3, 8), 0);
+	ck_assert_int_eq(lc_pwrite_all(fd, "xy", 2, 1), 0);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 11);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
+	ck_assert_int_eq(pread(fd, buf, sizeof(buf), 0), 11);
+	ck_assert_int_eq(memcmp(buf, "\0xy\0\0\0\0\0abc", 11), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	errno = 0;
+	ck_assert_int_eq(lc_pwrite_all(p[1], "a", 1, 0), -1);
+	ck_assert_int_eq(errno, ESPIPE);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	close(dfd);
+	unit_tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
 	Suite *s = suite_create("base");
@@ -296,6 +327,7 @@ static Suite *base_suite(void)
 	tcase_add_test(tc, human_size_like_docker);
 	tcase_add_test(tc, tar_header_writer);
 	tcase_add_test(tc, fdopendir_takes_the_fd);
+	tcase_add_test(tc, pwrite_all_at_offset);
 	tcase_add_loop_test(tc, escape_ctl_table, 0, LC_ARRAY_SIZE(escapes));
 	suite_add_tcase(s, tc);
 	return s;

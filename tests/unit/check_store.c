@@ -145,29 +145,35 @@ static void assert_tmp_clean(void)
 	assert_tmp_clean_but(false);
 }
 
+/* tmp/partial-<hex of digest>, the blob's ingest file */
+static void partial_path(const char *digest, char name[100])
+{
+	snprintf(name, 100, "tmp/partial-%s", digest + 7);
+}
+
 /* the size of tmp/partial-<hex of digest>, -1 if absent */
 static long long partial_size(const char *digest)
 {
 	char name[100];
 	struct stat sb;
 
-	snprintf(name, sizeof(name), "tmp/partial-%s", digest + 7);
+	partial_path(digest, name);
 	return fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? (long long)sb.st_size : -1;
 }
 
 /* tmp/partial-<hex of digest> holds exactly the first len bytes of want */
 static void assert_partial_is(const char *digest, const char *want, size_t len)
 {
-	char *name = lc_xasprintf("tmp/partial-%s", digest + 7);
+	char name[100];
 	char *buf = NULL;
 	size_t n = 0;
 	struct lc_err *err = NULL;
 
+	partial_path(digest, name);
 	ck_assert_ok(lc_read_file_at(sfd, name, 64u << 20, &buf, &n, &err), &err);
 	ck_assert_uint_eq(n, len);
 	ck_assert_msg(memcmp(buf, want, len) == 0, "%s: not the blob's first %zu bytes", name, len);
 	free(buf);
-	free(name);
 }
 
 static int count_entries(const char *sub)
@@ -227,6 +233,22 @@ static char *slurp(const char *path, size_t *len)
 static char *tar_path(const char *name)
 {
 	return lc_xasprintf("%s/tars/%s.tar", gen, name);
+}
+
+/* The generated tar NAME as an uncompressed layer blob: its bytes, and d naming it (its digest
+ * as chain id, diff_id and digest, written to dg). */
+static char *plain_layer(const char *name, size_t *tl, char dg[LC_DIGEST_BUFSZ],
+			 struct lc_layer_desc *d)
+{
+	char *tp = tar_path(name);
+	char *tar = slurp(tp, tl);
+
+	free(tp);
+	lc_sha256_buf(tar, *tl, dg);
+	*d = (struct lc_layer_desc){
+		.chainid = dg, .diff_id = dg, .digest = dg, .size = (int64_t)*tl
+	};
+	return tar;
 }
 
 /* ---------- compression ---------- */
@@ -1892,15 +1914,11 @@ START_TEST(layer_abort_midway)
 {
 	struct lc_err *err = NULL;
 	struct lc_layer_ingest *in = NULL;
-	struct lc_layer_desc d = { 0 };
-	char *tp = tar_path("big");
+	struct lc_layer_desc d;
 	size_t tl;
-	char *tar = slurp(tp, &tl);
 	char dg[LC_DIGEST_BUFSZ];
+	char *tar = plain_layer("big", &tl, dg, &d);
 
-	lc_sha256_buf(tar, tl, dg);
-	d.chainid = d.diff_id = d.digest = dg;
-	d.size = (int64_t)tl;
 	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
 	ck_assert_int_eq(lc_store_layer_resumed(in), 0);
 	ck_assert_ok(lc_store_layer_write(in, tar, tl / 2, &err), &err);
@@ -1928,7 +1946,6 @@ START_TEST(layer_abort_midway)
 	ck_assert_int_eq(lc_store_layer_has(st, dg), 1);
 	assert_tmp_clean(); /* the commit removed the ingest file */
 	free(tar);
-	free(tp);
 }
 END_TEST
 
@@ -1941,17 +1958,13 @@ START_TEST(layer_resume_direct)
 {
 	struct lc_err *err = NULL;
 	struct lc_layer_ingest *in = NULL;
-	struct lc_layer_desc d = { 0 };
-	char *tp = tar_path("big-8m");
+	struct lc_layer_desc d;
 	size_t tl, cut, at = 0;
-	char *tar = slurp(tp, &tl);
 	char dg[LC_DIGEST_BUFSZ];
+	char *tar = plain_layer("big-8m", &tl, dg, &d);
 
 	ck_assert_uint_gt(tl, LC_PARTIAL_DIRECT_MIN + (2u << 20));
 	cut = LC_PARTIAL_DIRECT_MIN + 777777; /* past two full buffers, inside a block */
-	lc_sha256_buf(tar, tl, dg);
-	d.chainid = d.diff_id = d.digest = dg;
-	d.size = (int64_t)tl;
 	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
 	for (size_t k = 100003; at < cut; at += k) {
 		if (k > cut - at)
@@ -1973,7 +1986,6 @@ START_TEST(layer_resume_direct)
 	ck_assert_int_eq(lc_store_layer_has(st, dg), 1);
 	assert_tmp_clean();
 	free(tar);
-	free(tp);
 }
 END_TEST
 
@@ -1982,15 +1994,11 @@ START_TEST(layer_resume_file_off)
 {
 	struct lc_err *err = NULL;
 	struct lc_layer_ingest *in = NULL;
-	struct lc_layer_desc d = { 0 };
-	char *tp = tar_path("big-8m");
+	struct lc_layer_desc d;
 	size_t tl;
-	char *tar = slurp(tp, &tl);
 	char dg[LC_DIGEST_BUFSZ];
+	char *tar = plain_layer("big-8m", &tl, dg, &d);
 
-	lc_sha256_buf(tar, tl, dg);
-	d.chainid = d.diff_id = d.digest = dg;
-	d.size = (int64_t)tl;
 	setenv("LAYERCTL_RESUME_FILE", "0", 1);
 	ck_assert_int_eq(lc_store_layer_begin(st, &d, &in, &err), 0);
 	ck_assert_ok(lc_store_layer_write(in, tar, tl / 2, &err), &err);
@@ -1999,7 +2007,6 @@ START_TEST(layer_resume_file_off)
 	ck_assert_int_eq(partial_size(dg), -1);
 	assert_tmp_clean();
 	free(tar);
-	free(tp);
 }
 END_TEST
 
