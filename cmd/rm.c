@@ -44,13 +44,29 @@ static int rm_one(struct lc_store *s, const char *id, const char *arg, void *for
 		return -1;
 	if (!strcmp(st.status, "removed"))
 		return 0; /* an --rm container: its monitor removed it once it died */
-	if (lc_store_container_in_use(s, id))
+	/*
+	 * Ours from here to its removal. Gone meanwhile: the monitor of an --rm container moved
+	 * it to trash after the wait last looked (and holds it there until it is deleted).
+	 */
+	if (lc_store_container_take(s, id, err) < 0) {
+		if ((*err)->code == LC_ERR_NOTFOUND) {
+			lc_err_free(*err);
+			*err = NULL;
+			return 0;
+		}
+		if ((*err)->code != LC_ERR_EXISTS)
+			return -1;
+		lc_err_free(*err);
+		*err = NULL;
 		return lc_err_set(err, LC_ERR_EXISTS, 0,
 				  "cannot remove container \"%s\": it is being started or run",
 				  arg);
+	}
 	dir = lc_xasprintf("%s/containers/%s", lc_store_root(s), id);
-	if (lc_overlay_umount(dir, err) < 0 || lc_store_container_remove(s, id, err) < 0)
+	if (lc_overlay_umount(dir, err) < 0 || lc_store_container_remove(s, id, err) < 0) {
+		lc_store_container_release(s, id);
 		return -1;
+	}
 	lc_trace("removed '%s': its upper dir (the writable layer), work dir and files", dir);
 	return 0;
 }

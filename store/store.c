@@ -19,6 +19,8 @@
 #define REFS_MAX       (16u << 20)
 #define REF_NAME_MAX   1024
 #define LAYER_JSON_MAX (64u << 10)
+#define TAKE_RETRIES   10
+#define TAKE_RETRY_NS  (2 * 1000 * 1000) /* 10 x 2 ms: longer than any probe holds it */
 
 /* ---------- fault injection ---------- */
 
@@ -872,9 +874,17 @@ int lc_store_container_take(struct lc_store *s, const char *id, struct lc_err **
 	if (fd < 0)
 		return lc_err_set(err, errno == ENOENT ? LC_ERR_NOTFOUND : LC_ERR_SYS, errno,
 				  "container '%s'", id);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS, errno,
-				  "container '%s' is in use", id);
+	/*
+	 * Whoever asks whether it is in use (ps, wait, a run's sweep) holds its flock for an
+	 * instant: a few short retries tell that from an owner, who holds it for as long as the
+	 * container lives.
+	 */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if (errno != EWOULDBLOCK || tries == TAKE_RETRIES)
+			return lc_err_set(err, errno == EWOULDBLOCK ? LC_ERR_EXISTS : LC_ERR_SYS,
+					  errno, "container '%s' is in use", id);
+		nanosleep(&(struct timespec){ .tv_nsec = TAKE_RETRY_NS }, NULL);
+	}
 	s->owned = lc_xrealloc(s->owned, (s->n_owned + 1) * sizeof(*s->owned));
 	snprintf(s->owned[s->n_owned].id, sizeof(s->owned[s->n_owned].id), "%s", id);
 	s->owned[s->n_owned].no_sync = false;
