@@ -103,7 +103,7 @@ void lc_xt_name_add(struct xt *x, const char *path, bool task);
 /*
  * A regular file a worker creates whole: its name was new in the layer, its data is here, its
  * parent dir open. What is left for the worker is what the kernel does: create, write, owner,
- * mode, times, close, and the pool's link.
+ * mode, times, close, its content hash, and the pool's link when the pool has it already.
  */
 struct ftask {
 	struct ftask *next;
@@ -115,9 +115,8 @@ struct ftask {
 	bool direct, chown;
 	struct timespec ts[2];
 	bool hole; /* a gap in its data: no content hash, not pooled */
-	bool pool; /* key is the pool name to share it under (the worker computes it) */
-	char key[LC_POOL_NAME_SZ];
-	struct lc_fhash_val rec; /* its record: the content hash, then the pool's name */
+	bool pool; /* shared through the pool (x->pool): linked to its copy, or at commit */
+	struct lc_fhash_val rec; /* its record: the content hash, what names its pool object */
 	size_t size;
 	char *data;
 	char path[];
@@ -136,7 +135,7 @@ int lc_xt_workers_error(struct xt *x, struct lc_err **err);
 /* Wait until every queued file is created: what comes next may touch their names. */
 int lc_xt_drain(struct xt *x, struct lc_err **err);
 /* Start the workers (none: every file is written by the reader). */
-void lc_xt_workers_start(struct xt *x, const struct lc_pool *pool);
+void lc_xt_workers_start(struct xt *x);
 /* Finish what is queued (dropped after a failure), stop the workers. */
 void lc_xt_workers_stop(struct xt *x);
 

@@ -2,7 +2,7 @@
 /*
  * store: file creation on worker threads for the layer writer (extract.c). The reading thread
  * hands a worker a small regular file whole (its name new in the layer, its data read); the
- * worker creates, writes, owns, times, closes and pools it. Also the table of names created in
+ * worker creates, writes, owns, times, closes and hashes it. Also the table of names created in
  * the layer so far, which tells the reader when it must wait for the workers first.
  */
 #include <errno.h>
@@ -105,8 +105,6 @@ struct xworker {
 	size_t n, bytes;
 	struct ftask *done; /* created, their records not yet in st.recs (data freed) */
 	size_t n_done;
-	struct lc_pool pool; /* the store's, with a scratch name of this worker's own */
-	char scratch[24];
 };
 
 void lc_xt_task_free(struct ftask *t)
@@ -118,11 +116,41 @@ void lc_xt_task_free(struct ftask *t)
 	free(t);
 }
 
+/*
+ * The content hash (the manifest's, and the pool's key) here, not on the reading thread:
+ * hashing was a third of what the reader did for a small file. With dedup, what names its pool
+ * object goes into the record (the commit's walk adds it to the pool), and 1 when the pool has
+ * it already: the file is a link to the pool's copy, nothing to write.
+ */
+static int hash_and_share(struct xworker *w, struct ftask *t)
+{
+	char digest[LC_DIGEST_BUFSZ], key[LC_POOL_NAME_SZ];
+
+	if (t->hole)
+		return 0;
+	lc_sha256_buf(t->size ? t->data : "", t->size, digest);
+	lc_fhash_val_set_digest(&t->rec, digest);
+	/* an empty file has no bytes to share, and would gather links by the thousand */
+	if (!t->pool || t->size == 0)
+		return 0;
+	t->rec.share = true;
+	t->rec.mode = t->mode & 07777;
+	t->rec.uid = t->uid;
+	t->rec.gid = t->gid;
+	t->rec.sec = t->ts[1].tv_sec;
+	t->rec.nsec = (uint32_t)t->ts[1].tv_nsec;
+	/* no xattrs here (those files the reader writes) */
+	lc_pool_name(key, digest, t->mode, t->uid, t->gid, &t->ts[1], NULL);
+	return lc_pool_link_copy(w->x->pool, t->dir->fd, t->name, key, false);
+}
+
 static int run_task(struct xworker *w, struct ftask *t, struct lc_err **err)
 {
 	cleanup_close int fd = -1;
 	int dfd = t->dir->fd;
 
+	if (hash_and_share(w, t))
+		return 0; /* the pool's copy, linked (its record goes with a batch) */
 	if (lc_store_sys_fail(LC_SYS_OPEN) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "create '%s'", t->path);
 	/* O_EXCL: the name is new in the layer (lc_xt_name_find), so this never meets an old
@@ -139,28 +167,6 @@ static int run_task(struct xworker *w, struct ftask *t, struct lc_err **err)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set owner/mode of '%s'", t->path);
 	if (futimens(fd, t->ts) < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "set times of '%s'", t->path);
-	/* the content hash (the manifest's, and the pool's key) here, not on the reading
-	 * thread: hashing was a third of what the reader did for a small file */
-	if (!t->hole) {
-		char digest[LC_DIGEST_BUFSZ];
-
-		lc_sha256_buf(t->size ? t->data : "", t->size, digest);
-		lc_fhash_val_set_digest(&t->rec, digest);
-		/* an empty file has no bytes to share, and would gather links by the thousand */
-		if (t->pool && t->size > 0)
-			lc_pool_name(t->key, digest, t->mode, t->uid, t->gid, &t->ts[1], NULL);
-		else
-			t->pool = false;
-	}
-	if (t->pool && lc_pool_share(&w->pool, dfd, t->name, t->key)) {
-		/* what names the object again at commit (lc_pool_name; no xattrs here) */
-		t->rec.pooled = true;
-		t->rec.mode = t->mode & 07777;
-		t->rec.uid = t->uid;
-		t->rec.gid = t->gid;
-		t->rec.sec = t->ts[1].tv_sec;
-		t->rec.nsec = (uint32_t)t->ts[1].tv_nsec;
-	}
 	return 0; /* its record goes into st.recs with a batch (flush_done) */
 }
 
@@ -357,7 +363,7 @@ static unsigned workers_wanted(void)
 	return n >= 2 ? 2 : 0;
 }
 
-void lc_xt_workers_start(struct xt *x, const struct lc_pool *pool)
+void lc_xt_workers_start(struct xt *x)
 {
 	unsigned want = workers_wanted();
 
@@ -372,11 +378,6 @@ void lc_xt_workers_start(struct xt *x, const struct lc_pool *pool)
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
 		pthread_cond_init(&w->room, NULL);
-		if (pool) {
-			snprintf(w->scratch, sizeof(w->scratch), "%s-%u", pool->scratch, i + 1);
-			w->pool = *pool;
-			w->pool.scratch = w->scratch;
-		}
 		if (pthread_create(&w->thr, NULL, worker_main, w) != 0)
 			break; /* fewer workers (none: the reader writes every file) */
 		w->started = true;

@@ -579,8 +579,10 @@ static int do_dir(struct xt *x, struct archive_entry *e, int pfd, const char *na
 }
 
 /*
- * A regular file written whole (digest NULL: its content hash is unknown): share it with the
- * other layers through the pool when the store does that, and record what it became.
+ * A regular file written whole (digest NULL: its content hash is unknown), when the store
+ * dedups: one the pool has already becomes a link to the pool's copy now (before its bytes go
+ * to disk); for the others the record says what names their pool object, and the commit's walk
+ * adds them to the pool (lc_layer_manifest_build), off the extraction's path.
  */
 static void share_file(struct xt *x, int pfd, const char *name, const char *digest, int64_t size,
 		       uid_t uid, gid_t gid, mode_t mode, const struct timespec *mtime,
@@ -594,10 +596,8 @@ static void share_file(struct xt *x, int pfd, const char *name, const char *dige
 	if (k->h)
 		lc_sha256_final(k->h, xhex);
 	lc_pool_name(key, digest, mode, uid, gid, mtime, k->h ? xhex + 7 : NULL);
-	if (!lc_pool_share(x->pool, pfd, name, key))
-		return;
-	/* what names the object again at commit (lc_pool_name) */
-	v->pooled = true;
+	lc_pool_link_copy(x->pool, pfd, name, key, true);
+	v->share = true;
 	v->mode = mode & 07777;
 	v->uid = uid;
 	v->gid = gid;
@@ -828,7 +828,7 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 				  path);
 	if (!strcmp(tpath, path))
 		return lc_err_set(err, LC_ERR_PROTO, 0, "hard link '%s' points at itself", path);
-	/* the target must be there, and its pool object known */
+	/* the target must be there, and its record known */
 	if ((lc_xt_name_find(x, tpath) & NAME_TASK) && lc_xt_drain(x, err) < 0)
 		return -1;
 	tslash = strrchr(tpath, '/');
@@ -861,7 +861,8 @@ static int do_hardlink(struct xt *x, struct archive_entry *e, int pfd, const cha
 	}
 	if (r < 0)
 		return lc_err_set(err, LC_ERR_SYS, errno, "hard link '%s' to '%s'", path, tpath);
-	/* the same inode: the same content hash and pool object (none known: none recorded) */
+	/* the same inode: the same content hash and pool object (none known: none recorded); the
+	 * commit's share of one name finds the other already the pool's (lc_pool_share) */
 	{
 		struct lc_fhash_val v;
 
@@ -1123,7 +1124,7 @@ int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struc
 	pthread_cond_init(&x.w_idle, NULL);
 	x.fsuid = geteuid();
 	x.fsgid = getegid();
-	lc_xt_workers_start(&x, pool);
+	lc_xt_workers_start(&x);
 	rd.x = &x;
 	{
 		int rfd = fcntl(layerfd, F_DUPFD_CLOEXEC, 3);

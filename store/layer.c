@@ -997,7 +997,8 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs, in->stagefd, files,
+	r = lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs,
+				    in->pool.fd >= 0 ? &in->pool : NULL, in->stagefd, files,
 				    objects, &n_objects, &in->stats.unpacked, err);
 	walk_ms = ms_since(&t0);
 	if (sync_wait(&sync) < 0) {

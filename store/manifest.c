@@ -175,7 +175,8 @@ static void line_format(FILE *out, const char *path, const struct stat *st, cons
 
 struct build {
 	struct lc_fhash *recs;
-	FILE *out; /* the manifest, a line an entry, written as the walk goes */
+	const struct lc_pool *pool; /* NULL: the store does not dedup */
+	FILE *out;		    /* the manifest, a line an entry, written as the walk goes */
 	/* the pool objects the layer links, each once: "<bytes> <name>" lines */
 	struct lc_dmap *objects_seen; /* keyed by the name's sha256 */
 	FILE *objects;
@@ -199,8 +200,8 @@ static int objects_add(struct build *b, const char *name, const struct stat *st)
 	return 0;
 }
 
-static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
-		    const struct stat *st, int fd)
+static int build_cb(void *opaque, int dirfd, const char *name, const char *path, struct stat *st,
+		    int fd)
 {
 	struct build *b = opaque;
 	char extra[LC_DIGEST_BUFSZ];
@@ -214,13 +215,24 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 			hex_of(v.digest, extra);
 		else
 			snprintf(extra, sizeof(extra), "-");
-		if (b->objects && v.pooled && v.has_digest) {
+		if (b->pool && v.share && v.has_digest) {
 			char key[LC_POOL_NAME_SZ];
 			struct timespec mtime = { .tv_sec = v.sec, .tv_nsec = v.nsec };
+			int shared;
 
 			lc_pool_name(key, extra, v.mode, v.uid, v.gid, &mtime,
 				     v.has_xattrs ? v.xattrs : NULL);
-			if (objects_add(b, key, st) < 0)
+			/* here, while syncfs writes the layer out, not on the extraction's path */
+			shared = lc_pool_share(b->pool, dirfd, name, st, key);
+			/* the pool's copy now: the same content, mode, owner and times, but its
+			 * own blocks (the walk counts those) */
+			if (shared == 2 && fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+				return lc_err_set(&b->err, LC_ERR_SYS, errno, "stat '%s'", path);
+			/* ours just became the pool's copy: the pool's name links it too, so the
+			 * walk counts it once with the layer's other files replaced by it */
+			if (shared == 1 && st->st_nlink < 2)
+				st->st_nlink = 2;
+			if (shared && b->objects && objects_add(b, key, st) < 0)
 				return -1;
 		}
 	} else {
@@ -230,11 +242,11 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 	return 0;
 }
 
-int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *recs, int scratchfd,
-			    FILE *out, FILE *objects, size_t *ret_n_objects, int64_t *ret_bytes,
-			    struct lc_err **err)
+int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *recs,
+			    const struct lc_pool *pool, int scratchfd, FILE *out, FILE *objects,
+			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err)
 {
-	struct build b = { .recs = recs, .out = out, .objects = objects };
+	struct build b = { .recs = recs, .pool = pool, .out = out, .objects = objects };
 	int r;
 
 	if (objects)
@@ -396,8 +408,8 @@ static int want_fields(struct check *c, const char *path)
 	return 1;
 }
 
-static int check_cb(void *opaque, int dirfd, const char *name, const char *path,
-		    const struct stat *st, int fd)
+static int check_cb(void *opaque, int dirfd, const char *name, const char *path, struct stat *st,
+		    int fd)
 {
 	struct check *c = opaque;
 	char type, extra[LC_DIGEST_BUFSZ], want_extra[LC_DIGEST_BUFSZ];

@@ -3,9 +3,12 @@
  * store: the pool of files shared between layers (objects/). When two layers hold the same
  * regular file (same content, mode, owner, mtime, extended attributes: what a hard link
  * shares), the store keeps one inode, linked from both layers and from objects/<name>, the name
- * being those attributes. The extractor writes each file whole first (hashing it as it goes),
- * then adds it to the pool or, when the pool has that name already, replaces it with a link to
- * the pool's copy.
+ * being those attributes. The extractor writes each file whole (hashing it as it goes) and
+ * records its name in the pool; the commit's walk of the layer, which runs while syncfs writes
+ * the layer out, adds each file to the pool or, when the pool has that name already, replaces it
+ * with a link to the pool's copy. Those links and renames are metadata only, done before the
+ * layer's rename into layers/ (the journal commits them in that order): a crash leaves the
+ * layer invisible, or visible with each file the pool's inode or its own identical copy.
  *
  * Why a shared inode is safe: overlayfs never writes to a lower layer. A container that writes
  * to, chmods or touches such a file gets a copy in its upper dir (copy-up; with index=off the
@@ -60,8 +63,38 @@ static int link_fail(void)
 	return lc_store_sys_fail(LC_SYS_LINK);
 }
 
-int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key)
+int lc_pool_link_copy(const struct lc_pool *p, int dirfd, const char *name, const char *key,
+		      bool replace)
 {
+	if (!replace)
+		return link_fail() == 0 && linkat(p->fd, key, dirfd, name, 0) == 0;
+	/* link its copy beside the layer, then over our file */
+	if (link_fail() == 0 && linkat(p->fd, key, p->scratchfd, p->scratch, 0) == 0) {
+		int e;
+
+		if (renameat(p->scratchfd, p->scratch, dirfd, name) == 0)
+			return 1;
+		e = errno;
+		unlinkat(p->scratchfd, p->scratch, 0);
+		errno = e;
+	}
+	return 0;
+}
+
+int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const struct stat *st,
+		  const char *key)
+{
+	/*
+	 * Another name of the same inode (a hard link in the layer) was shared first: when that
+	 * made it the pool's copy, this one is too (a rename over it would change nothing).
+	 */
+	if (st->st_nlink > 1) {
+		struct stat ps;
+
+		if (fstatat(p->fd, key, &ps, AT_SYMLINK_NOFOLLOW) == 0 && ps.st_ino == st->st_ino &&
+		    ps.st_dev == st->st_dev)
+			return 1;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		/* ours becomes the pool's copy: one syscall in the common case, a file no layer
 		 * in the store has yet */
@@ -69,13 +102,9 @@ int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const ch
 			return 1;
 		if (errno != EEXIST)
 			return 0; /* EXDEV (a pool on another filesystem), EPERM...: a copy */
-		/* the pool has it: link its copy beside the layer, then over our file */
-		if (link_fail() == 0 && linkat(p->fd, key, p->scratchfd, p->scratch, 0) == 0) {
-			if (renameat(p->scratchfd, p->scratch, dirfd, name) == 0)
-				return 1;
-			unlinkat(p->scratchfd, p->scratch, 0);
-			return 0;
-		}
+		/* the pool has it: its copy replaces ours */
+		if (lc_pool_link_copy(p, dirfd, name, key, true))
+			return 2;
 		if (errno == EMLINK) {
 			/* the pool's copy is full: ours, identical, takes its place for later
 			 * layers (the layers linking the old one keep it) */

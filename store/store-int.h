@@ -52,6 +52,8 @@ enum lc_store_sys {
 	LC_SYS_SCRATCH, /* a scratch table's file (diskmap.c): create, pread, pwrite */
 };
 void lc_store_fault_arm(enum lc_store_sys which, unsigned nth, int err_no);
+/* The same, and the calls before the nth whose bits are set in also (bit 0: the first) fail too. */
+void lc_store_fault_arm_calls(enum lc_store_sys which, unsigned nth, uint32_t also, int err_no);
 void lc_store_fault_disarm(void);
 /* Returns -1 with errno set when the armed fault fires for this call, else 0. */
 int lc_store_sys_fail(enum lc_store_sys which);
@@ -170,13 +172,23 @@ struct lc_pool {
 	const char *scratch; /* a free name in it */
 };
 /*
- * dirfd/name, a regular file just written whole (data, owner, mode, xattrs, times), is added to
- * the pool as key, or, when the pool has key already, becomes a link to the pool's copy
- * (replacing it atomically). Never fails: 1 when dirfd/name is now the pool's inode, 0 when it
- * keeps its own copy (EXDEV or any other error; EMLINK: too many links on the pool's copy,
- * which ours then replaces in the pool, and 1).
+ * dirfd/name, a regular file written whole (data, owner, mode, xattrs, times; st its stat), is
+ * added to the pool as key, or, when the pool has key already, becomes a link to the pool's
+ * copy (replacing it atomically). Never fails: 1 when dirfd/name is the pool's inode (st's),
+ * 2 when it was replaced by the pool's (stat it again), 0 when it keeps its own copy (EXDEV or
+ * any other error; EMLINK: too many links on the pool's copy, which ours then replaces in the
+ * pool, and 1).
  */
-int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const char *key);
+int lc_pool_share(const struct lc_pool *p, int dirfd, const char *name, const struct stat *st,
+		  const char *key);
+/*
+ * When the pool has key, dirfd/name becomes a link to its copy: a new name (replace false) is
+ * linked, a file written whole (replace true) is replaced atomically. 1 if so; 0 when the pool
+ * has no such object or the link failed (errno says why: ENOENT, EMLINK...), and dirfd/name is
+ * as it was.
+ */
+int lc_pool_link_copy(const struct lc_pool *p, int dirfd, const char *name, const char *key,
+		      bool replace);
 /* Remove the objects no layer links any more (link count 1). Adds what they took on disk. */
 void lc_pool_sweep(struct lc_store *s, size_t *ret_n, int64_t *ret_bytes);
 /*
@@ -215,7 +227,7 @@ void lc_dmap_mem_max_for_test(size_t mem_max);
 /* One path's record. Zeroed: nothing known (no content hash, not in the pool). */
 struct lc_fhash_val {
 	bool has_digest; /* the sha256 of the content (not known for a sparse file) */
-	bool pooled;	 /* linked to the pool's object named (lc_pool_name) by what follows */
+	bool share;	 /* to share through the pool at commit, as lc_pool_name of what follows */
 	bool has_xattrs;
 	unsigned char digest[32];
 	char xattrs[16]; /* lc_pool_name's xattrs_hex, when has_xattrs */
@@ -239,10 +251,12 @@ void lc_fhash_val_set_digest(struct lc_fhash_val *v, const char *digest);
 /*
  * Walk dirfd/name like lc_store_tree_bytes_at, calling fn for every entry with its path
  * relative to the walk's root ("" for the root itself), its stat and, for a dir, an fd on it
- * (else -1). A negative return from fn stops the walk.
+ * (else -1). A negative return from fn stops the walk. An entry that is not a dir fn may
+ * replace by an identical file (the pool's copy), putting its stat in *st: the walk counts
+ * the entry's bytes from *st after fn.
  */
 typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char *path,
-			  const struct stat *st, int fd);
+			  struct stat *st, int fd);
 int lc_store_tree_walk_at(int dirfd, const char *name, lc_tree_fn fn, void *opaque,
 			  int64_t *ret_bytes, struct lc_err **err);
 /* The same, its set of the inodes with several links seen (to count each once) a lc_dmap in
@@ -253,15 +267,16 @@ int lc_store_tree_walk_scratch_at(int dirfd, const char *name, int scratchfd, lc
  * The layer's manifest (see manifest.c), written onto out line by line as the tree is walked
  * (never held whole: a layer of many entries would hold it all), and its bytes on disk, from
  * one walk. files (NULL: none) holds what the extractor learnt of each regular file: its
- * content hash, and the pool object it was linked to; with objects (may be NULL) the layer's
- * objects list goes there ("<bytes on disk> <object name>" a line, each object once, in the
- * walk's order; what layers/sha256/<hex>.objects holds) and *ret_n_objects says how many
- * lines. The set of objects seen is a lc_dmap in scratchfd (not inside the walked tree). Both
- * streams flushed; a write error is an error.
+ * content hash, and what names its pool object. With pool (NULL: the store does not dedup)
+ * the walk shares each such file through the pool (lc_pool_share) as it goes, and with
+ * objects (may be NULL) the layer's objects list goes there ("<bytes on disk> <object name>" a
+ * line, each object once, in the walk's order; what layers/sha256/<hex>.objects holds) and
+ * *ret_n_objects says how many lines. The set of objects seen is a lc_dmap in scratchfd (not
+ * inside the walked tree). Both streams flushed; a write error is an error.
  */
-int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *files, int scratchfd,
-			    FILE *out, FILE *objects, size_t *ret_n_objects, int64_t *ret_bytes,
-			    struct lc_err **err);
+int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *files,
+			    const struct lc_pool *pool, int scratchfd, FILE *out, FILE *objects,
+			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err);
 
 /* ---------- tarsplit.c: a layer's tar, rebuilt byte for byte from the unpacked layer ---------- */
 
@@ -310,9 +325,12 @@ struct lc_extract_stats {
 };
 typedef ssize_t (*lc_extract_read_fn)(void *opaque, const void **buf);
 /*
- * pool: NULL, or where regular files are shared with other layers (lc_pool_share); ts: NULL,
- * or the tar-split record that every byte read goes to; scratchfd: a dir outside the layer
- * for the tables that grow with the entries (the files' records, lc_fhash).
+ * pool: NULL, or the store's pool (it dedups): a file the pool has already becomes a link to
+ * the pool's copy here (lc_pool_link_copy: a worker's small file is then never written), and
+ * each other file's record says what names its pool object, for the commit's walk to add it
+ * (lc_layer_manifest_build); ts: NULL, or the tar-split record that every byte read goes to;
+ * scratchfd: a dir outside the layer for the tables that grow with the entries (the files'
+ * records, lc_fhash).
  */
 int lc_extract_run(int layerfd, int scratchfd, const struct lc_pool *pool, struct lc_tarsplit *ts,
 		   lc_extract_read_fn rd, void *opaque, uint64_t max_entries, char ***ret_implicit,

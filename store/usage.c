@@ -72,6 +72,28 @@ struct walk {
 	size_t len;
 };
 
+/* Add an entry's bytes on disk: hard links (and, with dedup, the pool's files) count once. */
+static int count_bytes(struct walk *w, const struct stat *st, struct lc_err **err)
+{
+	if (S_ISDIR(st->st_mode) || st->st_nlink <= 1) {
+		w->bytes += (int64_t)st->st_blocks * 512;
+	} else if (w->seen_map) {
+		struct ino_key k = { st->st_dev, st->st_ino };
+		unsigned char key[32];
+		int added;
+
+		lc_sha256_bin(&k, sizeof(k), key);
+		added = lc_dmap_put(w->seen_map, key, NULL, false, err);
+		if (added < 0)
+			return -1;
+		if (added)
+			w->bytes += (int64_t)st->st_blocks * 512;
+	} else if (ino_add(&w->seen, st->st_dev, st->st_ino)) {
+		w->bytes += (int64_t)st->st_blocks * 512;
+	}
+	return 0;
+}
+
 static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, struct lc_err **err)
 {
 	cleanup_dir DIR *d = NULL;
@@ -96,30 +118,16 @@ static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, 
 		memcpy(w->path + w->len, name, nlen + 1);
 		w->len += nlen;
 	}
-	/* hard links (and, with dedup, the pool's files) count once */
-	if (S_ISDIR(st.st_mode) || st.st_nlink <= 1) {
-		w->bytes += (int64_t)st.st_blocks * 512;
-	} else if (w->seen_map) {
-		struct ino_key k = { st.st_dev, st.st_ino };
-		unsigned char key[32];
-		int added;
-
-		lc_sha256_bin(&k, sizeof(k), key);
-		added = lc_dmap_put(w->seen_map, key, NULL, false, err);
-		if (added < 0) {
-			r = -1;
-			goto out;
-		}
-		if (added)
-			w->bytes += (int64_t)st.st_blocks * 512;
-	} else if (ino_add(&w->seen, st.st_dev, st.st_ino)) {
-		w->bytes += (int64_t)st.st_blocks * 512;
-	}
 	if (!S_ISDIR(st.st_mode)) {
+		/* what fn leaves there is what counts (the commit may link the pool's copy) */
 		if (w->fn)
 			r = w->fn(w->opaque, dirfd, name, w->path, &st, -1);
+		if (r == 0)
+			r = count_bytes(w, &st, err);
 		goto out;
 	}
+	if ((r = count_bytes(w, &st, err)) < 0)
+		goto out;
 	if (depth >= WALK_MAX_DEPTH) {
 		r = lc_err_set(err, LC_ERR_LIMIT, 0, "'%s': more than %d levels of dirs", name,
 			       WALK_MAX_DEPTH);

@@ -85,6 +85,9 @@ def cases(canary):
     c["lower-tmp"] = [d("tmp", mode=0o1777, uid=1000, gid=1000), d("var"), d("var/lib", mode=0o700)]
     c["upper-tmp"] = [f("tmp/x", b"x"), f("var/lib/y", b"y"), f("new/dir/z", b"z")]
     c["big"] = [f("zeros", bytes(2 << 20))]
+    # the same file under two names (not a hard link), and a hard link to the second: dedup
+    # makes all three one inode
+    c["twins"] = [f("a", b"twin\n" * 2000), d("d"), f("d/b", b"twin\n" * 2000), hard("d/c", "d/b")]
     # past the size from which a blob's ingest file is written with direct I/O (partial.c)
     c["big-8m"] = [f("data", random.Random(8).randbytes((8 << 20) + 12345))]
     c["whiteouts"] = [d("a"), f("a/.wh.b"), d("c"), f("c/.wh..wh..opq"), f("c/keep", b"k"),

@@ -2241,7 +2241,7 @@ END_TEST
 /* ---------- file-level dedup: the pool ---------- */
 
 static const struct {
-	int err_no; /* injected into the second layer's link of the pool's etc/hostname */
+	int err_no; /* injected into the second layer's links of the pool's etc/hostname */
 	bool shared, repooled;
 } dedup_cases[] = {
 	{ 0, true, false },	 /* the pool's copy is linked */
@@ -2282,8 +2282,14 @@ START_TEST(layer_dedup_pool)
 	/* the Nth link is the same file's only when one thread links: no workers for that */
 	if (dedup_cases[_i].err_no)
 		setenv("LAYERCTL_EXTRACT_WORKERS", "0", 1);
+	/*
+	 * Its links, one thread: 1 the pool's etc/hostname at its name as it is written (failed:
+	 * it keeps its copy), 2-4 the other three files' (linked); at commit 5 etc/hostname into
+	 * the pool (EEXIST), 6 the pool's copy over it (failed: a copy stays; EMLINK: it
+	 * replaces the pool's).
+	 */
 	if (dedup_cases[_i].err_no)
-		lc_store_fault_arm(LC_SYS_LINK, 2, dedup_cases[_i].err_no); /* 1: EEXIST */
+		lc_store_fault_arm_calls(LC_SYS_LINK, 6, 1u << 0, dedup_cases[_i].err_no);
 	ck_assert_int_eq(ingest("basic", &two, &err), 0);
 	lc_store_fault_disarm();
 	ck_assert_ptr_null(err);
@@ -2391,6 +2397,92 @@ START_TEST(pool_verify_catches_a_changed_object)
 	memset(&res, 0, sizeof(res));
 	ck_assert_ok(lc_store_verify(st, false, NULL, NULL, &res, &err), &err);
 	ck_assert_uint_eq(res.problems, 0);
+}
+END_TEST
+
+/*
+ * Two identical files in one layer, and a hard link to one: the commit's walk makes them one
+ * inode, the pool's, and counts its bytes once, as GNU du of the layer dir does.
+ */
+START_TEST(layer_dedup_twins_count_once)
+{
+	struct lc_err *err = NULL;
+	struct ing o = { .comp = C_GZIP };
+	struct lc_layer_info *info = NULL;
+	int64_t bytes = -1;
+	nlink_t nl;
+	int fd;
+
+	st->settings.dedup = true;
+	ck_assert_int_eq(ingest("twins", &o, &err), 0);
+	fd = layer_dir(o.chainid);
+	ck_assert(ino_at(fd, "a", &nl) == ino_at(fd, "d/b", NULL));
+	ck_assert(ino_at(fd, "d/c", NULL) == ino_at(fd, "a", NULL));
+	ck_assert_int_eq(nl, 4); /* a, d/b, d/c, the pool */
+	ck_assert_ok(lc_store_tree_bytes_at(fd, ".", &bytes, &err), &err);
+	ck_assert_ok(lc_store_layer_info(st, o.chainid, &info, &err), &err);
+	ck_assert_int_eq(info->unpacked, bytes);
+	lc_layer_info_free(info);
+	close(fd);
+}
+END_TEST
+
+/*
+ * The commit shares a layer's files one name at a time: the two names of a file (a tar's hard
+ * link) end up one inode, the pool's, whether the pool had that object (the first name is
+ * replaced by its copy, then the second) or not (the first becomes the pool's copy, which the
+ * second already is); the scratch name is left free either way.
+ */
+START_TEST(pool_share_keeps_a_layers_hard_links_one_inode)
+{
+	static const struct timespec mtime = { 1600000000, 5 };
+	char key[LC_POOL_NAME_SZ], digest[LC_DIGEST_BUFSZ];
+	struct stat sa, sb, sp;
+	struct lc_pool pool;
+	int lfd, scfd, other;
+	bool had = _i == 1;
+
+	ck_assert_int_eq(mkdirat(sfd, "tmp/l", 0700), 0);
+	ck_assert_int_eq(mkdirat(sfd, "tmp/s", 0700), 0);
+	lfd = openat(sfd, "tmp/l", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	scfd = openat(sfd, "tmp/s", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pool = (struct lc_pool){ .fd = openat(sfd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+				 .scratchfd = scfd,
+				 .scratch = "pool-link" };
+	ck_assert_int_ge(pool.fd, 0);
+	lc_sha256_buf("same\n", 5, digest);
+	lc_pool_name(key, digest, 0644, 0, 0, &mtime, NULL);
+	for (int i = 0; i < 1 + had; i++) {
+		/* "a" (and "other", the pool's copy from another layer, when the pool had it) */
+		const char *name = i ? "other" : "a";
+		int fd = openat(lfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "same\n", 5), 5);
+		ck_assert_int_eq(futimens(fd, (struct timespec[]){ mtime, mtime }), 0);
+		close(fd);
+	}
+	if (had)
+		ck_assert_int_eq(linkat(lfd, "other", pool.fd, key, 0), 0);
+	ck_assert_int_eq(linkat(lfd, "a", lfd, "b", 0), 0);
+	/* as the walk does: each name's stat just before it is shared */
+	ck_assert_int_eq(fstatat(lfd, "a", &sa, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(lc_pool_share(&pool, lfd, "a", &sa, key), had ? 2 : 1);
+	ck_assert_int_eq(fstatat(lfd, "b", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(lc_pool_share(&pool, lfd, "b", &sb, key), had ? 2 : 1);
+	ck_assert_int_eq(fstatat(pool.fd, key, &sp, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(fstatat(lfd, "a", &sa, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(fstatat(lfd, "b", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(sa.st_ino == sp.st_ino && sb.st_ino == sp.st_ino);
+	/* a, b, the pool's name, and other's when it was the pool's copy */
+	ck_assert_int_eq(sp.st_nlink, had ? 4 : 3);
+	other = fstatat(lfd, "other", &sp, AT_SYMLINK_NOFOLLOW);
+	ck_assert_int_eq(other == 0 && sp.st_ino == sa.st_ino, had);
+	ck_assert_int_eq(faccessat(scfd, "pool-link", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	close(pool.fd);
+	close(scfd);
+	close(lfd);
 }
 END_TEST
 
@@ -3013,6 +3105,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, layer_concurrent_same_chainid);
 	tcase_add_loop_test(tc, layer_dedup_pool, 0, LC_ARRAY_SIZE(dedup_cases));
 	tcase_add_test(tc, pool_verify_catches_a_changed_object);
+	tcase_add_loop_test(tc, pool_share_keeps_a_layers_hard_links_one_inode, 0, 2);
+	tcase_add_test(tc, layer_dedup_twins_count_once);
 	tcase_add_test(tc, layer_abort_midway);
 	tcase_add_test(tc, layer_resume_direct);
 	tcase_add_test(tc, layer_resume_file_off);

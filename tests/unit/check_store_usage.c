@@ -380,8 +380,8 @@ START_TEST(layer_manifest_records_and_verifies)
 		FILE *out = open_memstream(&text, &len);
 
 		ck_assert_ptr_nonnull(out);
-		ck_assert_ok(lc_layer_manifest_build(lfd, lc_digest_hex(cid), h, scratchfd, out,
-						     NULL, NULL, &bytes, &err),
+		ck_assert_ok(lc_layer_manifest_build(lfd, lc_digest_hex(cid), h, NULL, scratchfd,
+						     out, NULL, NULL, &bytes, &err),
 			     &err);
 		ck_assert_int_eq(fclose(out), 0);
 	}
