@@ -16,8 +16,6 @@
 
 #include "store-int.h"
 
-#define BLOB_MAX (64u << 20)
-
 struct vctx {
 	struct lc_store *s;
 	bool repair;
@@ -84,17 +82,13 @@ static void verify_blobs(struct vctx *v)
 	cleanup_strv char **names = hex_entries(v->s->blobsfd, NULL);
 
 	for (size_t i = 0; names[i]; i++) {
-		cleanup_free char *buf = NULL;
 		char got[LC_DIGEST_BUFSZ];
-		struct lc_err *e = NULL;
-		size_t len;
 
-		if (lc_read_file_at(v->s->blobsfd, names[i], BLOB_MAX, &buf, &len, &e) < 0) {
-			say(v, false, "blob sha256:%s: %s", names[i], e->msg);
-			lc_err_free(e);
+		/* streamed: memory does not grow with the blob */
+		if (lc_sha256_file_at(v->s->blobsfd, names[i], got) < 0) {
+			say(v, false, "blob sha256:%s: read: %s", names[i], strerror(errno));
 			continue;
 		}
-		lc_sha256_buf(buf, len, got);
 		if (!strcmp(got + 7, names[i]))
 			continue;
 		say(v, v->repair && unlinkat(v->s->blobsfd, names[i], 0) == 0,
