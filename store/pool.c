@@ -3,12 +3,14 @@
  * store: the pool of files shared between layers (objects/). When two layers hold the same
  * regular file (same content, mode, owner, mtime, extended attributes: what a hard link
  * shares), the store keeps one inode, linked from both layers and from objects/<name>, the name
- * being those attributes. The extractor writes each file whole (hashing it as it goes) and
- * records its name in the pool; the commit's walk of the layer, which runs while syncfs writes
- * the layer out, adds each file to the pool or, when the pool has that name already, replaces it
- * with a link to the pool's copy. Those links and renames are metadata only, done before the
- * layer's rename into layers/ (the journal commits them in that order): a crash leaves the
- * layer invisible, or visible with each file the pool's inode or its own identical copy.
+ * being those attributes. Where the pool has a file already, the extractor links the pool's copy
+ * (a worker's small file is then never written; one the reading thread wrote is replaced by
+ * it). For the others it records what names their pool object, and the commit's walk of the
+ * layer, which runs while syncfs writes the layer out, adds each to the pool or, when another
+ * pull added the same meanwhile, replaces it with a link to the pool's copy. Those links and
+ * renames are metadata only, done before the layer's rename into layers/ (the journal commits
+ * them in that order): a crash leaves the layer invisible, or visible with each file the pool's
+ * inode or its own identical copy.
  *
  * Why a shared inode is safe: overlayfs never writes to a lower layer. A container that writes
  * to, chmods or touches such a file gets a copy in its upper dir (copy-up; with index=off the

@@ -62,7 +62,7 @@ die() { say "bench: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # measure NAME CMD...: run CMD once (output in $TMPD/log/NAME.N), record wall, cpu and peak RSS.
 # A failing command ends the bench with its output.
-declare -A WALL CPU RSS NRUN
+declare -A WALL CPU RSS NRUN LAST
 # children_cpu FILE: user+sys seconds of this shell's children, from the builtin `times` saved
 # in FILE (millisecond resolution; /usr/bin/time's %U %S have only 10 ms)
 children_cpu() { # prints "USER SYS"
@@ -91,6 +91,7 @@ measure() {
 	usr=$(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%.3f", b - a }')
 	sys=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", b - a }')
 	cpu=$(awk -v a="$usr" -v b="$sys" 'BEGIN { printf "%.3f", a + b }')
+	LAST[$name]=$wall
 	if [[ -z ${WALL[$name]:-} ]] || lt "$wall" "${WALL[$name]}"; then WALL[$name]=$wall; fi
 	if [[ -z ${CPU[$name]:-} ]] || lt "$cpu" "${CPU[$name]}"; then CPU[$name]=$cpu; fi
 	if [[ -z ${RSS[$name]:-} || $m -gt ${RSS[$name]} ]]; then RSS[$name]=$m; fi
@@ -318,9 +319,16 @@ dedup_run() { # dedup_run on|off I: both pulls into a new store with dedup on or
 	measure "dedup-$1-cold" "$LAYERCTL" --root "$d" pull -q "$IMG"
 	measure "dedup-$1-2nd" "$LAYERCTL" --root "$d" pull -q "$REG/bench-b"
 }
+# each pair back to back: this ext4 can turn slow for every tool in the middle of the section
+# (creating files soon after many were created or deleted), and a best-of against a best-of
+# then compares a fast state with a slow one; the median of the pairs' ratios does not
+DD_RATIOS=()
 for ((i = 1; i <= RUNS; i++)); do
 	if ((i % 2)); then dedup_run off "$i"; dedup_run on "$i"; else dedup_run on "$i"; dedup_run off "$i"; fi
+	DD_RATIOS+=("$(awk -v a="${LAST[dedup-on-cold]}" -v b="${LAST[dedup-off-cold]}" 'BEGIN { printf "%.3f", a / b }')")
 done
+DD_RATIO=$(printf '%s\n' "${DD_RATIOS[@]}" | sort -n |
+	awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 declare -A DD_DISK
 for m in on off; do
 	d=$TMPD/dd-$m-1
@@ -481,7 +489,8 @@ row "du, 20 images, ms (median)" "${MED[du-20]}" - - "<= 50"
 row "pull vs entries $E_LO..$E_HI: exponent" "$(exponent "${WALL[pull-e$E_LO]}" "${WALL[pull-e$E_HI]}" "${ENTRIES_OF[e$E_LO]}" "${ENTRIES_OF[e$E_HI]}")" - - "<= 1.1"
 row "pull vs layers 1..64: exponent" "$(exponent "${WALL[pull-l1]}" "${WALL[pull-l64]}" 1 64)" - - "<= 1.1"
 row "run vs layers 1..500: exponent" "$(exponent "${MED[run-layers-1]}" "${MED[run-layers-500]}" 1 500)" - - "<= 1.1"
-row "dedup on: cold pull, s" "${WALL[dedup-on-cold]}" "dedup off" "${WALL[dedup-off-cold]}" "<= 1.1"
+row "dedup on: cold pull, s (best)" "${WALL[dedup-on-cold]}" "dedup off" "${WALL[dedup-off-cold]}" -
+row "dedup on/off cold, median of pairs" "$DD_RATIO" - - "<= 1.1"
 row "dedup on: cold pull, cpu s" "${CPU[dedup-on-cold]}" "dedup off" "${CPU[dedup-off-cold]}" -
 row "dedup on: 2nd image (same files), s" "${WALL[dedup-on-2nd]}" "dedup off" "${WALL[dedup-off-2nd]}" -
 row "dedup on: both images on disk, MB" "$((DD_DISK[on] / 1000000))" "dedup off" "$((DD_DISK[off] / 1000000))" -
@@ -509,7 +518,9 @@ echo "  layerctl mounts overlayfs over the layers each run; cold numbers swing w
 echo "  state (files created soon after a mass delete are slow for every tool): compare ratios"
 echo "  within one run. dedup rows: the store's dedup setting on against off, both images = bench"
 echo "  then bench-b (the same files in another layer), on disk = du's total, checked equal to GNU"
-echo "  du -sB1 of the layer dirs; the deduplicated stores verified."
+echo "  du -sB1 of the layer dirs; the deduplicated stores verified. The dedup target is on the"
+echo "  median of each back-to-back pair's ratio of cold pulls (${DD_RATIOS[*]}), not on the best"
+echo "  of each: this ext4 can turn slow for every tool in the middle of the section."
 echo "bench time: $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
 
 say "== removing the stores (lib.sh's exit trap unmounts what remains and removes $TMPD)"
