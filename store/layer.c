@@ -956,6 +956,7 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 	cleanup_free char *link = NULL;
 	cleanup_fclose FILE *files = NULL;   /* layers/sha256/<hex>.files: verify's manifest */
 	cleanup_fclose FILE *objects = NULL; /* <hex>.objects, with dedup (above) */
+	struct lc_manifest_walk *walk = NULL;
 	size_t opened = 0, n_objects = 0;
 	struct timespec t0;
 	double walk_ms;
@@ -997,20 +998,28 @@ int lc_store_layer_commit(struct lc_layer_ingest *in, const char *const *lowers,
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = lc_layer_manifest_build(in->stagefd, "layer", in->stats.recs,
-				    in->pool.fd >= 0 ? &in->pool : NULL, in->stagefd, files,
-				    objects, &n_objects, &in->stats.unpacked, err);
+	r = lc_layer_manifest_walk(in->stagefd, "layer", in->stats.recs,
+				   in->pool.fd >= 0 ? &in->pool : NULL, in->stagefd, true, files,
+				   objects, &walk, &in->stats.unpacked, err);
 	walk_ms = ms_since(&t0);
 	if (sync_wait(&sync) < 0) {
 		if (r == 0)
 			lc_err_set(err, LC_ERR_SYS, sync.err_no, "sync");
 		r = -1;
 	}
-	if (r < 0)
+	if (r < 0) {
+		lc_layer_manifest_walk_free(walk);
 		goto out;
+	}
+	/* the files whose blocks the writeback could change, counted now that it is done */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (lc_layer_manifest_settle(walk, &n_objects, &in->stats.unpacked, err) < 0) {
+		r = -1;
+		goto out;
+	}
 	lc_trace("layer %s: extracted; commit: manifest's walk %.1f ms, syncfs %.1f ms (side by "
-		 "side)",
-		 in->digest, walk_ms, sync.ms);
+		 "side), then the larger files counted %.1f ms",
+		 in->digest, walk_ms, sync.ms, ms_since(&t0));
 	r = -1;
 	link = lc_xasprintf("l/%.*s", LC_LAYER_SHORT_ID_LEN, lc_digest_hex(in->chainid));
 	/* metadata and link first, the dir last: layer_has() means all three are there */

@@ -173,7 +173,20 @@ static void line_format(FILE *out, const char *path, const struct stat *st, cons
 
 /* ---------- building at commit ---------- */
 
-struct build {
+/*
+ * A regular file of more than 4 blocks may get an extent tree block when the writeback
+ * allocates its data (ext4 keeps 4 extents in the inode), so the syncfs that runs beside the
+ * commit's walk can still change its st_blocks, which du must count as GNU du does. Those files
+ * the walk notes (in a file of the staging dir), and lc_layer_manifest_settle counts them (and
+ * lists their pool objects) once the sync is done. Smaller ones keep what the walk sees: their
+ * delayed allocation counts as reserved blocks, the same number before and after.
+ */
+#define SETTLE_BLOCKS 32 /* st_blocks (512-byte units) of 4 blocks of 4 KiB */
+#ifndef SETTLE_MEM
+#define SETTLE_MEM (2u << 20)
+#endif
+
+struct lc_manifest_walk {
 	struct lc_fhash *recs;
 	const struct lc_pool *pool; /* NULL: the store does not dedup */
 	FILE *out;		    /* the manifest, a line an entry, written as the walk goes */
@@ -182,9 +195,13 @@ struct build {
 	FILE *objects;
 	size_t n_objects;
 	struct lc_err *err; /* a scratch table's I/O failed */
+	/* NULL: no sync runs beside the walk. Else "<path>\0<pool object or empty>\0" of each
+	 * file counted after it, and the walk's root and scratch dir, to find them again */
+	FILE *later;
+	int rootfd, scratchfd;
 };
 
-static int objects_add(struct build *b, const char *name, const struct stat *st)
+static int objects_add(struct lc_manifest_walk *b, const char *name, const struct stat *st)
 {
 	unsigned char key[32];
 	int r;
@@ -203,8 +220,9 @@ static int objects_add(struct build *b, const char *name, const struct stat *st)
 static int build_cb(void *opaque, int dirfd, const char *name, const char *path, struct stat *st,
 		    int fd)
 {
-	struct build *b = opaque;
+	struct lc_manifest_walk *b = opaque;
 	char extra[LC_DIGEST_BUFSZ];
+	bool later = false;
 
 	if (S_ISREG(st->st_mode)) {
 		struct lc_fhash_val v = { 0 };
@@ -232,38 +250,153 @@ static int build_cb(void *opaque, int dirfd, const char *name, const char *path,
 			 * walk counts it once with the layer's other files replaced by it */
 			if (shared == 1 && st->st_nlink < 2)
 				st->st_nlink = 2;
-			if (shared && b->objects && objects_add(b, key, st) < 0)
+			later = b->later && st->st_blocks > SETTLE_BLOCKS;
+			if (later)
+				fprintf(b->later, "%s%c%s%c", path, 0,
+					shared && b->objects ? key : "", 0);
+			else if (shared && b->objects && objects_add(b, key, st) < 0)
 				return -1;
+		} else if (b->later && st->st_blocks > SETTLE_BLOCKS) {
+			later = true;
+			fprintf(b->later, "%s%c%c", path, 0, 0);
 		}
 	} else {
 		entry_extra(dirfd, name, st, fd, extra, sizeof(extra));
 	}
 	line_format(b->out, path, st, extra);
+	return later ? 1 : 0; /* 1: lc_layer_manifest_settle counts it */
+}
+
+void lc_layer_manifest_walk_free(struct lc_manifest_walk *w)
+{
+	if (!w)
+		return;
+	lc_dmap_free(w->objects_seen);
+	if (w->later)
+		fclose(w->later);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	lc_err_free(w->err);
+	free(w);
+}
+
+int lc_layer_manifest_walk(int dirfd, const char *name, struct lc_fhash *recs,
+			   const struct lc_pool *pool, int scratchfd, bool settle_later, FILE *out,
+			   FILE *objects, struct lc_manifest_walk **ret, int64_t *ret_bytes,
+			   struct lc_err **err)
+{
+	struct lc_manifest_walk *b = lc_xcalloc(1, sizeof(*b));
+	int r;
+
+	*b = (struct lc_manifest_walk){ .recs = recs,
+					.pool = pool,
+					.out = out,
+					.objects = objects,
+					.rootfd = -1,
+					.scratchfd = scratchfd };
+	if (objects)
+		b->objects_seen = lc_dmap_new(scratchfd, "objects-seen", 0, OBJECTS_MEM);
+	if (settle_later) {
+		int fd = openat(scratchfd, "settle-later",
+				O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0 || !(b->later = fdopen(fd, "w+"))) {
+			if (fd >= 0)
+				close(fd);
+			lc_layer_manifest_walk_free(b);
+			return lc_err_set(err, LC_ERR_SYS, errno, "create 'settle-later'");
+		}
+		b->rootfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (b->rootfd < 0) {
+			lc_layer_manifest_walk_free(b);
+			return lc_err_set(err, LC_ERR_SYS, errno, "open '%s'", name);
+		}
+	}
+	r = lc_store_tree_walk_scratch_at(dirfd, name, scratchfd, build_cb, b, ret_bytes, err);
+	if (r < 0) {
+		if (b->err) /* the callback's own failure: the walk set nothing */
+			lc_err_move(err, &b->err);
+		lc_layer_manifest_walk_free(b);
+		return -1;
+	}
+	if (fflush(out) != 0 || ferror(out) ||
+	    (objects && (fflush(objects) != 0 || ferror(objects))) ||
+	    (b->later && (fflush(b->later) != 0 || ferror(b->later)))) {
+		lc_layer_manifest_walk_free(b);
+		return lc_err_set(err, LC_ERR_SYS, errno, "write the layer's manifest");
+	}
+	*ret = b;
 	return 0;
+}
+
+int lc_layer_manifest_settle(struct lc_manifest_walk *b, size_t *ret_n_objects, int64_t *bytes,
+			     struct lc_err **err)
+{
+	cleanup_free char *path = NULL, *key = NULL;
+	size_t pcap = 0, kcap = 0;
+	struct lc_dmap *seen = NULL;
+	int r = -1;
+
+	if (b->later) {
+		seen = lc_dmap_new(b->scratchfd, "settle-seen", 0, SETTLE_MEM);
+		rewind(b->later);
+	}
+	while (b->later && getdelim(&path, &pcap, 0, b->later) > 0 &&
+	       getdelim(&key, &kcap, 0, b->later) > 0) {
+		struct stat st;
+		struct ino_key {
+			dev_t dev;
+			ino_t ino;
+		} k;
+		unsigned char hk[32];
+		int added;
+
+		/* the staging dir is this ingest's alone: the tree is the one just walked */
+		if (fstatat(b->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			lc_err_set(err, LC_ERR_SYS, errno, "stat '%s'", path);
+			goto out;
+		}
+		k = (struct ino_key){ st.st_dev, st.st_ino };
+		lc_sha256_bin(&k, sizeof(k), hk);
+		added = lc_dmap_put(seen, hk, NULL, false, &b->err);
+		if (added < 0)
+			goto out;
+		if (added) /* hard links (and the pool's files) count once */
+			*bytes += (int64_t)st.st_blocks * 512;
+		if (*key && objects_add(b, key, &st) < 0)
+			goto out;
+	}
+	if (b->later && ferror(b->later)) {
+		lc_err_set(err, LC_ERR_SYS, errno, "read 'settle-later'");
+		goto out;
+	}
+	if (b->objects && (fflush(b->objects) != 0 || ferror(b->objects))) {
+		lc_err_set(err, LC_ERR_SYS, errno, "write the layer's pool objects");
+		goto out;
+	}
+	if (ret_n_objects)
+		*ret_n_objects = b->n_objects;
+	r = 0;
+out:
+	if (r < 0 && b->err)
+		lc_err_move(err, &b->err);
+	lc_dmap_free(seen);
+	if (b->later)
+		unlinkat(b->scratchfd, "settle-later", 0);
+	lc_layer_manifest_walk_free(b);
+	return r;
 }
 
 int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *recs,
 			    const struct lc_pool *pool, int scratchfd, FILE *out, FILE *objects,
 			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err)
 {
-	struct build b = { .recs = recs, .pool = pool, .out = out, .objects = objects };
-	int r;
+	struct lc_manifest_walk *w = NULL;
 
-	if (objects)
-		b.objects_seen = lc_dmap_new(scratchfd, "objects-seen", 0, OBJECTS_MEM);
-	r = lc_store_tree_walk_scratch_at(dirfd, name, scratchfd, build_cb, &b, ret_bytes, err);
-	lc_dmap_free(b.objects_seen);
-	if (r < 0) {
-		if (b.err) /* the callback's own failure: the walk set nothing */
-			lc_err_move(err, &b.err);
+	if (lc_layer_manifest_walk(dirfd, name, recs, pool, scratchfd, false, out, objects, &w,
+				   ret_bytes, err) < 0)
 		return -1;
-	}
-	if (fflush(out) != 0 || ferror(out) ||
-	    (objects && (fflush(objects) != 0 || ferror(objects))))
-		return lc_err_set(err, LC_ERR_SYS, errno, "write the layer's manifest");
-	if (ret_n_objects)
-		*ret_n_objects = b.n_objects;
-	return 0;
+	return lc_layer_manifest_settle(w, ret_n_objects, ret_bytes, err);
 }
 
 /* ---------- verifying ---------- */

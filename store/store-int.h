@@ -253,7 +253,7 @@ void lc_fhash_val_set_digest(struct lc_fhash_val *v, const char *digest);
  * relative to the walk's root ("" for the root itself), its stat and, for a dir, an fd on it
  * (else -1). A negative return from fn stops the walk. An entry that is not a dir fn may
  * replace by an identical file (the pool's copy), putting its stat in *st: the walk counts
- * the entry's bytes from *st after fn.
+ * the entry's bytes from *st after fn, unless fn returns 1 (it counts them itself).
  */
 typedef int (*lc_tree_fn)(void *opaque, int dirfd, const char *name, const char *path,
 			  struct stat *st, int fd);
@@ -277,6 +277,22 @@ int lc_store_tree_walk_scratch_at(int dirfd, const char *name, int scratchfd, lc
 int lc_layer_manifest_build(int dirfd, const char *name, struct lc_fhash *files,
 			    const struct lc_pool *pool, int scratchfd, FILE *out, FILE *objects,
 			    size_t *ret_n_objects, int64_t *ret_bytes, struct lc_err **err);
+/*
+ * The same in two steps, for a walk beside a sync of the tree (a layer's commit): with
+ * settle_later, the regular files whose blocks the writeback may still change (more than 4
+ * blocks: an extent block may come) are left out of *ret_bytes and .objects, noted in scratchfd,
+ * and counted by lc_layer_manifest_settle once the sync is done, which adds their bytes to
+ * *bytes, finishes objects and frees w (also on failure). lc_layer_manifest_walk_free drops a
+ * walk that is not settled.
+ */
+struct lc_manifest_walk;
+int lc_layer_manifest_walk(int dirfd, const char *name, struct lc_fhash *files,
+			   const struct lc_pool *pool, int scratchfd, bool settle_later, FILE *out,
+			   FILE *objects, struct lc_manifest_walk **ret, int64_t *ret_bytes,
+			   struct lc_err **err);
+int lc_layer_manifest_settle(struct lc_manifest_walk *w, size_t *ret_n_objects, int64_t *bytes,
+			     struct lc_err **err);
+void lc_layer_manifest_walk_free(struct lc_manifest_walk *w);
 
 /* ---------- tarsplit.c: a layer's tar, rebuilt byte for byte from the unpacked layer ---------- */
 

@@ -124,6 +124,8 @@ static int walk_at(struct walk *w, int dirfd, const char *name, unsigned depth, 
 			r = w->fn(w->opaque, dirfd, name, w->path, &st, -1);
 		if (r == 0)
 			r = count_bytes(w, &st, err);
+		else if (r > 0)
+			r = 0; /* fn counts it itself, later */
 		goto out;
 	}
 	if ((r = count_bytes(w, &st, err)) < 0)

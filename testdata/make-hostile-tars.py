@@ -86,8 +86,11 @@ def cases(canary):
     c["upper-tmp"] = [f("tmp/x", b"x"), f("var/lib/y", b"y"), f("new/dir/z", b"z")]
     c["big"] = [f("zeros", bytes(2 << 20))]
     # the same file under two names (not a hard link), and a hard link to the second: dedup
-    # makes all three one inode
-    c["twins"] = [f("a", b"twin\n" * 2000), d("d"), f("d/b", b"twin\n" * 2000), hard("d/c", "d/b")]
+    # makes all three one inode; the same with files of more than 4 blocks, which the commit
+    # counts after its sync
+    c["twins"] = [f("a", b"twin\n" * 2000), d("d"), f("d/b", b"twin\n" * 2000), hard("d/c", "d/b"),
+                  f("big", b"big twin\n" * 8000), f("d/big", b"big twin\n" * 8000),
+                  hard("d/big2", "d/big")]
     # past the size from which a blob's ingest file is written with direct I/O (partial.c)
     c["big-8m"] = [f("data", random.Random(8).randbytes((8 << 20) + 12345))]
     c["whiteouts"] = [d("a"), f("a/.wh.b"), d("c"), f("c/.wh..wh..opq"), f("c/keep", b"k"),

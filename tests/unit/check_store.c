@@ -2402,7 +2402,9 @@ END_TEST
 
 /*
  * Two identical files in one layer, and a hard link to one: the commit's walk makes them one
- * inode, the pool's, and counts its bytes once, as GNU du of the layer dir does.
+ * inode, the pool's, and counts its bytes once, as GNU du of the layer dir does; the same for
+ * files of more than 4 blocks, which it counts after the sync (lc_layer_manifest_settle). Each
+ * object is listed once in the layer's .objects.
  */
 START_TEST(layer_dedup_twins_count_once)
 {
@@ -2419,11 +2421,32 @@ START_TEST(layer_dedup_twins_count_once)
 	ck_assert(ino_at(fd, "a", &nl) == ino_at(fd, "d/b", NULL));
 	ck_assert(ino_at(fd, "d/c", NULL) == ino_at(fd, "a", NULL));
 	ck_assert_int_eq(nl, 4); /* a, d/b, d/c, the pool */
+	ck_assert(ino_at(fd, "big", &nl) == ino_at(fd, "d/big", NULL));
+	ck_assert(ino_at(fd, "d/big2", NULL) == ino_at(fd, "big", NULL));
+	ck_assert_int_eq(nl, 4);
 	ck_assert_ok(lc_store_tree_bytes_at(fd, ".", &bytes, &err), &err);
 	ck_assert_ok(lc_store_layer_info(st, o.chainid, &info, &err), &err);
 	ck_assert_int_eq(info->unpacked, bytes);
 	lc_layer_info_free(info);
 	close(fd);
+	{
+		struct lc_layer_object *v = NULL;
+		size_t n = 0;
+		int64_t sum = 0;
+		struct stat sb;
+
+		lc_layer_objects_load(st, o.chainid, &v, &n);
+		ck_assert_uint_eq(n, 2);
+		for (size_t k = 0; k < n; k++)
+			sum += v[k].bytes;
+		lc_layer_objects_free(v, n);
+		fd = layer_dir(o.chainid);
+		ck_assert_int_eq(fstatat(fd, "a", &sb, 0), 0);
+		bytes = (int64_t)sb.st_blocks * 512;
+		ck_assert_int_eq(fstatat(fd, "big", &sb, 0), 0);
+		ck_assert_int_eq(sum, bytes + (int64_t)sb.st_blocks * 512);
+		close(fd);
+	}
 }
 END_TEST
 
