@@ -2216,6 +2216,54 @@ START_TEST(container_stale_only_when_owner_gone)
 }
 END_TEST
 
+/*
+ * Asking whether a container is in use holds its flock for an instant (ps, wait, a run's
+ * sweep): a take at that moment waits it out, where an owner's hold makes it fail (EXISTS).
+ */
+START_TEST(container_take_outlasts_a_probe)
+{
+	struct lc_err *err = NULL;
+	char *id = NULL, *dir = NULL;
+
+	ck_assert_ok(lc_store_container_create(st, &id, &dir, &err), &err);
+	lc_store_container_release(st, id);
+	for (int hold_ms = 1; hold_ms <= 300; hold_ms += 299) {
+		int ready[2], status;
+		pid_t pid;
+		char c;
+
+		ck_assert_int_eq(pipe(ready), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+			    write(ready[1], "x", 1) != 1)
+				_exit(1);
+			nanosleep(&(struct timespec){ .tv_nsec = hold_ms * 1000000L }, NULL);
+			_exit(0);
+		}
+		ck_assert_int_eq(read(ready[0], &c, 1), 1);
+		if (hold_ms < 20) {
+			ck_assert_ok(lc_store_container_take(st, id, &err), &err);
+			lc_store_container_release(st, id);
+		} else {
+			ck_assert_fail(lc_store_container_take(st, id, &err), &err, LC_ERR_EXISTS);
+			lc_err_free(err);
+			err = NULL;
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_int_eq(status, 0);
+		close(ready[0]);
+		close(ready[1]);
+	}
+	ck_assert_ok(lc_store_container_remove(st, id, &err), &err);
+	free(id);
+	free(dir);
+}
+END_TEST
+
 START_TEST(container_remove_refuses_mounted)
 {
 	struct lc_err *err = NULL;
@@ -3142,6 +3190,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, tarsplit_lost_on_replace);
 	tcase_add_test(tc, tarsplit_changed_layer_refused);
 	tcase_add_loop_test(tc, layer_fault_injection, 0, LC_ARRAY_SIZE(faults));
+	tcase_add_test(tc, container_take_outlasts_a_probe);
 	tcase_add_test(tc, container_remove_refuses_mounted);
 	tcase_add_test(tc, container_stale_only_when_owner_gone);
 	suite_add_tcase(s, tc);
