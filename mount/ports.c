@@ -168,8 +168,7 @@ struct listener {
  * The listeners live as long as the process (their threads are never stopped): kept here, so
  * one whose thread has not run yet when a short-lived container's launcher exits is still ours.
  */
-static struct listener *listeners;
-static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct listener *listeners; /* only the launcher's thread that starts them writes it */
 
 static void *accept_thread(void *arg)
 {
@@ -341,12 +340,10 @@ int lc_ports_forward(pid_t pid, const int *fds, const struct lc_port *p, size_t 
 		struct listener *l = lc_xmalloc(sizeof(*l));
 		pthread_t t;
 
-		pthread_mutex_lock(&listeners_lock);
 		*l = (struct listener){
 			.fd = fds[i], .netns = netns, .port = p[i].ctr_port, .next = listeners
 		};
 		listeners = l;
-		pthread_mutex_unlock(&listeners_lock);
 		if (pthread_create(&t, NULL, p[i].udp ? udp_thread : accept_thread, l) != 0)
 			return lc_err_set(err, LC_ERR_SYS, 0, "start the port forwarder");
 		pthread_detach(t);
